@@ -1,0 +1,1 @@
+"""Forms, lists and their marshmallow schemas, generated from metadata."""

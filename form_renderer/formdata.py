@@ -1,0 +1,87 @@
+"""Turning a posted HTML form into raw record input, through each field type's ``from_form``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from metamodel.errors import ProblemList
+from metamodel.fieldtypes.base import ValueProblem
+from metamodel.model import EntityModel, SiteModel
+
+_LINE_KEY = re.compile(r"^(?P<field>[a-z][a-z0-9_]*)-(?P<index>\d{1,4})-(?P<name>[a-z][a-z0-9_]*)$")
+MAX_LINES = 1000
+
+
+class MultiDictLike(Protocol):
+    """What a posted form offers (werkzeug's MultiDict does)."""
+
+    def getlist(self, key: str) -> list[str]:
+        """Return every value posted under ``key``."""
+        ...
+
+    def keys(self) -> Any:
+        """Return the posted keys."""
+        ...
+
+
+def parse_form(
+    site: SiteModel, model: EntityModel, form: MultiDictLike, problems: ProblemList
+) -> dict[str, Any]:
+    """Return raw record input from a posted form; fields posting unparseable text add problems."""
+    data: dict[str, Any] = {}
+    keys = set(form.keys())
+    for definition in model.entity.fields:
+        name = definition.name
+        field_type = model.types[name]
+        if definition.type == "child_table":
+            if f"{name}-present" in keys:
+                child = site.entity(str(definition.get("child_entity")))
+                data[name] = _parse_lines(child, name, form, keys, problems)
+            continue
+        if definition.type == "attachment":
+            continue  # files arrive separately (multipart); the page stores them and sets the id
+        if name not in keys and f"{name}-present" not in keys:
+            continue  # not on this form (hidden or placed elsewhere): leave the stored value alone
+        try:
+            data[name] = field_type.from_form(definition, form.getlist(name))
+        except ValueProblem as exc:
+            problems.add(name, exc.message, exc.code)
+    return data
+
+
+def _parse_lines(
+    child: EntityModel, field_name: str, form: MultiDictLike, keys: set[str], problems: ProblemList
+) -> list[dict[str, Any]]:
+    indexes: set[int] = set()
+    for key in keys:
+        match = _LINE_KEY.match(key)
+        if match and match.group("field") == field_name:
+            indexes.add(int(match.group("index")))
+    rows: list[dict[str, Any]] = []
+    for position, index in enumerate(sorted(indexes)[:MAX_LINES]):
+        prefix = f"{field_name}-{index}-"
+        row: dict[str, Any] = {}
+        line_id = (form.getlist(prefix + "id") or [""])[-1].strip()
+        if line_id:
+            row["id"] = int(line_id) if line_id.isdigit() else line_id
+        for definition in child.entity.fields:
+            key = prefix + definition.name
+            if key not in keys and key + "-present" not in keys:
+                continue
+            try:
+                row[definition.name] = child.types[definition.name].from_form(definition, form.getlist(key))
+            except ValueProblem as exc:
+                problems.add(f"{field_name}[{position}].{definition.name}", exc.message, exc.code)
+        rows.append(row)
+    return rows
+
+
+def problems_by_path(problems: ProblemList | Any) -> dict[str, str]:
+    """Return ``{path: message}``, joining several messages for one path."""
+    found: dict[str, str] = {}
+    for problem in getattr(problems, "problems", problems):
+        found[problem.path] = (
+            f"{found[problem.path]}; {problem.message}" if problem.path in found else problem.message
+        )
+    return found

@@ -1,0 +1,178 @@
+"""Form view-models built from entity and form metadata: tabs, sections and one view per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from metamodel.definitions import FieldDef
+from metamodel.model import EntityModel, SiteModel
+
+# Widgets an override may pick for a field of a given type; anything else falls back to the type's own.
+_TEXT_WIDGETS = {"text", "textarea", "email", "tel", "url"}
+
+
+@dataclass
+class FieldView:
+    """Everything a widget template needs to render one field."""
+
+    name: str
+    type: str
+    widget: str
+    label: str
+    help: str
+    placeholder: str
+    required: bool
+    readonly: bool
+    value: Any  # the JSON form of the value (strings, lists, dicts), or raw posted text after an error
+    error: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    title: str = ""  # display title of a linked record
+    lines: list[dict[str, Any]] = field(default_factory=list)  # child-table rows: {"id", "cells", "errors"}
+    columns: list[FieldView] = field(default_factory=list)  # child-table column templates
+
+
+@dataclass
+class SectionView:
+    """A section of a tab: a label, a column count and its fields."""
+
+    label: str
+    columns: int
+    fields: list[FieldView]
+
+
+@dataclass
+class TabView:
+    """One tab of a form."""
+
+    label: str
+    sections: list[SectionView]
+
+
+@dataclass
+class FormView:
+    """A whole form for one record of an entity."""
+
+    entity: str
+    label: str
+    tabs: list[TabView]
+    record_error: str = ""
+
+
+def _label(labels: Mapping[str, str] | None, locale: str, fallback: str) -> str:
+    labels = labels or {}
+    return str(labels.get(locale) or labels.get("en") or fallback)
+
+
+def default_form(model: EntityModel) -> dict[str, Any]:
+    """Return the form used when an entity has no form document: one section of two columns."""
+    names = [f.name for f in model.entity.fields]
+    return {
+        "name": model.name,
+        "entity": model.name,
+        "tabs": [{"sections": [{"columns": 2, "fields": names}]}],
+    }
+
+
+def form_document(site: SiteModel, model: EntityModel) -> dict[str, Any]:
+    """Return the entity's first form document, or the default form."""
+    for doc in site.bundle.docs("form").values():
+        if doc.get("entity") == model.name:
+            return doc
+    return default_form(model)
+
+
+def build_form(
+    site: SiteModel,
+    model: EntityModel,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    locale: str,
+    titles: Mapping[str, str] | None = None,
+) -> FormView:
+    """Build the view-model of a form filled with ``values`` and ``errors`` keyed by field path."""
+    doc = form_document(site, model)
+    overrides: Mapping[str, Any] = doc.get("overrides") or {}
+    placed: set[str] = set()
+    tabs = []
+    for tab in doc["tabs"]:
+        sections = []
+        for section in tab["sections"]:
+            views = []
+            for name in section["fields"]:
+                definition = model.fields.get(name)
+                override = overrides.get(name) or {}
+                if definition is None or override.get("hidden"):
+                    continue
+                placed.add(name)
+                views.append(
+                    field_view(site, model, definition, override, values, errors, locale, titles or {})
+                )
+            sections.append(
+                SectionView(_label(section.get("label"), locale, ""), int(section.get("columns", 1)), views)
+            )
+        tabs.append(TabView(_label(tab.get("label"), locale, ""), sections))
+    problems = [
+        msg for path, msg in errors.items() if path == "" or path.split("[")[0].split(".")[0] not in placed
+    ]
+    return FormView(model.name, model.entity.label(locale), tabs, "; ".join(problems))
+
+
+def field_view(
+    site: SiteModel,
+    model: EntityModel,
+    definition: FieldDef,
+    override: Mapping[str, Any],
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    locale: str,
+    titles: Mapping[str, str],
+) -> FieldView:
+    """Build the view of one field with its value and error."""
+    field_type = model.types[definition.name]
+    widget = str(override.get("widget") or field_type.widget)
+    if widget in _TEXT_WIDGETS and field_type.widget not in _TEXT_WIDGETS:
+        widget = field_type.widget
+    view = FieldView(
+        name=definition.name,
+        type=definition.type,
+        widget=widget,
+        label=_label(override.get("label"), locale, definition.label(locale)),
+        help=_label(override.get("help"), locale, definition.help(locale)),
+        placeholder=_label(override.get("placeholder") or definition.get("placeholder"), locale, ""),
+        required=definition.required,
+        readonly=bool(override.get("readonly")),
+        value=values.get(definition.name),
+        error=errors.get(definition.name, ""),
+        options=[
+            (str(c.get("value")), definition.choice_label(str(c.get("value")), locale))
+            for c in definition.choices
+        ],
+        settings={
+            k: definition.get(k)
+            for k in ("target", "currency", "scale", "min", "max", "max_length", "accept")
+        },
+        title=str(titles.get(definition.name, "")),
+    )
+    if definition.type == "child_table":
+        child = site.entity(str(definition.get("child_entity")))
+        view.columns = [
+            field_view(site, child, f, {}, {}, {}, locale, {})
+            for f in child.entity.fields
+            if f.type != "child_table"
+        ]
+        rows = values.get(definition.name) or []
+        for index, row in enumerate(rows if isinstance(rows, list) else []):
+            prefix = f"{definition.name}[{index}]."
+            row_errors = {k[len(prefix) :]: v for k, v in errors.items() if k.startswith(prefix)}
+            cells = [
+                field_view(site, child, f, {}, row, row_errors, locale, row.get("_titles") or {})
+                for f in child.entity.fields
+                if f.type != "child_table"
+            ]
+            view.lines.append(
+                {"id": row.get("id"), "cells": cells, "error": errors.get(f"{definition.name}[{index}]", "")}
+            )
+    return view

@@ -1,0 +1,70 @@
+"""Engine creation (with SQLite made transactional and foreign-key aware) and system-table migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL, foreign keys and real transactions."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+        engine = create_engine(url, **kwargs)
+        _make_sqlite_transactional(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    # pysqlite's own transaction handling skips DDL; take it over so schema changes roll back too.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def alembic_config(extra_version_locations: Sequence[str] = ()) -> Config:
+    """Return the Alembic configuration; packages with their own tables add their version folders."""
+    config = Config()
+    root = resources.files("metamodel") / "migrations"
+    config.set_main_option("script_location", str(root))
+    locations = [str(root / "versions"), *extra_version_locations]
+    config.set_main_option("path_separator", "space")
+    config.set_main_option("version_locations", " ".join(locations))
+    return config
+
+
+_MIGRATION_LOCK = 0x63726D5F6D6967  # arbitrary constant ("crm_mig"), the advisory-lock key of migrations
+
+
+def upgrade_database(engine: Engine, extra_version_locations: Sequence[str] = ()) -> None:
+    """Create or upgrade the system tables (and those of packages that add migrations) to the newest."""
+    config = alembic_config(extra_version_locations)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Workers starting together (gunicorn -w N) would race to create the same tables.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")

@@ -1,0 +1,72 @@
+"""The compiled form of a published metadata version: entities with their tables and field types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import MetaData, Table
+
+from metamodel.definitions import Bundle, EntityDef, FieldDef
+from metamodel.errors import NotFound
+from metamodel.fieldtypes.base import FieldType, FieldTypeRegistry
+from metamodel.tables import build_table
+
+
+@dataclass
+class EntityModel:
+    """One entity ready for the record runtime."""
+
+    entity: EntityDef
+    table: Table
+    types: dict[str, FieldType]
+    fields: dict[str, FieldDef] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Entity name."""
+        return self.entity.name
+
+    def column_fields(self) -> list[FieldDef]:
+        """Fields that have a column, in definition order."""
+        return [f for f in self.entity.fields if self.types[f.name].has_column]
+
+    def child_fields(self) -> list[FieldDef]:
+        """Child-table fields, in definition order."""
+        return [f for f in self.entity.fields if f.type == "child_table"]
+
+    def field(self, name: str) -> FieldDef:
+        """Return a field by name; NotFound when there is none."""
+        found = self.fields.get(name)
+        if found is None:
+            raise NotFound(f"entity '{self.name}' has no field '{name}'")
+        return found
+
+
+class SiteModel:
+    """All entities of one published version, compiled once and shared read-only."""
+
+    def __init__(self, version: int, bundle: Bundle, registry: FieldTypeRegistry) -> None:
+        self.version = version
+        self.bundle = bundle
+        self.registry = registry
+        self.metadata = MetaData()
+        self.entities: dict[str, EntityModel] = {}
+        for entity in bundle.entities():
+            table = build_table(entity, registry, self.metadata)
+            types = {f.name: registry.of(f) for f in entity.fields}
+            self.entities[entity.name] = EntityModel(entity, table, types, {f.name: f for f in entity.fields})
+
+    def entity(self, name: str) -> EntityModel:
+        """Return an entity by name; NotFound when it is not published."""
+        found = self.entities.get(name)
+        if found is None:
+            raise NotFound(f"entity '{name}' does not exist")
+        return found
+
+    def parent_of(self, child_entity: str) -> tuple[EntityModel, FieldDef] | None:
+        """Return the entity and child-table field that own lines of ``child_entity``."""
+        for model in self.entities.values():
+            for child_field in model.child_fields():
+                if child_field.get("child_entity") == child_entity:
+                    return model, child_field
+        return None

@@ -1,0 +1,1 @@
+"""The record runtime: the one path by which pages, API, imports and rules read and write records."""

@@ -1,0 +1,1 @@
+"""JSON Schema files of metadata documents (package data)."""

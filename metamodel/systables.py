@@ -1,0 +1,144 @@
+"""The platform's own tables (users, metadata drafts and versions, physical schema state, counters)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from metamodel.coltypes import UTCDateTime
+
+system_metadata = MetaData()
+
+users = Table(
+    "sys_user",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("username", String(80), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("email", String(255)),
+    Column("locale", String(10), nullable=False, default="en"),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "sys_api_token",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+)
+
+meta_drafts = Table(
+    "sys_meta_draft",
+    system_metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(80)),
+)
+
+meta_versions = Table(
+    "sys_meta_version",
+    system_metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(80)),
+    Column("comment", Text, nullable=False, default=""),
+    Column("action", String(20), nullable=False),  # publish | rollback | import
+    Column("source_version", Integer),
+    Column("bundle", JSON, nullable=False),
+)
+
+meta_state = Table(
+    "sys_meta_state",
+    system_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("active_version", Integer, nullable=False),
+)
+
+physical_tables = Table(
+    "sys_physical_table",
+    system_metadata,
+    Column("entity_id", String(40), primary_key=True),
+    Column("table_name", String(80), nullable=False, unique=True),
+    Column("status", String(10), nullable=False),  # active | removed
+)
+
+physical_columns = Table(
+    "sys_physical_column",
+    system_metadata,
+    Column("entity_id", String(40), primary_key=True),
+    Column("field_id", String(40), primary_key=True),
+    Column("column_name", String(80), nullable=False),
+    Column("field_name", String(80), nullable=False),
+    Column("signature", String(200), nullable=False),
+    Column("status", String(10), nullable=False),  # active | removed | backup
+    Column("definition", JSON, nullable=False),  # the field definition the column was last synced to
+    UniqueConstraint("entity_id", "column_name", name="uq_sys_physical_column_name"),
+)
+
+sequences = Table(
+    "sys_sequence",
+    system_metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+attachments = Table(
+    "sys_attachment",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(255), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", BigInteger),
+)
+
+roles = Table(
+    "sys_role",
+    system_metadata,
+    Column("name", String(80), primary_key=True),
+    Column("label", JSON, nullable=False, default=dict),
+)
+
+user_roles = Table(
+    "sys_user_role",
+    system_metadata,
+    Column("user_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(80), ForeignKey("sys_role.name", ondelete="CASCADE"), primary_key=True),
+)
+
+teams = Table(
+    "sys_team",
+    system_metadata,
+    Column("name", String(80), primary_key=True),
+    Column("label", JSON, nullable=False, default=dict),
+)
+
+team_members = Table(
+    "sys_team_member",
+    system_metadata,
+    Column("team", String(80), ForeignKey("sys_team.name", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE"), primary_key=True),
+)

@@ -1,0 +1,81 @@
+"""SQLAlchemy tables for record entities, built from entity definitions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text
+
+from metamodel.coltypes import UTCDateTime
+from metamodel.definitions import EntityDef
+from metamodel.fieldtypes.base import FieldTypeRegistry
+from metamodel.identifiers import table_name
+
+# System columns that composite indexes and sorting may name besides fields.
+INDEXABLE_SYSTEM_COLUMNS = ("id", "record_no", "owner_id", "created_at", "updated_at", "parent_id")
+
+
+def system_columns(entity: EntityDef) -> list[Column[object]]:
+    """Return the columns every record table has (plus parent columns for child entities)."""
+    columns: list[Column[object]] = [
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("record_no", Text),
+        Column("lock_version", Integer, nullable=False, default=1),
+        Column("owner_id", BigInteger),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("created_by", BigInteger),
+        Column("updated_at", UTCDateTime, nullable=False),
+        Column("updated_by", BigInteger),
+    ]
+    if entity.is_child:
+        columns += [Column("parent_id", BigInteger), Column("parent_field", Text), Column("line_no", Integer)]
+    return columns
+
+
+def build_table(entity: EntityDef, registry: FieldTypeRegistry, metadata: MetaData) -> Table:
+    """Return the table of ``entity`` with its system and field columns, for queries."""
+    columns = system_columns(entity)
+    for field in entity.fields:
+        field_type = registry.of(field)
+        if field_type.has_column:
+            columns.append(Column(field.name, field_type.column_type(field), key=field.name))
+    return Table(table_name(entity.name), metadata, *columns)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """One index the schema should have; names use ids so renames leave them alone."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool
+
+
+def desired_indexes(entity: EntityDef, registry: FieldTypeRegistry) -> list[IndexSpec]:
+    """Return the indexes of an entity's table: system, per-field and composite ones."""
+    eid = entity.id
+    specs = [
+        IndexSpec(f"ux_{eid}_record_no", ("record_no",), True),
+        IndexSpec(f"ix_{eid}_created_at", ("created_at", "id"), False),
+        IndexSpec(f"ix_{eid}_updated_at", ("updated_at", "id"), False),
+        IndexSpec(f"ix_{eid}_owner_id", ("owner_id", "id"), False),
+    ]
+    if entity.is_child:
+        specs.append(IndexSpec(f"ix_{eid}_parent", ("parent_id", "parent_field", "line_no"), False))
+    for field in entity.fields:
+        if not registry.of(field).has_column:
+            continue
+        if field.unique:
+            specs.append(IndexSpec(f"ux_{field.id}", (field.name,), True))
+        elif field.indexed or registry.of(field).foreign_key(field) is not None:
+            specs.append(IndexSpec(f"ix_{field.id}", (field.name, "id"), False))
+    for index in entity.doc.get("indexes") or []:
+        names = tuple(index["fields"])
+        ids = [(entity.field(n).id if entity.field(n) else n) for n in names]  # type: ignore[union-attr]
+        digest = hashlib.sha1("|".join(ids).encode()).hexdigest()[:12]
+        unique = bool(index.get("unique"))
+        prefix = "ux" if unique else "ix"
+        columns = names if unique or "id" in names else (*names, "id")
+        specs.append(IndexSpec(f"{prefix}_{eid}_{digest}", columns, unique))
+    return specs

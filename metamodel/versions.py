@@ -1,0 +1,271 @@
+"""Drafts, publishing, numbered versions, diffs and rollback of site metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from metamodel.definitions import DOCUMENT_KINDS, Bundle
+from metamodel.diff import diff_bundles
+from metamodel.documents import check_document
+from metamodel.errors import Conflict, MetadataInvalid, NotFound, Problem
+from metamodel.fieldtypes.base import FieldTypeRegistry
+from metamodel.model import SiteModel
+from metamodel.schema_sync import SchemaSync, SyncReport
+from metamodel.systables import meta_drafts, meta_state, meta_versions
+from metamodel.validation import BundleCheck, assign_ids, validate_bundle
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """Who published a version, when, why, and what the schema sync did."""
+
+    number: int
+    created_at: dt.datetime
+    created_by: str | None
+    comment: str
+    action: str
+    source_version: int | None
+    changes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON shape used by the API."""
+        return {
+            "number": self.number,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_by": self.created_by,
+            "comment": self.comment,
+            "action": self.action,
+            "source_version": self.source_version,
+            "changes": list(self.changes),
+        }
+
+
+class MetadataService:
+    """Reads and changes site metadata; publishing syncs the schema in the same transaction."""
+
+    def __init__(
+        self, engine: Engine, registry: FieldTypeRegistry, checks: Iterable[BundleCheck] = ()
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.checks = list(checks)
+        self._sync = SchemaSync(registry)
+        self._models: dict[int, SiteModel] = {}
+        self._lock = threading.Lock()
+
+    # --- drafts ---------------------------------------------------------------------------
+    def draft(self) -> Bundle:
+        """Return the draft bundle (equal to the active version until someone edits it)."""
+        with self.engine.connect() as conn:
+            return self._draft(conn)
+
+    def _draft(self, conn: Connection) -> Bundle:
+        bundle = Bundle()
+        for row in conn.execute(select(meta_drafts)):
+            bundle.documents.setdefault(row.kind, {})[row.name] = row.body
+        return bundle
+
+    def put_document(self, kind: str, name: str, doc: Any, user: str | None) -> dict[str, Any]:
+        """Store one draft document after checking its shape; returns it with ids filled in."""
+        if kind not in DOCUMENT_KINDS:
+            raise NotFound(f"unknown document kind '{kind}'; use one of {', '.join(DOCUMENT_KINDS)}")
+        if isinstance(doc, dict) and "name" not in doc:
+            doc = {**doc, "name": name}
+        problems = check_document(kind, doc, f"{kind}.{name}")
+        if not problems and doc.get("name") != name:
+            problems.append(Problem(f"{kind}.{name}.name", f"must equal the document key '{name}'", "name"))
+        if problems:
+            raise MetadataInvalid(f"the {kind} document '{name}' is not valid", problems)
+        with self.engine.begin() as conn:
+            previous = self._draft(conn)
+            single = Bundle()
+            single.documents[kind][name] = doc
+            if kind == "entity":
+                assign_ids(single, previous)
+            conn.execute(
+                delete(meta_drafts).where((meta_drafts.c.kind == kind) & (meta_drafts.c.name == name))
+            )
+            conn.execute(
+                meta_drafts.insert().values(
+                    kind=kind, name=name, body=doc, updated_at=utcnow(), updated_by=user
+                )
+            )
+        return doc
+
+    def delete_document(self, kind: str, name: str) -> None:
+        """Remove one document from the draft."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(meta_drafts).where((meta_drafts.c.kind == kind) & (meta_drafts.c.name == name))
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"the draft has no {kind} '{name}'")
+
+    def replace_draft(self, bundle: Bundle, user: str | None) -> None:
+        """Replace the whole draft (import); documents keep ids matched by name."""
+        problems: list[Problem] = []
+        for kind, docs in bundle.documents.items():
+            for name, doc in docs.items():
+                problems += check_document(kind, doc, f"{kind}.{name}")
+        if problems:
+            raise MetadataInvalid("the imported metadata is not valid", problems)
+        with self.engine.begin() as conn:
+            assign_ids(bundle, self._draft(conn))
+            self._write_draft(conn, bundle, user)
+
+    def _write_draft(self, conn: Connection, bundle: Bundle, user: str | None) -> None:
+        conn.execute(delete(meta_drafts))
+        now = utcnow()
+        rows = [
+            {"kind": kind, "name": name, "body": doc, "updated_at": now, "updated_by": user}
+            for kind, docs in bundle.documents.items()
+            for name, doc in docs.items()
+        ]
+        if rows:
+            conn.execute(meta_drafts.insert(), rows)
+
+    def discard_draft(self) -> None:
+        """Reset the draft to the active version."""
+        with self.engine.begin() as conn:
+            self._write_draft(conn, self._active_bundle(conn), None)
+
+    def validate_draft(self) -> list[Problem]:
+        """Return every problem of the draft as a whole."""
+        return validate_bundle(self.draft(), self.registry, self.checks)
+
+    # --- publishing -----------------------------------------------------------------------
+    def publish(self, user: str | None, comment: str = "") -> VersionInfo:
+        """Validate the draft, sync the schema and store a new numbered version, all or nothing."""
+        with self.engine.begin() as conn:
+            bundle = self._draft(conn)
+            return self._publish(conn, bundle, user, comment, "publish", None)
+
+    def rollback(self, number: int, user: str | None, comment: str = "") -> VersionInfo:
+        """Publish the metadata of version ``number`` again as a new version; record data is kept."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(meta_versions).where(meta_versions.c.number == number)).first()
+            if row is None:
+                raise NotFound(f"version {number} does not exist")
+            bundle = Bundle.from_json(row.bundle)
+            info = self._publish(
+                conn, bundle, user, comment or f"rollback to version {number}", "rollback", number
+            )
+            self._write_draft(conn, bundle, user)
+            return info
+
+    def _publish(
+        self,
+        conn: Connection,
+        bundle: Bundle,
+        user: str | None,
+        comment: str,
+        action: str,
+        source: int | None,
+    ) -> VersionInfo:
+        problems = validate_bundle(bundle, self.registry, self.checks)
+        if problems:
+            raise MetadataInvalid(
+                f"the metadata has {len(problems)} problem(s); nothing was published", problems
+            )
+        state = conn.execute(select(meta_state).where(meta_state.c.id == 1).with_for_update()).first()
+        report: SyncReport = self._sync.apply(conn, bundle)
+        number = (conn.execute(select(func.max(meta_versions.c.number))).scalar() or 0) + 1
+        now = utcnow()
+        try:
+            conn.execute(
+                meta_versions.insert().values(
+                    number=number,
+                    created_at=now,
+                    created_by=user,
+                    comment=comment,
+                    action=action,
+                    source_version=source,
+                    bundle=bundle.to_json(),
+                )
+            )
+        except IntegrityError:
+            raise Conflict("another publish finished first; reload and try again") from None
+        if state is None:
+            conn.execute(meta_state.insert().values(id=1, active_version=number))
+        else:
+            conn.execute(meta_state.update().where(meta_state.c.id == 1).values(active_version=number))
+        if action == "publish":
+            self._write_draft(conn, bundle, user)
+        return VersionInfo(number, now, user, comment, action, source, tuple(report.changes))
+
+    def purge(self) -> list[str]:
+        """Drop set-aside tables and columns of removed fields for good."""
+        with self.engine.begin() as conn:
+            return self._sync.purge(conn).changes
+
+    # --- reading versions -----------------------------------------------------------------
+    def active_version(self) -> int | None:
+        """Return the active version number, or None before the first publish."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(meta_state.c.active_version).where(meta_state.c.id == 1)).scalar()
+
+    def _active_bundle(self, conn: Connection) -> Bundle:
+        number = conn.execute(select(meta_state.c.active_version).where(meta_state.c.id == 1)).scalar()
+        if number is None:
+            return Bundle()
+        body = conn.execute(
+            select(meta_versions.c.bundle).where(meta_versions.c.number == number)
+        ).scalar_one()
+        return Bundle.from_json(body)
+
+    def versions(self) -> list[VersionInfo]:
+        """Return every version, newest first."""
+        columns = [c for c in meta_versions.c if c.name != "bundle"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*columns).order_by(meta_versions.c.number.desc())).all()
+        return [
+            VersionInfo(r.number, r.created_at, r.created_by, r.comment, r.action, r.source_version)
+            for r in rows
+        ]
+
+    def bundle_of(self, number: int) -> Bundle:
+        """Return the metadata of version ``number``."""
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                select(meta_versions.c.bundle).where(meta_versions.c.number == number)
+            ).scalar()
+        if body is None:
+            raise NotFound(f"version {number} does not exist")
+        return Bundle.from_json(body)
+
+    def diff(self, a: int | str, b: int | str) -> list[dict[str, Any]]:
+        """Return the changes from version ``a`` to version ``b`` (either may be 'draft')."""
+        return diff_bundles(self._bundle_ref(a), self._bundle_ref(b))
+
+    def _bundle_ref(self, ref: int | str) -> Bundle:
+        if ref == "draft":
+            return self.draft()
+        try:
+            return self.bundle_of(int(ref))
+        except ValueError:
+            raise NotFound(f"'{ref}' is neither a version number nor 'draft'") from None
+
+    def model(self) -> SiteModel:
+        """Return the compiled active version (cached per version number)."""
+        with self.engine.connect() as conn:
+            number = conn.execute(select(meta_state.c.active_version).where(meta_state.c.id == 1)).scalar()
+            cached = self._models.get(number or 0)
+            if cached is not None:
+                return cached
+            bundle = self._active_bundle(conn)
+        model = SiteModel(number or 0, bundle, self.registry)
+        with self._lock:
+            self._models = {number or 0: model}
+        return model

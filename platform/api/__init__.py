@@ -1,0 +1,12 @@
+"""The REST API under /api/v1: metadata, records, attachments, tokens and the OpenAPI document."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from crm_platform.api import attachments, common, meta, openapi, records, tokens  # noqa: E402,F401  (routes register on import)
+
+common.init_blueprint(bp)
+
+__all__ = ["bp"]

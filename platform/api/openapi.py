@@ -1,0 +1,132 @@
+"""OpenAPI 3.0.3 document built from the registered /api/v1 routes and the published metadata."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app, jsonify
+
+from crm_platform.api import bp
+from crm_platform.api.schemas import (
+    ENDPOINTS,
+    STATIC_SCHEMAS,
+    entity_schemas,
+    filter_parameters,
+    record_schemas,
+)
+from crm_platform.services import services
+
+PREFIX = "/api/v1"
+_IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_ERROR_STATUSES = {
+    "400": "malformed request (bad JSON, wrong content type, bad query)",
+    "401": "not signed in",
+    "404": "not found",
+}
+
+
+def api_rules() -> dict[str, set[str]]:
+    """Return the OpenAPI path and methods of every /api/v1 route (the routes are the source of truth)."""
+    found: dict[str, set[str]] = {}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.rule.startswith(PREFIX + "/"):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        found.setdefault(path, set()).update(m.lower() for m in (rule.methods or set()) - _IGNORED_METHODS)
+    return found
+
+
+def _endpoint_of(path: str, method: str) -> str:
+    adapter = current_app.url_map.bind("localhost")
+    concrete = re.sub(r"{([^}]+)}", lambda m: "x" if m.group(1) == "entity" else "1", path)
+    endpoint, _ = adapter.match(concrete, method=method.upper())
+    return str(endpoint).removeprefix("api.")
+
+
+def _path_parameters(path: str, entity_names: list[str]) -> list[dict[str, Any]]:
+    params = []
+    for name in re.findall(r"{([^}]+)}", path):
+        schema: dict[str, Any] = {"type": "string"}
+        if name == "entity" and entity_names:
+            schema = {"type": "string", "enum": entity_names}
+        elif name.endswith("_id") or name == "number":
+            schema = {"type": "integer", "minimum": 1}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
+def build_document() -> dict[str, Any]:
+    """Return the OpenAPI document of this app's API."""
+    model = services().metadata.model()
+    top_level = [name for name, m in model.entities.items() if not m.entity.is_child]
+    schemas: dict[str, Any] = dict(STATIC_SCHEMAS)
+    schemas.update(entity_schemas(model))
+    schemas.update(record_schemas(model))
+    filters = filter_parameters(model)
+    paths: dict[str, Any] = {}
+    for path, methods in sorted(api_rules().items()):
+        item: dict[str, Any] = {}
+        for method in sorted(methods):
+            endpoint = _endpoint_of(path, method)
+            spec = ENDPOINTS.get(endpoint, {"summary": endpoint})
+            item[method] = _operation(endpoint, spec, _path_parameters(path, top_level), filters)
+        paths[path] = item
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Low-code CRM API",
+            "version": f"1.{model.version}",
+            "description": "Records and metadata of this site; record schemas follow the published metadata version "
+            f"{model.version}. Errors are JSON {{\"error\": {{code, message, details}}}}.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {"Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API token from POST /api/v1/tokens or `crm token`"},
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": current_app.config.get("SESSION_COOKIE_NAME", "session"),
+                    "description": "a signed-in browser session; state-changing requests must also send X-CSRFToken",
+                },
+            },
+        },
+    }
+
+
+def _operation(endpoint: str, spec: dict[str, Any], path_params: list[dict[str, Any]], filters: list[dict[str, Any]]) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": endpoint, "summary": spec["summary"], "tags": [endpoint.split("_")[0]]}
+    params = path_params + list(spec.get("query", []))
+    if spec.get("filters"):
+        params += filters
+    if params:
+        operation["parameters"] = params
+    if "request" in spec:
+        content_type = spec.get("request_type", "application/json")
+        operation["requestBody"] = {
+            "required": spec.get("request_required", True),
+            "content": {content_type: {"schema": spec["request"]}},
+        }
+    responses: dict[str, Any] = {}
+    for status, (description, schema, media) in spec.get("responses", {}).items():
+        response: dict[str, Any] = {"description": description}
+        if schema is not None:
+            response["content"] = {media: {"schema": schema}}
+        responses[status] = response
+    statuses = {**_ERROR_STATUSES, **{s: "" for s in spec.get("errors", ())}}
+    for status in statuses:
+        responses.setdefault(status, {"$ref": "#/components/responses/Error"})
+    operation["responses"] = responses
+    if spec.get("public"):
+        operation["security"] = []
+    return operation
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Any:
+    """Return the OpenAPI 3.0.3 description of the API (no sign-in needed)."""
+    return jsonify(build_document())

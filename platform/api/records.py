@@ -1,0 +1,127 @@
+"""Record endpoints: list with filters and paging, create, read, update (PATCH/PUT), delete, lookup."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request, url_for
+
+from crm_platform.api import bp
+from crm_platform.api.common import BadRequest, actor, int_value, json_body, path_id
+from crm_platform.services import services
+from form_renderer.schemas import load_record
+from metamodel.errors import NotFound, Problem
+from metamodel.model import EntityModel
+from metamodel.records.query import MAX_LIMIT, ListQuery, parse_list_args
+from metamodel.records.runtime import RecordRuntime
+
+LOOKUP_LIMIT = 20
+
+
+def entity_model(runtime: RecordRuntime, entity: str) -> EntityModel:
+    """Return a published top-level entity; child-table entities only exist as lines (404)."""
+    model = runtime.model.entity(entity)
+    if model.entity.is_child:
+        raise NotFound(f"'{entity}' records only exist as lines of their parent")
+    return model
+
+
+def _with_etag(record: dict[str, Any], status: int = 200) -> Response:
+    response = jsonify(record)
+    response.status_code = status
+    response.headers["ETag"] = f'"{record["lock_version"]}"'
+    return response
+
+
+def expected_version(body: dict[str, Any]) -> int | None:
+    """Return the lock_version the client read, from the body or If-Match; None when neither is sent."""
+    if body.get("lock_version") is not None:
+        return int_value(body["lock_version"], "lock_version", high=2**31)
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
+    return int_value(tag, "If-Match", high=2**31)
+
+
+@bp.get("/records/<entity>")
+def records_list(entity: str) -> Any:
+    """List records with filters (field__op=value), search, sort and offset or keyset paging."""
+    runtime = services().runtime()
+    model = entity_model(runtime, entity)
+    query = parse_list_args(model, runtime.registry, request.args.to_dict(flat=False))
+    page = runtime.list(entity, query, actor())
+    return jsonify({"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more, "total": page.total})
+
+
+@bp.post("/records/<entity>")
+def records_create(entity: str) -> Any:
+    """Create a record (with its child lines)."""
+    runtime = services().runtime()
+    entity_model(runtime, entity)
+    body = json_body()
+    load_record(runtime.model, entity, body, partial=False)
+    record = runtime.create(entity, body, actor())
+    response = _with_etag(record, 201)
+    response.headers["Location"] = url_for("api.records_get", entity=entity, record_id=str(record["id"]))
+    return response
+
+
+@bp.get("/records/<entity>/lookup")
+def records_lookup(entity: str) -> Any:
+    """Return [{id, title}] of records matching ``q``, for link pickers."""
+    runtime = services().runtime()
+    entity_model(runtime, entity)
+    limit = int_value(request.args.get("limit") or LOOKUP_LIMIT, "limit", high=MAX_LIMIT)
+    search = (request.args.get("q") or "").strip()[:200] or None
+    page = runtime.list(entity, ListQuery(search=search, limit=limit), actor())
+    ids = [item["id"] for item in page.items]
+    titles = runtime.titles(entity, ids) if ids else {}
+    return jsonify([{"id": i, "title": titles.get(i, f"#{i}")} for i in ids])
+
+
+@bp.get("/records/<entity>/<record_id>")
+def records_get(entity: str, record_id: str) -> Any:
+    """Return one record with its lines and link titles; ETag is its lock_version."""
+    runtime = services().runtime()
+    entity_model(runtime, entity)
+    return _with_etag(runtime.get(entity, path_id(record_id), actor()))
+
+
+@bp.patch("/records/<entity>/<record_id>")
+def records_patch(entity: str, record_id: str) -> Any:
+    """Change the given fields (lock_version in the body or If-Match guards against lost updates)."""
+    return _update(entity, record_id, partial=True)
+
+
+@bp.put("/records/<entity>/<record_id>")
+def records_put(entity: str, record_id: str) -> Any:
+    """Replace every field; fields left out become empty."""
+    return _update(entity, record_id, partial=False)
+
+
+def _update(entity: str, raw_id: str, *, partial: bool) -> Response:
+    runtime = services().runtime()
+    model = entity_model(runtime, entity)
+    record_id = path_id(raw_id)
+    body = json_body()
+    version = expected_version(body)
+    load_record(runtime.model, entity, body, partial=partial)
+    if not partial:
+        body = {**{f.name: None for f in model.entity.fields}, **body}
+    record = runtime.update(entity, record_id, body, actor(), expected_version=version)
+    return _with_etag(record)
+
+
+@bp.delete("/records/<entity>/<record_id>")
+def records_delete(entity: str, record_id: str) -> Any:
+    """Delete a record (409 when a restricting link still points at it)."""
+    runtime = services().runtime()
+    entity_model(runtime, entity)
+    number = path_id(record_id)
+    if request.get_data(cache=True).strip():
+        raise BadRequest("DELETE takes no body", [Problem("", "unexpected body", "body")])
+    runtime.delete(entity, number, actor(), expected_version=expected_version({}))
+    return Response(status=204)
+
+
+__all__ = ["entity_model", "expected_version"]

@@ -1,0 +1,420 @@
+"""Schemas for the OpenAPI document: fixed shapes, one per endpoint, and per-entity record schemas."""
+from __future__ import annotations
+
+from typing import Any
+
+from metamodel.definitions import FieldDef
+from metamodel.model import SiteModel
+from metamodel.records.query import _SYSTEM_FIELDS
+
+JSON = "application/json"
+
+
+def ref(name: str) -> dict[str, str]:
+    """Return a $ref to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+_OBJECT = {"type": "object", "additionalProperties": True}
+STATIC_SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "required": ["path", "message", "code"],
+        "properties": {"path": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}},
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "array", "items": ref("Problem")},
+                },
+                "additionalProperties": True,
+            }
+        },
+    },
+    "FieldType": {
+        "type": "object",
+        "required": ["name", "widget", "operators"],
+        "properties": {
+            "name": {"type": "string"},
+            "widget": {"type": "string"},
+            "sortable": {"type": "boolean"},
+            "has_column": {"type": "boolean"},
+            "operators": {"type": "array", "items": {"type": "string"}},
+            "definition_properties": _OBJECT,
+        },
+    },
+    "FieldTypeList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": ref("FieldType")}}},
+    "MetadataDocument": {**_OBJECT, "description": "an entity, form, workflow or trigger document"},
+    "EntityDocument": {
+        "type": "object",
+        "required": ["name", "fields"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "fields": {"type": "array", "items": _OBJECT}},
+        "additionalProperties": True,
+    },
+    "EntityList": {
+        "type": "object",
+        "required": ["version", "items"],
+        "properties": {"version": {"type": "integer"}, "items": {"type": "array", "items": ref("EntityDocument")}},
+    },
+    "Bundle": {
+        "type": "object",
+        "properties": {kind: {"type": "object", "additionalProperties": ref("MetadataDocument")} for kind in ("entity", "form", "workflow", "trigger")},
+    },
+    "ValidationResult": {
+        "type": "object",
+        "required": ["valid", "problems"],
+        "properties": {"valid": {"type": "boolean"}, "problems": {"type": "array", "items": ref("Problem")}},
+    },
+    "VersionInfo": {
+        "type": "object",
+        "required": ["number", "created_at", "action", "changes"],
+        "properties": {
+            "number": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "created_by": _nullable({"type": "string"}),
+            "comment": {"type": "string"},
+            "action": {"type": "string", "enum": ["publish", "rollback", "import"]},
+            "source_version": _nullable({"type": "integer"}),
+            "changes": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "VersionDetail": {"allOf": [ref("VersionInfo"), {"type": "object", "required": ["bundle"], "properties": {"bundle": ref("Bundle")}}]},
+    "VersionList": {
+        "type": "object",
+        "required": ["active", "items"],
+        "properties": {"active": _nullable({"type": "integer"}), "items": {"type": "array", "items": ref("VersionInfo")}},
+    },
+    "Diff": {
+        "type": "object",
+        "required": ["from", "to", "changes"],
+        "properties": {
+            "from": {"oneOf": [{"type": "integer"}, {"type": "string", "enum": ["draft"]}]},
+            "to": {"oneOf": [{"type": "integer"}, {"type": "string", "enum": ["draft"]}]},
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["kind", "name", "change", "path"],
+                    "properties": {
+                        "kind": {"type": "string"},
+                        "name": {"type": "string"},
+                        "change": {"type": "string"},
+                        "path": {"type": "string"},
+                        "before": {},
+                        "after": {},
+                    },
+                },
+            },
+        },
+    },
+    "PublishRequest": {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 2000}}},
+    "RollbackRequest": {
+        "type": "object",
+        "required": ["version"],
+        "properties": {"version": {"type": "integer", "minimum": 1}, "comment": {"type": "string", "maxLength": 2000}},
+    },
+    "Changes": {"type": "object", "required": ["changes"], "properties": {"changes": {"type": "array", "items": {"type": "string"}}}},
+    "Discarded": {"type": "object", "required": ["discarded"], "properties": {"discarded": {"type": "boolean"}}},
+    "Attachment": {
+        "type": "object",
+        "required": ["id", "filename", "size", "content_type"],
+        "properties": {
+            "id": {"type": "integer"},
+            "filename": {"type": "string"},
+            "size": {"type": "integer"},
+            "content_type": {"type": "string"},
+        },
+    },
+    "Upload": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}},
+    },
+    "TokenRequest": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string", "maxLength": 100}, "days": _nullable({"type": "integer", "minimum": 1, "maximum": 3650})},
+    },
+    "Token": {
+        "type": "object",
+        "required": ["token", "name"],
+        "properties": {
+            "token": {"type": "string"},
+            "name": {"type": "string"},
+            "expires_at": _nullable({"type": "string", "format": "date-time"}),
+        },
+    },
+    "LookupList": {
+        "type": "array",
+        "items": {"type": "object", "required": ["id", "title"], "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+    },
+}
+
+# Value schemas of built-in field types, as the API writes them; unknown (plugin) types are left open.
+_VALUE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "text": {"type": "string"},
+    "long_text": {"type": "string"},
+    "email": {"type": "string"},
+    "phone": {"type": "string"},
+    "url": {"type": "string"},
+    "integer": {"type": "integer"},
+    "decimal": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
+    "currency": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "link": {"type": "integer"},
+    "attachment": {"type": "integer"},
+}
+# What the API accepts: numbers may also come as JSON numbers, links as {"id": n}.
+_INPUT_SCHEMAS: dict[str, dict[str, Any]] = {
+    **_VALUE_SCHEMAS,
+    "integer": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+    "decimal": {"oneOf": [{"type": "number"}, {"type": "string"}]},
+    "currency": {"oneOf": [{"type": "number"}, {"type": "string"}]},
+    "link": {"oneOf": [{"type": "integer"}, {"type": "object", "properties": {"id": {"type": "integer"}}}]},
+}
+
+
+def _value_schema(definition: FieldDef, *, output: bool) -> dict[str, Any]:
+    kind = definition.type
+    options = [c.get("value") for c in definition.choices]
+    if kind == "select":
+        return _nullable({"type": "string", "enum": [*options, None]} if options else {"type": "string"})
+    if kind == "multi_select":
+        items = {"type": "string", "enum": options} if options else {"type": "string"}
+        schema = {"type": "array", "items": items}
+        return schema if output else _nullable(schema)
+    if kind == "json":
+        return {"nullable": True}
+    if kind == "child_table":
+        target = f"{definition.get('child_entity')}{'Record' if output else 'Input'}"
+        return {"type": "array", "items": ref(target)} if output else _nullable({"type": "array", "items": ref(target)})
+    table = _VALUE_SCHEMAS if output else _INPUT_SCHEMAS
+    schema = table.get(kind)
+    if schema is None:
+        return {"nullable": True, "description": f"a {kind} value"}
+    return _nullable(schema)
+
+
+def _described(definition: FieldDef, schema: dict[str, Any]) -> dict[str, Any]:
+    text = definition.label()
+    if definition.help():
+        text += f": {definition.help()}"
+    return {**schema, "description": f"{text} ({definition.type})"} if "$ref" not in schema else schema
+
+
+def entity_schemas(site: SiteModel) -> dict[str, Any]:
+    """Return ``<entity>Record`` (as read) and ``<entity>Input`` (as written) schemas of every entity."""
+    result: dict[str, Any] = {}
+    titles = {"type": "object", "additionalProperties": {"type": "string"}}
+    for name, model in sorted(site.entities.items()):
+        if model.entity.is_child:
+            system: dict[str, Any] = {"id": {"type": "integer"}, "line_no": _nullable({"type": "integer"}), "_titles": titles}
+            required = ["id"]
+        else:
+            system = {
+                "id": {"type": "integer"},
+                "record_no": _nullable({"type": "string"}),
+                "lock_version": {"type": "integer"},
+                "owner_id": _nullable({"type": "integer"}),
+                "created_at": _nullable({"type": "string", "format": "date-time"}),
+                "created_by": _nullable({"type": "integer"}),
+                "updated_at": _nullable({"type": "string", "format": "date-time"}),
+                "updated_by": _nullable({"type": "integer"}),
+                "_titles": titles,
+            }
+            required = ["id", "lock_version"]
+        fields = model.entity.fields
+        output = {f.name: _described(f, _value_schema(f, output=True)) for f in fields}
+        result[f"{name}Record"] = {
+            "type": "object",
+            "description": model.entity.label(),
+            "required": required + [f.name for f in fields],
+            "properties": {**system, **output},
+        }
+        inputs = {f.name: _described(f, _value_schema(f, output=False)) for f in fields}
+        extra = {"id": {"type": "integer"}} if model.entity.is_child else {"lock_version": {"type": "integer"}, "owner_id": _nullable({"type": "integer"})}
+        result[f"{name}Input"] = {
+            "type": "object",
+            "description": f"{model.entity.label()} as sent to the API (read-only keys are accepted and ignored)",
+            "required": [f.name for f in fields if f.required],
+            "properties": {**inputs, **extra},
+        }
+    return result
+
+
+def record_any(site: SiteModel, suffix: str) -> dict[str, Any]:
+    """Return a schema matching a record of any top-level entity."""
+    names = sorted(n for n, m in site.entities.items() if not m.entity.is_child)
+    return {"anyOf": [ref(f"{n}{suffix}") for n in names]} if names else {"type": "object"}
+
+
+def filter_parameters(site: SiteModel) -> list[dict[str, Any]]:
+    """Return the query parameters ``field__op`` of every top-level entity (merged across entities)."""
+    found: dict[str, list[str]] = {}
+    for name, model in sorted(site.entities.items()):
+        if model.entity.is_child:
+            continue
+        names = [(f.name, model.types[f.name]) for f in model.column_fields()]
+        names += [(s, site.registry.get(str(d["type"]))) for s, d in _SYSTEM_FIELDS.items() if s in model.table.c]
+        for field_name, field_type in names:
+            for op in field_type.operators:
+                found.setdefault(f"{field_name}__{op}", []).append(name)
+    return [
+        {
+            "name": key,
+            "in": "query",
+            "required": False,
+            "description": f"filter ({key.rpartition('__')[2]}) on entities: {', '.join(entities)}; comma-separate values for in/between",
+            "schema": {"type": "string"},
+        }
+        for key, entities in sorted(found.items())
+    ]
+
+
+def _q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _ok(schema: dict[str, Any] | None, status: str = "200", description: str = "OK", media: str = JSON) -> dict[str, Any]:
+    return {status: (description, schema, media)}
+
+
+LIST_QUERY = [
+    _q("q", {"type": "string", "maxLength": 200}, "free-text search over searchable fields"),
+    _q("sort", {"type": "string"}, "sort key, e.g. name or -created_at"),
+    _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size"),
+    _q("page", {"type": "integer", "minimum": 1}, "page number (offset paging)"),
+    _q("offset", {"type": "integer", "minimum": 0}, "rows to skip (offset paging)"),
+    _q("cursor", {"type": "string"}, "next_cursor of the previous page (keyset paging)"),
+    _q("count", {"type": "boolean"}, "also return total"),
+]
+_ADMIN = ("403", "422")
+_WRITE = ("409", "422")
+_RECORD = {"$ref": "#/components/schemas/AnyRecord"}
+_INPUT = {"$ref": "#/components/schemas/AnyInput"}
+
+ENDPOINTS: dict[str, dict[str, Any]] = {
+    "openapi_document": {"summary": "This OpenAPI document", "public": True, "responses": _ok({"type": "object"})},
+    "meta_field_types": {"summary": "List field types", "responses": _ok(ref("FieldTypeList"))},
+    "meta_entities": {"summary": "List published entities", "responses": _ok(ref("EntityList"))},
+    "meta_entity": {"summary": "Get a published entity", "responses": _ok(ref("EntityDocument"))},
+    "meta_draft": {"summary": "Get the draft", "errors": ("403",), "responses": _ok(ref("Bundle"))},
+    "meta_draft_document": {"summary": "Get a draft document", "errors": ("403",), "responses": _ok(ref("MetadataDocument"))},
+    "meta_put_document": {
+        "summary": "Store a draft document (ids are assigned)",
+        "errors": _ADMIN,
+        "request": ref("MetadataDocument"),
+        "responses": _ok(ref("MetadataDocument")),
+    },
+    "meta_delete_document": {"summary": "Remove a draft document", "errors": ("403",), "responses": _ok(None, "204", "removed")},
+    "meta_validate": {"summary": "Validate the draft", "errors": ("403",), "responses": _ok(ref("ValidationResult"))},
+    "meta_discard": {"summary": "Reset the draft to the active version", "errors": ("403",), "responses": _ok(ref("Discarded"))},
+    "meta_publish": {
+        "summary": "Publish the draft",
+        "errors": ("403", "409", "422"),
+        "request": ref("PublishRequest"),
+        "request_required": False,
+        "responses": _ok(ref("VersionInfo"), "201", "published"),
+    },
+    "meta_versions": {"summary": "List versions", "responses": _ok(ref("VersionList"))},
+    "meta_version": {"summary": "Get a version with its metadata", "responses": _ok(ref("VersionDetail"))},
+    "meta_diff": {
+        "summary": "Changes between two versions",
+        "errors": ("403",),
+        "query": [
+            {"name": "from", "in": "query", "required": True, "schema": {"type": "string"}, "description": "version number or draft"},
+            {"name": "to", "in": "query", "required": True, "schema": {"type": "string"}, "description": "version number or draft"},
+        ],
+        "responses": _ok(ref("Diff")),
+    },
+    "meta_rollback": {
+        "summary": "Publish an earlier version again",
+        "errors": ("403", "409", "422"),
+        "request": ref("RollbackRequest"),
+        "responses": _ok(ref("VersionInfo"), "201", "published"),
+    },
+    "meta_purge": {"summary": "Drop set-aside columns and tables", "errors": ("403",), "responses": _ok(ref("Changes"))},
+    "records_list": {
+        "summary": "List records",
+        "query": LIST_QUERY,
+        "filters": True,
+        "responses": _ok(ref("RecordList")),
+    },
+    "records_create": {
+        "summary": "Create a record",
+        "errors": _WRITE,
+        "request": _INPUT,
+        "responses": _ok(_RECORD, "201", "created; Location names the record"),
+    },
+    "records_lookup": {
+        "summary": "Titles of matching records for link pickers",
+        "query": [_q("q", {"type": "string"}, "search text"), _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "at most this many")],
+        "responses": _ok(ref("LookupList")),
+    },
+    "records_get": {"summary": "Get a record (ETag = lock_version)", "responses": _ok(_RECORD)},
+    "records_patch": {
+        "summary": "Change some fields (lock_version or If-Match for optimistic locking)",
+        "errors": _WRITE,
+        "request": _INPUT,
+        "responses": _ok(_RECORD),
+    },
+    "records_put": {
+        "summary": "Replace all fields (lock_version or If-Match for optimistic locking)",
+        "errors": _WRITE,
+        "request": _INPUT,
+        "responses": _ok(_RECORD),
+    },
+    "records_delete": {"summary": "Delete a record", "errors": ("409",), "responses": _ok(None, "204", "deleted")},
+    "attachments_upload": {
+        "summary": "Upload a file for an attachment field",
+        "query": [{"name": "field", "in": "query", "required": True, "schema": {"type": "string"}, "description": "attachment field"}],
+        "errors": ("413", "422"),
+        "request": ref("Upload"),
+        "request_type": "multipart/form-data",
+        "responses": _ok(ref("Attachment"), "201", "stored"),
+    },
+    "attachments_download": {
+        "summary": "Download an attachment",
+        "responses": _ok({"type": "string", "format": "binary"}, media="application/octet-stream"),
+    },
+    "tokens_create": {
+        "summary": "Create an API token for the signed-in user (shown once)",
+        "errors": ("422",),
+        "request": ref("TokenRequest"),
+        "responses": _ok(ref("Token"), "201", "created"),
+    },
+}
+
+
+def record_schemas(site: SiteModel) -> dict[str, Any]:
+    """Return the schemas that depend on the set of entities: any record, any input, a list page."""
+    return {
+        "AnyRecord": record_any(site, "Record"),
+        "AnyInput": record_any(site, "Input"),
+        "RecordList": {
+            "type": "object",
+            "required": ["items", "next_cursor", "has_more", "total"],
+            "properties": {
+                "items": {"type": "array", "items": ref("AnyRecord")},
+                "next_cursor": _nullable({"type": "string"}),
+                "has_more": {"type": "boolean"},
+                "total": _nullable({"type": "integer"}),
+            },
+        },
+    }
+
+
+__all__ = ["ENDPOINTS", "STATIC_SCHEMAS", "entity_schemas", "filter_parameters", "record_schemas"]

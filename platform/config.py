@@ -1,0 +1,43 @@
+"""Settings from environment variables, with safe defaults for a local start."""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return Flask config values read from ``CRM_*`` environment variables."""
+    env = os.environ if env is None else env
+    instance = Path(env.get("CRM_INSTANCE_DIR", "instance")).resolve()
+    database_url = env.get("CRM_DATABASE_URL") or f"sqlite:///{instance / 'crm.db'}"
+    secure = env.get("CRM_SECURE_COOKIES", "0").lower() in ("1", "true", "yes")
+    return {
+        "CRM_INSTANCE_DIR": str(instance),
+        "CRM_DATABASE_URL": database_url,
+        "CRM_ATTACHMENT_DIR": env.get("CRM_ATTACHMENT_DIR") or str(instance / "attachments"),
+        "SECRET_KEY": env.get("CRM_SECRET_KEY") or _local_secret(instance),
+        "MAX_CONTENT_LENGTH": int(env.get("CRM_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request, so token-authenticated API calls skip it
+        "WTF_CSRF_TIME_LIMIT": None,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _local_secret(instance: Path) -> str:
+    # Without CRM_SECRET_KEY a random key is kept in the instance folder so sessions survive restarts.
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

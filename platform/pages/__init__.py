@@ -1,0 +1,24 @@
+"""End-user pages generated from metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from crm_platform.pages import helpers
+from crm_platform.pages.views import bp
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages and make the form widget templates loadable."""
+    import form_renderer
+
+    folder = Path(form_renderer.__file__).parent / "templates"
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(folder))])  # type: ignore[list-item]
+    helpers.init_app(app)
+    app.register_blueprint(bp)
+
+
+__all__ = ["bp", "init_app"]

@@ -1,0 +1,92 @@
+"""Saving a posted form: parse, store uploads, validate through the generated schema, write, re-show on errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crm_platform.i18n import current_locale, t
+from crm_platform.services import services
+from form_renderer.formdata import parse_form, problems_by_path
+from form_renderer.layout import build_form
+from form_renderer.schemas import load_record
+from metamodel.attachments import TooLarge
+from metamodel.errors import Conflict, ProblemList, RecordInvalid
+from metamodel.model import EntityModel
+
+
+def save_from_form(model: EntityModel, record_id: int | None) -> Any:
+    """Create or update a record from ``request.form``; 422 with inline errors when invalid."""
+    svc = services()
+    site = svc.metadata.model()
+    problems = ProblemList()
+    data = parse_form(site, model, request.form, problems)
+    _store_uploads(model, data, problems)
+    version_text = request.form.get("lock_version", "")
+    expected = int(version_text) if version_text.isdigit() else None
+    message = ""
+    status = 422
+    if not problems:
+        try:
+            values = load_record(site, model.name, data, partial=record_id is not None)
+            runtime = svc.runtime()
+            if record_id is None:
+                record = runtime.create(model.name, values, current_user.actor())
+            else:
+                record = runtime.update(
+                    model.name, record_id, values, current_user.actor(), expected_version=expected
+                )
+            flash(t("record.saved"))
+            return redirect(url_for("pages.record_detail", entity=model.name, record_id=record["id"]))
+        except RecordInvalid as exc:
+            problems.problems += exc.problems
+        except Conflict as exc:
+            message, status = exc.message, 409
+    errors = problems_by_path(problems)
+    record = None
+    if record_id is not None:
+        record = svc.runtime().get(model.name, record_id, current_user.actor())
+        # Keep what the user typed, but let them resubmit against the version they saw.
+        record = {**record, "lock_version": expected if expected is not None else record["lock_version"]}
+    form = build_form(site, model, data, errors, current_locale(), _titles(model, data))
+    if not message and problems:
+        message = t("form.fix_errors")
+    return render_template("pages/form.html", model=model, form=form, record=record, message=message), status
+
+
+def _titles(model: EntityModel, data: dict[str, Any]) -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for definition in model.column_fields():
+        value = data.get(definition.name)
+        if definition.type == "link" and isinstance(value, str) and value.isdigit():
+            found = services().runtime().titles(str(definition.get("target")), [int(value)])
+            titles[definition.name] = found.get(int(value), "")
+    return titles
+
+
+def _store_uploads(model: EntityModel, data: dict[str, Any], problems: ProblemList) -> None:
+    for definition in model.column_fields():
+        if definition.type != "attachment":
+            continue
+        field_type = model.types[definition.name]
+        upload = request.files.get(definition.name)
+        if upload is not None and upload.filename:
+            if not field_type.accepts(definition, upload.filename, upload.mimetype or ""):  # type: ignore[attr-defined]
+                problems.add(definition.name, t("form.file_type_refused"), "accept")
+                continue
+            try:
+                stored = services().attachments.save(
+                    upload.stream,
+                    upload.filename,
+                    upload.mimetype or "application/octet-stream",
+                    field_type.max_size(definition),
+                    current_user.id,  # type: ignore[attr-defined]
+                )
+            except TooLarge:
+                problems.add(definition.name, t("form.file_too_large"), "max_size")
+                continue
+            data[definition.name] = stored.id
+        elif request.form.get(f"{definition.name}-clear"):
+            data[definition.name] = None

@@ -1,0 +1,41 @@
+"""The services one app instance holds: database engine, registries, metadata and the record runtime."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+
+from metamodel.attachments import AttachmentStore
+from metamodel.fieldtypes.base import FieldTypeRegistry
+from metamodel.records.hooks import RecordHooks
+from metamodel.records.runtime import RecordRuntime, utcnow
+from metamodel.versions import MetadataService
+
+
+@dataclass
+class CrmServices:
+    """Everything request handlers, commands and tests need, created once by the app factory."""
+
+    engine: Engine
+    field_types: FieldTypeRegistry
+    metadata: MetadataService
+    attachments: AttachmentStore
+    hooks: RecordHooks = field(default_factory=RecordHooks)
+    clock: Callable[[], dt.datetime] = utcnow
+
+    def runtime(self) -> RecordRuntime:
+        """Return a record runtime bound to the active metadata version."""
+        return RecordRuntime(self.metadata.model(), self.engine, self.hooks, self.clock)
+
+    def init_app(self, app: Flask) -> None:
+        """Attach to ``app`` so handlers reach it through ``services()``."""
+        app.extensions["crm"] = self
+
+
+def services() -> CrmServices:
+    """Return the services of the current app."""
+    found: CrmServices = current_app.extensions["crm"]
+    return found

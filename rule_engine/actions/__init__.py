@@ -1,0 +1,1 @@
+"""Trigger and transition actions; each action type is one registered class."""

@@ -1,0 +1,23 @@
+"""The expression language of rules: parsed with py-expression-eval, type-checked, compiled to closures."""
+from rule_engine.expressions.cache import ExpressionCache
+from rule_engine.expressions.compiler import AggregateSpec, CompiledExpression, compile_expression
+from rule_engine.expressions.context import DictContext, RecordContext, python_value
+from rule_engine.expressions.errors import EvaluationError, ExpressionError
+from rule_engine.expressions.functions import Function, FunctionRegistry, register_builtin_functions
+from rule_engine.expressions.sql import to_sql
+
+__all__ = [
+    "AggregateSpec",
+    "CompiledExpression",
+    "DictContext",
+    "EvaluationError",
+    "ExpressionCache",
+    "ExpressionError",
+    "Function",
+    "FunctionRegistry",
+    "RecordContext",
+    "compile_expression",
+    "python_value",
+    "register_builtin_functions",
+    "to_sql",
+]

@@ -1,0 +1,383 @@
+"""Type-checking and compiling expression trees into nested Python closures (no eval, no exec)."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from metamodel.model import EntityModel, SiteModel
+from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
+from rule_engine.expressions.errors import EvaluationError, ExpressionError
+from rule_engine.expressions.functions import AGGREGATES, DATE_PRESERVING, MAX_STRING, Function, FunctionRegistry
+from rule_engine.expressions.parser import parse
+from rule_engine.expressions.types import (
+    ANY, BOOLEAN, DATE, DATETIME, FIELD_TYPE_TYPES, LIST, NUMBER, STRING, SYSTEM_COLUMN_TYPES, compatible,
+)
+
+Fn = Callable[[Any], Any]
+MAX_LINK_HOPS = 3
+MAX_POWER = 100
+MAX_INT = 10**30
+_DECIMALS = decimal.Context(prec=34, Emax=60, Emin=-60, traps=[decimal.Overflow, decimal.InvalidOperation, decimal.DivisionByZero])
+
+
+@dataclass(frozen=True)
+class AggregateSpec:
+    """An aggregate over a child table or the records that link to this one."""
+
+    kind: str  # count | sum | min_of | max_of | last_n_count
+    source: EntityModel
+    link_field: str | None  # "<entity>.<link field>" sources
+    parent_field: str | None  # child-table sources
+    field: str | None
+    condition: CompiledExpression | None
+    n: int = 0
+    order_field: str = "created_at"
+
+
+@dataclass
+class CompiledExpression:
+    """A checked expression ready to evaluate many times."""
+
+    text: str
+    entity: str
+    result_type: str
+    fields_used: set[str]
+    node: Node
+    fn: Fn = field(repr=False)
+    aggregates: list[AggregateSpec] = field(default_factory=list)
+
+    def evaluate(self, context: Any) -> Any:
+        """Evaluate against a context giving field values, links, aggregates and ``now``."""
+        try:
+            return self.fn(context)
+        except (decimal.DecimalException, OverflowError):
+            raise EvaluationError("a number is out of range") from None
+        except (TypeError, ValueError) as exc:
+            raise EvaluationError(f"cannot evaluate: {exc}") from None
+
+
+@dataclass
+class _Scope:
+    site: SiteModel
+    model: EntityModel
+    registry: FunctionRegistry
+    fields_used: set[str]
+    aggregates: list[AggregateSpec]
+
+
+def compile_expression(text: str, site: SiteModel, entity: str, registry: FunctionRegistry) -> CompiledExpression:
+    """Parse, type-check and compile ``text`` in the context of ``entity``."""
+    node = parse(text)
+    scope = _Scope(site, site.entity(entity), registry, set(), [])
+    fn, result = _compile(node, scope)
+    return CompiledExpression(text, entity, result, scope.fields_used, node, fn, scope.aggregates)
+
+
+def field_type_of(site: SiteModel, model: EntityModel, path: tuple[str, ...], pos: int) -> tuple[str, EntityModel]:
+    """Return the expression type of a (possibly dotted) field path and the entity holding its last part."""
+    if len(path) > MAX_LINK_HOPS + 1:
+        raise ExpressionError(f"'{'.'.join(path)}' follows too many links", pos)
+    current = model
+    for hop in path[:-1]:
+        definition = current.fields.get(hop)
+        if definition is None or definition.type != "link":
+            raise ExpressionError(f"'{hop}' is not a link field of {current.name}", pos)
+        current = site.entity(str(definition.get("target")))
+    name = path[-1]
+    definition = current.fields.get(name)
+    if definition is not None:
+        if definition.type == "child_table":
+            raise ExpressionError(f"'{name}' is a child table; use count(\"{name}\") or sum(...)", pos)
+        return FIELD_TYPE_TYPES.get(definition.type, ANY), current
+    if name in SYSTEM_COLUMN_TYPES and name in current.table.c:
+        return SYSTEM_COLUMN_TYPES[name], current
+    raise ExpressionError(f"unknown field '{'.'.join(path)}'", pos)
+
+
+def _compile(node: Node, scope: _Scope) -> tuple[Fn, str]:
+    if isinstance(node, Literal):
+        value = node.value
+        kind = (
+            ANY if value is None else BOOLEAN if isinstance(value, bool) else STRING if isinstance(value, str) else NUMBER
+        )
+        return (lambda _ctx: value), kind
+    if isinstance(node, FieldRef):
+        kind, _ = field_type_of(scope.site, scope.model, node.path, node.pos)
+        scope.fields_used.add(".".join(node.path))
+        if len(node.path) == 1:
+            name = node.path[0]
+            return (lambda ctx: ctx.value(name)), kind
+        path = node.path
+        return (lambda ctx: ctx.linked(path)), kind
+    if isinstance(node, Unary):
+        return _unary(node, scope)
+    if isinstance(node, Binary):
+        return _binary(node, scope)
+    if isinstance(node, Call):
+        if node.name in AGGREGATES:
+            return _aggregate(node, scope)
+        return _call(node, scope)
+    raise ExpressionError("unsupported expression", node.pos)
+
+
+def _unary(node: Unary, scope: _Scope) -> tuple[Fn, str]:
+    fn, kind = _compile(node.operand, scope)
+    if node.op == "not":
+        _expect(kind, BOOLEAN, "not", node.pos)
+        return (lambda ctx: fn(ctx) is not True), BOOLEAN
+    _expect(kind, NUMBER, "-", node.pos)
+
+    def negate(ctx: Any) -> Any:
+        value = fn(ctx)
+        return None if value is None else -value
+
+    return negate, NUMBER
+
+
+def _expect(actual: str, expected: str, what: str, pos: int) -> None:
+    if not compatible(actual, expected):
+        raise ExpressionError(f"{what} expects {expected}, got {actual}", pos)
+
+
+def _checked_number(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise EvaluationError("a number is too large")
+    if isinstance(value, Decimal):
+        return _DECIMALS.plus(value)
+    return value
+
+
+def _power(a: Any, b: Any) -> Any:
+    if abs(b) > MAX_POWER:
+        raise EvaluationError(f"exponents are limited to {MAX_POWER}")
+    if a != 0 and abs(b) * max(len(str(abs(int(a)))), 1) > 60:
+        raise EvaluationError("a number is too large")
+    if isinstance(a, int) and isinstance(b, int) and b >= 0:
+        return a**b
+    return _DECIMALS.power(Decimal(a), Decimal(b))
+
+
+def _divide(a: Any, b: Any) -> Any:
+    if b == 0:
+        raise EvaluationError("division by zero")
+    return _DECIMALS.divide(Decimal(a), Decimal(b))
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    if b == 0:
+        raise EvaluationError("division by zero")
+    return a % b if isinstance(a, int) and isinstance(b, int) else _DECIMALS.remainder(Decimal(a), Decimal(b))
+
+
+def _mul(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    return _DECIMALS.multiply(Decimal(a), Decimal(b))
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, str):
+        if len(a) + len(b) > MAX_STRING:
+            raise EvaluationError(f"text longer than {MAX_STRING} characters")
+        return a + b
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    return _DECIMALS.add(Decimal(a), Decimal(b))
+
+
+def _sub(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        return a - b
+    return _DECIMALS.subtract(Decimal(a), Decimal(b))
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": _add, "-": _sub, "*": _mul, "/": _divide, "%": _modulo, "^": _power,
+}
+_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
+
+def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
+    # A date meets a datetime at midnight UTC; bools are not numbers.
+    if isinstance(a, dt.datetime) != isinstance(b, dt.datetime) and isinstance(a, dt.date) and isinstance(b, dt.date):
+        a = a if isinstance(a, dt.datetime) else dt.datetime(a.year, a.month, a.day, tzinfo=dt.UTC)
+        b = b if isinstance(b, dt.datetime) else dt.datetime(b.year, b.month, b.day, tzinfo=dt.UTC)
+    return a, b
+
+
+def _binary(node: Binary, scope: _Scope) -> tuple[Fn, str]:
+    left, left_type = _compile(node.left, scope)
+    right, right_type = _compile(node.right, scope)
+    op = node.op
+    if op in ("and", "or"):
+        _expect(left_type, BOOLEAN, op, node.pos)
+        _expect(right_type, BOOLEAN, op, node.pos)
+        if op == "and":
+            return (lambda ctx: left(ctx) is True and right(ctx) is True), BOOLEAN
+        return (lambda ctx: left(ctx) is True or right(ctx) is True), BOOLEAN
+    if op == "||":
+        def concat(ctx: Any) -> Any:
+            a, b = left(ctx), right(ctx)
+            return _add("" if a is None else str(a), "" if b is None else str(b))
+
+        return concat, STRING
+    if op in ("==", "!="):
+        _same_kind(left_type, right_type, op, node.pos)
+        equal = op == "=="
+
+        def equality(ctx: Any) -> bool:
+            a, b = _comparable(left(ctx), right(ctx))
+            return (a == b) is equal
+
+        return equality, BOOLEAN
+    if op in _ORDERING:
+        _same_kind(left_type, right_type, op, node.pos)
+        compare = _ORDERING[op]
+
+        def ordering(ctx: Any) -> bool:
+            a, b = left(ctx), right(ctx)
+            if a is None or b is None:
+                return False
+            return bool(compare(*_comparable(a, b)))
+
+        return ordering, BOOLEAN
+    arithmetic = _ARITHMETIC[op]
+    if op == "+" and STRING in (left_type, right_type):
+        _expect(left_type, STRING, "+", node.pos)
+        _expect(right_type, STRING, "+", node.pos)
+        result = STRING
+    else:
+        _expect(left_type, NUMBER, op, node.pos)
+        _expect(right_type, NUMBER, op, node.pos)
+        result = NUMBER
+
+    def compute(ctx: Any) -> Any:
+        a, b = left(ctx), right(ctx)
+        if a is None or b is None:
+            return None
+        return _checked_number(arithmetic(a, b))
+
+    return compute, result
+
+
+def _same_kind(a: str, b: str, op: str, pos: int) -> None:
+    if not (compatible(a, b) or compatible(b, a)):
+        raise ExpressionError(f"cannot compare {a} with {b} using {op}", pos)
+
+
+def _call(node: Call, scope: _Scope) -> tuple[Fn, str]:
+    function = scope.registry.get(node.name)
+    if function is None:
+        raise ExpressionError(f"unknown function '{node.name}'", node.pos)
+    params = function.params
+    count = len(node.args)
+    low, high = len(params) - function.optional, len(params)
+    if function.variadic:
+        high = 50
+    if not low <= count <= high:
+        wanted = f"{low}" if low == high else f"{low} to {high}"
+        raise ExpressionError(f"{node.name} takes {wanted} argument(s), got {count}", node.pos)
+    compiled = []
+    arg_types = []
+    for index, arg in enumerate(node.args):
+        fn, kind = _compile(arg, scope)
+        expected = params[min(index, len(params) - 1)]
+        if not compatible(kind, expected) and not (expected == DATETIME and kind == DATE):
+            raise ExpressionError(f"{node.name} expects {expected} as argument {index + 1}, got {kind}", arg.pos)
+        compiled.append(fn)
+        arg_types.append(kind)
+    result = function.result
+    if node.name in DATE_PRESERVING:
+        result = arg_types[0] if arg_types[0] in (DATE, DATETIME) else ANY
+    return _invoke(function, tuple(compiled)), result
+
+
+def _invoke(function: Function, args: tuple[Fn, ...]) -> Fn:
+    impl, needs_now, null_safe = function.impl, function.needs_now, function.null_safe
+
+    def call(ctx: Any) -> Any:
+        values = [arg(ctx) for arg in args]
+        if not null_safe and any(v is None for v in values):
+            return None
+        if needs_now:
+            values.insert(0, ctx.now)
+        return impl(*values)
+
+    return call
+
+
+def _string_literal(node: Node, what: str) -> str:
+    if not isinstance(node, Literal) or not isinstance(node.value, str):
+        raise ExpressionError(f"{what} must be a quoted text", node.pos)
+    return node.value
+
+
+def _aggregate(node: Call, scope: _Scope) -> tuple[Fn, str]:
+    kind = node.name
+    args = list(node.args)
+    minimum = {"count": 1, "sum": 2, "min_of": 2, "max_of": 2, "last_n_count": 3}[kind]
+    maximum = {"count": 2, "sum": 3, "min_of": 3, "max_of": 3, "last_n_count": 4}[kind]
+    if not minimum <= len(args) <= maximum:
+        raise ExpressionError(f"{kind} takes {minimum} to {maximum} arguments, got {len(args)}", node.pos)
+    source_text = _string_literal(args[0], f"the source of {kind}")
+    source, link_field, parent_field = _resolve_source(scope, source_text, args[0].pos)
+    field_name: str | None = None
+    n = 0
+    order_field = "created_at"
+    condition_node: Node | None = None
+    if kind in ("sum", "min_of", "max_of"):
+        field_name = _string_literal(args[1], f"the field of {kind}")
+        field_kind, _ = field_type_of(scope.site, source, (field_name,), args[1].pos)
+        if kind == "sum":
+            _expect(field_kind, NUMBER, "sum", args[1].pos)
+        condition_node = args[2] if len(args) > 2 else None
+        result = field_kind
+    elif kind == "count":
+        condition_node = args[1] if len(args) > 1 else None
+        result = NUMBER
+    else:
+        if not isinstance(args[1], Literal) or not isinstance(args[1].value, int) or not 1 <= args[1].value <= 1000:
+            raise ExpressionError("last_n_count needs a whole number from 1 to 1000 as argument 2", args[1].pos)
+        n = args[1].value
+        condition_node = args[2]
+        if len(args) > 3:
+            order_field = _string_literal(args[3], "the order field")
+            field_type_of(scope.site, source, (order_field,), args[3].pos)
+        result = NUMBER
+    condition = None
+    if condition_node is not None:
+        text = _string_literal(condition_node, f"the condition of {kind}")
+        try:
+            condition = compile_expression(text, scope.site, source.name, scope.registry)
+        except ExpressionError as exc:
+            raise ExpressionError(f"in the condition of {kind}: {exc.message}", condition_node.pos) from None
+        if not compatible(condition.result_type, BOOLEAN):
+            raise ExpressionError(f"the condition of {kind} must be true or false", condition_node.pos)
+    spec = AggregateSpec(kind, source, link_field, parent_field, field_name, condition, n, order_field)
+    scope.aggregates.append(spec)
+    scope.fields_used.add(f"{kind}:{source_text}")
+    return (lambda ctx: ctx.aggregate(spec)), result
+
+
+def _resolve_source(scope: _Scope, text: str, pos: int) -> tuple[EntityModel, str | None, str | None]:
+    definition = scope.model.fields.get(text)
+    if definition is not None and definition.type == "child_table":
+        return scope.site.entity(str(definition.get("child_entity"))), None, text
+    entity, _, link = text.partition(".")
+    other = scope.site.entities.get(entity)
+    link_def = other.fields.get(link) if other else None
+    if other is None or link_def is None or link_def.type != "link" or link_def.get("target") != scope.model.name:
+        raise ExpressionError(
+            f"'{text}' is neither a child table of {scope.model.name} nor '<entity>.<link field>' pointing to it", pos
+        )
+    return other, link, None
+
+
+__all__ = ["LIST", "AggregateSpec", "CompiledExpression", "compile_expression", "field_type_of"]

@@ -1,0 +1,191 @@
+"""Translating the SQL-able part of expressions into SQLAlchemy conditions on an entity's table.
+
+Conditions keep the expression semantics for empty values: comparisons with an empty field are false,
+``!=`` is true, so translating ``not`` stays equivalent. Anything without a faithful SQL form gives None
+and the caller filters in Python.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, false, func, not_, or_, select, true, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from metamodel.model import EntityModel
+from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
+from rule_engine.expressions.compiler import AggregateSpec, CompiledExpression
+from rule_engine.expressions.functions import AGGREGATES
+
+
+class _NoSql(Exception):
+    """The expression has no faithful SQL form."""
+
+
+_CONSTANT_FUNCTIONS = {"now", "today", "add_days", "add_hours", "add_months", "date", "lower", "upper", "trim", "abs", "concat"}
+_SHIFTS = {"add_days": "days", "add_hours": "hours"}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def to_sql(compiled: CompiledExpression | None, model: EntityModel, now: dt.datetime) -> ColumnElement[bool] | None:
+    """Return a condition equivalent to a boolean expression, or None when it has no SQL form."""
+    if compiled is None:
+        return None
+    translator = _Translator(model, now, compiled)
+    try:
+        return translator.condition(compiled.node)
+    except _NoSql:
+        return None
+
+
+class _Translator:
+    def __init__(self, model: EntityModel, now: dt.datetime, compiled: CompiledExpression) -> None:
+        self.model = model
+        self.table = model.table
+        self.now = now
+        self.specs = list(compiled.aggregates)
+
+    # --- conditions -------------------------------------------------------------------------
+    def condition(self, node: Node) -> ColumnElement[bool]:
+        if isinstance(node, Binary) and node.op in ("and", "or"):
+            parts = (self.condition(node.left), self.condition(node.right))
+            return and_(*parts) if node.op == "and" else or_(*parts)
+        if isinstance(node, Unary) and node.op == "not":
+            return not_(self.condition(node.operand))
+        if isinstance(node, Binary) and node.op in _FLIP:
+            return self.comparison(node)
+        if isinstance(node, Literal) and isinstance(node.value, bool):
+            return true() if node.value else false()
+        if isinstance(node, FieldRef) and len(node.path) == 1:
+            column = self.column(node.path[0])
+            return and_(column.is_not(None), column == True)  # noqa: E712
+        if isinstance(node, Call) and node.name in ("is_null", "isnull") and isinstance(node.args[0], FieldRef):
+            return self.operand(node.args[0]).is_(None)
+        if isinstance(node, Call) and node.name in ("contains", "startswith") and len(node.args) == 2:
+            column = self.operand(node.args[0])
+            text = self.constant(node.args[1])
+            if not isinstance(text, str):
+                raise _NoSql
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%" if node.name == "contains" else f"{escaped}%"
+            return and_(column.is_not(None), column.like(pattern, escape="\\"))
+        raise _NoSql
+
+    def comparison(self, node: Binary) -> ColumnElement[bool]:
+        left, right, op = node.left, node.right, node.op
+        if self.is_constant(left) and not self.is_constant(right):
+            left, right, op = right, left, _FLIP[op]
+        if not self.is_constant(right):
+            raise _NoSql
+        value = self.constant(right)
+        left, value = self.unshift(left, value)
+        column = self.operand(left)
+        if value is None:
+            if op == "==":
+                return column.is_(None)
+            if op == "!=":
+                return column.is_not(None)
+            return false()
+        if op == "==":
+            return and_(column.is_not(None), column == value)
+        if op == "!=":
+            return or_(column.is_(None), column != value)
+        compare = {"<": column < value, "<=": column <= value, ">": column > value, ">=": column >= value}[op]
+        return and_(column.is_not(None), compare)
+
+    def unshift(self, node: Node, value: Any) -> tuple[Node, Any]:
+        # add_hours(field, k) OP v  ==  field OP v - k hours: keeps the column bare so its index is used.
+        if isinstance(node, Call) and node.name in _SHIFTS and len(node.args) == 2 and self.is_constant(node.args[1]):
+            amount = self.constant(node.args[1])
+            if value is not None and amount is not None:
+                value = value - dt.timedelta(**{_SHIFTS[node.name]: float(amount)})
+            return node.args[0], value
+        return node, value
+
+    # --- operands ---------------------------------------------------------------------------
+    def operand(self, node: Node) -> Any:
+        if isinstance(node, FieldRef):
+            if len(node.path) == 1:
+                return self.column(node.path[0])
+            if len(node.path) == 2:
+                return self.linked(node.path)
+        if isinstance(node, Call) and node.name in ("lower", "upper") and isinstance(node.args[0], FieldRef):
+            column = self.operand(node.args[0])
+            return func.lower(column) if node.name == "lower" else func.upper(column)
+        if isinstance(node, Call) and node.name in AGGREGATES:
+            return self.aggregate(node)
+        raise _NoSql
+
+    def column(self, name: str) -> Any:
+        if name not in self.table.c:
+            raise _NoSql
+        definition = self.model.fields.get(name)
+        if definition is not None and definition.type in ("multi_select", "json"):
+            raise _NoSql
+        return self.table.c[name]
+
+    def linked(self, path: tuple[str, ...]) -> Any:
+        link = self.model.fields.get(path[0])
+        if link is None or link.type != "link":
+            raise _NoSql
+        site_entities = getattr(self.model, "_site_entities", None)
+        target = site_entities.get(str(link.get("target"))) if site_entities else None
+        if target is None or path[1] not in target.table.c:
+            raise _NoSql
+        column = target.table.c[path[1]]
+        return select(column).where(target.table.c.id == self.table.c[path[0]]).scalar_subquery()
+
+    def aggregate(self, node: Call) -> Any:
+        spec = self._spec_for(node)
+        if spec is None or spec.kind == "last_n_count":
+            raise _NoSql
+        source = spec.source.table
+        where = (
+            [source.c.parent_id == self.table.c.id, source.c.parent_field == spec.parent_field]
+            if spec.parent_field
+            else [source.c[spec.link_field or ""] == self.table.c.id]
+        )
+        if spec.condition is not None:
+            inner = to_sql(spec.condition, spec.source, self.now)
+            if inner is None:
+                raise _NoSql
+            where.append(inner)
+        if spec.kind == "count":
+            return select(func.count()).select_from(source).where(*where).scalar_subquery()
+        column = source.c[spec.field or ""]
+        aggregate = {"sum": func.sum, "min_of": func.min, "max_of": func.max}[spec.kind]
+        value = select(type_coerce(aggregate(column), column.type)).where(*where).scalar_subquery()
+        return func.coalesce(value, 0) if spec.kind == "sum" else value
+
+    def _spec_for(self, node: Call) -> AggregateSpec | None:
+        source = node.args[0].value if node.args and isinstance(node.args[0], Literal) else None
+        for spec in self.specs:
+            key = spec.parent_field or f"{spec.source.name}.{spec.link_field}"
+            if spec.kind == node.name and key == source:
+                return spec
+        return None
+
+    # --- constants --------------------------------------------------------------------------
+    def is_constant(self, node: Node) -> bool:
+        if isinstance(node, Literal):
+            return True
+        if isinstance(node, Unary) and node.op == "-":
+            return self.is_constant(node.operand)
+        if isinstance(node, Binary) and node.op in ("+", "-", "*"):
+            return self.is_constant(node.left) and self.is_constant(node.right)
+        if isinstance(node, Call) and node.name in _CONSTANT_FUNCTIONS:
+            return all(self.is_constant(arg) for arg in node.args)
+        return False
+
+    def constant(self, node: Node) -> Any:
+        from rule_engine.expressions.compiler import _compile, _Scope
+        from rule_engine.expressions.functions import FunctionRegistry, register_builtin_functions
+
+        scope = _Scope(None, self.model, register_builtin_functions(FunctionRegistry()), set(), [])  # type: ignore[arg-type]
+        fn, _ = _compile(node, scope)
+        return fn(_Constants(self.now))
+
+
+class _Constants:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now

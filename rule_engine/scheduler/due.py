@@ -1,0 +1,166 @@
+"""Finding due records of a time trigger with one SQL query per batch, never by loading every record.
+
+The query restricts the anchor (date field, or entry into the current state) to the window
+``(now - offset - lookback, now - offset]``, adds the trigger's condition when the expression language
+can translate it to SQL, and excludes keys already in the ledger with ``NOT EXISTS``.  Conditions that
+cannot be translated are evaluated in Python over the (window-restricted) candidates, in id batches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, literal, select
+
+from metamodel.model import EntityModel, SiteModel
+from metamodel.records.values import serialize_row
+from rule_engine.evaluation import Expressions
+from rule_engine.ledger import as_moment, due_key, due_key_sql, not_fired
+from rule_engine.tables import state_history
+from rule_engine.triggers.cron import latest_slot, parse_cron
+from rule_engine.triggers.spec import TriggerSpec, workflow_of
+
+log = logging.getLogger(__name__)
+
+SCAN_BATCH = 500
+MAX_SCAN = 50_000
+_ANCHOR = "_anchor"
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One firing that is due: the record (0 for none), its ledger key and when it came due."""
+
+    record_id: int
+    due_key: str
+    due_at: dt.datetime
+
+
+def due_records(
+    conn: Connection,
+    site: SiteModel,
+    trigger: TriggerSpec,
+    now: dt.datetime,
+    expressions: Expressions,
+    limit: int = 500,
+) -> list[DueItem]:
+    """Return up to ``limit`` due, not yet fired items of a time trigger, oldest ids first."""
+    schedule = trigger.schedule
+    if trigger.event != "time" or schedule is None:
+        return []
+    model = site.entity(trigger.entity)
+    table = model.table
+    lookback = dt.timedelta(seconds=schedule.lookback_seconds)
+    if schedule.kind == "cron":
+        slot = latest_slot(parse_cron(str(schedule.cron), schedule.timezone), now, lookback)
+        if slot is None:
+            return []
+        key = due_key(slot)
+        if not trigger.needs_record:
+            fired = conn.execute(select(literal(1)).where(~not_fired(trigger.name, 0, key))).first()
+            return [] if fired else [DueItem(0, key, slot)]
+        statement = select(table).where(not_fired(trigger.name, table.c.id, key))
+        return _collect(
+            conn, site, model, trigger, statement, now, expressions, limit, lambda _a: (key, slot)
+        )
+    offset = dt.timedelta(seconds=schedule.offset_seconds)
+    high = now - offset
+    low = high - lookback
+    if schedule.kind == "relative":
+        column = table.c[str(schedule.relative_to)]
+        if model.fields[str(schedule.relative_to)].type == "date":
+            window = and_(column <= high.date(), column > low.date())
+        else:
+            window = and_(column <= high, column > low)
+        statement = select(table, column.label(_ANCHOR)).where(
+            column.is_not(None),
+            window,
+            not_fired(
+                trigger.name, table.c.id, due_key_sql(column, schedule.offset_seconds, conn.dialect.name)
+            ),
+        )
+
+        def relative_key(anchor: Any) -> tuple[str, dt.datetime]:
+            moment = as_moment(anchor)
+            assert moment is not None
+            return due_key(moment + offset), moment + offset
+
+        return _collect(conn, site, model, trigger, statement, now, expressions, limit, relative_key)
+    workflow = workflow_of(site, trigger.entity)
+    if workflow is None:
+        return []
+    history = state_history
+    statement = (
+        select(table, history.c.at.label(_ANCHOR))
+        .join(
+            history,
+            and_(
+                history.c.record_id == table.c.id,
+                history.c.entity == trigger.entity,
+                history.c.is_current.is_(True),
+                history.c.to_state == schedule.state,
+            ),
+        )
+        .where(
+            table.c[str(workflow["state_field"])] == schedule.state,
+            history.c.at <= high,
+            history.c.at > low,
+            not_fired(trigger.name, table.c.id, due_key_sql(history.c.at, 0, conn.dialect.name)),
+        )
+    )
+
+    def state_key(anchor: Any) -> tuple[str, dt.datetime]:
+        entered = as_moment(anchor)
+        assert entered is not None
+        return due_key(entered), entered + offset
+
+    return _collect(conn, site, model, trigger, statement, now, expressions, limit, state_key)
+
+
+def _collect(
+    conn: Connection,
+    site: SiteModel,
+    model: EntityModel,
+    trigger: TriggerSpec,
+    statement: Select[Any],
+    now: dt.datetime,
+    expressions: Expressions,
+    limit: int,
+    key_of: Any,
+) -> list[DueItem]:
+    table = model.table
+    condition_sql = None
+    if trigger.condition:
+        condition_sql = expressions.to_sql(site, trigger.entity, trigger.condition, now)
+    if trigger.condition is None or condition_sql is not None:
+        if condition_sql is not None:
+            statement = statement.where(condition_sql)
+        rows = conn.execute(statement.order_by(table.c.id).limit(limit)).mappings().all()
+        return [DueItem(int(row["id"]), *key_of(row.get(_ANCHOR))) for row in rows]
+    items: list[DueItem] = []
+    last_id, scanned = 0, 0
+    while len(items) < limit and scanned < MAX_SCAN:
+        batch = statement.where(table.c.id > last_id).order_by(table.c.id).limit(SCAN_BATCH)
+        rows = conn.execute(batch).mappings().all()
+        if not rows:
+            break
+        scanned += len(rows)
+        for row in rows:
+            last_id = int(row["id"])
+            record = serialize_row(model, row)
+            try:
+                with conn.begin_nested():
+                    matches = expressions.holds(site, trigger.entity, trigger.condition, conn, record, now)
+            except Exception as exc:
+                log.warning(
+                    "rule %s: condition failed on %s %s: %s", trigger.name, trigger.entity, last_id, exc
+                )
+                continue
+            if matches:
+                items.append(DueItem(last_id, *key_of(row.get(_ANCHOR))))
+                if len(items) >= limit:
+                    break
+    return items

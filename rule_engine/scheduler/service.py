@@ -1,0 +1,115 @@
+"""The scheduler service: runs due time triggers, retries and outbox deliveries every few seconds.
+
+It runs inside the web app on an APScheduler BackgroundScheduler (``start``), or as a dedicated process
+(``run_forever``).  Any number of them may run at once: the firing ledger keeps each firing single.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from metamodel.records.hooks import RecordHooks
+from metamodel.versions import MetadataService
+from rule_engine.delivery.worker import OutboxWorker
+from rule_engine.engine import RuleEngine
+from rule_engine.ledger import MAX_ATTEMPTS
+from rule_engine.scheduler.runner import run_due
+
+log = logging.getLogger(__name__)
+
+
+class SchedulerService:
+    """Runs ``run_due`` and the outbox worker on an interval; the clock is injectable for tests."""
+
+    def __init__(
+        self,
+        db: Engine,
+        metadata: MetadataService,
+        rules: RuleEngine,
+        hooks: RecordHooks,
+        *,
+        interval: float = 30.0,
+        clock: Callable[[], dt.datetime] | None = None,
+        outbox: OutboxWorker | None = None,
+        limit: int = 500,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.db = db
+        self.metadata = metadata
+        self.rules = rules
+        self.hooks = hooks
+        self.interval = interval
+        self.clock = clock or rules.clock
+        self.outbox = outbox if outbox is not None else OutboxWorker(db)
+        self.limit = limit
+        self.max_attempts = max_attempts
+        self._tick_lock = threading.Lock()
+        self._background: BackgroundScheduler | None = None
+
+    def tick(self) -> dict[str, Any]:
+        """Fire what is due now and deliver due outbox messages; returns both reports."""
+        with self._tick_lock:
+            now = self.clock()
+            site = self.metadata.model()
+            firing = run_due(self.db, site, now, self.rules, self.hooks, self.limit, self.max_attempts)
+            delivery = self.outbox.tick(self.clock())
+        return {"at": now.isoformat(), "firing": firing.as_dict(), "delivery": delivery.as_dict()}
+
+    def _safe_tick(self) -> None:
+        try:
+            report = self.tick()
+        except Exception:  # the loop must survive a bad tick (database down, broken metadata)
+            log.exception("scheduler tick failed")
+            return
+        if report["firing"]["fired"] or report["firing"]["errors"] or report["delivery"]["delivered"]:
+            log.info("scheduler tick: %s", report)
+
+    # --- inside the web app -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start ticking on a background thread (APScheduler); call ``shutdown`` on exit."""
+        if self._background is not None:
+            return
+        scheduler = BackgroundScheduler(timezone=dt.UTC, daemon=True)
+        scheduler.add_job(
+            self._safe_tick,
+            IntervalTrigger(seconds=self.interval, timezone=dt.UTC),
+            id="crm-rule-scheduler",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        scheduler.start()
+        self._background = scheduler
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the background thread started by ``start``."""
+        if self._background is not None:
+            self._background.shutdown(wait=wait)
+            self._background = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the background thread is running."""
+        return self._background is not None and bool(self._background.running)
+
+    # --- as a dedicated process ---------------------------------------------------------------
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Tick every ``interval`` seconds until ``stop`` is set or SIGTERM/SIGINT arrives."""
+        stop = stop or threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(number, lambda *_: stop.set())
+        log.info("scheduler running every %s s", self.interval)
+        while not stop.is_set():
+            self._safe_tick()
+            stop.wait(self.interval)
+        log.info("scheduler stopped")

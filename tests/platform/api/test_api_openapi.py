@@ -1,0 +1,120 @@
+"""The OpenAPI document matches the real routes, and real responses validate against it."""
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import jsonschema
+from apisupport import Api, define_crm
+from flask import Flask
+
+
+def _rules(app: Flask) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            found.setdefault(path, set()).update(m.lower() for m in (rule.methods or set()) - {"HEAD", "OPTIONS"})
+    return found
+
+
+def _json_schema(node: Any) -> Any:
+    """Turn OpenAPI 3.0 ``nullable`` into JSON Schema types so jsonschema can check responses."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        elif "$ref" in out:
+            out = {"anyOf": [{"$ref": out["$ref"]}, {"type": "null"}]}
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def test_document_lists_exactly_the_routes(api_app: Flask, anonymous: Api, admin: Api) -> None:
+    """Every /api/v1 rule is documented with the same methods, and nothing else is."""
+    define_crm(admin)
+    doc = anonymous.ok("GET", "/openapi.json")
+    assert doc["openapi"] == "3.0.3"
+    documented = {path.removeprefix(""): {m for m in item} for path, item in doc["paths"].items()}
+    assert documented == _rules(api_app)
+    schemas = doc["components"]["schemas"]
+    assert {"customerRecord", "customerInput", "companyRecord", "customer_lineRecord", "Error"} <= set(schemas)
+    props = schemas["customerRecord"]["properties"]
+    assert props["age"]["type"] == "integer" and props["birthday"]["format"] == "date"
+    assert props["tier"]["enum"] == ["gold", "silver", "bronze", None] and props["active"]["type"] == "boolean"
+    assert props["lines"]["items"] == {"$ref": "#/components/schemas/customer_lineRecord"}
+    assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "cookieAuth"}
+    list_params = {p["name"] for p in doc["paths"]["/api/v1/records/{entity}"]["get"]["parameters"]}
+    assert {"age__gt", "tags__has_any", "name__contains", "cursor", "sort", "entity"} <= list_params
+    assert doc["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
+
+
+def test_real_responses_validate_against_the_document(admin: Api) -> None:
+    """Sampled responses of each kind validate against the documented schemas."""
+    define_crm(admin)
+    acme = admin.ok("POST", "/records/company", {"name": "Acme"}, status=201)["id"]
+    doc = admin.ok("GET", "/openapi.json")
+    root = _json_schema(doc)
+
+    def check(method: str, template: str, path: str, body: Any = None, **kwargs: Any) -> None:
+        response = admin.call(method, path, body, **kwargs)
+        operation = doc["paths"]["/api/v1" + template][method.lower()]
+        spec = operation["responses"].get(str(response.status_code))
+        assert spec is not None, (method, path, response.status_code)
+        if "$ref" in spec:
+            spec = doc["components"]["responses"][spec["$ref"].rsplit("/", 1)[1]]
+        if "content" not in spec:
+            assert not response.data
+            return
+        media, content = next(iter(spec["content"].items()))
+        if media != "application/json":
+            return
+        schema = {**_json_schema(content["schema"]), "components": root["components"]}
+        jsonschema.validate(response.get_json(), schema)
+
+    upload = admin.call("POST", "/records/customer/attachments?field=contract", data={"file": (io.BytesIO(b"x"), "a.txt", "text/plain")})
+    file_id = upload.get_json()["id"]
+    full = {
+        "name": "Ada", "email": "ada@example.com", "phone": "+4930123", "age": 36, "score": "1.50", "balance": 12,
+        "active": True, "birthday": "1990-01-02", "last_contact": "2024-01-01T10:00:00Z", "tier": "gold", "tags": ["vip"],
+        "website": "https://a.example.com", "notes": "x\ny", "extra": {"a": [1]}, "company": acme,
+        "lines": [{"product": "Pen", "qty": 1, "price": "2.00"}], "contract": file_id,
+    }
+    created = admin.ok("POST", "/records/customer", full, status=201)
+    rid = created["id"]
+    check("POST", "/records/{entity}", "/records/customer", {"name": "Bob"})
+    check("POST", "/records/{entity}", "/records/customer", {"name": 5, "age": "x"})
+    check("GET", "/records/{entity}", "/records/customer", query_string={"count": "true", "limit": 1})
+    check("GET", "/records/{entity}", "/records/customer", query_string={"age__frob": 1})
+    check("GET", "/records/{entity}/{record_id}", f"/records/customer/{rid}")
+    check("GET", "/records/{entity}/{record_id}", "/records/customer/999")
+    check("PATCH", "/records/{entity}/{record_id}", f"/records/customer/{rid}", {"age": 37})
+    check("PATCH", "/records/{entity}/{record_id}", f"/records/customer/{rid}", {"age": 1, "lock_version": 1})
+    check("PUT", "/records/{entity}/{record_id}", f"/records/customer/{rid}", full)
+    check("GET", "/records/{entity}/lookup", "/records/customer/lookup", query_string={"q": "a"})
+    check("POST", "/records/{entity}/attachments", "/records/customer/attachments?field=contract",
+          data={"file": (io.BytesIO(b"y"), "b.txt", "text/plain")})
+    check("GET", "/records/{entity}", "/records/company")
+    check("GET", "/meta/field-types", "/meta/field-types")
+    check("GET", "/meta/entities", "/meta/entities")
+    check("GET", "/meta/entities/{name}", "/meta/entities/customer")
+    check("GET", "/meta/draft", "/meta/draft")
+    check("GET", "/meta/draft/{kind}/{name}", "/meta/draft/entity/customer")
+    check("PUT", "/meta/draft/{kind}/{name}", "/meta/draft/entity/note", {"fields": [{"name": "text", "type": "long_text"}]})
+    check("POST", "/meta/draft/validate", "/meta/draft/validate")
+    check("GET", "/meta/diff", "/meta/diff?from=1&to=draft")
+    check("POST", "/meta/publish", "/meta/publish", {"comment": "notes"})
+    check("GET", "/meta/versions", "/meta/versions")
+    check("GET", "/meta/versions/{number}", "/meta/versions/1")
+    check("POST", "/meta/rollback", "/meta/rollback", {"version": 1})
+    check("POST", "/meta/draft/discard", "/meta/draft/discard")
+    check("POST", "/meta/purge", "/meta/purge")
+    check("POST", "/tokens", "/tokens", {"name": "ci", "days": 1})
+    check("DELETE", "/records/{entity}/{record_id}", f"/records/customer/{rid}")
+    check("DELETE", "/meta/draft/{kind}/{name}", "/meta/draft/entity/company")
