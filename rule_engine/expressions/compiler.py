@@ -37,6 +37,7 @@ class AggregateSpec:
     condition: CompiledExpression | None
     n: int = 0
     order_field: str = "created_at"
+    sibling: bool = False  # "<this entity>.<link>": records sharing this record's link value
 
 
 @dataclass
@@ -327,7 +328,7 @@ def _aggregate(node: Call, scope: _Scope) -> tuple[Fn, str]:
     if not minimum <= len(args) <= maximum:
         raise ExpressionError(f"{kind} takes {minimum} to {maximum} arguments, got {len(args)}", node.pos)
     source_text = _string_literal(args[0], f"the source of {kind}")
-    source, link_field, parent_field = _resolve_source(scope, source_text, args[0].pos)
+    source, link_field, parent_field, sibling = _resolve_source(scope, source_text, args[0].pos)
     field_name: str | None = None
     n = 0
     order_field = "created_at"
@@ -360,24 +361,29 @@ def _aggregate(node: Call, scope: _Scope) -> tuple[Fn, str]:
             raise ExpressionError(f"in the condition of {kind}: {exc.message}", condition_node.pos) from None
         if not compatible(condition.result_type, BOOLEAN):
             raise ExpressionError(f"the condition of {kind} must be true or false", condition_node.pos)
-    spec = AggregateSpec(kind, source, link_field, parent_field, field_name, condition, n, order_field)
+    spec = AggregateSpec(kind, source, link_field, parent_field, field_name, condition, n, order_field, sibling)
     scope.aggregates.append(spec)
     scope.fields_used.add(f"{kind}:{source_text}")
     return (lambda ctx: ctx.aggregate(spec)), result
 
 
-def _resolve_source(scope: _Scope, text: str, pos: int) -> tuple[EntityModel, str | None, str | None]:
+def _resolve_source(scope: _Scope, text: str, pos: int) -> tuple[EntityModel, str | None, str | None, bool]:
     definition = scope.model.fields.get(text)
     if definition is not None and definition.type == "child_table":
-        return scope.site.entity(str(definition.get("child_entity"))), None, text
+        return scope.site.entity(str(definition.get("child_entity"))), None, text, False
     entity, _, link = text.partition(".")
     other = scope.site.entities.get(entity)
     link_def = other.fields.get(link) if other else None
-    if other is None or link_def is None or link_def.type != "link" or link_def.get("target") != scope.model.name:
-        raise ExpressionError(
-            f"'{text}' is neither a child table of {scope.model.name} nor '<entity>.<link field>' pointing to it", pos
-        )
-    return other, link, None
+    if other is not None and link_def is not None and link_def.type == "link":
+        if link_def.get("target") == scope.model.name:
+            return other, link, None, False
+        if other.name == scope.model.name:
+            return other, link, None, True
+    raise ExpressionError(
+        f"'{text}' is neither a child table of {scope.model.name}, nor '<entity>.<link field>' pointing to it, "
+        f"nor '{scope.model.name}.<link field>' (records sharing this record's link)",
+        pos,
+    )
 
 
 __all__ = ["LIST", "AggregateSpec", "CompiledExpression", "compile_expression", "field_type_of"]

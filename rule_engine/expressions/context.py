@@ -125,9 +125,15 @@ class RecordContext:
         if record_id is None:
             return 0 if spec.kind in ("count", "last_n_count") else None
         table = spec.source.table
-        scope = [table.c.parent_id == record_id, table.c.parent_field == spec.parent_field] if spec.parent_field else [
-            table.c[spec.link_field or ""] == record_id
-        ]
+        if spec.sibling:
+            shared = self.record.get(spec.link_field or "")
+            if shared is None:
+                return 0 if spec.kind in ("count", "last_n_count") else None
+            scope = [table.c[spec.link_field or ""] == shared]
+        elif spec.parent_field:
+            scope = [table.c.parent_id == record_id, table.c.parent_field == spec.parent_field]
+        else:
+            scope = [table.c[spec.link_field or ""] == record_id]
         condition = to_sql(spec.condition, spec.source, self.now) if spec.condition is not None else None
         if spec.kind != "last_n_count" and (spec.condition is None or condition is not None):
             where = [*scope, *([condition] if condition is not None else [])]

@@ -57,13 +57,25 @@ def _precheck(text: str) -> None:
         raise ExpressionError("too many 'not' operators")
 
 
+def _parser() -> Parser:
+    """A library parser that knows no functions or constants of its own.
+
+    It would otherwise parse ``abs``, ``round``, ... as prefix operators binding only their first
+    argument; every function must come from our registry instead.
+    """
+    parser = Parser()
+    parser.ops1 = {op: parser.ops1[op] for op in _UNARY}
+    parser.consts = {}
+    return parser
+
+
 def parse(text: str) -> Node:
     """Parse ``text`` into a tree; ExpressionError names the problem and where it is."""
     _precheck(text)
     if not text.strip():
         raise ExpressionError("the expression is empty", 0)
     try:
-        parsed = Parser().parse(text)
+        parsed = _parser().parse(text)
     except Exception as exc:  # the library raises bare Exceptions with its own wording
         message = str(exc)
         found = re.search(r"(?:column|character) (\d+)", message)
@@ -127,7 +139,7 @@ def _literal(value: Any, locator: _Locator) -> Literal:
     if isinstance(value, str):
         if len(value) > MAX_LENGTH:
             raise ExpressionError("string literal is too long")
-        return Literal(locator.find(value), value)
+        return Literal(locator.find_string(value), value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ExpressionError("number literal is out of range")
@@ -157,5 +169,14 @@ class _Locator:
         self.text = text
 
     def find(self, token: str) -> int:
+        """Position of the first occurrence of ``token``, or 0."""
         index = self.text.find(token)
         return max(index, 0)
+
+    def find_string(self, value: str) -> int:
+        """Position of the opening quote of the string literal ``value``."""
+        for quote in "'\"":
+            index = self.text.find(f"{quote}{value}{quote}")
+            if index >= 0:
+                return index
+        return self.find(value)

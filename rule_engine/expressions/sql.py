@@ -137,7 +137,7 @@ class _Translator:
 
     def aggregate(self, node: Call) -> Any:
         spec = self._spec_for(node)
-        if spec is None or spec.kind == "last_n_count":
+        if spec is None or spec.kind == "last_n_count" or spec.sibling:
             raise _NoSql
         source = spec.source.table
         where = (

@@ -19,15 +19,11 @@ from metamodel.records.hooks import RecordHooks
 from metamodel.records.runtime import RecordRuntime
 from metamodel.systables import roles, team_members, teams, user_roles, users
 from metamodel.versions import MetadataService
-from rule_engine.actions.base import Action, ActionRegistry
-from rule_engine.actions.builtin import register_builtin_actions
-from rule_engine.actions.plugins import load_action_plugins
+from rule_engine.actions.base import Action
+from rule_engine.assembly import MIGRATIONS, build_rule_engine, install_rule_engine
 from rule_engine.engine import RuleEngine
-from rule_engine.expressions import FunctionRegistry, register_builtin_functions
-from rule_engine.migrations import VERSIONS
 from rule_engine.scheduler.runner import RunReport, run_due
 from rule_engine.tables import firings, state_history
-from rule_engine.triggers import TriggerComponent
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -96,19 +92,11 @@ def make_world(
 ) -> World:
     """Migrate the database, build the rule engine with the trigger component, publish ``bundle`` if given."""
     db = make_engine(db_url)
-    upgrade_database(db, [VERSIONS])
+    upgrade_database(db, MIGRATIONS)
     field_types = register_builtin_field_types(FieldTypeRegistry())
-    registry = register_builtin_actions(ActionRegistry())
-    for action in actions:
-        registry.register(action)
-    load_action_plugins(registry, plugins)
     clock = FakeClock(now)
-    rules = RuleEngine(
-        field_types, register_builtin_functions(FunctionRegistry()), registry, clock, dict(services or {})
-    )
-    rules.add(TriggerComponent())
-    hooks = RecordHooks()
-    rules.install(hooks)
+    rules = build_rule_engine(field_types, clock, services=services, actions=actions, plugins=plugins)
+    hooks = install_rule_engine(rules)
     metadata = MetadataService(db, field_types, checks=[rules.check_bundle])
     world = World(db, metadata, rules, hooks, clock, dict(services or {}))
     if bundle is not None:

@@ -28,7 +28,7 @@ ENTITIES: dict[str, dict[str, Any]] = {
         {"name": "lines", "type": "child_table", "child_entity": "line"},
     ]},
     "line": {"is_child": True, "fields": [{"name": "qty", "type": "integer"}, {"name": "price", "type": "decimal"}]},
-    "order": {"fields": [
+    "purchase": {"fields": [
         {"name": "customer", "type": "link", "target": "customer"},
         {"name": "total", "type": "currency"},
         {"name": "placed", "type": "date"},

@@ -89,7 +89,7 @@ def test_builtin_functions(site: SiteModel, functions: FunctionRegistry, text: s
 
 def test_link_traversal(site: SiteModel, functions: FunctionRegistry) -> None:
     links = {("customer", "tier"): "gold"}
-    assert run(site, functions, "customer.tier == 'gold'", {"customer": 1}, entity="order", links=links) is True
+    assert run(site, functions, "customer.tier == 'gold'", {"customer": 1}, entity="purchase", links=links) is True
 
 
 @pytest.mark.parametrize(("text", "message", "position"), [
@@ -115,7 +115,7 @@ def test_compile_errors_name_the_position(site: SiteModel, functions: FunctionRe
 def test_result_types_and_fields_used(site: SiteModel, functions: FunctionRegistry) -> None:
     compiled = compile_expression("credit * 2", site, "customer", functions)
     assert compiled.result_type == NUMBER and compiled.fields_used == {"credit"}
-    compiled = compile_expression("customer.tier || ''", site, "order", functions)
+    compiled = compile_expression("customer.tier || ''", site, "purchase", functions)
     assert compiled.result_type == STRING and compiled.fields_used == {"customer.tier"}
 
 

@@ -7,8 +7,9 @@ from typing import Any
 from rule_engine.testing.world import entity, make_world, select_field
 
 THIRD_ABSENCE = (
-    "status == 'absent' and last_n_count('attendance', 'student', 3, 'status', 'absent') == 3"
-    " and last_n_count('attendance', 'student', 4, 'status', 'absent') != 4"
+    "status == 'absent'"
+    " and last_n_count('attendance.student', 3, \"status == 'absent'\", 'lesson_on') == 3"
+    " and last_n_count('attendance.student', 4, \"status == 'absent'\", 'lesson_on') != 4"
 )
 SCHOOL: dict[str, Any] = {
     "entity": {
