@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
 
         for line in prepare_demo(app):
             print(line, flush=True)
+    from crm_platform.scheduling import start_in_app
+
+    start_in_app(app)
     print(f"CRM running on http://{args.host}:{args.port}/", flush=True)
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -342,8 +343,32 @@ def run(host: str, port: int, no_demo: bool) -> None:
 
         for line in prepare_demo(app):
             click.echo(line)
+    from crm_platform.scheduling import start_in_app
+
+    start_in_app(app)
     click.echo(f"CRM running on http://{host}:{port}/")
     app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@cli.command()
+@click.option("--interval", type=float, help="Seconds between ticks (default: $CRM_SCHEDULER_INTERVAL or 30).")
+@click.option("--once", is_flag=True, help="Run one tick, print its report and exit.")
+def scheduler(interval: float | None, once: bool) -> None:
+    """Run the dedicated scheduler process: time triggers, retries and outbox deliveries."""
+    from crm_platform.startup import build_scheduler
+
+    app = _app()
+    service = build_scheduler(_svc(), app.config)
+    if interval is not None:
+        if interval <= 0:
+            raise click.BadParameter("must be more than 0", param_hint="--interval")
+        service.interval = interval
+    if once:
+        click.echo(json.dumps(service.tick(), indent=2, default=str))
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(f"scheduler running every {service.interval:g} s on {_database_label()}; Ctrl+C stops it")
+    service.run_forever()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request, so token-authenticated API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,
+        "CRM_SCHEDULER": env.get("CRM_SCHEDULER", "app"),
+        "CRM_SCHEDULER_INTERVAL": float(env.get("CRM_SCHEDULER_INTERVAL", "30")),
+        "CRM_ACTION_PLUGINS": env.get("CRM_ACTION_PLUGINS", ""),
+        **{key: value for key, value in env.items() if key.startswith(("CRM_SMTP_", "CRM_WEBHOOK_SECRET"))},
     }
 
 

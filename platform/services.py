@@ -13,6 +13,7 @@ from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.records.hooks import RecordHooks
 from metamodel.records.runtime import RecordRuntime, utcnow
 from metamodel.versions import MetadataService
+from rule_engine.engine import RuleEngine
 
 
 @dataclass
@@ -23,6 +24,7 @@ class CrmServices:
     field_types: FieldTypeRegistry
     metadata: MetadataService
     attachments: AttachmentStore
+    rules: RuleEngine
     hooks: RecordHooks = field(default_factory=RecordHooks)
     clock: Callable[[], dt.datetime] = utcnow
 

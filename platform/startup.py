@@ -1,4 +1,4 @@
-"""The one start-up place where field types (and later rules and plugins) are registered."""
+"""The one start-up place where field types, the rule engine and (later) plugins are registered."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +7,12 @@ from crm_platform.services import CrmServices
 from metamodel.attachments import AttachmentStore
 from metamodel.database import make_engine, upgrade_database
 from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
+from metamodel.records.runtime import utcnow
 from metamodel.versions import MetadataService
+from rule_engine.assembly import MIGRATIONS, build_rule_engine, install_rule_engine
+from rule_engine.delivery.settings import SmtpSettings, WebhookSecrets
+from rule_engine.delivery.worker import OutboxWorker
+from rule_engine.scheduler.service import SchedulerService
 
 
 def build_field_types() -> FieldTypeRegistry:
@@ -18,8 +23,29 @@ def build_field_types() -> FieldTypeRegistry:
 def build_services(config: dict[str, Any]) -> CrmServices:
     """Create the engine, migrate the system tables and wire the services together."""
     engine = make_engine(config["CRM_DATABASE_URL"])
-    upgrade_database(engine)
+    upgrade_database(engine, MIGRATIONS)
     field_types = build_field_types()
-    metadata = MetadataService(engine, field_types)
+    rules = build_rule_engine(
+        field_types,
+        utcnow,
+        services={"smtp": SmtpSettings.from_config(config)},
+        plugins=str(config.get("CRM_ACTION_PLUGINS") or "").split(","),
+    )
+    hooks = install_rule_engine(rules)
+    metadata = MetadataService(engine, field_types, checks=[rules.check_bundle])
     attachments = AttachmentStore(engine, config["CRM_ATTACHMENT_DIR"])
-    return CrmServices(engine=engine, field_types=field_types, metadata=metadata, attachments=attachments)
+    return CrmServices(
+        engine=engine,
+        field_types=field_types,
+        metadata=metadata,
+        attachments=attachments,
+        rules=rules,
+        hooks=hooks,
+    )
+
+
+def build_scheduler(svc: CrmServices, config: dict[str, Any]) -> SchedulerService:
+    """Return the scheduler of time triggers, retries and outbox deliveries for these services."""
+    outbox = OutboxWorker(svc.engine, smtp=SmtpSettings.from_config(config), secrets=WebhookSecrets.from_config(config))
+    interval = float(config.get("CRM_SCHEDULER_INTERVAL") or 30)
+    return SchedulerService(svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox)

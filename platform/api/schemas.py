@@ -347,6 +347,19 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "responses": _ok(ref("VersionInfo"), "201", "published"),
     },
     "meta_purge": {"summary": "Drop set-aside columns and tables", "errors": ("403",), "responses": _ok(ref("Changes"))},
+    "meta_dry_run": {
+        "summary": "Dry-run a trigger against existing data: which records would match or fire, and why",
+        "errors": ("403",),
+        "request": {
+            "type": "object",
+            "properties": {
+                "trigger": {"type": "string", "description": "name of a draft trigger"},
+                "document": {"type": "object", "description": "a trigger document (instead of 'trigger')"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            },
+        },
+        "responses": _ok(_OBJECT),
+    },
     "records_list": {
         "summary": "List records",
         "query": LIST_QUERY,

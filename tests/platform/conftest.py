@@ -19,6 +19,7 @@ def crm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dic
         "CRM_DATABASE_URL": db_url,
         "CRM_INSTANCE_DIR": str(tmp_path / "instance"),
         "CRM_SECRET_KEY": "test-secret",
+        "CRM_SCHEDULER": "off",  # tests tick the scheduler themselves
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -1,0 +1,128 @@
+"""Rules through the web app: triggers configured over the API fire on API writes; dry run; the scheduler command."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from apisupport import Api
+from click.testing import CliRunner
+from flask import Flask
+
+from crm_platform.cli import cli
+from crm_platform.services import CrmServices
+
+LEAD = {
+    "name": "lead",
+    "title_field": "name",
+    "fields": [
+        {"name": "name", "type": "text", "required": True},
+        {"name": "source", "type": "select", "options": [{"value": "web"}, {"value": "fair"}]},
+        {"name": "contacted_at", "type": "datetime", "indexed": True},
+        {"name": "converted", "type": "boolean", "default": False},
+    ],
+}
+TASK = {
+    "name": "task",
+    "title_field": "title",
+    "fields": [
+        {"name": "title", "type": "text", "required": True},
+        {"name": "lead", "type": "link", "target": "lead", "on_delete": "cascade"},
+    ],
+}
+WELCOME = {
+    "name": "welcome_web_leads",
+    "entity": "lead",
+    "event": "create",
+    "condition": "source == 'web'",
+    "actions": [
+        {"type": "create_record", "entity": "task", "link_field": "lead", "values": {"title": "Call the web lead"}}
+    ],
+}
+FOLLOW_UP = {
+    "name": "follow_up",
+    "entity": "lead",
+    "event": "time",
+    "schedule": {"relative_to": "contacted_at", "offset_hours": 72},
+    "condition": "converted == false",
+    "actions": [
+        {"type": "create_record", "entity": "task", "link_field": "lead", "values": {"title": "Follow up"}}
+    ],
+}
+
+
+def _publish(admin: Api, **triggers: dict[str, Any]) -> None:
+    admin.define("entity", "lead", LEAD)
+    admin.define("entity", "task", TASK)
+    for name, doc in triggers.items():
+        admin.define("trigger", name, doc)
+    admin.ok("POST", "/meta/publish", {"comment": "rules"}, status=201)
+
+
+def _tasks(admin: Api) -> list[tuple[str, int]]:
+    items = admin.ok("GET", "/records/task?sort=id")["items"]
+    return [(item["title"], item["lead"]) for item in items]
+
+
+def test_an_event_trigger_defined_over_the_api_fires_on_api_writes(admin: Api) -> None:
+    _publish(admin, welcome_web_leads=WELCOME)
+    web = admin.ok("POST", "/records/lead", {"name": "Ann", "source": "web"}, status=201)["id"]
+    admin.ok("POST", "/records/lead", {"name": "Bo", "source": "fair"}, status=201)
+    assert _tasks(admin) == [("Call the web lead", web)]
+
+
+def test_a_trigger_with_a_bad_condition_is_refused_at_publish_with_its_path(admin: Api) -> None:
+    admin.define("entity", "lead", LEAD)
+    admin.define("entity", "task", TASK)
+    admin.define("trigger", "broken", {**WELCOME, "name": "broken", "condition": "sourse == 'web'"})
+    body = admin.ok("POST", "/meta/publish", {}, status=422)
+    paths = {problem["path"]: problem["message"] for problem in body["error"]["details"]}
+    assert "unknown field 'sourse'" in paths["trigger.broken.condition"]
+
+
+def test_dry_run_lists_due_records_and_changes_nothing(admin: Api, api_svc: CrmServices) -> None:
+    _publish(admin)
+    now = api_svc.rules.clock()
+    old = admin.ok(
+        "POST", "/records/lead", {"name": "Old", "contacted_at": (now - dt.timedelta(hours=80)).isoformat()}, status=201
+    )["id"]
+    admin.ok("POST", "/records/lead", {"name": "New", "contacted_at": now.isoformat()}, status=201)
+    admin.ok(
+        "POST",
+        "/records/lead",
+        {"name": "Won", "converted": True, "contacted_at": (now - dt.timedelta(hours=90)).isoformat()},
+        status=201,
+    )
+    admin.define("trigger", "follow_up", FOLLOW_UP)
+    report = admin.ok("POST", "/meta/dry-run", {"trigger": "follow_up"})
+    assert [match["id"] for match in report["matches"]] == [old]
+    assert report["would_fire"] == 1
+    assert _tasks(admin) == []
+    bad = admin.ok("POST", "/meta/dry-run", {"document": {**FOLLOW_UP, "condition": "converted =="}})
+    assert bad["problems"][0]["path"] == "trigger.follow_up.condition"
+    assert admin.ok("POST", "/meta/dry-run", {}, status=400)["error"]["code"] == "bad_request"
+    assert admin.ok("POST", "/meta/dry-run", {"trigger": "nope"}, status=404)["error"]["code"] == "not_found"
+
+
+def test_dry_run_needs_an_administrator(user: Api) -> None:
+    assert user.ok("POST", "/meta/dry-run", {"document": FOLLOW_UP}, status=403)["error"]["code"] == "forbidden"
+
+
+def test_the_scheduler_command_fires_due_time_triggers_once(crm_env: dict[str, str], app: Flask, svc: CrmServices) -> None:
+    for name, doc in (("lead", LEAD), ("task", TASK)):
+        svc.metadata.put_document("entity", name, doc, "test")
+    svc.metadata.put_document("trigger", "follow_up", FOLLOW_UP, "test")
+    svc.metadata.publish("test", "rules")
+    runtime = svc.runtime()
+    now = svc.rules.clock()
+    due = runtime.create("lead", {"name": "Due", "contacted_at": (now - dt.timedelta(hours=73)).isoformat()})["id"]
+    runtime.create("lead", {"name": "Later", "contacted_at": (now - dt.timedelta(hours=71)).isoformat()})
+
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["scheduler", "--once"])
+        assert result.exit_code == 0, result.output
+    task = svc.metadata.model().entity("task").table
+    with svc.engine.connect() as conn:
+        rows = conn.execute(sa.select(task.c.title, task.c.lead)).all()
+    assert [tuple(row) for row in rows] == [("Follow up", due)]
+    assert CliRunner().invoke(cli, ["scheduler", "--interval", "0"]).exit_code != 0
