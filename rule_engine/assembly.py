@@ -19,12 +19,14 @@ from rule_engine.engine import RuleComponent, RuleEngine
 from rule_engine.expressions import FunctionRegistry, register_builtin_functions
 from rule_engine.migrations import VERSIONS
 from rule_engine.triggers import TriggerComponent
+from rule_engine.workflow import WorkflowComponent
 
 # Migrations folders of the rule engine's own tables, for ``metamodel.database.upgrade_database``.
 MIGRATIONS = (VERSIONS,)
 
 # The rule components, in the order their hooks run on every save.
 COMPONENTS: tuple[Callable[[], RuleComponent], ...] = (
+    WorkflowComponent,  # before TriggerComponent, which listens to its transitions
     TriggerComponent,
 )
 

@@ -2,46 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from metamodel.definitions import Bundle
-from metamodel.errors import Problem
-from metamodel.model import SiteModel
-from metamodel.records.hooks import RecordHooks
-from rule_engine.engine import RuleEngine
-from rule_engine.testing.world import T0, World, entity, make_world, select_field
-from rule_engine.triggers import TriggerComponent
-
-
-@dataclass
-class Transitioned:
-    """What a workflow tells its listeners after a transition."""
-
-    entity: str
-    record_id: int
-    transition: str
-    conn: Any
-    runtime: Any
-    now: Any
-    history_id: int
-
-
-class StubWorkflow:
-    """Stands in for the workflow component: only its listener list matters here."""
-
-    name = "workflow_stub"
-
-    def __init__(self) -> None:
-        self.on_transition: list[Any] = []
-
-    def check(self, bundle: Bundle, site: SiteModel, engine: RuleEngine) -> Iterable[Problem]:
-        return ()
-
-    def install(self, hooks: RecordHooks, engine: RuleEngine) -> None:
-        return None
-
+from rule_engine.testing.world import World, entity, make_world, select_field
+from rule_engine.workflow import WorkflowComponent
 
 BUNDLE: dict[str, Any] = {
     "entity": {
@@ -67,7 +31,7 @@ BUNDLE: dict[str, Any] = {
             "name": "flow",
             "entity": "deal",
             "state_field": "stage",
-            "states": [{"name": "open"}, {"name": "won"}, {"name": "lost"}],
+            "states": [{"name": "open", "initial": True}, {"name": "won"}, {"name": "lost"}],
             "transitions": [
                 {"name": "win", "from": ["open"], "to": "won"},
                 {"name": "lose", "from": ["open"], "to": "lost"},
@@ -107,41 +71,30 @@ BUNDLE: dict[str, Any] = {
 }
 
 
-def world_with_stub(db_url: str) -> tuple[World, StubWorkflow]:
-    world = make_world(db_url, None)
-    stub = StubWorkflow()
-    rules = world.rules
-    rules.components.insert(0, stub)
-    hooks = RecordHooks()
-    trigger_component = next(c for c in rules.components if isinstance(c, TriggerComponent))
-    trigger_component.install(hooks, rules)
-    world.hooks = hooks
-    world.publish(BUNDLE)
-    return world, stub
+def workflow_of(world: World) -> WorkflowComponent:
+    component = world.rules.component("workflow")
+    assert isinstance(component, WorkflowComponent)
+    return component
 
 
-def move(world: World, stub: StubWorkflow, deal_id: int, transition: str, to: str, history_id: int) -> None:
-    runtime = world.runtime()
-    with world.db.begin() as conn:
-        runtime.update("deal", deal_id, {"stage": to}, conn=conn)
-        for listener in stub.on_transition:
-            listener(Transitioned("deal", deal_id, transition, conn, runtime, T0, history_id))
+def move(world: World, deal_id: int, transition: str) -> int:
+    result = workflow_of(world).service.transition(world.runtime(), "deal", deal_id, transition)
+    assert result.status == "done" and result.history_id is not None
+    return result.history_id
 
 
 def test_transition_triggers_fire_for_their_transition_and_condition(db_url: str) -> None:
-    world, stub = world_with_stub(db_url)
-    assert len(stub.on_transition) == 1
+    world = make_world(db_url, BUNDLE)
+    assert len(workflow_of(world).on_transition) == 1
     runtime = world.runtime()
     big = runtime.create("deal", {"title": "big", "amount": 500, "stage": "open"})["id"]
     small = runtime.create("deal", {"title": "small", "amount": 5, "stage": "open"})["id"]
-    move(world, stub, big, "win", "won", 1)
-    move(world, stub, small, "lose", "lost", 2)
+    won = move(world, big, "win")
+    lost = move(world, small, "lose")
     notes = world.rows(world.metadata.model().entity("note").table)
     assert sorted((n["deal"], n["text"]) for n in notes) == sorted(
         [(big, "Big win"), (big, "won"), (small, "lost")]
     )
-    assert sorted(f["due_key"] for f in world.ledger()) == [
-        "transition:lose:2",
-        "transition:win:1",
-        "transition:win:1",
-    ]
+    assert sorted(f["due_key"] for f in world.ledger()) == sorted(
+        [f"transition:lose:{lost}", f"transition:win:{won}", f"transition:win:{won}"]
+    )
