@@ -43,7 +43,7 @@ lint: $(STAMP)
 	status=0; \
 	$(PY) -m ruff check . || status=1; \
 	MYPYPATH=build/mypy $(PY) -m mypy $(foreach p,$(MYPY_PACKAGES),-p $(p)) || status=1; \
-	MYPYPATH=build/mypy $(PY) -m mypy --follow-imports=silent run.py tests || status=1; \
+	MYPYPATH=build/mypy $(PY) -m mypy --explicit-package-bases --follow-imports=silent run.py tests || status=1; \
 	exit $$status
 
 bench: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from metamodel.errors import ProblemList
@@ -80,7 +81,8 @@ def _parse_lines(
 def problems_by_path(problems: ProblemList | Any) -> dict[str, str]:
     """Return ``{path: message}``, joining several messages for one path."""
     found: dict[str, str] = {}
-    for problem in getattr(problems, "problems", problems):
+    items: Iterable[Any] = problems.problems if isinstance(problems, ProblemList) else problems
+    for problem in items:
         found[problem.path] = (
             f"{found[problem.path]}; {problem.message}" if problem.path in found else problem.message
         )

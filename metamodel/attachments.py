@@ -7,7 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import Engine, select
 
@@ -43,7 +43,7 @@ class AttachmentStore:
         self.engine = engine
         self.root = Path(root)
 
-    def save(self, stream: BinaryIO, filename: str, content_type: str, max_size: int, user_id: int | None) -> StoredFile:
+    def save(self, stream: IO[bytes], filename: str, content_type: str, max_size: int, user_id: int | None) -> StoredFile:
         """Copy ``stream`` to disk (refusing more than ``max_size`` bytes) and record it."""
         now = dt.datetime.now(dt.UTC)
         key = f"{now:%Y/%m}/{secrets.token_hex(16)}"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, select
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -429,11 +430,11 @@ class RecordRuntime:
         self,
         conn: Connection,
         model: EntityModel,
-        children: dict[str, list[Any]],
+        children: dict[str, builtins.list[Any]],
         parent_id: int | None,
         problems: ProblemList,
-    ) -> dict[str, list[tuple[int | None, dict[str, Any]]]]:
-        prepared: dict[str, list[tuple[int | None, dict[str, Any]]]] = {}
+    ) -> dict[str, builtins.list[tuple[int | None, dict[str, Any]]]]:
+        prepared: dict[str, builtins.list[tuple[int | None, dict[str, Any]]]] = {}
         for field_name, rows in children.items():
             child = self.model.entity(str(model.fields[field_name].get("child_entity")))
             existing: set[int] = set()
@@ -446,7 +447,7 @@ class RecordRuntime:
                         )
                     ).scalars()
                 )
-            lines = []
+            lines: builtins.list[tuple[int | None, dict[str, Any]]] = []
             for index, row in enumerate(rows):
                 prefix = f"{field_name}[{index}]."
                 line_id = row.get("id")
@@ -464,7 +465,7 @@ class RecordRuntime:
         conn: Connection,
         model: EntityModel,
         parent_id: int,
-        lines: dict[str, list[tuple[int | None, dict[str, Any]]]],
+        lines: dict[str, builtins.list[tuple[int | None, dict[str, Any]]]],
         actor: Actor,
     ) -> None:
         for field_name, rows in lines.items():
@@ -472,7 +473,7 @@ class RecordRuntime:
             table = child.table
             keep = {line_id for line_id, _ in rows if line_id is not None}
             mine = and_(table.c.parent_id == parent_id, table.c.parent_field == field_name)
-            stale = select(table.c.id).where(mine, table.c.id.not_in(keep) if keep else True)
+            stale = select(table.c.id).where(mine, table.c.id.not_in(keep) if keep else true())
             conn.execute(table.delete().where(table.c.id.in_(stale.scalar_subquery())))
             for number, (line_id, values) in enumerate(rows, start=1):
                 common = {**values, "line_no": number, "updated_at": actor.now, "updated_by": actor.user_id}

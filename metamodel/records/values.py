@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from metamodel.errors import ProblemList
 from metamodel.fieldtypes.base import FieldTypeRegistry, ValueProblem
 from metamodel.model import EntityModel
@@ -69,7 +71,7 @@ def prepare_values(
     return values, children
 
 
-def serialize_row(model: EntityModel, row: Mapping[str, Any]) -> dict[str, Any]:
+def serialize_row(model: EntityModel, row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
     """Return the JSON form of a record row (without child lines)."""
     if model.entity.is_child:
         record: dict[str, Any] = {"id": row["id"], "line_no": row["line_no"]}

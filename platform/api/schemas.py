@@ -194,8 +194,8 @@ def _value_schema(definition: FieldDef, *, output: bool) -> dict[str, Any]:
         return _nullable({"type": "string", "enum": [*options, None]} if options else {"type": "string"})
     if kind == "multi_select":
         items = {"type": "string", "enum": options} if options else {"type": "string"}
-        schema = {"type": "array", "items": items}
-        return schema if output else _nullable(schema)
+        array = {"type": "array", "items": items}
+        return array if output else _nullable(array)
     if kind == "json":
         return {"nullable": True}
     if kind == "child_table":

@@ -35,7 +35,7 @@ class User(UserMixin):
         return str(self.id)
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Whether the account may sign in."""
         return self.active
 
@@ -73,7 +73,7 @@ def create_user(
             new_id = conn.execute(users.insert().values(row)).inserted_primary_key[0]  # type: ignore[index]
     except IntegrityError:
         raise Conflict(f"user '{username}' already exists") from None
-    return User(int(new_id), username, row["display_name"], locale, is_admin)  # type: ignore[arg-type]
+    return User(int(new_id), username, row["display_name"], locale, is_admin)
 
 
 def load_user(engine: Engine, user_id: int) -> User | None:

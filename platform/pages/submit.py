@@ -14,6 +14,7 @@ from form_renderer.layout import build_form
 from form_renderer.schemas import load_record
 from metamodel.attachments import TooLarge
 from metamodel.errors import Conflict, ProblemList, RecordInvalid
+from metamodel.fieldtypes.misc import AttachmentType
 from metamodel.model import EntityModel
 
 
@@ -32,6 +33,7 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
         try:
             values = load_record(site, model.name, data, partial=record_id is not None)
             runtime = svc.runtime()
+            record: dict[str, Any] | None
             if record_id is None:
                 record = runtime.create(model.name, values, current_user.actor())
             else:
@@ -73,7 +75,9 @@ def _store_uploads(model: EntityModel, data: dict[str, Any], problems: ProblemLi
         field_type = model.types[definition.name]
         upload = request.files.get(definition.name)
         if upload is not None and upload.filename:
-            if not field_type.accepts(definition, upload.filename, upload.mimetype or ""):  # type: ignore[attr-defined]
+            if not isinstance(field_type, AttachmentType):
+                continue
+            if not field_type.accepts(definition, upload.filename, upload.mimetype or ""):
                 problems.add(definition.name, t("form.file_type_refused"), "accept")
                 continue
             try:
@@ -82,7 +86,7 @@ def _store_uploads(model: EntityModel, data: dict[str, Any], problems: ProblemLi
                     upload.filename,
                     upload.mimetype or "application/octet-stream",
                     field_type.max_size(definition),
-                    current_user.id,  # type: ignore[attr-defined]
+                    current_user.id,
                 )
             except TooLarge:
                 problems.add(definition.name, t("form.file_too_large"), "max_size")

@@ -12,10 +12,25 @@ from typing import Any
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
 from rule_engine.expressions.errors import EvaluationError, ExpressionError
-from rule_engine.expressions.functions import AGGREGATES, DATE_PRESERVING, MAX_STRING, Function, FunctionRegistry
+from rule_engine.expressions.functions import (
+    AGGREGATES,
+    DATE_PRESERVING,
+    MAX_STRING,
+    Function,
+    FunctionRegistry,
+)
 from rule_engine.expressions.parser import parse
 from rule_engine.expressions.types import (
-    ANY, BOOLEAN, DATE, DATETIME, FIELD_TYPE_TYPES, LIST, NUMBER, STRING, SYSTEM_COLUMN_TYPES, compatible,
+    ANY,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    FIELD_TYPE_TYPES,
+    LIST,
+    NUMBER,
+    STRING,
+    SYSTEM_COLUMN_TYPES,
+    compatible,
 )
 
 Fn = Callable[[Any], Any]

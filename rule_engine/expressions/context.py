@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -57,7 +57,7 @@ class DictContext:
         return aggregate_rows(spec, rows, self.now, lambda row: DictContext(row, self.now))
 
 
-def aggregate_rows(spec: AggregateSpec, rows: list[Mapping[str, Any]], now: dt.datetime, context_of: Any) -> Any:
+def aggregate_rows(spec: AggregateSpec, rows: Sequence[Mapping[str, Any]], now: dt.datetime, context_of: Any) -> Any:
     """Compute an aggregate over rows in Python (used when the condition has no SQL form)."""
     deadline = time.monotonic() + TIME_LIMIT
     if spec.kind == "last_n_count":
@@ -70,7 +70,7 @@ def aggregate_rows(spec: AggregateSpec, rows: list[Mapping[str, Any]], now: dt.d
             selected.append(row)
     if spec.kind in ("count", "last_n_count"):
         return len(selected)
-    values = [row.get(spec.field or "") for row in selected]
+    values: list[Any] = [row.get(spec.field or "") for row in selected]
     values = [v for v in values if v is not None]
     if spec.kind == "sum":
         return sum(values, Decimal(0)) if any(isinstance(v, Decimal) for v in values) else sum(values)
@@ -114,7 +114,8 @@ class RecordContext:
     def _row(self, model: EntityModel, record_id: int) -> Mapping[str, Any] | None:
         key = (model.name, record_id)
         if key not in self._rows:
-            self._rows[key] = self.conn.execute(select(model.table).where(model.table.c.id == record_id)).mappings().first()
+            found = self.conn.execute(select(model.table).where(model.table.c.id == record_id)).mappings().first()
+            self._rows[key] = dict(found) if found is not None else None
         return self._rows[key]
 
     def aggregate(self, spec: AggregateSpec) -> Any:
@@ -140,7 +141,7 @@ class RecordContext:
             if spec.kind == "count":
                 return self.conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
             column = table.c[spec.field or ""]
-            aggregate = {"sum": func.sum, "min_of": func.min, "max_of": func.max}[spec.kind]
+            aggregate = getattr(func, {"sum": "sum", "min_of": "min", "max_of": "max"}[spec.kind])
             value = self.conn.execute(select(type_coerce(aggregate(column), column.type)).where(*where)).scalar()
             if spec.kind == "sum" and value is None:
                 return 0

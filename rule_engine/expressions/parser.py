@@ -116,8 +116,8 @@ def parse(text: str) -> Node:
             args, function = stack.pop(), stack.pop()
             if not isinstance(function, FieldRef) or len(function.path) != 1:
                 raise ExpressionError("only named functions can be called", getattr(function, "pos", None))
-            items = tuple(args.items) if isinstance(args, _Args) else (_node(args, locator),)
-            stack.append(Call(function.pos, function.path[0], items))
+            call_args = tuple(args.items) if isinstance(args, _Args) else (_node(args, locator),)
+            stack.append(Call(function.pos, function.path[0], call_args))
         else:
             raise ExpressionError("unsupported syntax")
     if len(stack) != 1:

@@ -153,7 +153,7 @@ class _Translator:
         if spec.kind == "count":
             return select(func.count()).select_from(source).where(*where).scalar_subquery()
         column = source.c[spec.field or ""]
-        aggregate = {"sum": func.sum, "min_of": func.min, "max_of": func.max}[spec.kind]
+        aggregate = getattr(func, {"sum": "sum", "min_of": "min", "max_of": "max"}[spec.kind])
         value = select(type_coerce(aggregate(column), column.type)).where(*where).scalar_subquery()
         return func.coalesce(value, 0) if spec.kind == "sum" else value
 

@@ -115,14 +115,14 @@ def add_user(
     """Insert an active user with roles and team memberships (creating them); returns the id."""
     with db.begin() as conn:
         user_id = conn.execute(
-            users.insert().values(
+            users.insert().returning(users.c.id).values(
                 username=username,
                 password_hash="x",
                 display_name=username.title(),
                 email=email,
                 created_at=T0,
             )
-        ).inserted_primary_key[0]
+        ).scalar_one()
         for role in role_names:
             if conn.execute(select(roles.c.name).where(roles.c.name == role)).first() is None:
                 conn.execute(roles.insert().values(name=role, label={}))

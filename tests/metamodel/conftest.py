@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from mmsupport import FakeClock, Site
 from sqlalchemy import Engine
 
 from metamodel.database import make_engine, upgrade_database
 from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
 from metamodel.records.runtime import RecordRuntime
 from metamodel.versions import MetadataService
+from tests.metamodel.mmsupport import FakeClock, Site
 
 
 @pytest.fixture

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from metamodel.database import make_engine, upgrade_database
 from metamodel.definitions import Bundle
 from metamodel.errors import MetadataInvalid
-from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
+from metamodel.fieldtypes import FieldTypeRegistry
 from metamodel.records.runtime import RecordRuntime
 from metamodel.systables import physical_columns
 from metamodel.versions import MetadataService, VersionInfo

@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from mmsupport import Site, entity, select_field
 
 from metamodel.definitions import FieldDef
 from metamodel.errors import BadQuery, RecordInvalid
 from metamodel.fieldtypes import BUILTIN_FIELD_TYPES, FieldType, FieldTypeRegistry, ValueProblem
 from metamodel.fieldtypes.base import DefinitionContext
+from metamodel.fieldtypes.misc import AttachmentType
 from metamodel.records.query import ListQuery, make_filter, parse_list_args
 from metamodel.records.runtime import RecordRuntime
 from metamodel.systables import attachments
+from tests.metamodel.mmsupport import Site, entity, select_field
 
 UTC = dt.UTC
 
@@ -172,8 +173,9 @@ def test_boolean_understands_common_spellings(registry: FieldTypeRegistry) -> No
     for raw in (False, 0, "0", "false", "NO", "off"):
         assert prepare(registry, "boolean", raw) is False, raw
     assert prepare(registry, "boolean", "") is None
-    for raw in ("maybe", 2, 0.5):
-        assert problem(registry, "boolean", raw).message == "must be true or false", raw
+    wrong: tuple[object, ...] = ("maybe", 2, 0.5)
+    for bad in wrong:
+        assert problem(registry, "boolean", bad).message == "must be true or false", bad
     definition = field("boolean")
     assert registry.of(definition).is_empty(False) is False  # a required boolean may be false
 
@@ -234,8 +236,9 @@ def test_link_takes_a_positive_record_id(registry: FieldTypeRegistry) -> None:
     for raw in (5, "5", " 5 ", {"id": 5}):
         assert prepare(registry, "link", raw, target="company") == 5, raw
     assert prepare(registry, "link", "", target="company") is None
-    for raw in (0, -1, "abc", True, 2**63, 1.5):
-        assert problem(registry, "link", raw, target="company").message == "must be a record id", raw
+    wrong: tuple[object, ...] = (0, -1, "abc", True, 2**63, 1.5)
+    for bad in wrong:
+        assert problem(registry, "link", bad, target="company").message == "must be a record id", bad
 
 
 def test_child_table_takes_a_list_of_line_objects(registry: FieldTypeRegistry) -> None:
@@ -265,6 +268,7 @@ def test_json_must_be_serialisable_and_small(registry: FieldTypeRegistry) -> Non
 def test_attachment_accept_rules(registry: FieldTypeRegistry) -> None:
     definition = field("attachment", accept=[".pdf", "image/*"])
     attachment = registry.get("attachment")
+    assert isinstance(attachment, AttachmentType)
     assert attachment.prepare(definition, "12") == 12
     assert attachment.accepts(definition, "Report.PDF", "application/octet-stream")
     assert attachment.accepts(definition, "photo", "image/png")
@@ -504,7 +508,7 @@ def test_email_and_phone_filters_normalise_their_value(site: Site, things: Recor
 
 @pytest.fixture
 def filled(things: RecordRuntime) -> RecordRuntime:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"title": "alpha", "qty": 1, "active": True, "due": "2026-01-10", "stage": "new", "tags": ["red"]},
         {"title": "beta", "qty": 5, "active": False, "due": "2026-02-10", "stage": "won", "tags": ["red", "green"],
          "extra": {"k": None}},

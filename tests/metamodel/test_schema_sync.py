@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mmsupport import Site, entity, select_field
 
 from metamodel.errors import NotFound, RecordInvalid, SchemaChangeRefused
 from metamodel.records.query import ListQuery, parse_list_args
 from metamodel.records.runtime import RecordRuntime
+from tests.metamodel.mmsupport import Site, entity, select_field
 
 
 def fdoc(docs: dict[str, dict[str, Any]], entity_name: str, field_name: str) -> dict[str, Any]:
@@ -252,7 +252,11 @@ def test_indexes_follow_the_definition(site: Site) -> None:
 
     def indexes() -> dict[str, tuple[list[str], bool]]:
         found = sa.inspect(site.engine).get_indexes("rec_contact")
-        return {i["name"]: (i["column_names"], bool(i["unique"])) for i in found if i["name"].startswith(("ix_", "ux_"))}
+        return {
+            str(i["name"]): ([str(c) for c in i["column_names"]], bool(i["unique"]))
+            for i in found
+            if str(i["name"]).startswith(("ix_", "ux_"))
+        }
 
     site.publish([CONTACT])
     docs = site.draft_docs()

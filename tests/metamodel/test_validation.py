@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from mmsupport import Site, as_bundle, entity, select_field
 
 from metamodel.errors import MetadataInvalid, Problem
 from metamodel.fieldtypes import FieldTypeRegistry
 from metamodel.validation import assign_ids, validate_bundle
+from tests.metamodel.mmsupport import Site, as_bundle, entity, select_field
 
 COMPANY = entity("company", [{"name": "name", "type": "text", "required": True}], title_field="name")
 

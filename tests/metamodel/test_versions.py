@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from mmsupport import T0, Site, as_bundle, entity, select_field
 
 from metamodel.definitions import Bundle
 from metamodel.errors import MetadataInvalid, NotFound, SchemaChangeRefused
 from metamodel.versions import MetadataService
+from tests.metamodel.mmsupport import T0, Site, as_bundle, entity, select_field
 
 DEAL = entity("deal", [{"name": "title", "type": "text"}, select_field("stage", ["open", "won"])], title_field="title")
 

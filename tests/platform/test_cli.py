@@ -154,7 +154,7 @@ def test_export_import_round_trip(published: Crm, svc: CrmServices, tmp_path: Pa
     assert label_of(svc, 1, "tier")["en"] == "Tier"
     assert svc.metadata.versions()[0].created_by == "admin"
     # Field ids travel through the files, so the relabelled field is the same column.
-    assert svc.metadata.bundle_of(1).entity("customer").field("tier").id == tier["id"]  # type: ignore[union-attr]
+    assert svc.metadata.bundle_of(1).entity("customer").field("tier").id == tier["id"]
 
 
 def test_export_is_stable(published: Crm, tmp_path: Path) -> None:
@@ -257,8 +257,8 @@ def test_versions_and_rollback(published: Crm, svc: CrmServices, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "Published version 3 (rollback" in result.output
     assert svc.metadata.active_version() == 3
-    assert svc.metadata.bundle_of(3).entity("customer").label() == "Customer"  # type: ignore[union-attr]
-    assert svc.metadata.draft().entity("customer").label() == "Customer"  # type: ignore[union-attr]
+    assert svc.metadata.bundle_of(3).entity("customer").label() == "Customer"
+    assert svc.metadata.draft().entity("customer").label() == "Customer"
     assert "rollback 1" in published("versions").output
 
     missing = published("rollback", "42")

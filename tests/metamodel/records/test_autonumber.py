@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from mmsupport import Site, entity
 
 from metamodel.errors import RecordInvalid
 from metamodel.records.autonumber import format_number, next_number, sequence_key
 from metamodel.records.query import make_filter
 from metamodel.records.runtime import RecordRuntime
 from metamodel.systables import sequences
+from tests.metamodel.mmsupport import Site, entity
 
 UTC = dt.UTC
 

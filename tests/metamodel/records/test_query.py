@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mmsupport import Site, entity, select_field
 
 from metamodel.errors import BadQuery
 from metamodel.records.query import MAX_LIMIT, ListQuery, encode_cursor, make_filter, parse_list_args
 from metamodel.records.runtime import RecordRuntime
+from tests.metamodel.mmsupport import Site, entity, select_field
 
 ITEM = entity(
     "item",
@@ -146,7 +146,7 @@ def test_offset_paging(site: Site, items: RecordRuntime) -> None:
     full = ids_of(items, ListQuery(sort="-score", limit=MAX_LIMIT))
     pages = [ids_of(items, ListQuery(sort="-score", limit=7, offset=offset)) for offset in range(0, 35, 7)]
     assert [len(p) for p in pages] == [7, 7, 7, 4, 0]
-    assert sum(pages, []) == full
+    assert [i for page in pages for i in page] == full
     query = parse_list_args(model, site.registry, {"sort": ["-score"], "limit": ["7"], "page": ["3"]})
     assert (query.offset, query.limit) == (14, 7)
     page = items.list("item", query)
@@ -200,7 +200,7 @@ def test_search_over_searchable_fields(site: Site) -> None:
             entity("blob", [{"name": "data", "type": "text"}]),
         ]
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": "Ann Lee", "email": "ann@acme.com", "city": "Paris", "age": 42, "balance": "10.50", "born": "1984-02-29"},
         {"name": "Bob 100% Real", "email": "bob@beta.org", "city": "Acme", "age": 7},
         {"name": "Cyd_Smith", "email": "cyd@example.com", "city": "Rome", "balance": "42.00"},

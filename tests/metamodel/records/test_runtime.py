@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from mmsupport import T0, Site, entity, select_field
 
 from metamodel.errors import Conflict, NotFound, RecordInvalid
 from metamodel.records.hooks import Actor, DeleteEvent, RecordHooks, SaveEvent
 from metamodel.records.query import ListQuery
 from metamodel.records.runtime import RecordRuntime
 from metamodel.systables import attachments
+from tests.metamodel.mmsupport import T0, Site, entity, select_field
 
 COMPANY = entity(
     "company",

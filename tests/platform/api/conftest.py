@@ -5,12 +5,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apisupport import Api
 from flask import Flask
 
 from crm_platform.app import create_app
 from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
+from tests.platform.api.apisupport import Api
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from apisupport import Api, define_crm
+from tests.platform.api.apisupport import Api, define_crm
 
 VOLATILE = {"lock_version", "updated_at", "updated_by", "_titles"}
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from apisupport import Api, define_crm, error_of
 from flask import Flask
+
+from tests.platform.api.apisupport import Api, define_crm, error_of
 
 
 def test_every_endpoint_needs_sign_in(anonymous: Api, admin: Api) -> None:
@@ -25,7 +27,7 @@ def test_metadata_writes_need_an_administrator(user: Api, admin: Api) -> None:
     assert user.ok("GET", "/meta/entities/customer")["name"] == "customer"
     assert user.ok("GET", "/meta/versions")["active"] == 1
     assert user.ok("POST", "/records/company", {"name": "Mine"}, status=201)["name"] == "Mine"
-    writes = [
+    writes: list[tuple[str, str, Any]] = [
         ("PUT", "/meta/draft/entity/thing", {"fields": []}),
         ("DELETE", "/meta/draft/entity/company", None),
         ("GET", "/meta/draft", None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 
-from apisupport import Api, define_crm, error_of
+from tests.platform.api.apisupport import Api, define_crm, error_of
 
 
 def _cursor(payload: object) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apisupport import COMPANY, Api, define_crm, error_of, options, paths_of
+from tests.platform.api.apisupport import COMPANY, Api, define_crm, error_of, options, paths_of
 
 
 def test_bad_metadata_is_refused_with_exact_paths(admin: Api) -> None:

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 import jsonschema
-from apisupport import Api, define_crm
 from flask import Flask
+
+from tests.platform.api.apisupport import Api, define_crm
 
 
 def _rules(app: Flask) -> dict[str, set[str]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from apisupport import Api, define_crm, error_of, paths_of
+from tests.platform.api.apisupport import Api, define_crm, error_of, paths_of
 
 
 def test_link_and_child_lines(admin: Api) -> None:
@@ -82,7 +82,7 @@ def test_attachments_upload_and_download(admin: Api) -> None:
     """Size and type rules of the field are enforced; downloads are never rendered inline."""
     define_crm(admin)
 
-    def upload(name: str, data: bytes, content_type: str = "text/plain", field: str = "contract"):  # type: ignore[no-untyped-def]
+    def upload(name: str, data: bytes, content_type: str = "text/plain", field: str = "contract"):
         return admin.call("POST", f"/records/customer/attachments?field={field}", data={"file": (io.BytesIO(data), name, content_type)})
 
     stored = upload("terms.txt", b"<script>alert(1)</script>", "text/html")

@@ -5,12 +5,12 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from apisupport import Api
 from click.testing import CliRunner
 from flask import Flask
 
 from crm_platform.cli import cli
 from crm_platform.services import CrmServices
+from tests.platform.api.apisupport import Api
 
 LEAD = {
     "name": "lead",

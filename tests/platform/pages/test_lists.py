@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from crm_platform.services import CrmServices
@@ -66,6 +67,6 @@ def test_lookup_for_pickers(client: FlaskClient, svc: CrmServices) -> None:
     assert [r["title"] for r in client.get("/e/company/lookup?q=alp").json] == ["Alpha Trading"]
 
 
-def test_pages_need_sign_in(site_app) -> None:  # type: ignore[no-untyped-def]
+def test_pages_need_sign_in(site_app: Flask) -> None:
     response = site_app.test_client().get("/e/customer")
     assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from blocking_plugin import Checkpoint
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
 from rule_engine.tables import firings
 from rule_engine.testing.world import T0, World, entity, make_world
+from tests.rule_engine.scheduler.blocking_plugin import Checkpoint
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
