@@ -39,7 +39,7 @@ class Figure:
     value: float
     unit: str
     target: float | None = None
-    # How value compares with target: "<" (strictly below) or "<=".
+    # How value compares with target: "<" (strictly below), "<=", or ">=" (a speed-up of at least).
     compare: str = "<"
 
     @property
@@ -47,6 +47,8 @@ class Figure:
         """Whether the figure meets its target (always true without one)."""
         if self.target is None:
             return True
+        if self.compare == ">=":
+            return self.value >= self.target
         return self.value < self.target if self.compare == "<" else self.value <= self.target
 
     def as_dict(self) -> dict[str, Any]:

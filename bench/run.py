@@ -45,6 +45,16 @@ BENCHMARKS: list[Benchmark] = [
         "bench.records_crud:run",
         "create/read/update through RecordRuntime vs a hand-written SQLAlchemy ORM model",
     ),
+    Benchmark(
+        "expressions",
+        "bench.expressions:run",
+        "a validation rule compiled once vs py-expression-eval parse-and-evaluate per call vs hand-written Python",
+    ),
+    Benchmark(
+        "scheduler",
+        "bench.scheduler:run",
+        "time-trigger due-set query over N records with 1% due, and firing a sample",
+    ),
 ]
 
 
