@@ -4,6 +4,7 @@ write its history, run its actions and tell the listeners, all in one transactio
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from rule_engine.workflow.history import history_of, record_state_change
 from rule_engine.workflow.spec import TransitionSpec, WorkflowSpec, workflow_for
 
 SYSTEM = Actor()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,15 @@ class WorkflowService:
             except ActionFailed as exc:
                 raise TransitionRefused(
                     f"transition {step.name} refused: {exc.message}", step.name, "action"
+                ) from exc
+            except Exception as exc:
+                # An action that crashes (a bug, an expression error) refuses the transition too,
+                # rather than surfacing as an internal error.
+                log.exception("workflow %s: an action of transition %s crashed", spec.name, step.name)
+                raise TransitionRefused(
+                    f"transition {step.name} refused: an action failed: {type(exc).__name__}: {exc}",
+                    step.name,
+                    "action",
                 ) from exc
 
     # --- approvals ---------------------------------------------------------------------------------
