@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -126,3 +127,29 @@ def test_the_scheduler_command_fires_due_time_triggers_once(crm_env: dict[str, s
         rows = conn.execute(sa.select(task.c.title, task.c.lead)).all()
     assert [tuple(row) for row in rows] == [("Follow up", due)]
     assert CliRunner().invoke(cli, ["scheduler", "--interval", "0"]).exit_code != 0
+
+
+def test_hostile_expressions_get_clear_errors_and_the_app_keeps_serving(admin: Api) -> None:
+    _publish(admin)
+    hostile = [
+        "(" * 40 + "1" + ")" * 40 + " == 1",
+        "__import__('os').system('id') == 0",
+        "name.__class__ == 'x'",
+        "x" * 5000,  # refused by the document schema already, with a short message
+        "1" + " + 1" * 400 + " > 0",
+    ]
+    for condition in hostile:
+        started = time.monotonic()
+        stored = admin.put("/meta/draft/trigger/bad", {**WELCOME, "name": "bad", "condition": condition})
+        body = stored.get_json() if stored.status_code == 422 else admin.ok("POST", "/meta/publish", {}, status=422)
+        assert time.monotonic() - started < 1.0
+        problem = body["error"]["details"][0]
+        assert problem["path"] == "trigger.bad.condition"
+        assert len(problem["message"]) < 300
+    admin.ok("DELETE", "/meta/draft/trigger/bad", status=204)
+    # A condition that only fails on some data (a number too large) reports the record, changes nothing.
+    admin.define("trigger", "overflow", {**WELCOME, "name": "overflow", "condition": "9 ^ 9 ^ 9 > 1"})
+    report = admin.ok("POST", "/meta/dry-run", {"trigger": "overflow"})
+    assert report["matches"] == []
+    admin.ok("POST", "/records/lead", {"name": "Still serving", "source": "fair"}, status=201)
+    assert [item["name"] for item in admin.ok("GET", "/records/lead")["items"]] == ["Still serving"]
