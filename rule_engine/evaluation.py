@@ -80,7 +80,7 @@ class Expressions:
         from rule_engine.expressions import to_sql
 
         compiled = self.compile(site, entity, text)
-        return to_sql(compiled, site.entity(entity), now)
+        return to_sql(compiled, site.entity(entity), now, site)
 
     def fields_used(self, site: SiteModel, entity: str, text: str | None) -> list[str]:
         """Return the names of the record's fields a condition reads, in a stable order."""

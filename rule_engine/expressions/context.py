@@ -135,7 +135,7 @@ class RecordContext:
             scope = [table.c.parent_id == record_id, table.c.parent_field == spec.parent_field]
         else:
             scope = [table.c[spec.link_field or ""] == record_id]
-        condition = to_sql(spec.condition, spec.source, self.now) if spec.condition is not None else None
+        condition = to_sql(spec.condition, spec.source, self.now, self.site) if spec.condition is not None else None
         if spec.kind != "last_n_count" and (spec.condition is None or condition is not None):
             where = [*scope, *([condition] if condition is not None else [])]
             if spec.kind == "count":

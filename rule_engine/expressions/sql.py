@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, not_, or_, select, true, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
-from metamodel.model import EntityModel
+from metamodel.model import EntityModel, SiteModel
 from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
 from rule_engine.expressions.compiler import AggregateSpec, CompiledExpression
 from rule_engine.expressions.functions import AGGREGATES
@@ -27,11 +27,16 @@ _SHIFTS = {"add_days": "days", "add_hours": "hours"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
-def to_sql(compiled: CompiledExpression | None, model: EntityModel, now: dt.datetime) -> ColumnElement[bool] | None:
-    """Return a condition equivalent to a boolean expression, or None when it has no SQL form."""
+def to_sql(
+    compiled: CompiledExpression | None, model: EntityModel, now: dt.datetime, site: SiteModel | None = None
+) -> ColumnElement[bool] | None:
+    """Return a condition equivalent to a boolean expression, or None when it has no SQL form.
+
+    Without ``site``, conditions on fields reached through links have no SQL form.
+    """
     if compiled is None:
         return None
-    translator = _Translator(model, now, compiled)
+    translator = _Translator(model, now, compiled, site)
     try:
         return translator.condition(compiled.node)
     except _NoSql:
@@ -39,8 +44,11 @@ def to_sql(compiled: CompiledExpression | None, model: EntityModel, now: dt.date
 
 
 class _Translator:
-    def __init__(self, model: EntityModel, now: dt.datetime, compiled: CompiledExpression) -> None:
+    def __init__(
+        self, model: EntityModel, now: dt.datetime, compiled: CompiledExpression, site: SiteModel | None
+    ) -> None:
         self.model = model
+        self.site = site
         self.table = model.table
         self.now = now
         self.specs = list(compiled.aggregates)
@@ -128,12 +136,11 @@ class _Translator:
         link = self.model.fields.get(path[0])
         if link is None or link.type != "link":
             raise _NoSql
-        site_entities = getattr(self.model, "_site_entities", None)
-        target = site_entities.get(str(link.get("target"))) if site_entities else None
+        target = self.site.entities.get(str(link.get("target"))) if self.site is not None else None
         if target is None or path[1] not in target.table.c:
             raise _NoSql
         column = target.table.c[path[1]]
-        return select(column).where(target.table.c.id == self.table.c[path[0]]).scalar_subquery()
+        return select(column).where(target.table.c.id == self.table.c[path[0]]).correlate(self.table).scalar_subquery()
 
     def aggregate(self, node: Call) -> Any:
         spec = self._spec_for(node)
@@ -146,7 +153,7 @@ class _Translator:
             else [source.c[spec.link_field or ""] == self.table.c.id]
         )
         if spec.condition is not None:
-            inner = to_sql(spec.condition, spec.source, self.now)
+            inner = to_sql(spec.condition, spec.source, self.now, self.site)
             if inner is None:
                 raise _NoSql
             where.append(inner)
