@@ -17,6 +17,7 @@ from rule_engine.actions.builtin import register_builtin_actions
 from rule_engine.actions.plugins import load_action_plugins
 from rule_engine.engine import RuleComponent, RuleEngine
 from rule_engine.expressions import FunctionRegistry, register_builtin_functions
+from rule_engine.fieldrules import FieldRuleComponent
 from rule_engine.migrations import VERSIONS
 from rule_engine.triggers import TriggerComponent
 from rule_engine.workflow import WorkflowComponent
@@ -26,6 +27,7 @@ MIGRATIONS = (VERSIONS,)
 
 # The rule components, in the order their hooks run on every save.
 COMPONENTS: tuple[Callable[[], RuleComponent], ...] = (
+    FieldRuleComponent,
     WorkflowComponent,  # before TriggerComponent, which listens to its transitions
     TriggerComponent,
 )
