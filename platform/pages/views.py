@@ -6,15 +6,18 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.submit import save_from_form
 from crm_platform.services import services
 from form_renderer.layout import build_form
 from form_renderer.listview import cell_text, filter_controls, list_columns
-from metamodel.errors import BadQuery, NotFound
+from metamodel.errors import BadQuery, CrmError, NotFound
 from metamodel.model import EntityModel
 from metamodel.records.query import parse_list_args
+from metamodel.systables import users
+from rule_engine.workflow import WorkflowService, workflow_for
 
 bp = Blueprint("pages", __name__)
 LOOKUP_LIMIT = 20
@@ -93,9 +96,125 @@ def record_detail(entity: str, record_id: int) -> Any:
     """Show one record read-only, laid out like its form."""
     model = _entity(entity)
     site = services().metadata.model()
-    record = services().runtime().get(entity, record_id, current_user.actor())
+    runtime = services().runtime()
+    record = runtime.get(entity, record_id, current_user.actor())
     form = build_form(site, model, record, {}, current_locale(), record.get("_titles") or {})
-    return render_template("pages/detail.html", model=model, record=record, form=form)
+    workflow = _workflow_panel(runtime, entity, record)
+    return render_template("pages/detail.html", model=model, record=record, form=form, workflow=workflow)
+
+
+# Workflow strings of the detail page, in both UI languages.
+_WORKFLOW_TEXT = {
+    "en": {
+        "title": "Workflow",
+        "state": "State",
+        "history": "State history",
+        "at": "When",
+        "from": "From",
+        "to": "To",
+        "transition": "Transition",
+        "by": "By",
+        "comment": "Comment",
+        "comment_placeholder": "Comment (optional)",
+        "needs_approval": "needs approval",
+        "pending": "waiting for approval",
+        "moved": "Moved to {state}.",
+        "requested": "Sent for approval.",
+        "none": "No transitions are available to you now.",
+    },
+    "zh-CN": {
+        "title": "流程",
+        "state": "状态",
+        "history": "状态历史",
+        "at": "时间",
+        "from": "原状态",
+        "to": "新状态",
+        "transition": "操作",
+        "by": "操作人",
+        "comment": "备注",
+        "comment_placeholder": "备注（可选）",
+        "needs_approval": "需要审批",
+        "pending": "等待审批",
+        "moved": "已转为 {state}。",
+        "requested": "已提交审批。",
+        "none": "当前没有可执行的流程操作。",
+    },
+}
+
+
+def _workflow_text() -> dict[str, str]:
+    return _WORKFLOW_TEXT.get(current_locale(), _WORKFLOW_TEXT["en"])
+
+
+def _workflow_service() -> WorkflowService | None:
+    try:
+        service = getattr(services().rules.component("workflow"), "service", None)
+    except KeyError:
+        return None
+    return service if isinstance(service, WorkflowService) else None
+
+
+def _workflow_panel(runtime: Any, entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the detail page's workflow section: state, transition buttons and history; None without one."""
+    spec = workflow_for(runtime.model, entity)
+    service = _workflow_service()
+    if spec is None or service is None:
+        return None
+    locale = current_locale()
+
+    def label(labels: Any, fallback: str) -> str:
+        labels = labels or {}
+        return str(labels.get(locale) or labels.get("en") or fallback)
+
+    transitions = service.available_transitions(runtime, entity, record, current_user.actor())
+    for item in transitions:
+        item["title"] = label(item["label"], item["name"])
+        item["to_title"] = label(item["to_label"], item["to"])
+    state = record.get(spec.state_field)
+    history = service.history(runtime, entity, int(record["id"]))
+    users = _user_names({h["actor_id"] for h in history if h["actor_id"] is not None})
+    for row in history:
+        row["by"] = users.get(row["actor_id"], "") if row["actor_id"] is not None else "system"
+    return {
+        "state": label(spec.labels.get(str(state)), str(state or "")),
+        "transitions": transitions,
+        "history": list(reversed(history)),
+        "text": _workflow_text(),
+    }
+
+
+def _user_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    with services().engine.connect() as conn:
+        rows = conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(sorted(ids))))
+        return {int(r.id): str(r.username) for r in rows}
+
+
+@bp.route("/e/<entity>/<int:record_id>/transition/<name>", methods=["POST"])
+@login_required
+def record_transition(entity: str, record_id: int, name: str) -> Any:
+    """Take a workflow transition from the detail page; a refusal is shown as a message."""
+    _entity(entity)
+    service = _workflow_service()
+    if service is None:
+        abort(404, description="workflows are not installed")
+    text = _workflow_text()
+    comment = request.form.get("comment", "")[:2000]
+    try:
+        result = service.transition(
+            services().runtime(), entity, record_id, name[:80], actor=current_user.actor(), comment=comment
+        )
+    except NotFound:
+        raise
+    except CrmError as exc:
+        details = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+        flash(exc.message + (f" ({details})" if details else ""))
+    else:
+        spec = workflow_for(services().metadata.model(), entity)
+        state = result.get(spec.state_field) if spec else ""
+        flash(text["requested"] if result.status == "pending" else text["moved"].format(state=state))
+    return redirect(url_for("pages.record_detail", entity=entity, record_id=record_id))
 
 
 @bp.route("/e/<entity>/new", methods=["GET", "POST"])
