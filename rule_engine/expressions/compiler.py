@@ -1,4 +1,9 @@
-"""Type-checking and compiling expression trees into nested Python closures (no eval, no exec)."""
+"""Type-checking and compiling expression trees into Python functions (no eval, no exec).
+
+Type-checking builds nested closures (the reference backend); the checked tree is then translated by
+``codegen`` into one generated Python function, which is what runs. When Python cannot compile the
+generated function, the closures run instead.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from metamodel.model import EntityModel, SiteModel
+from rule_engine.expressions import codegen
 from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
 from rule_engine.expressions.errors import EvaluationError, ExpressionError
 from rule_engine.expressions.functions import (
@@ -84,13 +90,30 @@ class _Scope:
     registry: FunctionRegistry
     fields_used: set[str]
     aggregates: list[AggregateSpec]
+    specs: dict[int, AggregateSpec] = field(default_factory=dict)  # id(aggregate call node) -> its spec
 
 
-def compile_expression(text: str, site: SiteModel, entity: str, registry: FunctionRegistry) -> CompiledExpression:
-    """Parse, type-check and compile ``text`` in the context of ``entity``."""
+BACKENDS = ("codegen", "closures")
+
+
+def compile_expression(
+    text: str, site: SiteModel, entity: str, registry: FunctionRegistry, *, backend: str = "codegen"
+) -> CompiledExpression:
+    """Parse, type-check and compile ``text`` in the context of ``entity``.
+
+    ``backend`` "codegen" (the default) runs a generated Python function, falling back to the closures
+    when Python cannot compile it; "closures" runs the closures the type-checker built.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown expression backend {backend!r}")
     node = parse(text)
     scope = _Scope(site, site.entity(entity), registry, set(), [])
     fn, result = _compile(node, scope)
+    if backend == "codegen":
+        try:
+            fn = codegen.generate(node, registry, scope.specs, MAX_INT)
+        except codegen.CodegenUnavailable:
+            pass  # keep the closures: same results, only slower
     return CompiledExpression(text, entity, result, scope.fields_used, node, fn, scope.aggregates)
 
 
@@ -378,6 +401,7 @@ def _aggregate(node: Call, scope: _Scope) -> tuple[Fn, str]:
             raise ExpressionError(f"the condition of {kind} must be true or false", condition_node.pos)
     spec = AggregateSpec(kind, source, link_field, parent_field, field_name, condition, n, order_field, sibling)
     scope.aggregates.append(spec)
+    scope.specs[id(node)] = spec
     scope.fields_used.add(f"{kind}:{source_text}")
     return (lambda ctx: ctx.aggregate(spec)), result
 
@@ -401,4 +425,4 @@ def _resolve_source(scope: _Scope, text: str, pos: int) -> tuple[EntityModel, st
     )
 
 
-__all__ = ["LIST", "AggregateSpec", "CompiledExpression", "compile_expression", "field_type_of"]
+__all__ = ["BACKENDS", "LIST", "AggregateSpec", "CompiledExpression", "compile_expression", "field_type_of"]
