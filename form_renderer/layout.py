@@ -32,6 +32,11 @@ class FieldView:
     title: str = ""  # display title of a linked record
     lines: list[dict[str, Any]] = field(default_factory=list)  # child-table rows: {"id", "cells", "errors"}
     columns: list[FieldView] = field(default_factory=list)  # child-table column templates
+    # Field-rule conditions the page re-evaluates as the user types (the server stays the authority).
+    visible_if: str = ""
+    required_if: str = ""
+    readonly_if: str = ""
+    computed: bool = False  # a formula or roll-up: shown, never entered
 
 
 @dataclass
@@ -156,6 +161,7 @@ def field_view(
         },
         title=str(titles.get(definition.name, "")),
     )
+    _apply_rules(view, definition)
     if definition.type == "child_table":
         child = site.entity(str(definition.get("child_entity")))
         view.columns = [
@@ -176,3 +182,16 @@ def field_view(
                 {"id": row.get("id"), "cells": cells, "error": errors.get(f"{definition.name}[{index}]", "")}
             )
     return view
+
+
+def _apply_rules(view: FieldView, definition: FieldDef) -> None:
+    """Copy a field's conditional rules onto its view; computed fields render read-only."""
+    rules = definition.get("rules")
+    if not isinstance(rules, Mapping):
+        return
+    view.visible_if = str(rules.get("visible_if") or "")
+    view.required_if = str(rules.get("required_if") or "")
+    view.readonly_if = str(rules.get("readonly_if") or "")
+    view.computed = bool(rules.get("formula") or rules.get("rollup"))
+    if view.computed:
+        view.readonly = True

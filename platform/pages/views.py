@@ -17,6 +17,7 @@ from metamodel.errors import BadQuery, CrmError, NotFound
 from metamodel.model import EntityModel
 from metamodel.records.query import parse_list_args
 from metamodel.systables import users
+from rule_engine.fieldrules import messages_in
 from rule_engine.workflow import WorkflowService, workflow_for
 
 bp = Blueprint("pages", __name__)
@@ -223,7 +224,8 @@ def record_new(entity: str) -> Any:
     """Show the create form and save it."""
     model = _entity(entity)
     if request.method == "POST":
-        return save_from_form(model, None)
+        with messages_in(current_locale()):
+            return save_from_form(model, None)
     site = services().metadata.model()
     defaults = {
         f.name: model.types[f.name].serialize(f, f.get("default"))
@@ -240,7 +242,8 @@ def record_edit(entity: str, record_id: int) -> Any:
     """Show the edit form and save it with optimistic locking."""
     model = _entity(entity)
     if request.method == "POST":
-        return save_from_form(model, record_id)
+        with messages_in(current_locale()):
+            return save_from_form(model, record_id)
     site = services().metadata.model()
     record = services().runtime().get(entity, record_id, current_user.actor())
     form = build_form(site, model, record, {}, current_locale(), record.get("_titles") or {})

@@ -1,0 +1,82 @@
+"""Field rules mirrored live in the generated form, in a real browser; the server's errors shown inline."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from crm_platform.auth.users import create_user
+from crm_platform.services import CrmServices
+from tests.platform.pages.conftest import PASSWORD
+from tests.platform.pages.test_browser import ARGS
+from tests.rule_engine.fieldrules.fieldrule_tickets import tickets
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_url(app: Flask, svc: CrmServices) -> Iterator[str]:
+    """Serve the app with the tickets entity published, on a free local port."""
+    for name, doc in tickets()["entity"].items():
+        svc.metadata.put_document("entity", name, doc, "test")
+    svc.metadata.publish("test", "field rules")
+    create_user(svc.engine, "clerk", PASSWORD)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def page(chromium_path: str, live_url: str) -> Iterator[Page]:
+    """A signed-in browser page."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=ARGS)
+        tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        tab.goto(f"{live_url}/login")
+        tab.fill("input[name=username]", "clerk")
+        tab.fill("input[name=password]", PASSWORD)
+        tab.click("button[type=submit]")
+        tab.wait_for_url(f"{live_url}/")
+        yield tab
+        browser.close()
+
+
+def test_field_appears_becomes_required_and_server_error_shows_inline(page: Page, live_url: str) -> None:
+    page.goto(f"{live_url}/e/ticket/new")
+    severity = page.locator('.field[data-field="severity"]')
+    expect(severity).to_be_hidden()
+    expect(page.locator('.field[data-field="notes"]')).to_be_visible()  # len() is not evaluated here: shown
+    expect(page.locator("#f-label")).to_be_disabled()  # a formula field is shown, never entered
+    page.fill("#f-title", "Crash on save")
+    page.select_option("#f-kind", "bug")
+    expect(severity).to_be_visible()
+    expect(page.locator("#f-severity")).to_have_attribute("required", "")
+    expect(severity.locator("label .req")).to_be_visible()
+    page.select_option("#f-kind", "question")
+    expect(severity).to_be_hidden()
+    page.select_option("#f-kind", "bug")
+    page.click("button.primary[type=submit]")  # the form has novalidate: the server decides
+    page.wait_for_selector('[data-field="severity"] .field-error')
+    assert page.inner_text('[data-field="severity"] .field-error') == "is required"
+    expect(severity).to_be_visible()
+    page.select_option("#f-severity", "high")
+    page.click("button.primary[type=submit]")
+    page.wait_for_url("**/e/ticket/*")
+    assert "BUG: Crash on save" in page.inner_text("main")
+
+
+def test_readonly_if_locks_the_field_of_a_closed_record(page: Page, live_url: str, svc: CrmServices) -> None:
+    ticket = svc.runtime().create("ticket", {"title": "t", "status": "closed", "resolution": "fixed"})
+    page.goto(f"{live_url}/e/ticket/{ticket['id']}/edit")
+    expect(page.locator("#f-resolution")).to_be_disabled()
+    expect(page.locator("#f-title")).to_be_enabled()
+    page.fill("#f-title", "renamed")
+    page.click("button.primary[type=submit]")
+    page.wait_for_url(f"**/e/ticket/{ticket['id']}")
+    assert svc.runtime().get("ticket", ticket["id"])["resolution"] == "fixed"
