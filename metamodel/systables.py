@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from metamodel.coltypes import UTCDateTime
@@ -32,6 +33,12 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("is_active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Set by an administrator's password reset: the next sign-in must choose a new password.
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+    # RFC 6238 secret (base32); kept in clear, so database backups must be protected like passwords.
+    Column("totp_secret", String(64)),
+    Column("totp_enabled", Boolean, nullable=False, default=False, server_default=false()),
+    Column("totp_last_step", BigInteger),  # the last accepted time step, so a code works only once
 )
 
 api_tokens = Table(
@@ -43,6 +50,39 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime),
+    Column("scopes", String(200)),  # space-separated; NULL (tokens from before scopes) means every scope
+    Column("last_used_at", UTCDateTime),
+)
+
+# Every sign-in attempt with its time, address and outcome (an audit trail of sign-ins).
+login_attempts = Table(
+    "sys_login_attempt",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("username", String(80), nullable=False, index=True),
+    Column("user_id", BigInteger),  # NULL when no such user exists
+    Column("ip", String(64), nullable=False),
+    Column("outcome", String(20), nullable=False),  # success | bad_password | bad_code | locked
+)
+
+# Failure counters of sign-in per user name and per client address ("user:NAME", "ip:ADDR").
+auth_throttle = Table(
+    "sys_auth_throttle",
+    system_metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime),
+)
+
+# Request counts per API client ("token:ID", "user:ID", "ip:ADDR") in the current fixed window.
+rate_limits = Table(
+    "sys_rate_limit",
+    system_metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),  # seconds since the epoch
+    Column("count", Integer, nullable=False),
 )
 
 meta_drafts = Table(

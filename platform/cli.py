@@ -306,6 +306,20 @@ def set_password_cmd(username: str, password: str) -> None:
     click.echo(f"Password of '{username}' changed.")
 
 
+@cli.command("unlock-user")
+@click.argument("username")
+def unlock_user_cmd(username: str) -> None:
+    """Lift the sign-in lock that repeated failed attempts put on USERNAME."""
+    from crm_platform.auth.signin import unlock
+
+    svc = _svc()
+    _user_id(svc, username)
+    if unlock(svc.engine, username):
+        click.echo(f"Unlocked '{username}': failed sign-ins forgotten.")
+    else:
+        click.echo(f"'{username}' was not locked and had no recent failed sign-ins.")
+
+
 @cli.command("create-token")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")

@@ -1,6 +1,7 @@
 """Settings from environment variables, with safe defaults for a local start."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
@@ -25,6 +26,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_PROTECTION": "strong",  # flask-login drops a session used from another address or browser
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=float(env.get("CRM_SESSION_HOURS", "12"))),
+        "CRM_LOGIN_MAX_FAILURES": int(env.get("CRM_LOGIN_MAX_FAILURES", "5")),
+        "CRM_LOGIN_IP_MAX_FAILURES": int(env.get("CRM_LOGIN_IP_MAX_FAILURES", "50")),
+        "CRM_LOGIN_WINDOW_MINUTES": float(env.get("CRM_LOGIN_WINDOW_MINUTES", "15")),
+        "CRM_LOGIN_LOCK_SECONDS": float(env.get("CRM_LOGIN_LOCK_SECONDS", "60")),
+        "CRM_RATE_LIMIT_PER_MINUTE": int(env.get("CRM_RATE_LIMIT_PER_MINUTE", "600")),
+        "CRM_RATE_LIMIT_IP_PER_MINUTE": int(env.get("CRM_RATE_LIMIT_IP_PER_MINUTE", "300")),
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request, so token-authenticated API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
 
+from crm_platform.auth import clock, ratelimit
+from crm_platform.auth.scopes import required_scope
+from crm_platform.services import services
 from metamodel.errors import CrmError, NotFound, Problem
 from metamodel.records.hooks import Actor
 
@@ -23,6 +26,20 @@ class Unauthorized(CrmError):
 
     code = "unauthorized"
     status = 401
+
+
+class TokenExpired(CrmError):
+    """The API token has passed its expiry."""
+
+    code = "token_expired"
+    status = 401
+
+
+class InsufficientScope(CrmError):
+    """The API token lacks the scope this request needs."""
+
+    code = "insufficient_scope"
+    status = 403
 
 
 class Forbidden(CrmError):
@@ -54,14 +71,47 @@ class PayloadTooLarge(CrmError):
 
 
 def init_blueprint(bp: Blueprint) -> None:
-    """Require a signed-in user on every API endpoint except the public ones."""
+    """Rate-limit every API request, and require a signed-in user with the needed token scope."""
 
     @bp.before_request
-    def _require_login() -> None:
+    def _require_login() -> Response | None:
+        authenticated = current_user.is_authenticated  # runs the token loader, which sets g.api_token
+        token = g.get("api_token")
+        refused = _rate_limited(authenticated, token)
+        if refused is not None:
+            return refused
         if request.endpoint in PUBLIC_ENDPOINTS:
-            return
-        if not current_user.is_authenticated:
+            return None
+        if token is not None and token.expired:
+            raise TokenExpired("the API token has expired; create a new one")
+        if not authenticated:
             raise Unauthorized("sign in or send an API token (Authorization: Bearer ...)")
+        if token is not None:
+            path = request.path.removeprefix(bp.url_prefix or "")
+            needed = required_scope(request.method, path)
+            if needed is not None and needed not in token.scopes:
+                raise InsufficientScope(f"this token lacks the scope '{needed}'", required_scope=needed)
+        return None
+
+
+def _rate_limited(authenticated: bool, token: Any) -> Response | None:
+    """Count the request against its client's limit; a 429 response when it is over."""
+    config = current_app.config
+    if token is not None and authenticated:
+        key, limit = f"token:{token.token_id}", int(config.get("CRM_RATE_LIMIT_PER_MINUTE", 600))
+    elif authenticated:
+        key, limit = f"user:{current_user.id}", int(config.get("CRM_RATE_LIMIT_PER_MINUTE", 600))
+    else:
+        # Anonymous calls and unknown tokens are counted per address, which also slows token guessing.
+        key, limit = f"ip:{request.remote_addr or 'unknown'}", int(config.get("CRM_RATE_LIMIT_IP_PER_MINUTE", 300))
+    verdict = ratelimit.hit(services().engine, key, limit, clock.now().timestamp())
+    if verdict.allowed:
+        return None
+    body = {"error": {"code": "rate_limited", "message": f"too many requests; at most {limit} per minute, retry in {verdict.retry_after} s", "retry_after": verdict.retry_after}}
+    response = jsonify(body)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 def admin_required(view: F) -> F:

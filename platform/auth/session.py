@@ -1,13 +1,32 @@
 """Sign-in with sessions (flask-login), API tokens, and CSRF checks on every state-changing request."""
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
-from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from crm_platform.auth.users import User, authenticate, load_user, user_for_token
+from crm_platform.auth import clock, signin, twofactor
+from crm_platform.auth.apitokens import lookup_token
+from crm_platform.auth.model import User
+from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
+from crm_platform.auth.throttle import LockoutPolicy
+from crm_platform.auth.users import load_session_user, load_user, set_password
 from crm_platform.i18n import t
 from crm_platform.services import services
 
@@ -15,14 +34,23 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 bp = Blueprint("auth", __name__)
 
+PENDING = "auth_pending"  # session key of a sign-in that still needs a code or a new password
+PENDING_SECONDS = 300
+STEP_CODE = "code"
+STEP_NEW_PASSWORD = "new_password"
+
 
 def init_app(app: Flask) -> None:
     """Install sign-in, token authentication and CSRF protection on ``app``."""
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""
+    # "strong": a session cookie replayed from another address or browser is dropped.
+    login_manager.session_protection = "strong"
     csrf.init_app(app)
     app.before_request(_protect_from_csrf)
+    from crm_platform.auth import account  # noqa: F401  (routes register on import)
+
     app.register_blueprint(bp)
 
 
@@ -34,6 +62,11 @@ def bearer_token() -> str | None:
     return None
 
 
+def client_ip() -> str:
+    """Return the client's address (behind a proxy, configure werkzeug's ProxyFix so it is the real one)."""
+    return request.remote_addr or "unknown"
+
+
 def _protect_from_csrf() -> None:
     # A bearer token cannot be sent by a foreign page, so only cookie sessions need the CSRF token.
     if request.method in ("GET", "HEAD", "OPTIONS") or bearer_token() is not None:
@@ -42,17 +75,18 @@ def _protect_from_csrf() -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    try:
-        return load_user(services().engine, int(user_id))
-    except ValueError:
-        return None
+def _load_user(session_id: str) -> User | None:
+    return load_session_user(services().engine, session_id)
 
 
 @login_manager.request_loader
 def _load_user_from_token(_request: Any) -> User | None:
     token = bearer_token()
-    return user_for_token(services().engine, token) if token else None
+    if not token:
+        return None
+    use = lookup_token(services().engine, token)
+    g.api_token = use  # the API's checks read the token's scopes and expiry from here
+    return use.user if use is not None and not use.expired else None
 
 
 @login_manager.unauthorized_handler
@@ -63,29 +97,135 @@ def _unauthorized() -> Any:
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
 
+def lockout_policy() -> LockoutPolicy:
+    """Return the app's sign-in lockout policy."""
+    return LockoutPolicy.from_config(current_app.config)
+
+
+def lock_message(until: dt.datetime) -> str:
+    """Return the 'try again in N minutes' message of a lock ending at ``until``."""
+    minutes = max(1, -(-int((until - clock.now()).total_seconds()) // 60))
+    return t("auth.locked", minutes=minutes)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an absolute URL here would be an open redirect.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.home")
+    return target
+
+
+def _locked_page(template: str, until: dt.datetime) -> Any:
+    return render_template(template, error=lock_message(until)), 429
+
+
+def _finish(user: User, target: str | None) -> Any:
+    session.pop(PENDING, None)
+    session.permanent = True  # the cookie expires after PERMANENT_SESSION_LIFETIME (CRM_SESSION_HOURS)
+    login_user(user)
+    signin.succeeded(services().engine, user, client_ip())
+    return redirect(_safe_next(target))
+
+
+def _next_step(user: User, target: str | None, done: str | None = None) -> Any:
+    """Ask for what the user still owes (a code, then a new password), or sign them in."""
+    steps = []
+    if user.totp_enabled and done is None:
+        steps.append(STEP_CODE)
+    if user.must_change_password and done != STEP_NEW_PASSWORD:
+        steps.append(STEP_NEW_PASSWORD)
+    if not steps:
+        return _finish(user, target)
+    session[PENDING] = {"uid": user.id, "stamp": user.password_stamp, "step": steps[0], "at": time.time(), "next": target}
+    return redirect(url_for("auth.login_code" if steps[0] == STEP_CODE else "auth.login_new_password"))
+
+
+def _pending_user(step: str) -> User | None:
+    """Return the user whose sign-in waits for ``step``, if it is recent and the password unchanged."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or pending.get("step") != step:
+        return None
+    if not isinstance(pending.get("at"), int | float) or time.time() - pending["at"] > PENDING_SECONDS:
+        session.pop(PENDING, None)
+        return None
+    user = load_user(services().engine, int(pending.get("uid") or 0))
+    if user is None or not user.is_active or user.password_stamp != pending.get("stamp"):
+        session.pop(PENDING, None)
+        return None
+    return user
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """Show the sign-in form and sign the user in."""
+    """Show the sign-in form and check the user name and password."""
     error = None
     if request.method == "POST":
-        user = authenticate(services().engine, request.form.get("username", ""), request.form.get("password", ""))
-        if user is not None:
-            login_user(user)
-            target = request.args.get("next") or ""
-            # Only local paths: an absolute URL here would be an open redirect.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("pages.home")
-            return redirect(target)
+        username = request.form.get("username", "")[:200]
+        attempt = signin.check_password(services().engine, username, request.form.get("password", ""), client_ip(), lockout_policy())
+        if attempt.locked_until is not None:
+            return _locked_page("auth/login.html", attempt.locked_until)
+        if attempt.user is not None:
+            session.pop(PENDING, None)
+            return _next_step(attempt.user, request.args.get("next"))
         error = t("auth.bad_login")
     return render_template("auth/login.html", error=error), 200 if error is None else 401
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> Any:
+    """Ask for the two-factor code after a correct password."""
+    user = _pending_user(STEP_CODE)
+    if user is None:
+        return redirect(url_for("auth.login"))
+    engine, ip = services().engine, client_ip()
+    error = None
+    if request.method == "POST":
+        until = signin.current_lock(engine, user.username, ip)
+        if until is not None:
+            signin.record_attempt(engine, user.username, ip, signin.LOCKED, user.id)
+            return _locked_page("auth/code.html", until)
+        if twofactor.use_code(engine, user.id, request.form.get("code", ""), clock.now(), enabled=True):
+            return _next_step(user, session[PENDING].get("next"), done=STEP_CODE)
+        # Wrong codes count like wrong passwords, so six digits cannot be guessed.
+        signin.record_failure(engine, user.username, ip, signin.BAD_CODE, lockout_policy())
+        error = t("auth.bad_code")
+    return render_template("auth/code.html", error=error), 200 if error is None else 401
+
+
+@bp.route("/login/new-password", methods=["GET", "POST"])
+def login_new_password() -> Any:
+    """Make a user whose password an administrator reset choose a new one before signing in."""
+    user = _pending_user(STEP_NEW_PASSWORD)
+    if user is None:
+        return redirect(url_for("auth.login"))
+    errors: list[str] = []
+    if request.method == "POST":
+        new, repeat = request.form.get("new_password", ""), request.form.get("confirm_password", "")
+        errors = new_password_errors(user.username, new, repeat)
+        if not errors:
+            set_password(services().engine, user.username, new)
+            refreshed = load_user(services().engine, user.id)
+            assert refreshed is not None
+            return _finish(refreshed, session[PENDING].get("next"))
+    return render_template("auth/new_password.html", errors=errors), 200 if not errors else 422
+
+
+def new_password_errors(username: str, new: str, repeat: str) -> list[str]:
+    """Return the policy's complaints about a new password, translated, plus a mismatch."""
+    limits = {"min_length": MIN_PASSWORD_LENGTH, "max_length": MAX_PASSWORD_LENGTH}
+    errors = [t(f"auth.password_{p.code}", limit=limits.get(p.code, "")) for p in password_problems(new, username)]
+    if new != repeat:
+        errors.append(t("auth.password_mismatch"))
+    return errors
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     """Sign the user out."""
     logout_user()
+    session.pop(PENDING, None)
     flash(t("auth.signed_out"))
     return redirect(url_for("auth.login"))
 
 
-__all__ = ["bearer_token", "bp", "csrf", "current_user", "init_app", "login_manager"]
+__all__ = ["bearer_token", "bp", "client_ip", "csrf", "current_user", "init_app", "login_manager"]

@@ -1,67 +1,54 @@
-"""User accounts and API tokens stored in the system tables."""
+"""User accounts in the system tables: creation, password checks and changes."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
-from dataclasses import dataclass
-from typing import Any
 
-from flask_login import UserMixin
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from metamodel.errors import Conflict, Problem, RecordInvalid
-from metamodel.records.hooks import Actor
-from metamodel.systables import api_tokens, users
+from crm_platform.auth.apitokens import create_token, user_for_token
+from crm_platform.auth.model import User, user_from_row
+from crm_platform.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    check_password_policy,
+    hash_password,
+    needs_rehash,
+    spend_verification_time,
+    verify_password,
+)
+from metamodel.errors import Conflict, NotFound, Problem, RecordInvalid
+from metamodel.systables import users
 
-MIN_PASSWORD_LENGTH = 8
-
-
-@dataclass
-class User(UserMixin):
-    """A signed-in user, as flask-login sees it."""
-
-    id: int
-    username: str
-    display_name: str
-    locale: str
-    is_admin: bool
-    active: bool = True
-
-    def get_id(self) -> str:
-        """Return the id flask-login keeps in the session."""
-        return str(self.id)
-
-    @property
-    def is_active(self) -> bool:
-        """Whether the account may sign in."""
-        return self.active
-
-    def actor(self) -> Actor:
-        """Return the record-runtime actor for this user."""
-        return Actor(self.id, self.username, self.is_admin)
-
-
-def _user(row: Any) -> User:
-    return User(row.id, row.username, row.display_name, row.locale, row.is_admin, row.is_active)
+# Re-exported: callers import the token helpers and the policy's minimum from here.
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "User",
+    "authenticate",
+    "create_token",
+    "create_user",
+    "load_session_user",
+    "load_user",
+    "set_password",
+    "user_for_token",
+]
 
 
 def create_user(
     engine: Engine, username: str, password: str, *, display_name: str = "", is_admin: bool = False, locale: str = "en"
 ) -> User:
-    """Create an account; the password is stored as a salted scrypt hash."""
+    """Create an account; the password must meet the policy and is stored as an argon2id hash."""
     problems = []
     if not username or len(username) > 80 or not username.replace("_", "").replace(".", "").isalnum():
         problems.append(Problem("username", "use 1-80 letters, digits, dots or underscores", "format"))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(Problem("password", f"must be at least {MIN_PASSWORD_LENGTH} characters", "min_length"))
+    try:
+        check_password_policy(password, username)
+    except RecordInvalid as exc:
+        problems.extend(exc.problems)
     if problems:
         raise RecordInvalid("the user is not valid", problems)
     row = {
         "username": username,
-        "password_hash": generate_password_hash(password),
+        "password_hash": hash_password(password),
         "display_name": display_name or username,
         "locale": locale,
         "is_admin": is_admin,
@@ -73,62 +60,64 @@ def create_user(
             new_id = conn.execute(users.insert().values(row)).inserted_primary_key[0]  # type: ignore[index]
     except IntegrityError:
         raise Conflict(f"user '{username}' already exists") from None
-    return User(int(new_id), username, row["display_name"], locale, is_admin)
+    found = load_user(engine, int(new_id))
+    assert found is not None
+    return found
 
 
 def load_user(engine: Engine, user_id: int) -> User | None:
     """Return the user with ``user_id``, or None."""
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.id == user_id)).first()
-    return _user(row) if row else None
+    return user_from_row(row) if row else None
+
+
+def load_session_user(engine: Engine, session_id: str) -> User | None:
+    """Return the user of a session id (``id.stamp``); None when the password changed since sign-in."""
+    raw_id, _, stamp = session_id.partition(".")
+    if not raw_id.isdigit() or len(raw_id) > 19:
+        return None
+    user = load_user(engine, int(raw_id))
+    return user if user is not None and stamp == user.password_stamp else None
+
+
+def user_id_of(engine: Engine, username: str) -> int:
+    """Return the id of ``username``; NotFound if there is no such user."""
+    with engine.connect() as conn:
+        found = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+    if found is None:
+        raise NotFound(f"no user '{username}'")
+    return int(found)
 
 
 def authenticate(engine: Engine, username: str, password: str) -> User | None:
-    """Return the user when the password matches and the account is active."""
+    """Return the user when the password matches and the account is active; upgrades old hashes."""
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == username)).first()
     if row is None:
-        check_password_hash(generate_password_hash("x"), password)  # same work either way: no user probing
+        spend_verification_time(password)  # same work either way: no user probing by timing
         return None
-    if not row.is_active or not check_password_hash(row.password_hash, password):
+    if not verify_password(row.password_hash, password) or not row.is_active:
         return None
-    return _user(row)
+    if needs_rehash(row.password_hash):
+        with engine.begin() as conn:
+            conn.execute(
+                users.update()
+                .where(users.c.id == row.id, users.c.password_hash == row.password_hash)
+                .values(password_hash=hash_password(password))
+            )
+        return load_user(engine, int(row.id))
+    return user_from_row(row)
 
 
-def set_password(engine: Engine, username: str, password: str) -> None:
-    """Replace a user's password."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise RecordInvalid("the password is too short", [Problem("password", f"must be at least {MIN_PASSWORD_LENGTH} characters", "min_length")])
+def set_password(engine: Engine, username: str, password: str, *, must_change: bool = False) -> None:
+    """Replace a user's password (which must meet the policy); ``must_change`` forces a new one at next sign-in."""
+    check_password_policy(password, username)
     with engine.begin() as conn:
-        conn.execute(users.update().where(users.c.username == username).values(password_hash=generate_password_hash(password)))
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(engine: Engine, user_id: int, name: str, days: int | None = None) -> str:
-    """Create an API token and return it; only its hash is stored, so it is shown once."""
-    token = "crm_" + secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC)
-    expires = now + dt.timedelta(days=days) if days else None
-    with engine.begin() as conn:
-        conn.execute(
-            api_tokens.insert().values(user_id=user_id, name=name[:100], token_hash=_token_hash(token), created_at=now, expires_at=expires)
-        )
-    return token
-
-
-def user_for_token(engine: Engine, token: str) -> User | None:
-    """Return the user of a valid, unexpired token."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(users, api_tokens.c.expires_at)
-            .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(api_tokens.c.token_hash == _token_hash(token))
-        ).first()
-    if row is None or not row.is_active:
-        return None
-    if row.expires_at is not None and row.expires_at < dt.datetime.now(dt.UTC):
-        return None
-    return _user(row)
+        changed = conn.execute(
+            users.update()
+            .where(users.c.username == username)
+            .values(password_hash=hash_password(password), must_change_password=must_change)
+        ).rowcount
+    if not changed:
+        raise NotFound(f"no user '{username}'")

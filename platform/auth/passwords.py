@@ -1,0 +1,66 @@
+"""Password hashing (argon2id, still verifying older werkzeug hashes) and the password policy."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from werkzeug.security import check_password_hash
+
+from metamodel.errors import Problem, RecordInvalid
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # far above any real password; stops megabyte "passwords" from costing CPU
+
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
+_DUMMY_HASH = _hasher.hash("a password nobody has")
+_WERKZEUG_PREFIXES = ("scrypt:", "pbkdf2:")
+
+
+def hash_password(password: str) -> str:
+    """Return a salted argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches ``stored`` (argon2, or a werkzeug hash from before argon2)."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    if stored.startswith(_WERKZEUG_PREFIXES):
+        return check_password_hash(stored, password)
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` should be replaced by a fresh argon2id hash after a successful sign-in."""
+    if stored.startswith(_WERKZEUG_PREFIXES):
+        return True
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def spend_verification_time(password: str) -> None:
+    """Do the work of one verification, so a missing user answers as slowly as a wrong password."""
+    verify_password(_DUMMY_HASH, password)
+
+
+def password_problems(password: str, username: str) -> list[Problem]:
+    """Return what is wrong with ``password`` as the password of ``username`` (empty when it is fine)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(Problem("password", f"must be at least {MIN_PASSWORD_LENGTH} characters", "min_length"))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems.append(Problem("password", f"must be at most {MAX_PASSWORD_LENGTH} characters", "max_length"))
+    if username and password.strip().lower() == username.lower():
+        problems.append(Problem("password", "must not be the user name", "equals_username"))
+    return problems
+
+
+def check_password_policy(password: str, username: str) -> None:
+    """Raise RecordInvalid (naming each problem) unless ``password`` meets the policy."""
+    problems = password_problems(password, username)
+    if problems:
+        raise RecordInvalid("the password does not meet the policy", problems)
