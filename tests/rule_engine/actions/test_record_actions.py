@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from rule_engine.tables import action_log, assignment_cursors
+from rule_engine.tables import action_log, assignment_cursors, state_history
 from rule_engine.testing.world import World, add_user, entity, make_world, select_field
 
 
@@ -155,7 +155,7 @@ def test_assigning_within_an_empty_team_fails_with_a_reason(db_url: str) -> None
     assert "team 'ghosts' has no active members" in failure["message"]
 
 
-@pytest.mark.parametrize("installed", [False, True])
+@pytest.mark.parametrize("installed", [False, True], ids=["real_workflow", "service_override"])
 def test_transition_goes_through_the_workflow_service(db_url: str, installed: bool) -> None:
     calls: list[tuple[Any, ...]] = []
 
@@ -185,9 +185,13 @@ def test_transition_goes_through_the_workflow_service(db_url: str, installed: bo
     bundle["trigger"] = {"rule": bundle_triggers}
     world.publish(bundle)
     ticket = world.runtime().create("ticket", {"subject": "x"})
+    assert ticket["status"] == "closed"
     if installed:
-        assert ticket["status"] == "closed" and calls == [("ticket", ticket["id"], "close", "auto")]
-    else:
-        assert ticket["status"] == "open"
-        [failure] = world.rows(action_log, action_log.c.status == "failed")
-        assert "workflows are not installed" in failure["message"]
+        assert calls == [("ticket", ticket["id"], "close", "auto")]
+    else:  # the real workflow component performs it and keeps the history
+        assert calls == []
+        history = world.rows(state_history, state_history.c.record_id == ticket["id"])
+        assert [(h["from_state"], h["to_state"], h["transition"], h["comment"]) for h in history] == [
+            (None, "open", None, ""),
+            ("open", "closed", "close", "auto"),
+        ]
