@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, func, select, type_coerce
@@ -33,14 +33,25 @@ def python_value(model: EntityModel, name: str, value: Any) -> Any:
     return value
 
 
-@dataclass
+_NO_ROWS: Mapping[Any, Any] = MappingProxyType({})
+
+
 class DictContext:
     """An in-memory context: the record, linked records by path, related records by source."""
 
-    record: Mapping[str, Any]
-    now: dt.datetime
-    links: Mapping[tuple[str, ...], Any] = field(default_factory=dict)
-    related: Mapping[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    __slots__ = ("links", "now", "record", "related")
+
+    def __init__(
+        self,
+        record: Mapping[str, Any],
+        now: dt.datetime,
+        links: Mapping[tuple[str, ...], Any] = _NO_ROWS,
+        related: Mapping[str, list[Mapping[str, Any]]] = _NO_ROWS,
+    ) -> None:
+        self.record = record
+        self.now = now
+        self.links = links
+        self.related = related
 
     def value(self, name: str) -> Any:
         """Return a field of the record."""
