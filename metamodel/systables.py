@@ -6,8 +6,11 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     String,
@@ -181,4 +184,82 @@ team_members = Table(
     system_metadata,
     Column("team", String(80), ForeignKey("sys_team.name", ondelete="CASCADE"), primary_key=True),
     Column("user_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# --- access control: org units, role permissions, time-limited role grants, record shares ---------
+
+org_units = Table(
+    "sys_org_unit",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("label", JSON, nullable=False, default=dict),
+    Column("parent_id", BigInteger, ForeignKey("sys_org_unit.id"), index=True),
+)
+
+# Closure table: one row per (ancestor, descendant) pair, the unit itself included (depth 0), so
+# "owner's unit is in my subtree" is one indexed lookup, whatever the depth of the tree.
+org_unit_tree = Table(
+    "sys_org_unit_tree",
+    system_metadata,
+    Column("ancestor_id", BigInteger, ForeignKey("sys_org_unit.id", ondelete="CASCADE"), primary_key=True),
+    Column("descendant_id", BigInteger, ForeignKey("sys_org_unit.id", ondelete="CASCADE"), primary_key=True),
+    Column("depth", Integer, nullable=False),
+    Index("ix_sys_org_unit_tree_descendant", "descendant_id", "ancestor_id"),
+)
+
+user_org_units = Table(
+    "sys_user_org_unit",
+    system_metadata,
+    Column("user_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", BigInteger, ForeignKey("sys_org_unit.id"), nullable=False),
+    Index("ix_sys_user_org_unit_unit", "unit_id", "user_id"),
+)
+
+role_permissions = Table(
+    "sys_role_permission",
+    system_metadata,
+    Column("role", String(80), ForeignKey("sys_role.name", ondelete="CASCADE"), primary_key=True),
+    Column("entity", String(80), primary_key=True),  # an entity name or '*'
+    Column("operation", String(20), primary_key=True),
+    Column("scope", String(20), nullable=False),  # own | org_unit | org_subtree | all
+)
+
+# Expiry of a sys_user_role row (absent: the role is held until revoked).
+user_role_expiry = Table(
+    "sys_user_role_expiry",
+    system_metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("role", String(80), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["user_id", "role"], ["sys_user_role.user_id", "sys_user_role.role"], ondelete="CASCADE"
+    ),
+)
+
+record_shares = Table(
+    "sys_record_share",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entity_id", String(40), nullable=False),  # the entity's stable id: renames keep shares
+    Column("record_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE")),
+    Column("team", String(80), ForeignKey("sys_team.name", ondelete="CASCADE")),
+    Column("permission", String(10), nullable=False),  # read | write
+    Column("expires_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", BigInteger),
+    CheckConstraint("(user_id IS NULL) <> (team IS NULL)", name="ck_sys_record_share_grantee"),
+    Index("ix_sys_record_share_user", "user_id", "entity_id", "record_id"),
+    Index("ix_sys_record_share_team", "team", "entity_id", "record_id"),
+    Index("ix_sys_record_share_record", "entity_id", "record_id"),
+)
+
+# One row (id 1) once access control is switched on; until then non-admin users keep full access,
+# so a site that has not configured roles yet behaves as before.
+access_state = Table(
+    "sys_access_state",
+    system_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("enforced", Boolean, nullable=False),
 )

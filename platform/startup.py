@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_platform.services import CrmServices
+from metamodel.access import install_access_control
 from metamodel.attachments import AttachmentStore
 from metamodel.database import make_engine, upgrade_database
 from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
@@ -32,6 +33,8 @@ def build_services(config: dict[str, Any]) -> CrmServices:
         plugins=str(config.get("CRM_ACTION_PLUGINS") or "").split(","),
     )
     hooks = install_rule_engine(rules)
+    # Permissions, row scopes and shares: enforced inside the record runtime for every caller.
+    install_access_control(hooks)
     metadata = MetadataService(engine, field_types, checks=[rules.check_bundle])
     attachments = AttachmentStore(engine, config["CRM_ATTACHMENT_DIR"])
     return CrmServices(

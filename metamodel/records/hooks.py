@@ -22,6 +22,9 @@ class Actor:
     username: str | None = None
     is_admin: bool = False
     now: dt.datetime | None = None
+    # What the user may do (roles, org unit), filled by an actor resolver once per operation; the
+    # access-control package owns its shape. Left out of equality and hashing.
+    grants: Any = field(default=None, compare=False, hash=False)
 
 
 @dataclass
@@ -50,9 +53,23 @@ class DeleteEvent:
     runtime: Any = None
 
 
+@dataclass
+class AccessRequest:
+    """An operation about to run: checks raise (e.g. a 403 error) to refuse it."""
+
+    entity: EntityModel
+    operation: str  # read | create | update | delete
+    actor: Actor
+    conn: Connection
+    record_id: int | None = None  # update and delete: the record, already known to be visible
+    values: dict[str, Any] | None = None  # create and update: the prepared values
+
+
 SaveHook = Callable[[SaveEvent], None]
 DeleteHook = Callable[[DeleteEvent], None]
 QueryScope = Callable[[EntityModel, Actor], "ColumnElement[bool] | None"]
+ActorResolver = Callable[[Actor, Connection], Actor]
+PermissionCheck = Callable[[AccessRequest], None]
 
 
 @dataclass
@@ -64,3 +81,7 @@ class RecordHooks:
     before_delete: list[DeleteHook] = field(default_factory=list)
     after_delete: list[DeleteHook] = field(default_factory=list)
     query_scopes: list[QueryScope] = field(default_factory=list)
+    # Run inside each operation's transaction: resolvers attach what the actor may do, checks
+    # refuse operations the actor may not run.
+    actor_resolvers: list[ActorResolver] = field(default_factory=list)
+    permission_checks: list[PermissionCheck] = field(default_factory=list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -17,7 +18,7 @@ from metamodel.definitions import FieldDef
 from metamodel.errors import Conflict, NotFound, Problem, ProblemList, RecordInvalid
 from metamodel.model import EntityModel, SiteModel
 from metamodel.records.autonumber import next_number
-from metamodel.records.hooks import Actor, DeleteEvent, RecordHooks, SaveEvent
+from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks, SaveEvent
 from metamodel.records.query import (
     ListQuery,
     base_select,
@@ -79,11 +80,27 @@ class RecordRuntime:
             yield new_conn
 
     def _actor(self, actor: Actor) -> Actor:
-        return (
-            actor
-            if actor.now is not None
-            else Actor(actor.user_id, actor.username, actor.is_admin, self.clock())
-        )
+        return actor if actor.now is not None else dataclasses.replace(actor, now=self.clock())
+
+    def _resolve(self, actor: Actor, conn: Connection) -> Actor:
+        # Inside the operation's transaction, so grants are read from the same snapshot as records.
+        for resolve in self.hooks.actor_resolvers:
+            actor = resolve(actor, conn)
+        return actor
+
+    def _permit(
+        self,
+        conn: Connection,
+        model: EntityModel,
+        operation: str,
+        actor: Actor,
+        record_id: int | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        if self.hooks.permission_checks:
+            request = AccessRequest(model, operation, actor, conn, record_id, values)
+            for check in self.hooks.permission_checks:
+                check(request)
 
     def _scope(self, model: EntityModel, actor: Actor) -> list[ColumnElement[bool]]:
         clauses = [scope(model, actor) for scope in self.hooks.query_scopes]
@@ -103,8 +120,10 @@ class RecordRuntime:
                 "the record must be a JSON object", [Problem("", "expected an object", "type")]
             )
         with self.transaction(conn) as c:
+            actor = self._resolve(actor, c)
             problems = ProblemList()
             values, children = prepare_values(model, self.registry, raw, problems, creating=True)
+            self._permit(c, model, "create", actor, values=values)
             lines = self._prepare_lines(c, model, children, None, problems)
             self._check_values(c, model, values, None, problems, "")
             event = SaveEvent(model, "create", values, None, actor, c, problems, runtime=self)
@@ -152,7 +171,9 @@ class RecordRuntime:
         """Return one record with its child lines and link titles; NotFound when not visible."""
         model = self.model.entity(entity)
         with self.transaction(conn) as c:
-            return self._read(c, model, record_id, self._actor(actor), scoped=True)
+            actor = self._resolve(self._actor(actor), c)
+            self._permit(c, model, "read", actor)
+            return self._read(c, model, record_id, actor, scoped=True)
 
     def _read(
         self, conn: Connection, model: EntityModel, record_id: int, actor: Actor, scoped: bool
@@ -249,6 +270,8 @@ class RecordRuntime:
                 "the record must be a JSON object", [Problem("", "expected an object", "type")]
             )
         with self.transaction(conn) as c:
+            actor = self._resolve(actor, c)
+            self._permit(c, model, "read", actor)
             before = self._read(c, model, record_id, actor, scoped=True)
             current = before["lock_version"]
             if expected_version is not None and expected_version != current:
@@ -259,6 +282,7 @@ class RecordRuntime:
                 )
             problems = ProblemList()
             values, children = prepare_values(model, self.registry, raw, problems, creating=False)
+            self._permit(c, model, "update", actor, record_id, values)
             lines = self._prepare_lines(c, model, children, record_id, problems)
             self._check_values(c, model, values, record_id, problems, "")
             event = SaveEvent(model, "update", values, before, actor, c, problems, record_id, runtime=self)
@@ -302,7 +326,10 @@ class RecordRuntime:
         model = self.model.entity(entity)
         actor = self._actor(actor)
         with self.transaction(conn) as c:
+            actor = self._resolve(actor, c)
+            self._permit(c, model, "read", actor)
             record = self._read(c, model, record_id, actor, scoped=True)
+            self._permit(c, model, "delete", actor, record_id)
             if expected_version is not None and expected_version != record["lock_version"]:
                 raise Conflict(f"{entity} {record_id} was changed by someone else; reload it first")
             self._delete(c, model, record, actor, 0)
@@ -362,8 +389,10 @@ class RecordRuntime:
         """Return one page of records matching the query (keyset paging when a cursor is given)."""
         model = self.model.entity(entity)
         actor = self._actor(actor)
-        clauses = where_clauses(model, self.registry, query) + self._scope(model, actor)
         with self.transaction(conn) as c:
+            actor = self._resolve(actor, c)
+            self._permit(c, model, "read", actor)
+            clauses = where_clauses(model, self.registry, query) + self._scope(model, actor)
             statement = order_and_page(
                 model, self.registry, base_select(model).where(*clauses), query, c.dialect.name
             )

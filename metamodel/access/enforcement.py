@@ -1,0 +1,117 @@
+"""The hooks that make the record runtime enforce permissions, row scopes and shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Connection, false, literal, or_, select
+
+from metamodel.access.errors import AccessDenied
+from metamodel.access.grants import Grants, bypasses, resolve_actor
+from metamodel.access.rules import ALL
+from metamodel.access.scopes import owner_conditions, record_condition
+from metamodel.model import EntityModel
+from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks
+from metamodel.systables import record_shares
+
+
+class AccessControl:
+    """Resolves actors, scopes queries, checks operations and drops the shares of deleted records."""
+
+    def resolve(self, actor: Actor, conn: Connection) -> Actor:
+        """Attach the actor's grants (an actor resolver of the runtime)."""
+        return resolve_actor(actor, conn)
+
+    def scope(self, model: EntityModel, actor: Actor) -> ColumnElement[bool] | None:
+        """Return the read condition of ``model`` records for ``actor`` (a query scope of the runtime)."""
+        if bypasses(actor):
+            return None
+        grants = actor.grants
+        if not isinstance(grants, Grants):
+            return false()  # not resolved: show nothing rather than everything
+        if not grants.enforced:
+            return None
+        if model.entity.is_child:
+            return false()  # lines are read through their parent record, which is scoped
+        return record_condition(model, grants, "read", _now(actor))
+
+    def check(self, request: AccessRequest) -> None:
+        """Refuse an operation the actor's roles do not allow (a permission check of the runtime)."""
+        actor = request.actor
+        if bypasses(actor):
+            return
+        grants = actor.grants
+        entity = request.entity.name
+        if not isinstance(grants, Grants):
+            raise AccessDenied(entity, request.operation, "access could not be checked for this user")
+        if not grants.enforced:
+            return
+        if request.entity.entity.is_child:
+            raise AccessDenied(entity, request.operation, f"{entity} lines are only reached through their parent record")
+        scopes = grants.scopes(entity, request.operation)
+        if not scopes:
+            raise AccessDenied(entity, request.operation)
+        if request.record_id is not None:
+            self._check_record(request, grants)
+        owner = (request.values or {}).get("owner_id")
+        if request.operation == "create" and owner is None:
+            owner = actor.user_id
+        if owner is not None and ALL not in scopes:
+            self._check_owner(request.conn, entity, request.operation, grants, scopes, owner)
+
+    def _check_record(self, request: AccessRequest, grants: Grants) -> None:
+        condition = record_condition(request.entity, grants, request.operation, _now(request.actor))
+        if condition is None:
+            return
+        table = request.entity.table
+        found = request.conn.execute(select(table.c.id).where(table.c.id == request.record_id, condition)).first()
+        if found is None:
+            raise AccessDenied(
+                request.entity.name,
+                request.operation,
+                f"you may not {request.operation} {request.entity.name} {request.record_id}: "
+                "it is outside the records your roles let you change",
+            )
+
+    def _check_owner(
+        self, conn: Connection, entity: str, operation: str, grants: Grants, scopes: frozenset[str], owner: int
+    ) -> None:
+        # A record may only be created for (or handed to) an owner inside the user's own scope.
+        parts = owner_conditions(literal(owner, BigInteger), grants, scopes)
+        if not parts or conn.execute(select(literal(1)).where(or_(*parts))).first() is None:
+            raise AccessDenied(entity, operation, f"you may not {operation} {entity} records owned by user {owner}")
+
+    def forget_shares(self, event: DeleteEvent) -> None:
+        """Delete the shares of a deleted record, so a later record reusing its id is not shared."""
+        event.conn.execute(
+            record_shares.delete().where(
+                record_shares.c.entity_id == event.entity.entity.id,
+                record_shares.c.record_id == event.record["id"],
+            )
+        )
+
+
+def install_access_control(hooks: RecordHooks, control: AccessControl | None = None) -> RecordHooks:
+    """Register access control on the runtime hooks (once, at start-up); returns the hooks."""
+    control = control or AccessControl()
+    hooks.actor_resolvers.append(control.resolve)
+    hooks.query_scopes.append(control.scope)
+    hooks.permission_checks.append(control.check)
+    hooks.after_delete.append(control.forget_shares)
+    return hooks
+
+
+def require(conn: Connection, actor: Actor, entity: str, operation: str) -> Actor:
+    """Refuse ``operation`` (e.g. export, import, transition, configure) unless a role allows it; returns the resolved actor."""
+    actor = resolve_actor(actor, conn)
+    grants: Any = actor.grants
+    if bypasses(actor) or not grants.enforced:
+        return actor
+    if not grants.scopes(entity, operation):
+        raise AccessDenied(entity, operation)
+    return actor
+
+
+def _now(actor: Actor) -> dt.datetime:
+    return actor.now or dt.datetime.now(dt.UTC)

@@ -1,0 +1,70 @@
+"""What one user may do, read from the access tables once per runtime operation."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, and_, or_, select
+
+from metamodel.access.rules import ANY_ENTITY
+from metamodel.records.hooks import Actor
+from metamodel.systables import access_state, role_permissions, user_org_units, user_role_expiry, user_roles
+
+
+@dataclass(frozen=True)
+class Grants:
+    """A user's effective permissions: the union over her unexpired roles, and her org unit."""
+
+    user_id: int
+    enforced: bool
+    unit_id: int | None = None
+    # (entity name or '*', operation) -> the scopes granted by any of her roles
+    permissions: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+
+    def scopes(self, entity: str, operation: str) -> frozenset[str]:
+        """Return the scopes granted for ``operation`` on ``entity`` (rows for '*' included)."""
+        empty: frozenset[str] = frozenset()
+        return self.permissions.get((entity, operation), empty) | self.permissions.get((ANY_ENTITY, operation), empty)
+
+
+def bypasses(actor: Actor) -> bool:
+    """Whether the actor is the system (rule actions, scheduler) or an administrator."""
+    return actor.user_id is None or actor.is_admin
+
+
+def load_grants(conn: Connection, user_id: int, now: dt.datetime) -> Grants:
+    """Read a user's grants: the enforcement switch, her unit, and permissions of roles held at ``now``."""
+    enforced = select(access_state.c.enforced).where(access_state.c.id == 1).scalar_subquery()
+    unit = select(user_org_units.c.unit_id).where(user_org_units.c.user_id == user_id).scalar_subquery()
+    is_on, unit_id = conn.execute(select(enforced, unit)).one()
+    if not is_on:
+        return Grants(user_id, False, unit_id)
+    held = and_(user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role)
+    rows = conn.execute(
+        select(role_permissions.c.entity, role_permissions.c.operation, role_permissions.c.scope)
+        .select_from(
+            role_permissions.join(user_roles, user_roles.c.role == role_permissions.c.role).outerjoin(
+                user_role_expiry, held
+            )
+        )
+        .where(
+            user_roles.c.user_id == user_id,
+            or_(user_role_expiry.c.expires_at.is_(None), user_role_expiry.c.expires_at > now),
+        )
+    ).all()
+    permissions: dict[tuple[str, str], set[str]] = {}
+    for entity, operation, scope in rows:
+        permissions.setdefault((entity, operation), set()).add(scope)
+    return Grants(user_id, True, unit_id, {key: frozenset(v) for key, v in permissions.items()})
+
+
+def resolve_actor(actor: Actor, conn: Connection) -> Actor:
+    """Return the actor with its grants attached (kept when already resolved; none for bypassing actors)."""
+    if bypasses(actor) or isinstance(actor.grants, Grants):
+        return actor
+    assert actor.user_id is not None
+    now = actor.now or dt.datetime.now(dt.UTC)
+    return dataclasses.replace(actor, grants=load_grants(conn, actor.user_id, now))
