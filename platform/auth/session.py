@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 from flask import (
@@ -121,7 +120,10 @@ def _locked_page(template: str, until: dt.datetime) -> Any:
 
 def _finish(user: User, target: str | None) -> Any:
     session.pop(PENDING, None)
-    session.permanent = True  # the cookie expires after PERMANENT_SESSION_LIFETIME (CRM_SESSION_HOURS)
+    # Not "permanent": the cookie ends with the browser, and Flask refuses a session signed more than
+    # PERMANENT_SESSION_LIFETIME (CRM_SESSION_HOURS) ago. Permanent sessions would also weaken flask-login's
+    # "strong" protection to "basic".
+    session.permanent = False
     login_user(user)
     signin.succeeded(services().engine, user, client_ip())
     return redirect(_safe_next(target))
@@ -136,7 +138,7 @@ def _next_step(user: User, target: str | None, done: str | None = None) -> Any:
         steps.append(STEP_NEW_PASSWORD)
     if not steps:
         return _finish(user, target)
-    session[PENDING] = {"uid": user.id, "stamp": user.password_stamp, "step": steps[0], "at": time.time(), "next": target}
+    session[PENDING] = {"uid": user.id, "stamp": user.password_stamp, "step": steps[0], "at": clock.now().timestamp(), "next": target}
     return redirect(url_for("auth.login_code" if steps[0] == STEP_CODE else "auth.login_new_password"))
 
 
@@ -145,7 +147,7 @@ def _pending_user(step: str) -> User | None:
     pending = session.get(PENDING)
     if not isinstance(pending, dict) or pending.get("step") != step:
         return None
-    if not isinstance(pending.get("at"), int | float) or time.time() - pending["at"] > PENDING_SECONDS:
+    if not isinstance(pending.get("at"), int | float) or clock.now().timestamp() - pending["at"] > PENDING_SECONDS:
         session.pop(PENDING, None)
         return None
     user = load_user(services().engine, int(pending.get("uid") or 0))
