@@ -19,14 +19,14 @@ depends_on = None
 
 def upgrade() -> None:
     """Apply this migration."""
-    with op.batch_alter_table("sys_user") as batch:
-        batch.add_column(sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("totp_enabled", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
-    with op.batch_alter_table("sys_api_token") as batch:
-        batch.add_column(sa.Column("scopes", sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column("last_used_at", metamodel.coltypes.UTCDateTime(), nullable=True))
+    # Plain ADD COLUMN, not batch mode: on SQLite a batch rebuild drops sys_user, and with foreign keys
+    # on that drop cascades to the rows referencing users (tokens, roles, team memberships).
+    op.add_column("sys_user", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("sys_user", sa.Column("totp_secret", sa.String(length=64), nullable=True))
+    op.add_column("sys_user", sa.Column("totp_enabled", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("sys_user", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    op.add_column("sys_api_token", sa.Column("scopes", sa.String(length=200), nullable=True))
+    op.add_column("sys_api_token", sa.Column("last_used_at", metamodel.coltypes.UTCDateTime(), nullable=True))
     op.create_table(
         "sys_login_attempt",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -37,9 +37,8 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("sys_login_attempt") as batch:
-        batch.create_index(batch.f("ix_sys_login_attempt_at"), ["at"], unique=False)
-        batch.create_index(batch.f("ix_sys_login_attempt_username"), ["username"], unique=False)
+    op.create_index("ix_sys_login_attempt_at", "sys_login_attempt", ["at"], unique=False)
+    op.create_index("ix_sys_login_attempt_username", "sys_login_attempt", ["username"], unique=False)
     op.create_table(
         "sys_auth_throttle",
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -61,15 +60,16 @@ def downgrade() -> None:
     """Revert this migration."""
     op.drop_table("sys_rate_limit")
     op.drop_table("sys_auth_throttle")
-    with op.batch_alter_table("sys_login_attempt") as batch:
-        batch.drop_index(batch.f("ix_sys_login_attempt_username"))
-        batch.drop_index(batch.f("ix_sys_login_attempt_at"))
+    op.drop_index("ix_sys_login_attempt_username", table_name="sys_login_attempt")
+    op.drop_index("ix_sys_login_attempt_at", table_name="sys_login_attempt")
     op.drop_table("sys_login_attempt")
-    with op.batch_alter_table("sys_api_token") as batch:
-        batch.drop_column("last_used_at")
-        batch.drop_column("scopes")
-    with op.batch_alter_table("sys_user") as batch:
-        batch.drop_column("totp_last_step")
-        batch.drop_column("totp_enabled")
-        batch.drop_column("totp_secret")
-        batch.drop_column("must_change_password")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), again to avoid a cascading table rebuild.
+    for table, column in (
+        ("sys_api_token", "last_used_at"),
+        ("sys_api_token", "scopes"),
+        ("sys_user", "totp_last_step"),
+        ("sys_user", "totp_enabled"),
+        ("sys_user", "totp_secret"),
+        ("sys_user", "must_change_password"),
+    ):
+        op.drop_column(table, column)
