@@ -9,7 +9,8 @@ the function is built from the code object. The rules that keep the language saf
   (or ``_k[i]`` from a constants tuple);
 * registry functions, aggregate specs and helpers are reached only through the closed-over tuples
   ``_f`` and ``_k``; the function runs with empty builtins;
-* the only names are ``ctx``, ``_f``, ``_k``, ``_type``, ``_int``, ``_str``, ``_dict_context`` and locals
+* the only names are ``ctx``, ``_f``, ``_k``, ``_type``, ``_int``, ``_str``, ``_dict_context``, ``_errors``,
+  ``_fail`` (the error mapping), ``_e`` (the caught error) and locals
   ``_v<N>`` (a field fetched once per code path) and ``_t<N>`` (an intermediate result; ``_t0`` holds the
   field reader).
 
@@ -44,7 +45,7 @@ _AST_COMPARE: dict[str, type[ast.cmpop]] = {
 }
 _AST_ARITHMETIC: dict[str, type[ast.operator]] = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}
 # Factory parameters: the tuples of objects and the builtins the fast paths test types with.
-_FACTORY_PARAMS = ("_f", "_k", "_type", "_int", "_str", "_dict_context")
+_FACTORY_PARAMS = ("_f", "_k", "_type", "_int", "_str", "_dict_context", "_errors", "_fail")
 _SMALL_INT = 2**30 - 1  # results within this need no MAX_INT check (and compare fastest in CPython)
 _FETCH = "_t0"  # the local holding the field reader: ``ctx.record.get`` for a DictContext, else ``ctx.value``
 
@@ -155,8 +156,16 @@ class _Generator:
                 ast.Attribute(ast.Attribute(_load("ctx"), "record", ast.Load()), "get", ast.Load()),
                 ast.Attribute(_load("ctx"), "value", ast.Load()),
             )))
+        # The generated function is the expression's ``evaluate`` itself: it maps Python's arithmetic and
+        # type errors to EvaluationError like CompiledExpression.evaluate does (try costs nothing in 3.11).
+        guarded = ast.Try(
+            body=body,
+            handlers=[ast.ExceptHandler(_load("_errors"), "_e", [ast.Return(ast.Call(_load("_fail"), [_load("_e")], []))])],
+            orelse=[],
+            finalbody=[],
+        )
         function = ast.FunctionDef(
-            name="_expr", args=_arguments("ctx"), body=body, decorator_list=[], returns=None
+            name="_expr", args=_arguments("ctx"), body=[guarded], decorator_list=[], returns=None
         )
         factory = ast.FunctionDef(
             name="_make", args=_arguments(*_FACTORY_PARAMS),
@@ -456,9 +465,12 @@ def build_function(module: ast.Module, objects: tuple[Any, ...], constants: tupl
     factory_code = next(c for c in code.co_consts if isinstance(c, CodeType) and c.co_name == "_make")
     # No exec: the factory is built from its code object and runs with empty builtins.
     factory = FunctionType(factory_code, {"__builtins__": {}})
+    from rule_engine.expressions.compiler import EVALUATION_ERRORS, evaluation_failed
     from rule_engine.expressions.context import DictContext
 
-    function: Callable[[Any], Any] = factory(objects, constants, type, int, str, DictContext)
+    function: Callable[[Any], Any] = factory(
+        objects, constants, type, int, str, DictContext, EVALUATION_ERRORS, evaluation_failed
+    )
     return function
 
 

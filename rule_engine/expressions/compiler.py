@@ -12,7 +12,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.expressions import codegen
@@ -73,14 +73,27 @@ class CompiledExpression:
     fn: Fn = field(repr=False)
     aggregates: list[AggregateSpec] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if codegen.is_generated(self.fn):
+            # A generated function maps errors itself: calling it directly saves a call per evaluation.
+            self.evaluate = self.fn  # type: ignore[method-assign,assignment]
+
     def evaluate(self, context: Any) -> Any:
         """Evaluate against a context giving field values, links, aggregates and ``now``."""
         try:
             return self.fn(context)
-        except (decimal.DecimalException, OverflowError):
-            raise EvaluationError("a number is out of range") from None
-        except (TypeError, ValueError) as exc:
-            raise EvaluationError(f"cannot evaluate: {exc}") from None
+        except EVALUATION_ERRORS as exc:
+            evaluation_failed(exc)
+
+
+EVALUATION_ERRORS = (decimal.DecimalException, OverflowError, TypeError, ValueError)
+
+
+def evaluation_failed(exc: BaseException) -> NoReturn:
+    """Raise the EvaluationError for an arithmetic or type error met while evaluating."""
+    if isinstance(exc, (decimal.DecimalException, OverflowError)):
+        raise EvaluationError("a number is out of range") from None
+    raise EvaluationError(f"cannot evaluate: {exc}") from None
 
 
 @dataclass
