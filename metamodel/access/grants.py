@@ -6,10 +6,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, literal, or_, select, true
 
 from metamodel.access.rules import ANY_ENTITY
+from metamodel.coltypes import UTCDateTime
 from metamodel.records.hooks import Actor
 from metamodel.systables import access_state, role_permissions, user_org_units, user_role_expiry, user_roles
 
@@ -35,15 +37,13 @@ def bypasses(actor: Actor) -> bool:
     return actor.user_id is None or actor.is_admin
 
 
-def load_grants(conn: Connection, user_id: int, now: dt.datetime) -> Grants:
-    """Read a user's grants: the enforcement switch, her unit, and permissions of roles held at ``now``."""
-    enforced = select(access_state.c.enforced).where(access_state.c.id == 1).scalar_subquery()
-    unit = select(user_org_units.c.unit_id).where(user_org_units.c.user_id == user_id).scalar_subquery()
-    is_on, unit_id = conn.execute(select(enforced, unit)).one()
-    if not is_on:
-        return Grants(user_id, False, unit_id)
+def _grants_query() -> Any:
+    # Built once, with bind parameters: one round trip gives the enforcement switch, the unit and
+    # the permissions of every role the user holds (the outer join keeps one row when she has none).
+    user_id = bindparam("user_id")
+    now = bindparam("now", type_=UTCDateTime())
     held = and_(user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role)
-    rows = conn.execute(
+    permissions = (
         select(role_permissions.c.entity, role_permissions.c.operation, role_permissions.c.scope)
         .select_from(
             role_permissions.join(user_roles, user_roles.c.role == role_permissions.c.role).outerjoin(
@@ -54,10 +54,31 @@ def load_grants(conn: Connection, user_id: int, now: dt.datetime) -> Grants:
             user_roles.c.user_id == user_id,
             or_(user_role_expiry.c.expires_at.is_(None), user_role_expiry.c.expires_at > now),
         )
-    ).all()
+        .subquery()
+    )
+    one = select(literal(1).label("one")).subquery()
+    return select(
+        select(access_state.c.enforced).where(access_state.c.id == 1).scalar_subquery(),
+        select(user_org_units.c.unit_id).where(user_org_units.c.user_id == user_id).scalar_subquery(),
+        permissions.c.entity,
+        permissions.c.operation,
+        permissions.c.scope,
+    ).select_from(one.outerjoin(permissions, true()))
+
+
+_GRANTS = _grants_query()
+
+
+def load_grants(conn: Connection, user_id: int, now: dt.datetime) -> Grants:
+    """Read a user's grants: the enforcement switch, her unit, and permissions of roles held at ``now``."""
+    rows = conn.execute(_GRANTS, {"user_id": user_id, "now": now}).all()
+    is_on, unit_id = rows[0][0], rows[0][1]
+    if not is_on:
+        return Grants(user_id, False, unit_id)
     permissions: dict[tuple[str, str], set[str]] = {}
-    for entity, operation, scope in rows:
-        permissions.setdefault((entity, operation), set()).add(scope)
+    for _on, _unit, entity, operation, scope in rows:
+        if entity is not None:
+            permissions.setdefault((entity, operation), set()).add(scope)
     return Grants(user_id, True, unit_id, {key: frozenset(v) for key, v in permissions.items()})
 
 

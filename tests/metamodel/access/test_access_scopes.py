@@ -102,17 +102,17 @@ def test_own_scope(shop: Any) -> None:
 
 
 def test_permissions_are_the_union_of_roles(shop: Any) -> None:
-    """Sue (own, store s1) also made auditor (read all notes, read n-subtree deals) sees the union."""
-    shop.role("auditor", ("deal", "read", "org_subtree"), ("note", "read", "all"))
+    """Sue (own, store s1) also made inspector (read all notes, read n-subtree deals) sees the union."""
+    shop.role("inspector", ("deal", "read", "org_subtree"), ("note", "read", "all"))
     shop.admin.set_user_unit(shop.sue, shop.units["south"])
-    shop.admin.assign_role(shop.sue, "auditor")
+    shop.admin.assign_role(shop.sue, "inspector")
     # own (s1 sue) + south's subtree (s1 sue again) — and sue now sits in south, her own deal still hers
     assert shop.titles(shop.sue) == ["s1 sue"]
     shop.admin.set_user_unit(shop.sue, shop.units["north"])
     assert shop.titles(shop.sue) == ["n1 ann", "n1 sam", "n2 nora", "north rita", "s1 sue"]
     shop.deal("a note", None, entity_name="note")
     assert shop.titles(shop.sue, "note") == ["a note"]
-    # the auditor role reads but does not write: update comes from 'sales' (own) only
+    # the inspector role reads but does not write: update comes from 'sales' (own) only
     with pytest.raises(AccessDenied) as caught:
         shop.runtime.update("deal", shop.d_ann, {"amount": 1}, shop.actor(shop.sue))
     assert (caught.value.status, caught.value.code, caught.value.operation) == (403, "permission_denied", "update")
