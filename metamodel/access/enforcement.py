@@ -78,7 +78,7 @@ class AccessControl:
         self, conn: Connection, entity: str, operation: str, grants: Grants, scopes: frozenset[str], owner: int
     ) -> None:
         # A record may only be created for (or handed to) an owner inside the user's own scope.
-        parts = owner_conditions(literal(owner, BigInteger), grants, scopes)
+        parts = owner_conditions(literal(owner, BigInteger), grants.user_id, grants.unit_id, scopes)
         if not parts or conn.execute(select(literal(1)).where(or_(*parts))).first() is None:
             raise AccessDenied(entity, operation, f"you may not {operation} {entity} records owned by user {owner}")
 

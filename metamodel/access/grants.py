@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, literal, or_, select, true
+from sqlalchemy import BigInteger, Connection, and_, bindparam, literal, or_, select, true
 
 from metamodel.access.rules import ANY_ENTITY
 from metamodel.coltypes import UTCDateTime
@@ -40,7 +40,7 @@ def bypasses(actor: Actor) -> bool:
 def _grants_query() -> Any:
     # Built once, with bind parameters: one round trip gives the enforcement switch, the unit and
     # the permissions of every role the user holds (the outer join keeps one row when she has none).
-    user_id = bindparam("user_id")
+    user_id = bindparam("user_id", type_=BigInteger())
     now = bindparam("now", type_=UTCDateTime())
     held = and_(user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role)
     permissions = (
