@@ -259,3 +259,18 @@ def test_a_scoped_list_is_one_sql_query_with_the_scope_in_where(shop: Any) -> No
     on_deals = [s for s in statements if "rec_deal" in s]
     assert len(on_deals) == 1
     assert "sys_org_unit_tree" in on_deals[0] and "sys_record_share" in on_deals[0]
+
+
+def test_require_checks_operations_outside_the_runtime(shop: Any) -> None:
+    """Export, import, transition and configure are checked with ``require`` by the code that runs them."""
+    from metamodel.access import require
+
+    shop.admin.grant("store_manager", "deal", "export", "org_unit")
+    with shop.site.engine.connect() as conn:
+        resolved = require(conn, shop.actor(shop.ann), "deal", "export")
+        assert resolved.grants.unit_id == shop.units["n1"]
+        with pytest.raises(AccessDenied) as caught:
+            require(conn, shop.actor(shop.ann), "deal", "import")
+        assert caught.value.as_dict()["operation"] == "import"
+        require(conn, Actor(), "deal", "configure")
+        require(conn, shop.actor(shop.boss), "deal", "configure")
