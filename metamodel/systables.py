@@ -263,3 +263,23 @@ access_state = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("enforced", Boolean, nullable=False),
 )
+
+# --- audit log: append-only (the app never updates or deletes; database triggers refuse it) --------
+
+audit_log = Table(
+    "sys_audit",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    # No foreign key: the trail outlives the users it names, and actor_name keeps who it was.
+    Column("actor_id", BigInteger),
+    Column("actor_name", String(80)),
+    Column("origin", String(64)),  # client address, "cli", "scheduler" or NULL (system)
+    Column("action", String(30), nullable=False),
+    Column("entity", String(80)),
+    Column("record_id", BigInteger),
+    Column("summary", Text, nullable=False, default=""),
+    Column("changes", JSON),  # {field: [before, after]}; sensitive values masked
+    Index("ix_sys_audit_record", "entity", "record_id", "id"),
+    Index("ix_sys_audit_at", "at"),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,17 @@ class VersionInfo:
         }
 
 
+@dataclass(frozen=True)
+class Published:
+    """What ``on_publish`` listeners are told, inside the publishing transaction."""
+
+    conn: Connection
+    info: VersionInfo
+    previous: Bundle  # the metadata active before this version
+    bundle: Bundle
+    previous_version: int | None
+
+
 class MetadataService:
     """Reads and changes site metadata; publishing syncs the schema in the same transaction."""
 
@@ -64,6 +75,8 @@ class MetadataService:
         self._sync = SchemaSync(registry)
         self._models: dict[int, SiteModel] = {}
         self._lock = threading.Lock()
+        # Called with a Published event in the publish's transaction (the audit log listens here).
+        self.on_publish: list[Callable[[Published], None]] = []
 
     # --- drafts ---------------------------------------------------------------------------
     def draft(self) -> Bundle:
@@ -180,6 +193,7 @@ class MetadataService:
                 f"the metadata has {len(problems)} problem(s); nothing was published", problems
             )
         state = conn.execute(select(meta_state).where(meta_state.c.id == 1).with_for_update()).first()
+        previous = self._active_bundle(conn) if self.on_publish else Bundle()
         report: SyncReport = self._sync.apply(conn, bundle)
         number = (conn.execute(select(func.max(meta_versions.c.number))).scalar() or 0) + 1
         now = utcnow()
@@ -203,7 +217,10 @@ class MetadataService:
             conn.execute(meta_state.update().where(meta_state.c.id == 1).values(active_version=number))
         if action == "publish":
             self._write_draft(conn, bundle, user)
-        return VersionInfo(number, now, user, comment, action, source, tuple(report.changes))
+        info = VersionInfo(number, now, user, comment, action, source, tuple(report.changes))
+        for listener in self.on_publish:
+            listener(Published(conn, info, previous, bundle, state.active_version if state else None))
+        return info
 
     def purge(self) -> list[str]:
         """Drop set-aside tables and columns of removed fields for good."""

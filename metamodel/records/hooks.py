@@ -22,6 +22,7 @@ class Actor:
     username: str | None = None
     is_admin: bool = False
     now: dt.datetime | None = None
+    origin: str | None = None  # where the request came from: a client address, "cli" or "scheduler"
     # What the user may do (roles, org unit), filled by an actor resolver once per operation; the
     # access-control package owns its shape. Left out of equality and hashing.
     grants: Any = field(default=None, compare=False, hash=False)
