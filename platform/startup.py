@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm_platform.auditing import install_audit
 from crm_platform.services import CrmServices
 from metamodel.access import install_access_control
 from metamodel.attachments import AttachmentStore
@@ -36,6 +37,8 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     # Permissions, row scopes and shares: enforced inside the record runtime for every caller.
     install_access_control(hooks)
     metadata = MetadataService(engine, field_types, checks=[rules.check_bundle])
+    # The audit log: record changes, transitions, publishes and rollbacks, each in its change's transaction.
+    install_audit(hooks, rules, metadata)
     attachments = AttachmentStore(engine, config["CRM_ATTACHMENT_DIR"])
     return CrmServices(
         engine=engine,

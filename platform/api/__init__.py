@@ -5,7 +5,18 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from crm_platform.api import access, attachments, common, meta, openapi, records, rules, tokens, workflow  # noqa: E402,F401  (routes register on import)
+from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
+    access,
+    attachments,
+    audit,
+    common,
+    meta,
+    openapi,
+    records,
+    rules,
+    tokens,
+    workflow,
+)
 
 common.init_blueprint(bp)
 

@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from flask import has_request_context, request
 from flask_login import UserMixin
 
 from metamodel.records.hooks import Actor
@@ -35,8 +36,9 @@ class User(UserMixin):
         return self.active
 
     def actor(self) -> Actor:
-        """Return the record-runtime actor for this user."""
-        return Actor(self.id, self.username, self.is_admin)
+        """Return the record-runtime actor for this user (with the client address, for the audit log)."""
+        origin = (request.remote_addr or "unknown") if has_request_context() else None
+        return Actor(self.id, self.username, self.is_admin, origin=origin)
 
 
 def password_stamp(password_hash: str) -> str:

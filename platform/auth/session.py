@@ -224,6 +224,8 @@ def new_password_errors(username: str, new: str, repeat: str) -> list[str]:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     """Sign the user out."""
+    if current_user.is_authenticated:
+        signin.signed_out(services().engine, current_user, client_ip())
     logout_user()
     session.pop(PENDING, None)
     flash(t("auth.signed_out"))

@@ -10,6 +10,7 @@ from crm_platform.auth import clock, throttle
 from crm_platform.auth.model import User
 from crm_platform.auth.throttle import LockoutPolicy
 from crm_platform.auth.users import authenticate
+from metamodel.audit import record_sign_in, record_sign_out
 from metamodel.systables import login_attempts, users
 
 SUCCESS = "success"
@@ -31,10 +32,12 @@ def record_attempt(engine: Engine, username: str, ip: str, outcome: str, user_id
     if user_id is None:
         with engine.connect() as conn:
             user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+    now = clock.now()
     with engine.begin() as conn:
         conn.execute(
-            login_attempts.insert().values(at=clock.now(), username=username[:80], user_id=user_id, ip=ip[:64], outcome=outcome)
+            login_attempts.insert().values(at=now, username=username[:80], user_id=user_id, ip=ip[:64], outcome=outcome)
         )
+        record_sign_in(conn, username[:80], user_id, ip, outcome, now)
 
 
 def current_lock(engine: Engine, username: str, ip: str) -> dt.datetime | None:
@@ -68,6 +71,12 @@ def succeeded(engine: Engine, user: User, ip: str) -> None:
     """Record a complete sign-in and forget the user name's failures."""
     throttle.clear(engine, throttle.user_key(user.username))
     record_attempt(engine, user.username, ip, SUCCESS, user.id)
+
+
+def signed_out(engine: Engine, user: User, ip: str) -> None:
+    """Record a sign-out in the audit log."""
+    with engine.begin() as conn:
+        record_sign_out(conn, user.username, user.id, ip, clock.now())
 
 
 def unlock(engine: Engine, username: str) -> bool:
