@@ -43,11 +43,12 @@ def write_entry(
     """Append one entry in the caller's transaction and return its id."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action '{action}'")
+    name = actor_name or (SYSTEM_NAME if actor_id is None else None)
     result = conn.execute(
         audit_log.insert().values(
             at=at or dt.datetime.now(dt.UTC),
             actor_id=actor_id,
-            actor_name=(actor_name or (SYSTEM_NAME if actor_id is None else None) or "")[:80] or None,
+            actor_name=name[:80] if name else None,
             origin=origin[:64] if origin else None,
             action=action,
             entity=entity,
