@@ -42,7 +42,10 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A deferred transaction that reads and then writes fails at once with "database is locked" when
+        # another writer got there first; IMMEDIATE takes the write lock up front and waits its turn.
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def alembic_config(extra_version_locations: Sequence[str] = ()) -> Config:
@@ -62,7 +65,7 @@ _MIGRATION_LOCK = 0x63726D5F6D6967  # arbitrary constant ("crm_mig"), the adviso
 def upgrade_database(engine: Engine, extra_version_locations: Sequence[str] = ()) -> None:
     """Create or upgrade the system tables (and those of packages that add migrations) to the newest."""
     config = alembic_config(extra_version_locations)
-    with engine.begin() as connection:
+    with engine.connect().execution_options(sqlite_immediate=True) as connection, connection.begin():
         if connection.dialect.name == "postgresql":
             # Workers starting together (gunicorn -w N) would race to create the same tables.
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
