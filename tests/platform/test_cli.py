@@ -100,7 +100,7 @@ def test_create_user_with_short_password_names_the_problem(crm: Crm) -> None:
     """Validation problems are printed as ``path: message``."""
     result = crm("create-user", "carol", "--password", "short")
     assert result.exit_code == 1
-    assert "password: must be at least 8 characters" in result.output
+    assert "password: must be at least 10 characters" in result.output
 
 
 def test_set_password(crm: Crm, svc: CrmServices) -> None:
