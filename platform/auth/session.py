@@ -25,7 +25,7 @@ from crm_platform.auth.apitokens import lookup_token
 from crm_platform.auth.model import User
 from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
 from crm_platform.auth.throttle import LockoutPolicy
-from crm_platform.auth.users import load_session_user, load_user, set_password
+from crm_platform.auth.users import authenticate, load_session_user, load_user, set_password
 from crm_platform.i18n import t
 from crm_platform.services import services
 
@@ -204,6 +204,8 @@ def login_new_password() -> Any:
     if request.method == "POST":
         new, repeat = request.form.get("new_password", ""), request.form.get("confirm_password", "")
         errors = new_password_errors(user.username, new, repeat)
+        if not errors and authenticate(services().engine, user.username, new) is not None:
+            errors = [t("auth.password_unchanged")]  # the administrator's temporary password must not stay
         if not errors:
             set_password(services().engine, user.username, new)
             refreshed = load_user(services().engine, user.id)

@@ -42,6 +42,8 @@ def test_reset_forces_a_new_password_at_next_sign_in(auth_app: Flask, auth_svc: 
     assert "An administrator reset your password" in page
     same = post_form(client, "/login/new-password", "/login/new-password", {"new_password": "short", "confirm_password": "short"})
     assert same.status_code == 422 and "at least 10 characters" in same.get_data(as_text=True)
+    kept = post_form(client, "/login/new-password", "/login/new-password", {"new_password": TEMPORARY, "confirm_password": TEMPORARY})
+    assert kept.status_code == 422 and "must differ from the current one" in kept.get_data(as_text=True)
     done = post_form(client, "/login/new-password", "/login/new-password", {"new_password": "my-own-pass-22", "confirm_password": "my-own-pass-22"})
     assert done.status_code == 302 and not done.headers["Location"].endswith("/login/new-password")
     assert client.get("/account/security").status_code == 200
