@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
-from apisupport import Api, error_of, options
 from flask import Flask
 
 from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
 from metamodel.systables import roles, user_roles
+from tests.platform.api.apisupport import Api, error_of, options
 
 DEAL = {
     "label": {"en": "Deal"},

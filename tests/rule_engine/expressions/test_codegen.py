@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +54,7 @@ EXPRESSIONS = [
     "min_of('lines', 'qty')", "last_n_count('lines', 2, 'qty > 0')", "count('lines') > 1 and credit > 0",
 ]
 
-LINES = [{"id": 1, "qty": 1, "price": Decimal("1.25"), "created_at": NOW},
+LINES: list[Mapping[str, Any]] = [{"id": 1, "qty": 1, "price": Decimal("1.25"), "created_at": NOW},
          {"id": 2, "qty": 3, "price": Decimal("2.50"), "created_at": NOW},
          {"id": 3, "qty": None, "price": None, "created_at": NOW}]
 
@@ -109,7 +110,8 @@ def test_generated_functions_agree_with_the_closures(site: SiteModel, functions:
 
 def test_links_and_fetching_each_field_once(site: SiteModel, functions: FunctionRegistry) -> None:
     generated, closures = _both(site, functions, "customer.tier == 'gold' or total * total > total + 1", "purchase")
-    for links in ({("customer", "tier"): "gold"}, {("customer", "tier"): "silver"}, {}):
+    all_links: list[dict[tuple[str, ...], Any]] = [{("customer", "tier"): "gold"}, {("customer", "tier"): "silver"}, {}]
+    for links in all_links:
         for record in ({"total": Decimal("3.5")}, {"total": 1}, {}):
             expected = closures.evaluate(DictContext(record, NOW, links=links))
             assert generated.evaluate(DictContext(record, NOW, links=links)) == expected

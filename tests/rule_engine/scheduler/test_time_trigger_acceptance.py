@@ -74,7 +74,7 @@ def test_car_dealer_follow_up_72_hours_after_a_test_drive_unless_bought(db_url: 
     ann_drive = runtime.create(
         "test_drive", {"customer": ann["id"], "model": "Roadster", "test_drive_at": drive_at.isoformat()}
     )
-    bob_drive = runtime.create(
+    runtime.create(
         "test_drive", {"customer": bob["id"], "model": "Van", "test_drive_at": drive_at.isoformat()}
     )
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from wfsupport import Pipeline, pipeline
 
 from metamodel.errors import NotFound
 from rule_engine.tables import approvals
 from rule_engine.workflow import ApprovalNotPending, TransitionForbidden, TransitionRefused
+from tests.rule_engine.workflow.wfsupport import Pipeline, pipeline
 
 
 @pytest.fixture

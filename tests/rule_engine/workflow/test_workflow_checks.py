@@ -6,10 +6,10 @@ import copy
 from typing import Any
 
 import pytest
-from wfsupport import BUNDLE, FLOW, bundle
 
 from metamodel.errors import MetadataInvalid
 from rule_engine.testing.world import World, make_world
+from tests.rule_engine.workflow.wfsupport import BUNDLE, FLOW, bundle
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from wfsupport import Pipeline, pipeline
 
 from metamodel.errors import RecordInvalid
 from rule_engine.tables import state_history
+from tests.rule_engine.workflow.wfsupport import Pipeline, pipeline
 
 
 @pytest.fixture

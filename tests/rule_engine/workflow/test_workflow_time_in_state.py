@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wfsupport import bundle, pipeline
+from tests.rule_engine.workflow.wfsupport import bundle, pipeline
 
 STALE = {
     "name": "stale_open",

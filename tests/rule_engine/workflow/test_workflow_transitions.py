@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from wfsupport import Pipeline, pipeline
 
 from metamodel.errors import CrmError
 from metamodel.records.hooks import Actor
 from rule_engine.tables import action_log, state_history
 from rule_engine.testing.world import T0
 from rule_engine.workflow import TransitionForbidden, TransitionIncomplete, TransitionRefused
+from tests.rule_engine.workflow.wfsupport import Pipeline, pipeline
 
 
 @pytest.fixture
