@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -429,7 +429,8 @@ def _pending(conn: Connection, entity: str, record_id: int, approval_id: int, ac
 
 
 def _timed(actor: Actor, runtime: Any) -> Actor:
-    return actor if actor.now is not None else Actor(actor.user_id, actor.username, actor.is_admin, runtime.clock())
+    # replace() keeps every other field of the actor (origin for the audit log, access grants).
+    return actor if actor.now is not None else replace(actor, now=runtime.clock())
 
 
 def _atomic(conn: Connection, nested: bool) -> AbstractContextManager[Any]:
