@@ -51,6 +51,11 @@ BENCHMARKS: list[Benchmark] = [
         "a validation rule compiled once vs py-expression-eval parse-and-evaluate per call vs hand-written Python",
     ),
     Benchmark(
+        "access_list",
+        "bench.access_list:run",
+        "a 50-row list for a store-scoped user vs an administrator on N records",
+    ),
+    Benchmark(
         "scheduler",
         "bench.scheduler:run",
         "time-trigger due-set query over N records with 1% due, and firing a sample",
