@@ -13,25 +13,16 @@ from crm_platform.auth import clock
 from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
 from tests.platform.api.apisupport import Api, error_of
+from tests.platform.auth.authsupport import FakeClock
 
 START = dt.datetime(2026, 11, 23, 9, 0, 15, tzinfo=dt.UTC)  # 15 s into a minute window
 
 
-class Clock:
-    """A movable stand-in for the clock the limiter reads."""
-
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> dt.datetime:
-        """Return the fake time."""
-        return self.current
-
 
 @pytest.fixture
-def fake_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Freeze the limiter's clock."""
-    fake = Clock()
+    fake = FakeClock(START)
     monkeypatch.setattr(clock, "now", fake.now)
     return fake
 
@@ -52,7 +43,7 @@ def limited_app(db_url: str, tmp_path: Path, **config: object) -> Flask:
 
 
 @pytest.fixture
-def small(db_url: str, tmp_path: Path, fake_clock: Clock) -> Iterator[Flask]:
+def small(db_url: str, tmp_path: Path, fake_clock: FakeClock) -> Iterator[Flask]:
     """An app with small limits."""
     app = limited_app(db_url, tmp_path)
     yield app
@@ -73,7 +64,7 @@ def statuses(api: Api, count: int, path: str = "/meta/field-types") -> list[int]
     return [api.get(path).status_code for _ in range(count)]
 
 
-def test_a_token_over_its_limit_gets_429_with_retry_after(small: Flask, fake_clock: Clock) -> None:
+def test_a_token_over_its_limit_gets_429_with_retry_after(small: Flask, fake_clock: FakeClock) -> None:
     """The 4th request in a minute is refused with rate_limited and Retry-After until the window ends."""
     api = token_client(small, "ann")
     assert statuses(api, 3) == [200, 200, 200]
@@ -89,7 +80,7 @@ def test_a_token_over_its_limit_gets_429_with_retry_after(small: Flask, fake_clo
     assert statuses(api, 4) == [200, 200, 200, 429]
 
 
-def test_anonymous_calls_are_limited_per_address(small: Flask, fake_clock: Clock) -> None:
+def test_anonymous_calls_are_limited_per_address(small: Flask, fake_clock: FakeClock) -> None:
     """Without credentials (or with a wrong token) requests count against the address."""
     here = Api(small.test_client(), None)
     here.client.environ_base["REMOTE_ADDR"] = "192.0.2.1"
@@ -101,7 +92,7 @@ def test_anonymous_calls_are_limited_per_address(small: Flask, fake_clock: Clock
     assert [there.get("/records/customer").status_code for _ in range(3)] == [401, 401, 429]
 
 
-def test_session_users_are_limited_too(small: Flask, fake_clock: Clock) -> None:
+def test_session_users_are_limited_too(small: Flask, fake_clock: FakeClock) -> None:
     """A signed-in browser has the per-user budget."""
     svc: CrmServices = small.extensions["crm"]
     create_user(svc.engine, "cat", "cat-password")
@@ -112,7 +103,7 @@ def test_session_users_are_limited_too(small: Flask, fake_clock: Clock) -> None:
     assert statuses(Api(client, None), 4) == [200, 200, 200, 429]
 
 
-def test_limits_are_shared_by_workers(db_url: str, tmp_path: Path, small: Flask, fake_clock: Clock) -> None:
+def test_limits_are_shared_by_workers(db_url: str, tmp_path: Path, small: Flask, fake_clock: FakeClock) -> None:
     """Counts live in the database, so a second app (another worker) continues the same count."""
     api = token_client(small, "dan")
     assert statuses(api, 2) == [200, 200]
@@ -123,7 +114,7 @@ def test_limits_are_shared_by_workers(db_url: str, tmp_path: Path, small: Flask,
         other.extensions["crm"].engine.dispose()
 
 
-def test_zero_turns_limits_off(db_url: str, tmp_path: Path, fake_clock: Clock) -> None:
+def test_zero_turns_limits_off(db_url: str, tmp_path: Path, fake_clock: FakeClock) -> None:
     """A limit of 0 disables that limit."""
     app = limited_app(db_url, tmp_path, CRM_RATE_LIMIT_PER_MINUTE=0, CRM_RATE_LIMIT_IP_PER_MINUTE=0)
     try:

@@ -12,25 +12,16 @@ from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
 from metamodel.systables import api_tokens
 from tests.platform.api.apisupport import Api, define_crm, error_of
+from tests.platform.auth.authsupport import FakeClock
 
 START = dt.datetime(2026, 11, 23, 9, 0, 10, tzinfo=dt.UTC)
 
 
-class Clock:
-    """A movable stand-in for the sign-in clock."""
-
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> dt.datetime:
-        """Return the fake time."""
-        return self.current
-
 
 @pytest.fixture
-def fake_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Freeze the clock that token expiry, last use and rate limits read."""
-    fake = Clock()
+    fake = FakeClock(START)
     monkeypatch.setattr(clock, "now", fake.now)
     return fake
 
@@ -111,7 +102,7 @@ def test_creating_tokens_with_scopes(user: Api, admin: Api, anonymous: Api) -> N
     assert wider.status_code == 403 and "records:write" in error_of(wider)["message"]
 
 
-def test_expired_tokens_answer_token_expired(api_app: Flask, api_svc: CrmServices, fake_clock: Clock, user: Api) -> None:
+def test_expired_tokens_answer_token_expired(api_app: Flask, api_svc: CrmServices, fake_clock: FakeClock, user: Api) -> None:
     """After its expiry a token gets 401 token_expired (unknown tokens stay 401 unauthorized)."""
     made = user.ok("POST", "/tokens", {"name": "short", "days": 1}, status=201)
     assert made["expires_at"] == "2026-11-24T09:00:10Z"
@@ -127,7 +118,7 @@ def test_expired_tokens_answer_token_expired(api_app: Flask, api_svc: CrmService
     assert listed["short"]["expired"] is True and listed["tests"]["expired"] is False
 
 
-def test_listing_never_shows_secrets_and_records_last_use(api_app: Flask, api_svc: CrmServices, fake_clock: Clock, user: Api, admin: Api) -> None:
+def test_listing_never_shows_secrets_and_records_last_use(api_app: Flask, api_svc: CrmServices, fake_clock: FakeClock, user: Api, admin: Api) -> None:
     """GET /tokens lists one's own tokens with metadata only; administrators may list everyone's."""
     made = user.ok("POST", "/tokens", {"name": "script", "scopes": ["meta:read"]}, status=201)
     listed = user.ok("GET", "/tokens")["items"]

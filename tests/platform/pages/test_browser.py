@@ -1,47 +1,32 @@
 """The generated pages in a real browser (Debian chromium driven by Playwright)."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from crm_platform.services import CrmServices
+from tests.platform.pages.browsersupport import serving, signed_in_page
 from tests.platform.pages.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
 def live_url(site_app: Flask) -> Iterator[str]:
     """Serve the app on a free local port for the test's duration."""
-    server = make_server("127.0.0.1", 0, site_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(site_app) as url:
+        yield url
 
 
 @pytest.fixture
 def page(chromium_path: str, live_url: str) -> Iterator[Page]:
     """A signed-in browser page."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        tab.goto(f"{live_url}/login")
-        tab.fill("input[name=username]", "clerk")
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("button[type=submit]")
-        tab.wait_for_url(f"{live_url}/")
+    with signed_in_page(chromium_path, live_url, "clerk", PASSWORD) as tab:
         yield tab
-        browser.close()
 
 
 def test_create_with_picker_and_child_rows(page: Page, live_url: str, svc: CrmServices, tmp_path: Path) -> None:

@@ -1,18 +1,16 @@
 """Field rules mirrored live in the generated form, in a real browser; the server's errors shown inline."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from crm_platform.auth.users import create_user
 from crm_platform.services import CrmServices
+from tests.platform.pages.browsersupport import serving, signed_in_page
 from tests.platform.pages.conftest import PASSWORD
-from tests.platform.pages.test_browser import ARGS
 from tests.rule_engine.fieldrules.fieldrule_tickets import tickets
 
 pytestmark = pytest.mark.browser
@@ -25,26 +23,15 @@ def live_url(app: Flask, svc: CrmServices) -> Iterator[str]:
         svc.metadata.put_document("entity", name, doc, "test")
     svc.metadata.publish("test", "field rules")
     create_user(svc.engine, "clerk", PASSWORD)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
 def page(chromium_path: str, live_url: str) -> Iterator[Page]:
     """A signed-in browser page."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=ARGS)
-        tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        tab.goto(f"{live_url}/login")
-        tab.fill("input[name=username]", "clerk")
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("button[type=submit]")
-        tab.wait_for_url(f"{live_url}/")
+    with signed_in_page(chromium_path, live_url, "clerk", PASSWORD) as tab:
         yield tab
-        browser.close()
 
 
 def test_field_appears_becomes_required_and_server_error_shows_inline(page: Page, live_url: str) -> None:
