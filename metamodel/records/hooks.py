@@ -70,8 +70,8 @@ class AccessRequest:
 class FieldUse:
     """Fields an operation is about to use: a guard raises to refuse, or returns the names to leave out.
 
-    ``purpose`` is ``write`` (fields given in a create or update payload: names returned are dropped
-    from ``values``, e.g. an unchanged echo of a read-only value), ``filter`` and ``sort`` (a guard
+    ``purpose`` is ``write`` (fields given in a create or update payload, or in one of its lines:
+    names returned are dropped from the payload, e.g. an unchanged echo of a read-only value), ``filter`` and ``sort`` (a guard
     raises to refuse), or ``search`` (the fields the full-text search would look in: names returned
     are not searched).
     """
@@ -81,8 +81,8 @@ class FieldUse:
     fields: frozenset[str]
     actor: Actor
     conn: Connection
-    values: dict[str, Any] | None = None  # write: the prepared values
-    before: dict[str, Any] | None = None  # write on update: the stored record, unmasked
+    values: dict[str, Any] | None = None  # write: the payload as given (before type conversion)
+    before: dict[str, Any] | None = None  # write on update: the stored record (or line), unmasked
 
 
 SaveHook = Callable[[SaveEvent], None]
