@@ -13,7 +13,7 @@ from metamodel.access.fields import HIDDEN, MASKED, FieldAccess
 from metamodel.access.grants import Grants, bypasses, resolve_actor
 from metamodel.access.masks import MaskStyles
 from metamodel.model import EntityModel
-from metamodel.records.hooks import Actor, FieldUse, RecordHooks
+from metamodel.records.hooks import Actor, FieldUse, RecordHooks, authorized_fields
 
 _NOTHING: Mapping[str, FieldAccess] = {}
 _ALL_HIDDEN = FieldAccess(HIDDEN)
@@ -54,7 +54,8 @@ class FieldSecurity:
     def guard(self, use: FieldUse) -> set[str]:
         """Refuse filters, sorts and changes of restricted fields; keep hidden and masked ones out of searches."""
         rules = self.rules(use.actor, use.entity)
-        restricted = sorted(name for name in use.fields if name in rules)
+        covered = authorized_fields(use.conn, use.entity.name, (use.before or {}).get("id")) if use.purpose == "write" else frozenset()
+        restricted = sorted(name for name in use.fields if name in rules and name not in covered)
         if not restricted:
             return set()
         entity = use.entity.name

@@ -145,6 +145,16 @@ class RecordRuntime:
             ]
         return kept
 
+    def authorize(
+        self, entity: str, operation: str, actor: Actor, record_id: int | None = None, conn: Connection | None = None
+    ) -> Actor:
+        """Refuse ``operation`` (e.g. transition) on the entity, or on one record, unless the actor may; returns her resolved."""
+        model = self.model.entity(entity)
+        with self.transaction(conn) as c:
+            resolved = self.resolve(actor, c)
+            self._permit(c, model, operation, resolved, record_id)
+            return resolved
+
     def resolve(self, actor: Actor, conn: Connection) -> Actor:
         """Return the actor with what it may do attached (its clock reading set), as each operation does."""
         return self._resolve(self._actor(actor), conn)
