@@ -4,6 +4,7 @@ masked values shown masked, a reveal button that shows the clear value and is au
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ def publish_leads(svc: CrmServices, username: str) -> int:
     admin = AccessAdmin(svc.engine)
     admin.create_role("agent")
     admin.set_permissions("agent", [{"entity": "lead", "operation": op, "scope": "all"} for op in ("read", "create", "update")])
-    rules = [
+    rules: list[dict[str, Any]] = [
         {"entity": "lead", "field": "phone", "access": "masked", "reveal": True},
         {"entity": "lead", "field": "email", "access": "masked"},
         {"entity": "lead", "field": "id_no", "access": "hidden"},
@@ -100,7 +101,7 @@ def test_list_page_leaves_out_hidden_columns_and_masked_filters(client: FlaskCli
     assert "Export CSV" not in page  # no export permission
 
 
-pytestmark_browser = pytest.mark.browser
+browser = pytest.mark.browser
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ def page(chromium_path: str, live_url: str) -> Iterator[Page]:
         yield tab
 
 
-@pytestmark_browser
+@browser
 def test_detail_page_in_a_browser(page: Page, live_url: str) -> None:
     page.goto(f"{live_url}/e/lead/1")
     phone = page.locator(".field", has=page.locator("dt", has_text="Phone"))
