@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from metamodel.model import SiteModel
 from metamodel.errors import CrmError
+from metamodel.model import SiteModel
 from metamodel.records.hooks import UNKNOWN_READER, Actor
 from metamodel.systables import team_members, user_roles, users
 from rule_engine.actions.base import Action, ActionContext, ActionFailed
