@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm_platform.services import CrmServices
 from metamodel.systables import audit_log, users
 from tests.platform.api.apisupport import Api, error_of, options, paths_of
 
+ON_POSTGRES = os.environ.get("CRM_TEST_DATABASE", "sqlite").strip().lower() == "postgresql"
 PHONE, EMAIL, ID_NO = "+8613812341234", "alice@x.com", "110101199003071234"
 LEAD = {
     "label": {"en": "Lead"},
@@ -184,3 +189,35 @@ def test_metadata_changes_need_the_configure_permission(leads: int, admin: Api, 
     assert user.ok("POST", "/meta/publish", {"comment": "memo"}, status=201)["number"] >= 2
     assert user.post("/meta/rollback", {"version": 1}).status_code == 201
     assert user.post("/meta/purge").status_code == 403  # dropping data stays with administrators
+
+
+LEVELS = st.sampled_from([None, "hidden", "masked", "readonly"])
+
+
+@settings(max_examples=15 if ON_POSTGRES else 40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(levels=st.tuples(LEVELS, LEVELS, LEVELS, LEVELS))
+def test_no_api_response_leaks_a_restricted_value(leads: int, admin: Api, user: Api, levels: tuple[str | None, ...]) -> None:
+    """Whatever the agent's field rules, list, get, search, lookup and export hide what they restrict."""
+    names = ("name", "phone", "email", "id_no")
+    clear = {"name": "Alice Smith", "phone": PHONE, "email": EMAIL, "id_no": ID_NO}
+    rules = [{"entity": "lead", "field": n, "access": level} for n, level in zip(names, levels, strict=True) if level]
+    admin.ok("PUT", "/access/roles/agent/fields", {"fields": rules})
+    permissions(admin, "agent", "read", "export")
+    closed = [clear[n] for n, level in zip(names, levels, strict=True) if level in ("hidden", "masked")]
+    responses = [
+        user.get(f"/records/lead/{leads}"),
+        user.get("/records/lead"),
+        user.get("/records/lead?q=Alice"),
+        user.get("/records/lead/lookup?q=Ali"),
+        user.get("/records/lead/export"),
+    ]
+    for response in responses:
+        assert response.status_code == 200, response.get_data(as_text=True)
+        text = response.get_data(as_text=True)
+        for value in closed:
+            assert value not in text and json.dumps(value)[1:-1] not in text
+    record = responses[0].get_json()
+    for name, level in zip(names, levels, strict=True):
+        assert (name in record) == (level != "hidden")
+        if level in (None, "readonly"):
+            assert record[name] == clear[name]
