@@ -118,11 +118,10 @@ def reset(shop: Shop) -> None:
 
 
 def build(shop: Shop, world: World) -> tuple[list[int], list[int]]:
-    for index, role in enumerate(world.roles):
-        operations = ["read", "export"] + (["update"] if role.update else [])
-        shop.role(f"r{index}", *[(role.grant, op, "all") for op in operations])
-        rules = [(role_entity, name, *rule) for name, rule in role.rules.items() for role_entity in ("contact",)]
-        shop.field_rules(f"r{index}", *rules)
+    for index, spec in enumerate(world.roles):
+        operations = ["read", "export"] + (["update"] if spec.update else [])
+        shop.role(f"r{index}", *[(spec.grant, op, "all") for op in operations])
+        shop.field_rules(f"r{index}", *[("contact", name, *rule) for name, rule in spec.rules.items()])
     user_ids = [shop.user(f"p{i}", is_admin=world.admins[i]) for i in range(len(world.admins))]
     for user, role, expiry in world.assignments:
         when = None if expiry is None else T0 + dt.timedelta(days=-1 if expiry == "past" else 1)
