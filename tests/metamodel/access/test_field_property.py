@@ -20,7 +20,14 @@ from metamodel.access.masks import MaskStyles
 from metamodel.access.reveal import reveal
 from metamodel.records.hooks import Actor
 from metamodel.records.query import Filter, ListQuery
-from metamodel.systables import field_permissions, role_permissions, roles, user_role_expiry, user_roles, users
+from metamodel.systables import (
+    field_permissions,
+    role_permissions,
+    roles,
+    user_role_expiry,
+    user_roles,
+    users,
+)
 from tests.metamodel.access.accesssupport import Shop, make_shop
 from tests.metamodel.mmsupport import T0, Site
 
