@@ -1,0 +1,49 @@
+"""The education pack installs on an empty database with its sample data, and the data is alive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from tests.industry_templates.education.edusupport import PACK, install_education, pack_json
+
+ENTITIES = ("course", "edu_class", "edu_lead", "follow_up", "student", "enrollment", "attendance", "care_ticket")
+
+
+def test_pack_files_agree_with_each_other() -> None:
+    manifest = pack_json("pack.json")
+    assert (manifest["name"], manifest["version"], manifest["format"]) == ("education", "1.0.0", 1)
+    en, zh = pack_json("translations/en.json"), pack_json("translations/zh-CN.json")
+    assert sorted(en) == sorted(zh)
+    roles = {path.stem for path in (PACK / "roles").glob("*.json")}
+    assert roles == {"advisor", "teacher", "campus_manager"}
+    assert {f"role.{name}.label" for name in roles} <= set(en)
+    users = pack_json("sample_data/org.json")["users"]
+    assert {role for user in users for role in user["roles"]} == roles
+
+
+def test_install_from_empty_database_with_sample_data(db_url: str) -> None:
+    site = install_education(db_url)
+    counts = {name: len(site.all(name)) for name in ENTITIES}
+    data = pack_json("sample_data/records.json")["records"]
+    assert {name: counts[name] for name in data} == {name: len(rows) for name, rows in data.items()}
+    # Hours paid minus hours attended (present or late; absences and excused lessons are free).
+    low = site.by("enrollment", "contract_no", "HT-2026-002")
+    assert (low["attended_hours"], low["remaining_hours"], low["hours_low"]) == ("8.0", "4.0", True)
+    python = site.by("enrollment", "contract_no", "HT-2026-004")
+    assert (python["attended_hours"], python["remaining_hours"]) == ("4.5", "25.5")  # 3 x 1.5 h, 1 excused
+    # The sample history itself raised the pack's rules: one care ticket for three absences in a
+    # row (HT-2026-003), one renewal reminder (HT-2026-002); interrupted absences (HT-2026-005) none.
+    tickets = sorted((t["reason"], t["enrollment"]) for t in site.all("care_ticket"))
+    absent = site.by("enrollment", "contract_no", "HT-2026-003")
+    assert tickets == [("absences", absent["id"]), ("renewal", low["id"])]
+    assert all(t["status"] == "open" for t in site.all("care_ticket"))
+    # Relative dates keep the data current: the latest lessons lie within the last week.
+    latest = max(a["lesson_on"] for a in site.all("attendance"))
+    assert latest == (site.world.clock().date() - dt.timedelta(days=4)).isoformat()
+    classes = {c["code"]: c["enrolled"] for c in site.all("edu_class")}
+    assert classes == {"XH-M4-01": 3, "XH-PY-01": 1, "PD-KET-01": 2, "PD-KET-02": 0}
+    lead = site.by("edu_lead", "phone", "+8613900000002")
+    assert lead["last_contact_at"] == lead["quiet_since"]  # the latest of its two follow-ups
+    course = site.by("course", "code", "CODE-PY")
+    assert Decimal(course["lesson_hours"]) == Decimal("1.5")
