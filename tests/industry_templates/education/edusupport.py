@@ -45,8 +45,8 @@ class EduSite:
         return self.world.runtime()
 
     def actor(self, username: str) -> Actor:
-        """Return a signed-in user as the record runtime sees her (grants resolved per operation)."""
-        return Actor(self.users[username], username, False, self.world.clock())
+        """Return a signed-in user; the runtime reads the clock and her grants on each operation."""
+        return Actor(self.users[username], username, False)
 
     def all(self, entity: str, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Return every record of ``entity`` the actor may read (the system when None)."""
