@@ -50,7 +50,7 @@ class EduSite:
 
     def all(self, entity: str, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Return every record of ``entity`` the actor may read (the system when None)."""
-        query = ListQuery(limit=500)
+        query = ListQuery(sort="id", limit=500)
         page = self.runtime().list(entity, query, actor) if actor else self.runtime().list(entity, query)
         return list(page.items)
 
