@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from tests.industry_templates.education.edusupport import EduSite, install_education
+from tests.industry_templates.education.edusupport import EduSite
 
 
 def school(site: EduSite) -> dict[str, Any]:
@@ -15,7 +16,7 @@ def school(site: EduSite) -> dict[str, Any]:
     course = runtime.create("course", {"code": "MATH-G4", "name": "思维数学", "subject": "math"}, manager)
     klass = runtime.create(
         "edu_class",
-        {"code": "XH-M4-01", "name": "周六上午班", "course": course["id"], "owner_id": site.users["edu_advisor_wang"]},
+        {"code": "XH-M4-01", "name": "周六上午班", "course": course["id"], "owner_id": site.user("edu_advisor_wang")},
         manager,
     )
     li = site.actor("edu_advisor_li")
@@ -42,8 +43,8 @@ def take(site: EduSite, enrollment: dict[str, Any], statuses: str, first: dt.dat
     ]
 
 
-def test_third_absence_in_a_row_opens_one_care_ticket_for_the_class_advisor(db_url: str) -> None:
-    site = install_education(db_url, records=False)
+def test_third_absence_in_a_row_opens_one_care_ticket_for_the_class_advisor(edu: Callable[..., EduSite]) -> None:
+    site = edu(records=False)
     made = school(site)
     sun, zhou = made["enrollments"]["孙嘉怡"], made["enrollments"]["周子轩"]
     start = dt.date(2026, 1, 3)
@@ -54,7 +55,7 @@ def test_third_absence_in_a_row_opens_one_care_ticket_for_the_class_advisor(db_u
     third = take(site, sun, "A", start + dt.timedelta(weeks=5))[0]
     take(site, sun, "A", start + dt.timedelta(weeks=6))  # the 4th in a row opens no second ticket
     tickets = site.all("care_ticket")
-    wang = site.users["edu_advisor_wang"]
+    wang = site.user("edu_advisor_wang")
     assert [(t["reason"], t["enrollment"], t["attendance"], t["student"], t["edu_class"], t["owner_id"]) for t in tickets] == [
         ("absences", sun["id"], third, sun["student"], made["class"]["id"], wang)
     ]
@@ -65,14 +66,14 @@ def test_third_absence_in_a_row_opens_one_care_ticket_for_the_class_advisor(db_u
     assert site.all("care_ticket", site.actor("edu_advisor_li")) == []
 
 
-def test_a_corrected_register_that_makes_three_absences_opens_the_ticket(db_url: str) -> None:
-    site = install_education(db_url, records=False)
+def test_a_corrected_register_that_makes_three_absences_opens_the_ticket(edu: Callable[..., EduSite]) -> None:
+    site = edu(records=False)
     made = school(site)
     sun = made["enrollments"]["孙嘉怡"]
     ids = take(site, sun, "AAP", dt.date(2026, 1, 3))
     assert site.all("care_ticket") == []
     site.runtime().update("attendance", ids[2], {"status": "absent"}, site.actor("edu_teacher_chen"))
     tickets = site.all("care_ticket")
-    assert [(t["attendance"], t["owner_id"]) for t in tickets] == [(ids[2], site.users["edu_advisor_wang"])]
+    assert [(t["attendance"], t["owner_id"]) for t in tickets] == [(ids[2], site.user("edu_advisor_wang"))]
     site.runtime().update("attendance", ids[2], {"note": "生病"}, site.actor("edu_teacher_chen"))
     assert len(site.all("care_ticket")) == 1  # other edits do not open it again

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
-from tests.industry_templates.education.edusupport import PACK, install_education, pack_json
+from tests.industry_templates.education.edusupport import PACK, EduSite, pack_json
 
 ENTITIES = ("course", "edu_class", "edu_lead", "follow_up", "student", "enrollment", "attendance", "care_ticket")
 
@@ -22,8 +23,8 @@ def test_pack_files_agree_with_each_other() -> None:
     assert {role for user in users for role in user["roles"]} == roles
 
 
-def test_install_from_empty_database_with_sample_data(db_url: str) -> None:
-    site = install_education(db_url)
+def test_install_from_empty_database_with_sample_data(edu: Callable[..., EduSite]) -> None:
+    site = edu()
     counts = {name: len(site.all(name)) for name in ENTITIES}
     data = pack_json("sample_data/records.json")["records"]
     assert {name: counts[name] for name in data} == {name: len(rows) for name, rows in data.items()}
@@ -34,16 +35,36 @@ def test_install_from_empty_database_with_sample_data(db_url: str) -> None:
     assert (python["attended_hours"], python["remaining_hours"]) == ("4.5", "25.5")  # 3 x 1.5 h, 1 excused
     # The sample history itself raised the pack's rules: one care ticket for three absences in a
     # row (HT-2026-003), one renewal reminder (HT-2026-002); interrupted absences (HT-2026-005) none.
-    tickets = sorted((t["reason"], t["enrollment"]) for t in site.all("care_ticket"))
+    tickets = sorted((t["reason"], t["enrollment"], t["owner_id"]) for t in site.all("care_ticket"))
     absent = site.by("enrollment", "contract_no", "HT-2026-003")
-    assert tickets == [("absences", absent["id"]), ("renewal", low["id"])]
+    wang, li = site.user("edu_advisor_wang"), site.user("edu_advisor_li")
+    assert tickets == [("absences", absent["id"], wang), ("renewal", low["id"], li)]  # class / student advisor
     assert all(t["status"] == "open" for t in site.all("care_ticket"))
+    assert sorted(m["user_id"] for m in site.inbox()) == sorted([wang, li])
     # Relative dates keep the data current: the latest lessons lie within the last week.
     latest = max(a["lesson_on"] for a in site.all("attendance"))
-    assert latest == (site.world.clock().date() - dt.timedelta(days=4)).isoformat()
+    assert latest == (site.clock().date() - dt.timedelta(days=4)).isoformat()
     classes = {c["code"]: c["enrolled"] for c in site.all("edu_class")}
     assert classes == {"XH-M4-01": 3, "XH-PY-01": 1, "PD-KET-01": 2, "PD-KET-02": 0}
     lead = site.by("edu_lead", "phone", "+8613900000002")
     assert lead["last_contact_at"] == lead["quiet_since"]  # the latest of its two follow-ups
     course = site.by("course", "code", "CODE-PY")
     assert Decimal(course["lesson_hours"]) == Decimal("1.5")
+
+
+def test_the_sample_site_is_alive_for_its_demo_users(edu: Callable[..., EduSite]) -> None:
+    site = edu()
+    # The first due scan reminds Li of the lead that came in 80 hours ago and was never contacted.
+    assert site.run_due().fired == 1
+    reminders = [(f["lead"], f["owner_id"]) for f in site.all("follow_up") if f["kind"] == "reminder"]
+    quiet = site.by("edu_lead", "phone", "+8613900000001")
+    assert reminders == [(quiet["id"], site.user("edu_advisor_li"))]
+    # Each advisor sees her own leads; the teacher her campus's classes and her own register.
+    owners = {lead["phone"]: lead["owner_id"] for lead in site.all("edu_lead")}
+    for advisor in ("edu_advisor_li", "edu_advisor_wang", "edu_advisor_zhou"):
+        mine = sorted(phone for phone, owner in owners.items() if owner == site.user(advisor))
+        assert mine and sorted(lead["phone"] for lead in site.all("edu_lead", site.actor(advisor))) == mine
+    zhao = site.actor("edu_teacher_zhao")
+    assert {c["code"] for c in site.all("edu_class", zhao)} == {"PD-KET-01", "PD-KET-02"}
+    assert {a["class_name"] for a in site.all("attendance", zhao)} == {"浦东 KET英语 周三晚班"}
+    assert len(site.all("edu_lead", site.actor("edu_director"))) == len(owners)

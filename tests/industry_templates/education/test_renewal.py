@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from metamodel.errors import RecordInvalid
-from tests.industry_templates.education.edusupport import EduSite, install_education
+from tests.industry_templates.education.edusupport import EduSite
 from tests.industry_templates.education.test_attendance import school, take
 
 
@@ -16,8 +17,8 @@ def renewals(site: EduSite) -> list[dict[str, Any]]:
     return [t for t in site.all("care_ticket") if t["reason"] == "renewal"]
 
 
-def test_the_renewal_reminder_fires_once_when_the_hours_left_reach_the_threshold(db_url: str) -> None:
-    site = install_education(db_url, records=False)
+def test_the_renewal_reminder_fires_once_when_the_hours_left_reach_the_threshold(edu: Callable[..., EduSite]) -> None:
+    site = edu(records=False)
     made = school(site)  # 2-hour lessons; the course's default threshold: 4 hours left
     li = site.actor("edu_advisor_li")
     sun = site.runtime().update("enrollment", made["enrollments"]["孙嘉怡"]["id"], {"purchased_hours": "10"}, li)
@@ -33,10 +34,10 @@ def test_the_renewal_reminder_fires_once_when_the_hours_left_reach_the_threshold
     take(site, sun, "P", week + dt.timedelta(weeks=5))  # 2 hours left: still low, no second reminder
     tickets = renewals(site)
     assert [(t["enrollment"], t["attendance"], t["owner_id"]) for t in tickets] == [
-        (sun["id"], crossing, site.users["edu_advisor_li"])  # the advisor who owns the enrolment
+        (sun["id"], crossing, site.user("edu_advisor_li"))  # the advisor who owns the enrolment
     ]
     assert site.runtime().get("enrollment", sun["id"])["remaining_hours"] == "2.0"
-    assert [m["user_id"] for m in site.inbox()] == [site.users["edu_advisor_li"]]
+    assert [m["user_id"] for m in site.inbox()] == [site.user("edu_advisor_li")]
 
     # Used up: the last two hours may be attended, a further lesson is refused until the family renews.
     take(site, sun, "P", week + dt.timedelta(weeks=6))
@@ -53,8 +54,8 @@ def test_the_renewal_reminder_fires_once_when_the_hours_left_reach_the_threshold
     again = take(site, sun, "P", week + dt.timedelta(weeks=9))[0]
     assert [t["attendance"] for t in renewals(site)] == [crossing, again]
 
-def test_editing_the_paid_hours_down_to_the_threshold_reminds_once(db_url: str) -> None:
-    site = install_education(db_url, records=False)
+def test_editing_the_paid_hours_down_to_the_threshold_reminds_once(edu: Callable[..., EduSite]) -> None:
+    site = edu(records=False)
     made = school(site)
     li = site.actor("edu_advisor_li")
     zhou = made["enrollments"]["周子轩"]
@@ -62,4 +63,4 @@ def test_editing_the_paid_hours_down_to_the_threshold_reminds_once(db_url: str) 
     site.runtime().update("enrollment", zhou["id"], {"purchased_hours": "8"}, li)  # 4 hours left
     site.runtime().update("enrollment", zhou["id"], {"notes": "家长考虑续费"}, li)
     site.runtime().update("enrollment", zhou["id"], {"purchased_hours": "7"}, li)  # still low
-    assert [(t["enrollment"], t["owner_id"]) for t in renewals(site)] == [(zhou["id"], site.users["edu_advisor_li"])]
+    assert [(t["enrollment"], t["owner_id"]) for t in renewals(site)] == [(zhou["id"], site.user("edu_advisor_li"))]

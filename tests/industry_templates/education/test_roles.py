@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
 from metamodel.access import AccessDenied
 from metamodel.errors import NotFound
-from tests.industry_templates.education.edusupport import install_education
+from tests.industry_templates.education.edusupport import EduSite
 from tests.industry_templates.education.test_attendance import school, take
 
 
-def test_an_advisor_sees_only_her_own_leads(db_url: str) -> None:
-    site = install_education(db_url, records=False)
+def test_an_advisor_sees_only_her_own_leads(edu: Callable[..., EduSite]) -> None:
+    site = edu(records=False)
     runtime = site.runtime()
     owned = {}
     for n, name in enumerate(("edu_advisor_li", "edu_advisor_wang", "edu_advisor_zhou")):
@@ -37,8 +38,8 @@ def test_an_advisor_sees_only_her_own_leads(db_url: str) -> None:
         visible("edu_teacher_chen")  # teachers do not work leads
 
 
-def test_teachers_keep_the_register_of_their_campus_classes(db_url: str) -> None:
-    site = install_education(db_url, records=False)
+def test_teachers_keep_the_register_of_their_campus_classes(edu: Callable[..., EduSite]) -> None:
+    site = edu(records=False)
     made = school(site)
     sun = made["enrollments"]["孙嘉怡"]
     mine = take(site, sun, "P", dt.date(2026, 1, 3))
