@@ -6,7 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
+from metamodel.access import AccessDenied
 from tests.industry_templates.education.edusupport import PACK, EduSite, pack_json
+from tests.industry_templates.packsupport import fixture_pack
 
 ENTITIES = ("course", "edu_class", "edu_lead", "follow_up", "student", "enrollment", "attendance", "care_ticket")
 
@@ -68,3 +72,19 @@ def test_the_sample_site_is_alive_for_its_demo_users(edu: Callable[..., EduSite]
     assert {c["code"] for c in site.all("edu_class", zhao)} == {"PD-KET-01", "PD-KET-02"}
     assert {a["class_name"] for a in site.all("attendance", zhao)} == {"浦东 KET英语 周三晚班"}
     assert len(site.all("edu_lead", site.actor("edu_director"))) == len(owners)
+
+
+def test_the_pack_installs_next_to_another_pack(edu: Callable[..., EduSite]) -> None:
+    site = edu(records=False)
+    report = site.site.install(fixture_pack("tinyshop-1.0"))
+    assert report.records > 0
+    # Both packs' rules keep working on one site, each advisor still sees only her own leads.
+    li = site.actor("edu_advisor_li")
+    lead = site.runtime().create("edu_lead", {"name": "张丽", "phone": "+8613900000301"}, li)
+    site.clock.advance(hours=72)
+    assert site.run_due().fired == 1
+    assert [f["lead"] for f in site.all("follow_up")] == [lead["id"]]
+    assert [x["id"] for x in site.all("edu_lead", li)] == [lead["id"]]
+    with pytest.raises(AccessDenied):
+        site.all("edu_lead", site.actor("ts_manager"))  # the other pack's roles grant nothing here
+    assert len(site.all("member", site.actor("ts_manager"))) > 0
