@@ -157,7 +157,7 @@ def install_pack(
     ``password_hash`` is stored for the demo users of org.json (without it they cannot sign in).
     """
     pack = path_or_name if isinstance(path_or_name, Pack) else load_pack(path_or_name)
-    actor = _admin(actor, services)
+    actor = admin_actor(actor, services)
     plugins = checks.available_plugins() if plugins_available is None else plugins_available
     with services.engine.begin() as conn:
         installed = installed_packs(conn)
@@ -204,7 +204,8 @@ def _load_sample(
         report.records = SampleLoader(runtime, pack.records, actor, conn).load()
 
 
-def _admin(actor: Actor | None, services: PackServices) -> Actor:
+def admin_actor(actor: Actor | None, services: PackServices) -> Actor:
+    """Return the acting user (the system when none is given) with the operation's time set."""
     actor = actor or Actor(username="system", is_admin=True)
     return actor if actor.now is not None else dataclasses.replace(actor, now=services.clock())
 
