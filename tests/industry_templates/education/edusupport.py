@@ -21,6 +21,7 @@ from rule_engine.testing.world import T0, FakeClock
 from tests.industry_templates.packsupport import Site, build_site, copy_pack
 
 PACK = Path(__file__).resolve().parents[3] / "industry_templates" / "packs" / "education"
+ENTITIES = ("course", "edu_class", "edu_lead", "follow_up", "student", "enrollment", "attendance", "care_ticket")
 
 
 def pack_json(path: str) -> Any:
@@ -79,3 +80,37 @@ def edu_site(db_url: str, tmp_path: Path, *, records: bool = True, now: dt.datet
         (pack / "sample_data" / "records.json").unlink()
     site.install(pack, sample=True)
     return EduSite(site, clock)
+
+
+def school(site: EduSite) -> dict[str, Any]:
+    """A course, a class whose owner (the class advisor) is Wang, and two enrolled students of Li's."""
+    runtime = site.runtime()
+    manager = site.actor("edu_manager_xh")
+    course = runtime.create("course", {"code": "MATH-G4", "name": "思维数学", "subject": "math"}, manager)
+    klass = runtime.create(
+        "edu_class",
+        {"code": "XH-M4-01", "name": "周六上午班", "course": course["id"], "owner_id": site.user("edu_advisor_wang")},
+        manager,
+    )
+    li = site.actor("edu_advisor_li")
+    enrolled = {}
+    for name, phone in (("孙嘉怡", "+8613900000011"), ("周子轩", "+8613900000012")):
+        student = runtime.create("student", {"name": name, "guardian_name": "家长", "guardian_phone": phone}, li)
+        enrolled[name] = runtime.create(
+            "enrollment", {"student": student["id"], "edu_class": klass["id"], "purchased_hours": "40"}, li
+        )
+    return {"class": klass, "enrollments": enrolled}
+
+
+def take(site: EduSite, enrollment: dict[str, Any], statuses: str, first: dt.date) -> list[int]:
+    """The teacher records weekly lessons: P present, A absent, L late, E excused."""
+    teacher = site.actor("edu_teacher_chen")
+    kinds = {"P": "present", "A": "absent", "L": "late", "E": "leave"}
+    return [
+        site.runtime().create(
+            "attendance",
+            {"enrollment": enrollment["id"], "lesson_on": (first + dt.timedelta(weeks=n)).isoformat(), "status": kinds[s]},
+            teacher,
+        )["id"]
+        for n, s in enumerate(statuses)
+    ]

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from metamodel.errors import RecordInvalid
-from tests.industry_templates.education.edusupport import EduSite
-from tests.industry_templates.education.test_attendance import school, take
+from tests.industry_templates.education.edusupport import EduSite, school, take
 
 
 def renewals(site: EduSite) -> list[dict[str, Any]]:

@@ -9,8 +9,7 @@ import pytest
 
 from metamodel.access import AccessDenied
 from metamodel.errors import NotFound
-from tests.industry_templates.education.edusupport import EduSite
-from tests.industry_templates.education.test_attendance import school, take
+from tests.industry_templates.education.edusupport import EduSite, school, take
 
 
 def test_an_advisor_sees_only_her_own_leads(edu: Callable[..., EduSite]) -> None:

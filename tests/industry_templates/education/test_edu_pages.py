@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 from flask.testing import FlaskClient
 
-from tests.industry_templates.education.edusupport import EduSite
-from tests.industry_templates.education.test_install import ENTITIES
+from tests.industry_templates.education.edusupport import ENTITIES, EduSite
 from tests.industry_templates.packsupport import ADMIN, ADMIN_PASSWORD, DEMO_PASSWORD
 
 

@@ -9,10 +9,8 @@ from decimal import Decimal
 import pytest
 
 from metamodel.access import AccessDenied
-from tests.industry_templates.education.edusupport import PACK, EduSite, pack_json
+from tests.industry_templates.education.edusupport import ENTITIES, PACK, EduSite, pack_json
 from tests.industry_templates.packsupport import fixture_pack
-
-ENTITIES = ("course", "edu_class", "edu_lead", "follow_up", "student", "enrollment", "attendance", "care_ticket")
 
 
 def test_pack_files_agree_with_each_other() -> None:
