@@ -42,3 +42,6 @@ def test_a_corrected_register_that_makes_three_absences_opens_the_ticket(edu: Ca
     assert [(t["attendance"], t["owner_id"]) for t in tickets] == [(ids[2], site.user("edu_advisor_wang"))]
     site.runtime().update("attendance", ids[2], {"note": "生病"}, site.actor("edu_teacher_chen"))
     assert len(site.all("care_ticket")) == 1  # other edits do not open it again
+    for status in ("present", "absent"):  # nor does correcting the same lesson back and forth
+        site.runtime().update("attendance", ids[2], {"status": status}, site.actor("edu_teacher_chen"))
+    assert len(site.all("care_ticket")) == 1
