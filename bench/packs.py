@@ -89,8 +89,8 @@ def run(ctx: Context) -> list[Figure]:
         svc.engine.dispose()
         # Baselines: the same metadata published directly, without the pack engine or sample data.
         base = _services(ctx, f"publish_{round_}")
-        publishes.append(_timed(lambda base=base: _publish(base, installed))[0])
-        republishes.append(_timed(lambda base=base: _publish(base, upgraded))[0])
+        publishes.append(_timed(lambda base=base, bundle=installed: _publish(base, bundle))[0])
+        republishes.append(_timed(lambda base=base, bundle=upgraded: _publish(base, bundle))[0])
         base.engine.dispose()
     install_s, upgrade_s = median(installs), median(upgrades)
     publish_s, republish_s = median(publishes), median(republishes)
