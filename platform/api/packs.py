@@ -22,7 +22,7 @@ from crm_platform.auth.passwords import check_password_policy, hash_password
 from crm_platform.services import services
 from industry_templates.archive import unpack_zip, zip_folder
 from industry_templates.export import export_pack
-from industry_templates.installer import BUNDLED_DIR, bundled_packs, install_pack, validate_pack
+from industry_templates.installer import bundled_folder, bundled_packs, install_pack, validate_pack
 from industry_templates.packfiles import read_pack
 from industry_templates.uninstall import pack_rows, uninstall_pack
 from industry_templates.upgrade import upgrade_pack
@@ -70,7 +70,7 @@ def _pack_source(options: dict[str, Any]) -> Iterator[Path]:
         raise BadRequest("name a bundled pack or upload a zip", [Problem("pack", "give 'pack' (a bundled pack's name) or a zip as 'file'", "required")])
     if name not in bundled_packs():
         raise NotFound(f"no bundled pack '{name[:40]}' (bundled: {', '.join(bundled_packs()) or 'none'})")
-    yield BUNDLED_DIR / name
+    yield bundled_folder(name)
 
 
 @bp.get("/packs")
@@ -81,7 +81,7 @@ def packs_list() -> Response:
     installed = {r["name"]: r for r in rows}
     bundled = []
     for name in bundled_packs():
-        found, _ = read_pack(BUNDLED_DIR / name)
+        found, _ = read_pack(bundled_folder(name))
         manifest = found.manifest if found else {}
         row = installed.get(name)
         bundled.append({
