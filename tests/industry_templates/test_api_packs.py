@@ -5,6 +5,7 @@ import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from crm_platform.auth.users import create_user
 from industry_templates.archive import zip_folder
@@ -14,7 +15,7 @@ from tests.platform.api.apisupport import error_of
 V10, V11 = fixture_pack("tinyshop-1.0"), fixture_pack("tinyshop-1.1")
 
 
-def _upload(path: Path, **fields: str) -> dict[str, object]:
+def _upload(path: Path, **fields: str) -> dict[str, Any]:
     return {"data": {"file": (io.BytesIO(zip_folder(path)), "pack.zip"), **fields}, "content_type": "multipart/form-data"}
 
 
