@@ -87,6 +87,11 @@ def bundled_packs() -> list[str]:
     return sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "pack.json").is_file())
 
 
+def bundled_folder(name: str) -> Path:
+    """Return the folder of the bundled pack ``name`` (which may not exist)."""
+    return BUNDLED_DIR / name
+
+
 def pack_path(path_or_name: str | Path) -> Path:
     """Return the folder of a bundled pack by name, or the given folder."""
     text = str(path_or_name)
