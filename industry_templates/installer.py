@@ -190,7 +190,7 @@ def install_pack(
         )
         report = InstallReport(pack.name, pack.version, info.number, list(info.changes))
         for role in pack.roles.values():
-            siteaccess.write_role(conn, role)
+            siteaccess.add_role(conn, role)
             report.roles.append(role["name"])
         if with_sample_data:
             _load_sample(services, conn, pack, merged, info, actor, password_hash, report)
