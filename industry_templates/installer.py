@@ -266,6 +266,7 @@ def _dependency_site(pack: Pack, seen: frozenset[str] = frozenset()) -> tuple[Bu
         have.update(sub_have)
         have[dependency.name] = dependency.version
         roles |= sub_roles | set(dependency.roles)
+    assign_ids(bundle, None)  # as a site's draft has them
     return bundle, have, roles
 
 

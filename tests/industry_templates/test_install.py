@@ -148,3 +148,12 @@ def test_packs_sharing_a_role_name_add_to_it(pack_site: Callable[..., Site], tmp
     uninstall_pack(site.services, "tinyshop_loyalty")
     granted = {(p["entity"], p["operation"]) for p in admin.permissions("store_manager")}
     assert ("points", "read") not in granted and ("member", "update") in granted
+
+
+def test_without_a_site_a_pack_is_checked_on_top_of_the_bundled_packs_it_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from industry_templates import installer
+    from tests.industry_templates.packsupport import bundle_dir
+
+    assert [p.path for p in validate_pack(LOYALTY)] == ["pack.json.depends.packs.tinyshop", "entity.points.fields[0].target"]
+    monkeypatch.setattr(installer, "BUNDLED_DIR", bundle_dir(tmp_path / "bundled", tinyshop=SHOP))
+    assert validate_pack(LOYALTY) == []
