@@ -126,8 +126,14 @@ def validate_pack(
     if services is not None:
         with services.engine.connect() as conn:
             draft = services.metadata.draft(conn)
-            have = {p.name: p.version for p in installed_packs(conn).values()}
+            installed = installed_packs(conn)
+            have = {p.name: p.version for p in installed.values() if p.name != pack.name}
             roles = set(siteaccess.site_roles(conn))
+        if pack.name in installed:
+            # Checked as the next version of itself: its installed documents make no clash.
+            for kind, docs in installed[pack.name].base().documents.items():
+                for name in docs:
+                    draft.documents[kind].pop(name, None)
         registry, bundle_checks = services.field_types, services.metadata.checks
     else:
         draft, have, roles = _dependency_site(pack)
@@ -157,7 +163,7 @@ def install_pack(
     ``password_hash`` is stored for the demo users of org.json (without it they cannot sign in).
     """
     pack = path_or_name if isinstance(path_or_name, Pack) else load_pack(path_or_name)
-    actor = _admin(actor, services)
+    actor = admin_actor(actor, services)
     plugins = checks.available_plugins() if plugins_available is None else plugins_available
     with services.engine.begin() as conn:
         installed = installed_packs(conn)
@@ -204,7 +210,8 @@ def _load_sample(
         report.records = SampleLoader(runtime, pack.records, actor, conn).load()
 
 
-def _admin(actor: Actor | None, services: PackServices) -> Actor:
+def admin_actor(actor: Actor | None, services: PackServices) -> Actor:
+    """Return the acting user (the system when none is given) with the operation's time set."""
     actor = actor or Actor(username="system", is_admin=True)
     return actor if actor.now is not None else dataclasses.replace(actor, now=services.clock())
 

@@ -62,10 +62,15 @@ def write_role(conn: Connection, role: Mapping[str, Any]) -> None:
         conn.execute(role_permissions.insert(), [{"role": doc["name"], **p} for p in doc["permissions"]])
 
 
-def remove_entity_permissions(conn: Connection, entities: list[str], pack_roles: list[str]) -> list[str]:
-    """Drop permissions on ``entities``; delete pack roles left with no permission and no holder."""
+def remove_entity_permissions(
+    conn: Connection, entities: list[str], pack_roles: list[str], *, drop_all: bool = False
+) -> list[str]:
+    """Drop permissions on ``entities`` (``drop_all``: every permission of ``pack_roles``);
+    delete pack roles left with no permission and no holder; returns the roles deleted."""
     if entities:
         conn.execute(role_permissions.delete().where(role_permissions.c.entity.in_(entities)))
+    if drop_all and pack_roles:
+        conn.execute(role_permissions.delete().where(role_permissions.c.role.in_(pack_roles)))
     removed = []
     for name in pack_roles:
         held = conn.execute(select(func.count()).select_from(user_roles).where(user_roles.c.role == name)).scalar_one()
