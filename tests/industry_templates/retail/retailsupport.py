@@ -50,7 +50,8 @@ class RetailSite:
 
     def fired(self, rule: str) -> int:
         """Run the due scan once; return how many firings of ``rule`` it completed."""
-        return int(self.world.run_due().per_rule.get(rule, {}).get("done", 0))
+        found = self.world.run_due().per_rule.get(rule)
+        return int(found["done"]) if found else 0
 
     def advance_to(self, moment: dt.datetime) -> None:
         """Move the clock forward to ``moment``."""

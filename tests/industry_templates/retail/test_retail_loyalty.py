@@ -11,6 +11,7 @@ from metamodel.records.hooks import Actor
 from rule_engine.workflow.errors import TransitionForbidden
 from tests.industry_templates.retail.retailsupport import NOW, RetailSite, retail_site, workflow_of
 
+
 def next_night(site: RetailSite) -> dt.datetime:
     """Return the next 02:30 Shanghai time (18:30 UTC) after the clock."""
     now = site.clock()

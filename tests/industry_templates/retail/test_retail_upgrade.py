@@ -105,7 +105,8 @@ def test_upgrade_keeps_the_sites_field_and_label_and_applies_the_new_release(
 
     def reminders(now: dt.datetime) -> int:
         report = run_due(svc.engine, svc.metadata.model(), now, svc.rules, svc.hooks)
-        return int(report.per_rule.get("points_expiry_reminder", {}).get("done", 0))
+        found = report.per_rule.get("points_expiry_reminder")
+        return int(found["done"]) if found else 0
 
     reminders(expires - dt.timedelta(days=30))  # when 1.0.0 reminded
     with svc.engine.connect() as conn:
