@@ -115,3 +115,29 @@ def test_every_bundled_pack_installs_on_one_site(pack_site: Callable[..., Site])
     entities = site.services.metadata.model().entities
     assert {"store", "member", "retail_order", "points_entry", "coupon", "campaign"} <= set(entities)
     assert records_of(site, "member", SYSTEM)
+
+
+def test_a_clerk_redeems_a_sample_coupon_through_the_api_once(pack_site: Callable[..., Site]) -> None:
+    site = pack_site("retail")
+    coupon = next(c for c in records_of(site, "coupon") if c["code"] == "D11-0001")
+    member = next(m for m in records_of(site, "member") if m["id"] == coupon["member"])
+    clerk = site.api("sh01_clerk")
+    assert coupon["owner_id"] == member["owner_id"] == site.user_id("sh01_clerk")
+    order = clerk.ok("POST", "/records/retail_order", {
+        "member": member["id"], "store": member["home_store"],
+        "lines": [{"item": "保湿精华液 50ml", "quantity": 1, "unit_price": "368.00"}],
+    }, status=201)
+    path = f"/records/coupon/{coupon['id']}/transitions/redeem"
+    clerk.ok("POST", path, {"values": {"redeemed_order": order["id"]}})
+    paid = clerk.ok("GET", f"/records/retail_order/{order['id']}")
+    assert (paid["coupon_discount"], paid["net_amount"]) == ("100.00", "268.00")
+    again = clerk.post(path, {"values": {"redeemed_order": order["id"]}})
+    assert again.status_code == 409
+    assert clerk.ok("GET", f"/records/coupon/{coupon['id']}")["status"] == "redeemed"
+    assert site.api("bj01_manager").get(f"/records/coupon/{coupon['id']}").status_code == 404
+    # HQ marketing issues a coupon with the fewest fields; it starts issued and goes to the member's clerk.
+    issued = site.api("retail_marketing").ok("POST", "/records/coupon", {
+        "code": "VIP-0001", "member": member["id"], "value": "30.00", "valid_until": "2099-12-31",
+    }, status=201)
+    got = clerk.ok("GET", f"/records/coupon/{issued['id']}")
+    assert (got["status"], got["owner_id"], got["issued_on"]) == ("issued", member["owner_id"], paid["order_date"])
