@@ -49,8 +49,10 @@ class RetailSite:
         return self.world.run_due()
 
     def fired(self, rule: str) -> int:
-        """Run the due scan once; return how many firings of ``rule`` it completed."""
-        found = self.world.run_due().per_rule.get(rule)
+        """Run the due scan once; return how many firings of ``rule`` it completed (none may fail)."""
+        report = self.world.run_due()
+        assert set(report.outcomes) <= {"done"}, report.per_rule  # no firing fails or waits for a retry
+        found = report.per_rule.get(rule)
         return int(found["done"]) if found else 0
 
     def advance_to(self, moment: dt.datetime) -> None:
