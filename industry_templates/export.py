@@ -34,13 +34,13 @@ def export_pack(
     label: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write the active metadata and the site's roles as a pack in ``folder`` (new or empty); returns the files."""
+    manifest = _manifest(name, version, label)
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ExportRefused(f"{folder}: choose a new or empty folder")
     bundle = services.metadata.model().bundle
     if not any(bundle.documents.values()):
         raise ExportRefused("the site has no published metadata to export")
-    manifest = _manifest(name, version, label)
     with services.engine.connect() as conn:
         site_roles = siteaccess.site_roles(conn)
     written = [_write(folder / "pack.json", manifest)]

@@ -87,6 +87,11 @@ def bundled_packs() -> list[str]:
     return sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "pack.json").is_file())
 
 
+def bundled_folder(name: str) -> Path:
+    """Return the folder of the bundled pack ``name`` (which may not exist)."""
+    return BUNDLED_DIR / name
+
+
 def pack_path(path_or_name: str | Path) -> Path:
     """Return the folder of a bundled pack by name, or the given folder."""
     text = str(path_or_name)
@@ -185,7 +190,7 @@ def install_pack(
         )
         report = InstallReport(pack.name, pack.version, info.number, list(info.changes))
         for role in pack.roles.values():
-            siteaccess.write_role(conn, role)
+            siteaccess.add_role(conn, role)
             report.roles.append(role["name"])
         if with_sample_data:
             _load_sample(services, conn, pack, merged, info, actor, password_hash, report)
@@ -261,6 +266,7 @@ def _dependency_site(pack: Pack, seen: frozenset[str] = frozenset()) -> tuple[Bu
         have.update(sub_have)
         have[dependency.name] = dependency.version
         roles |= sub_roles | set(dependency.roles)
+    assign_ids(bundle, None)  # as a site's draft has them
     return bundle, have, roles
 
 
