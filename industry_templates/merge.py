@@ -2,7 +2,8 @@
 
 Where only one side changed a spot, that change wins; where both changed the same spot differently,
 the site's value is kept and a conflict is reported with its path. Lists of named items (fields,
-options, states, permissions, ...) are merged item by item, keyed by name, value or entity/operation.
+options, states, permissions, validation rules) are merged item by item, keyed by name, value,
+entity/operation or condition.
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def item_key(item: Any) -> str | None:
         return None
     if isinstance(item.get("entity"), str) and isinstance(item.get("operation"), str):
         return f"{item['entity']}:{item['operation']}"
-    for key in ("name", "value", "to"):
+    # A validation rule is known by its condition, so rules added on either side are all kept.
+    for key in ("name", "value", "to", "condition"):
         if isinstance(item.get(key), str | int) and not isinstance(item.get(key), bool):
             return str(item[key])
     return None

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from metamodel.errors import CrmError, Problem, RecordInvalid
+from metamodel.fieldtypes.base import ValueProblem
 from metamodel.records.hooks import Actor
 from metamodel.records.runtime import RecordRuntime
 from metamodel.systables import users
@@ -98,9 +99,13 @@ class SampleLoader:
         found = self.ids.get((target, str(value)))
         if found is None:
             model = self.runtime.model.entity(target)
-            column = model.table.c.get(key)
-            if column is not None:
-                found = self.conn.execute(select(model.table.c.id).where(column == value).limit(1)).scalar()
+            column, definition = model.table.c.get(key), model.fields.get(key)
+            if column is not None and definition is not None:
+                try:  # typed as the key field, so the lookup never compares a number column with text
+                    typed = model.types[key].prepare(definition, value)
+                except ValueProblem as exc:
+                    raise RecordInvalid(f"{where}: {exc.message}", [Problem(where, f"not a {target}.{key} value: {exc.message}", exc.code)]) from None
+                found = self.conn.execute(select(model.table.c.id).where(column == typed).limit(1)).scalar()
         if found is None:
             raise RecordInvalid(
                 f"{where}: no {target} with {key} '{value}'",

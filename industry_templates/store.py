@@ -47,6 +47,7 @@ class InstalledPack:
             "metadata_version": self.metadata_version,
             "depends": self.manifest.get("depends") or {},
             "entities": self.entities(),
+            "translations": self.documents.get("translations") or {},  # the pack's strings per locale
         }
 
 

@@ -28,6 +28,7 @@ def test_install_upgrade_uninstall_by_zip_upload(pack_site: Callable[..., Site])
     assert (report["name"], report["version"], report["records"]) == ("tinyshop", "1.0.0", 6)
     listing = api.ok("GET", "/packs")
     assert [(p["name"], p["version"], p["status"]) for p in listing["installed"]] == [("tinyshop", "1.0.0", "installed")]
+    assert listing["installed"][0]["translations"]["zh-CN"]["role.clerk.label"] == "店员"
     preview = api.ok("POST", "/packs/upgrade", **_upload(V11, dry_run="true"))
     assert preview["dry_run"] is True and preview["conflicts"] == []
     assert api.ok("GET", "/packs")["installed"][0]["version"] == "1.0.0"

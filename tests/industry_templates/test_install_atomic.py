@@ -43,6 +43,12 @@ CASES = {
         lambda r: r["records"]["visit"].append({"member": "+860000", "visited_on": "@today"}),
         RecordInvalid, "sample_data/records.json.records.visit[2].member",
     ),
+    # A link named by a number key with text: refused cleanly (PostgreSQL would fail the comparison).
+    "link key of the wrong type": (
+        "sample_data/records.json",
+        lambda r: (r["keys"].update(member="visits"), r["records"]["visit"][0].update(member="abc")),
+        RecordInvalid, "sample_data/records.json.records.visit[0].member",
+    ),
     "bad value in a record": (
         "sample_data/records.json",
         lambda r: r["records"]["member"][1].update(tier="diamond"),

@@ -37,6 +37,7 @@ def _customise(site: Site) -> None:
     member["label"]["en"] = "Customer"  # the pack changes this spot too: a conflict
     _field(member, "joined_on")["label"]["en"] = "Since"  # and this one
     _field(member, "tier")["default"] = "gold"  # the pack leaves this alone
+    member["rules"] = {"validations": [{"condition": "is_empty(wechat) or len(wechat) >= 6", "message": {"en": "WeChat id too short", "zh-CN": "微信号太短"}}]}
     meta.put_document("entity", "member", member, "admin")
     visit = meta.draft().docs("entity")["visit"]
     visit["rules"] = {"validations": [{"condition": "not is_empty(visited_on)", "message": {"en": "When?", "zh-CN": "何时？"}}]}
@@ -65,7 +66,8 @@ def test_upgrade_keeps_customisations_and_reports_conflicts(pack_site: Callable[
     # ... and the pack's changes where the site did not touch the same spot are applied.
     assert [o["value"] for o in _field(member, "tier")["options"]] == ["standard", "gold", "platinum"]
     assert [f["name"] for f in member["fields"]][:3] == ["name", "phone", "birthday"]
-    assert member["rules"]["validations"][0]["message"]["en"] == "Phone number is too short"
+    # Both the site's rule and the pack's new rule on member are there.
+    assert [v["message"]["en"] for v in member["rules"]["validations"]] == ["WeChat id too short", "Phone number is too short"]
     assert "city" not in {f["name"] for f in store["fields"]}
     assert "coupon" in bundle.docs("entity")
     assert site.services.metadata.active_version() == report.metadata_version
