@@ -77,7 +77,8 @@ class FieldRuleComponent:
         calc = Calculator(expressions, site, model.name, event.conn, self._now(event.actor.now))
         values = event.values
         creating = event.action == "create"
-        sent = {k: v for k, v in values.items() if not (creating and model.types[k].is_empty(v))}
+        # owner_id is a system column without a field type: it is always kept as sent.
+        sent = {k: v for k, v in values.items() if not (creating and k in model.types and model.types[k].is_empty(v))}
         for name in entity.derived:
             values.pop(name, None)  # computed, never entered: a sent value is ignored like record_no
         record: dict[str, Any] = {**(event.before or {}), **values}
