@@ -10,6 +10,7 @@ from sqlalchemy import select
 from metamodel.records.hooks import Actor
 from metamodel.records.query import Filter, ListQuery
 from metamodel.records.runtime import RecordRuntime
+from rule_engine.actions.transition import workflow_service
 from rule_engine.scheduler.runner import RunReport, run_due
 from rule_engine.tables import inbox
 from rule_engine.testing.world import FakeClock
@@ -47,7 +48,7 @@ class MfgSite:
 
     def transition(self, entity: str, record_id: int, name: str, username: str, **values: Any) -> Any:
         """Take a workflow transition as a user, with field values the transition needs."""
-        service = next(c.service for c in self.site.services.rules.components if c.name == "workflow")
+        service = workflow_service({"rule_engine": self.site.services.rules})
         return service.transition(
             self.runtime(), entity, record_id, name, actor=self.actor(username), values=values or None
         )

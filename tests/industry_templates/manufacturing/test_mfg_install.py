@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
-from tests.industry_templates.manufacturing.mfgsupport import ENGINEERS, T0, MfgSite
+from industry_templates.installer import validate_pack
+from tests.industry_templates.manufacturing.mfgsupport import ENGINEERS, T0, MfgSite, mfg_site
+from tests.industry_templates.packsupport import Site, fixture_pack
+
+
+def test_the_pack_validates() -> None:
+    assert validate_pack("manufacturing") == []
 
 
 def test_install_from_empty_database_with_sample_data(mfg: MfgSite) -> None:
@@ -48,8 +55,16 @@ def test_first_scheduler_pass_reorders_the_belt_and_raises_the_due_maintenance(m
     assert mfg.run_due().fired == 0  # nothing twice
 
 
-def test_install_without_sample_data_writes_no_records(pack_site) -> None:  # type: ignore[no-untyped-def]
-    from tests.industry_templates.manufacturing.mfgsupport import mfg_site
-
+def test_install_without_sample_data_writes_no_records(pack_site: Callable[..., Site]) -> None:
     bare = mfg_site(pack_site(), sample=False)
     assert all(not bare.records(e) for e in ("mfg_customer", "equipment", "spare_part", "work_order"))
+    assert bare.site.reports[0].roles == ["engineer", "service_manager", "warehouse"]
+
+
+def test_installs_next_to_another_pack_and_both_keep_working(pack_site: Callable[..., Site]) -> None:
+    both = mfg_site(pack_site(fixture_pack("tinyshop-1.0")))
+    assert [r.name for r in both.site.reports] == ["tinyshop", "manufacturing"]
+    entities = both.site.services.metadata.model().entities
+    assert {"store", "member", "work_order", "spare_part"} <= set(entities)
+    assert len(both.records("member")) == 2 and len(both.records("work_order")) == 5
+    assert sorted(both.load().values()) == [1, 2, 2]

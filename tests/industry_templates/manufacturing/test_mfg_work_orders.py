@@ -1,6 +1,8 @@
 """Work orders: auto-dispatch to the least-loaded engineer, 48-hour escalation, engineers see only their own."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from metamodel.access.errors import AccessDenied
@@ -9,7 +11,7 @@ from rule_engine.workflow.errors import TransitionForbidden, TransitionIncomplet
 from tests.industry_templates.manufacturing.mfgsupport import MfgSite
 
 
-def new_order(mfg: MfgSite, subject: str, username: str = "mfg_manager") -> dict:  # type: ignore[type-arg]
+def new_order(mfg: MfgSite, subject: str, username: str = "mfg_manager") -> dict[str, Any]:
     equipment = mfg.by_key("equipment", "serial_no", "INJ-H-3321")
     return mfg.runtime().create("work_order", {"subject": subject, "equipment": equipment["id"]}, mfg.actor(username))
 
