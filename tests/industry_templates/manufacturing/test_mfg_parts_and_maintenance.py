@@ -35,6 +35,8 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
     line = order["parts"][0]["id"]
     rt.update("work_order", order["id"], {"parts": [{"id": line, "spare_part": gear["id"], "quantity": 6}]}, mfg.actor(engineer))
     assert part(mfg, "SP-GEAR-1")["stock"] == 4
+    assert requests_for(mfg, gear["id"]) == [(12, "open")]  # at once, with the part's reorder quantity
+    assert mfg.records("reorder_request", spare_part=gear["id"])[0]["reason"].endswith(order["record_no"])
     mfg.clock.advance(minutes=10)
     mfg.run_due()
     assert requests_for(mfg, gear["id"]) == [(12, "open")]
@@ -68,6 +70,24 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
     mfg.clock.advance(minutes=10)
     mfg.run_due()
     assert len(requests_for(mfg, gear["id"])) == 2
+
+
+def test_parts_crossing_together_are_all_reordered_by_the_next_sweep(mfg: MfgSite) -> None:
+    rt = mfg.runtime()
+    made = [rt.create("spare_part", {"part_no": f"SP-T{n}", "name": f"T{n}", "opening_stock": 6, "reorder_level": 5})["id"]
+            for n in range(3)]
+    press = mfg.by_key("equipment", "serial_no", "INJ-H-3321")["id"]
+    order = rt.create("work_order", {"subject": "Overhaul", "equipment": press}, mfg.actor("mfg_manager"))
+    engineer = next(n for n in ("mfg_eng_zhang", "mfg_eng_li", "mfg_eng_wang") if mfg.uid(n) == order["owner_id"])
+    # One save takes three parts below their level: one request at once (a trigger fires once per save) ...
+    rt.update("work_order", order["id"], {"parts": [{"spare_part": p, "quantity": 2} for p in made]}, mfg.actor(engineer))
+    assert [len(requests_for(mfg, p)) for p in made] == [1, 0, 0]
+    # ... and the sweep every ten minutes raises the others, each once.
+    mfg.clock.advance(minutes=10)
+    mfg.run_due()
+    assert [requests_for(mfg, p) for p in made] == [[(20, "open")]] * 3
+    mfg.clock.advance(minutes=10)
+    assert mfg.run_due().fired == 0
 
 
 def test_a_maintenance_plan_raises_a_work_order_when_due_and_moves_its_next_due_date(mfg: MfgSite) -> None:
