@@ -60,6 +60,11 @@ BENCHMARKS: list[Benchmark] = [
         "bench.scheduler:run",
         "time-trigger due-set query over N records with 1% due, and firing a sample",
     ),
+    Benchmark(
+        "pack_install",
+        "bench.pack_install:run",
+        "installing each bundled industry pack (and all together) with sample data on an empty database",
+    ),
 ]
 
 
