@@ -87,6 +87,11 @@ def bundled_packs() -> list[str]:
     return sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "pack.json").is_file())
 
 
+def bundled_folder(name: str) -> Path:
+    """Return the folder of the bundled pack ``name`` (which may not exist)."""
+    return BUNDLED_DIR / name
+
+
 def pack_path(path_or_name: str | Path) -> Path:
     """Return the folder of a bundled pack by name, or the given folder."""
     text = str(path_or_name)
@@ -126,8 +131,14 @@ def validate_pack(
     if services is not None:
         with services.engine.connect() as conn:
             draft = services.metadata.draft(conn)
-            have = {p.name: p.version for p in installed_packs(conn).values()}
+            installed = installed_packs(conn)
+            have = {p.name: p.version for p in installed.values() if p.name != pack.name}
             roles = set(siteaccess.site_roles(conn))
+        if pack.name in installed:
+            # Checked as the next version of itself: its installed documents make no clash.
+            for kind, docs in installed[pack.name].base().documents.items():
+                for name in docs:
+                    draft.documents[kind].pop(name, None)
         registry, bundle_checks = services.field_types, services.metadata.checks
     else:
         draft, have, roles = _dependency_site(pack)

@@ -166,3 +166,15 @@ def site_state(site: Site) -> dict[str, Any]:
                 counts[name] = conn.exec_driver_sql(f'SELECT COUNT(*) FROM "{name}"').scalar_one()
         state["counts"] = counts
     return state
+
+
+def bundle_dir(root: Path, **packs: Path) -> Path:
+    """Make ``root`` a folder of bundled packs (name -> source folder) and return it; tests point
+    ``industry_templates.installer.BUNDLED_DIR`` at it with monkeypatch."""
+    import shutil
+
+    root.mkdir(parents=True, exist_ok=True)
+    for name, source in packs.items():
+        shutil.rmtree(root / name, ignore_errors=True)
+        shutil.copytree(source, root / name)
+    return root
