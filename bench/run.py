@@ -68,7 +68,7 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark(
         "pack_install",
         "bench.pack_install:run",
-        "installing each bundled industry pack (and all together) with sample data on an empty database",
+        "installing each bundled industry pack with its sample data on an empty site",
     ),
 ]
 

@@ -190,7 +190,7 @@ def install_pack(
         )
         report = InstallReport(pack.name, pack.version, info.number, list(info.changes))
         for role in pack.roles.values():
-            siteaccess.write_role(conn, role)
+            siteaccess.add_role(conn, role)
             report.roles.append(role["name"])
         if with_sample_data:
             _load_sample(services, conn, pack, merged, info, actor, password_hash, report)
@@ -266,6 +266,7 @@ def _dependency_site(pack: Pack, seen: frozenset[str] = frozenset()) -> tuple[Bu
         have.update(sub_have)
         have[dependency.name] = dependency.version
         roles |= sub_roles | set(dependency.roles)
+    assign_ids(bundle, None)  # as a site's draft has them
     return bundle, have, roles
 
 

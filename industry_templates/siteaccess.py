@@ -62,6 +62,24 @@ def write_role(conn: Connection, role: Mapping[str, Any]) -> None:
         conn.execute(role_permissions.insert(), [{"role": doc["name"], **p} for p in doc["permissions"]])
 
 
+def add_role(conn: Connection, role: Mapping[str, Any]) -> None:
+    """Create a role, or add the pack's permissions to a role the site (or another pack) already has.
+
+    An existing role keeps its label and its other permissions: two packs may share a role name
+    (``store_manager``) without one wiping the other's grants.
+    """
+    doc = normal_role(role)
+    if conn.execute(select(roles.c.name).where(roles.c.name == doc["name"])).first() is None:
+        write_role(conn, doc)
+        return
+    table = role_permissions
+    for permission in doc["permissions"]:
+        conn.execute(table.delete().where(
+            table.c.role == doc["name"], table.c.entity == permission["entity"], table.c.operation == permission["operation"]
+        ))
+        conn.execute(table.insert().values(role=doc["name"], **permission))
+
+
 def remove_entity_permissions(
     conn: Connection, entities: list[str], pack_roles: list[str], *, drop_all: bool = False
 ) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from sqlalchemy import select
 
 from crm_platform.auth.users import authenticate
 from industry_templates.installer import PackConflict, PackInvalid, install_pack, validate_pack
+from industry_templates.uninstall import uninstall_pack
+from metamodel.access.admin import AccessAdmin
 from metamodel.systables import packs, role_permissions, user_roles, users
 from tests.industry_templates.packsupport import (
     DEMO_PASSWORD,
@@ -128,3 +131,29 @@ def test_dependencies_are_checked_before_anything_is_written(pack_site: Callable
     assert "installed is 0.9" in messages["pack.json.depends.plugins.birthday"]
     report = install_pack(site.services, LOYALTY, actor=site.admin)
     assert report.metadata_version == 2
+
+
+def test_packs_sharing_a_role_name_add_to_it(pack_site: Callable[..., Site], tmp_path: Path) -> None:
+    site = pack_site(SHOP)
+    addon = copy_pack(LOYALTY, tmp_path / "loyalty")
+    (addon / "roles").mkdir()
+    role = {"name": "store_manager", "label": {"en": "Manager", "zh-CN": "经理"},
+            "permissions": [{"entity": "points", "operation": "read", "scope": "org_subtree"}]}
+    (addon / "roles" / "store_manager.json").write_text(json.dumps(role), "utf-8")
+    site.install(addon)
+    admin = AccessAdmin(site.services.engine)
+    granted = {(p["entity"], p["operation"]) for p in admin.permissions("store_manager")}
+    assert ("points", "read") in granted and ("member", "update") in granted
+    assert next(r for r in admin.roles() if r["name"] == "store_manager")["label"]["en"] == "Store manager"
+    uninstall_pack(site.services, "tinyshop_loyalty")
+    granted = {(p["entity"], p["operation"]) for p in admin.permissions("store_manager")}
+    assert ("points", "read") not in granted and ("member", "update") in granted
+
+
+def test_without_a_site_a_pack_is_checked_on_top_of_the_bundled_packs_it_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from industry_templates import installer
+    from tests.industry_templates.packsupport import bundle_dir
+
+    assert [p.path for p in validate_pack(LOYALTY)] == ["pack.json.depends.packs.tinyshop", "entity.points.fields[0].target"]
+    monkeypatch.setattr(installer, "BUNDLED_DIR", bundle_dir(tmp_path / "bundled", tinyshop=SHOP))
+    assert validate_pack(LOYALTY) == []
