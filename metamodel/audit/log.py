@@ -16,6 +16,7 @@ ACTIONS = (
     "record.update",
     "record.delete",
     "record.transition",
+    "record.reveal",
     "meta.publish",
     "meta.rollback",
     "auth.login",
