@@ -1,4 +1,4 @@
-"""Extension points of the record runtime: save and delete hooks, and query scopes."""
+"""Extension points of the record runtime: save and delete hooks, query scopes, record views and field guards."""
 
 from __future__ import annotations
 
@@ -69,11 +69,35 @@ class AccessRequest:
     values: dict[str, Any] | None = None  # create and update: the prepared values
 
 
+@dataclass
+class FieldUse:
+    """Fields an operation is about to use: a guard raises to refuse, or returns the names to leave out.
+
+    ``purpose`` is ``write`` (fields given in a create or update payload: names returned are dropped
+    from ``values``, e.g. an unchanged echo of a read-only value), ``filter`` and ``sort`` (a guard
+    raises to refuse), or ``search`` (the fields the full-text search would look in: names returned
+    are not searched).
+    """
+
+    entity: EntityModel
+    purpose: str  # write | filter | sort | search
+    fields: frozenset[str]
+    actor: Actor
+    conn: Connection
+    values: dict[str, Any] | None = None  # write: the prepared values
+    before: dict[str, Any] | None = None  # write on update: the stored record, unmasked
+
+
 SaveHook = Callable[[SaveEvent], None]
 DeleteHook = Callable[[DeleteEvent], None]
 QueryScope = Callable[[EntityModel, Actor], "ColumnElement[bool] | None"]
 ActorResolver = Callable[[Actor, Connection], Actor]
 PermissionCheck = Callable[[AccessRequest], None]
+# A view gets each record the runtime returns (get, list, create/update results, each child line,
+# and a stand-in {"id", <title field>} of every linked record whose title is shown) and returns
+# it as this actor may see it: fields removed or masked. It must not change the given dict.
+RecordView = Callable[[EntityModel, Actor, dict[str, Any]], dict[str, Any]]
+FieldGuard = Callable[[FieldUse], "frozenset[str] | set[str] | None"]
 
 
 @dataclass
@@ -89,3 +113,7 @@ class RecordHooks:
     # refuse operations the actor may not run.
     actor_resolvers: list[ActorResolver] = field(default_factory=list)
     permission_checks: list[PermissionCheck] = field(default_factory=list)
+    # Field-level rules: views shape what is returned, guards vet the fields used by writes,
+    # filters, sorts and searches.
+    record_views: list[RecordView] = field(default_factory=list)
+    field_guards: list[FieldGuard] = field(default_factory=list)

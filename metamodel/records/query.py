@@ -160,19 +160,28 @@ def sort_field(model: EntityModel, registry: FieldTypeRegistry, sort: str) -> tu
     return name, descending
 
 
+def search_fields(model: EntityModel) -> list[FieldDef]:
+    """Return the fields a full-text search looks in: the searchable ones, else the title field."""
+    searchable = [f for f in model.column_fields() if f.searchable]
+    if not searchable and model.entity.title_field:
+        searchable = [model.field(model.entity.title_field)]
+    return searchable
+
+
 def where_clauses(
-    model: EntityModel, registry: FieldTypeRegistry, query: ListQuery
+    model: EntityModel,
+    registry: FieldTypeRegistry,
+    query: ListQuery,
+    unsearchable: set[str] | frozenset[str] = frozenset(),
 ) -> list[ColumnElement[bool]]:
-    """Return the SQL conditions of the query's filters and search."""
+    """Return the SQL conditions of the query's filters and search (which skips ``unsearchable`` fields)."""
     table = model.table
     clauses: list[ColumnElement[bool]] = []
     for item in query.filters:
         definition, field_type = lookup_field(model, registry, item.field)
         clauses.append(field_type.filter_clause(definition, table.c[item.field], item.op, item.value))
     if query.search:
-        searchable = [f for f in model.column_fields() if f.searchable]
-        if not searchable and model.entity.title_field:
-            searchable = [model.field(model.entity.title_field)]
+        searchable = [f for f in search_fields(model) if f.name not in unsearchable]
         parts = [registry.of(f).search_clause(f, table.c[f.name], query.search) for f in searchable]
         clauses.append(or_(*parts) if parts else false())
     return clauses

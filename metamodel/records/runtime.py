@@ -18,13 +18,14 @@ from metamodel.definitions import FieldDef
 from metamodel.errors import Conflict, NotFound, Problem, ProblemList, RecordInvalid
 from metamodel.model import EntityModel, SiteModel
 from metamodel.records.autonumber import next_number
-from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks, SaveEvent
+from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, FieldUse, RecordHooks, SaveEvent
 from metamodel.records.query import (
     ListQuery,
     base_select,
     encode_cursor,
     lookup_field,
     order_and_page,
+    search_fields,
     sort_field,
     where_clauses,
 )
@@ -106,6 +107,74 @@ class RecordRuntime:
             for check in self.hooks.permission_checks:
                 check(request)
 
+    def _guard_fields(
+        self,
+        conn: Connection,
+        model: EntityModel,
+        purpose: str,
+        names: builtins.set[str] | frozenset[str],
+        actor: Actor,
+        values: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+    ) -> builtins.set[str]:
+        # Returns the fields the guards leave out; a guard raises to refuse the operation.
+        left_out: builtins.set[str] = set()
+        if names and self.hooks.field_guards:
+            use = FieldUse(model, purpose, frozenset(names), actor, conn, values, before)
+            for guard in self.hooks.field_guards:
+                left_out |= set(guard(use) or ())
+        return left_out
+
+    def _present(self, model: EntityModel, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
+        # Shapes a record (its lines and link titles too) as the actor may see it.
+        views = self.hooks.record_views
+        if not views:
+            return record
+        titles = record.get("_titles")
+        shown = dict(record)
+        for view in views:
+            shown = view(model, actor, shown)
+        for child_field in model.child_fields():
+            lines = shown.get(child_field.name)
+            if isinstance(lines, builtins.list):
+                child = self.model.entity(str(child_field.get("child_entity")))
+                shown[child_field.name] = [self._present(child, actor, line) for line in lines]
+        if isinstance(titles, dict):
+            shown["_titles"] = self._view_titles(model, actor, record, shown, titles)
+        return shown
+
+    def _view_titles(
+        self,
+        model: EntityModel,
+        actor: Actor,
+        record: dict[str, Any],
+        shown: dict[str, Any],
+        titles: dict[str, str],
+    ) -> dict[str, str]:
+        result = {}
+        for name, title in titles.items():
+            if name not in shown:
+                continue  # the link field itself is hidden: so is the title of what it points at
+            if shown[name] != record.get(name):
+                result[name] = "****"  # the link is masked: its title would give it away
+                continue
+            result[name] = self._view_title(str(model.fields[name].get("target")), actor, record.get(name), title)
+        return result
+
+    def _view_title(self, entity: str, actor: Actor, record_ref: Any, title: str) -> str:
+        # A linked record's title is its title field's value: it is hidden or masked like the field.
+        target = self.model.entity(entity)
+        title_name = target.entity.title_field
+        if not title_name:
+            return title
+        stand_in: dict[str, Any] = {"id": record_ref, title_name: title}
+        for view in self.hooks.record_views:
+            stand_in = view(target, actor, stand_in)
+        shown = stand_in.get(title_name)
+        if shown is None or shown == "":
+            return f"#{record_ref}" if isinstance(record_ref, int) else "#"
+        return str(shown)
+
     def _scope(self, model: EntityModel, actor: Actor) -> list[ColumnElement[bool]]:
         clauses = [scope(model, actor) for scope in self.hooks.query_scopes]
         return [c for c in clauses if c is not None]
@@ -127,6 +196,8 @@ class RecordRuntime:
             actor = self._resolve(actor, c)
             problems = ProblemList()
             values, children = prepare_values(model, self.registry, raw, problems, creating=True)
+            for name in self._guard_fields(c, model, "write", set(raw) & set(model.fields), actor, values):
+                values.pop(name, None)
             self._permit(c, model, "create", actor, values=values)
             lines = self._prepare_lines(c, model, children, None, problems)
             self._check_values(c, model, values, None, problems, "")
@@ -154,7 +225,7 @@ class RecordRuntime:
             event.record_id = record_id
             for hook in self.hooks.after_save:
                 hook(event)
-            return self._read(c, model, record_id, actor, scoped=False)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
 
     def _insert(
         self, conn: Connection, model: EntityModel, row: dict[str, Any], savepoint: bool = True
@@ -177,7 +248,7 @@ class RecordRuntime:
         with self.transaction(conn) as c:
             actor = self._resolve(self._actor(actor), c)
             self._permit(c, model, "read", actor)
-            return self._read(c, model, record_id, actor, scoped=True)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=True))
 
     def _read(
         self, conn: Connection, model: EntityModel, record_id: int, actor: Actor, scoped: bool
@@ -236,8 +307,13 @@ class RecordRuntime:
                     found[definition.name] = names.get(value, f"#{value}")
         return titles
 
-    def titles(self, entity: str, ids: list[int], conn: Connection | None = None) -> dict[int, str]:
-        """Return the display title of each record id (its title field, record number or #id)."""
+    def titles(
+        self, entity: str, ids: list[int], conn: Connection | None = None, actor: Actor | None = None
+    ) -> dict[int, str]:
+        """Return the display title of each record id (its title field, record number or #id).
+
+        With ``actor``, titles are shown as that actor may see them (a hidden title field gives #id).
+        """
         model = self.model.entity(entity)
         table = model.table
         title_name = model.entity.title_field
@@ -254,6 +330,8 @@ class RecordRuntime:
         for record_id, title, number in rows:
             text = model.types[title_name].to_text(model.fields[title_name], title) if title_name else ""
             result[record_id] = text or number or f"#{record_id}"
+        if actor is not None and self.hooks.record_views and title_name:
+            result = {key: self._view_title(entity, actor, key, value) for key, value in result.items()}
         return result
 
     # --- update -------------------------------------------------------------------------------
@@ -286,6 +364,9 @@ class RecordRuntime:
                 )
             problems = ProblemList()
             values, children = prepare_values(model, self.registry, raw, problems, creating=False)
+            given = set(raw) & set(model.fields)
+            for name in self._guard_fields(c, model, "write", given, actor, values, before):
+                values.pop(name, None)
             self._permit(c, model, "update", actor, record_id, values)
             lines = self._prepare_lines(c, model, children, record_id, problems)
             self._check_values(c, model, values, record_id, problems, "")
@@ -315,7 +396,7 @@ class RecordRuntime:
             self._write_lines(c, model, record_id, lines, actor)
             for hook in self.hooks.after_save:
                 hook(event)
-            return self._read(c, model, record_id, actor, scoped=False)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
 
     # --- owner changes (the lead pool's claim and release) ---------------------------------------
     def set_owner(
@@ -445,7 +526,13 @@ class RecordRuntime:
         with self.transaction(conn) as c:
             actor = self._resolve(actor, c)
             self._permit(c, model, "read", actor)
-            clauses = where_clauses(model, self.registry, query) + self._scope(model, actor)
+            self._guard_fields(c, model, "filter", {f.field for f in query.filters}, actor)
+            self._guard_fields(c, model, "sort", {sort_field(model, self.registry, query.sort)[0]}, actor)
+            unsearchable: builtins.set[str] = set()
+            if query.search:
+                searched = {f.name for f in search_fields(model)}
+                unsearchable = self._guard_fields(c, model, "search", searched, actor)
+            clauses = where_clauses(model, self.registry, query, unsearchable) + self._scope(model, actor)
             statement = order_and_page(
                 model, self.registry, base_select(model).where(*clauses), query, c.dialect.name
             )
@@ -455,6 +542,7 @@ class RecordRuntime:
             items = [serialize_row(model, row) for row in rows]
             for item, titles in zip(items, self._link_titles(c, model, items), strict=True):
                 item["_titles"] = titles
+            items = [self._present(model, actor, item) for item in items]
             total = None
             if query.count:
                 inner = select(model.table.c.id).where(*clauses).limit(_COUNT_CAP).subquery()
