@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from metamodel.access.masks import STYLES, MaskStyles
 from metamodel.pool.holdings import track_owner
+from metamodel.pool.view import PoolView
 from metamodel.records.hooks import RecordHooks
 
 
-def install_pool(hooks: RecordHooks) -> RecordHooks:
-    """Track who holds pool records since when; returns the hooks."""
+def install_pool(hooks: RecordHooks, styles: MaskStyles = STYLES) -> RecordHooks:
+    """Mask pool records' contact fields for pool users, guard their filters, sorts and searches, and
+    track who holds pool records since when; returns the hooks."""
+    view = PoolView(styles.apply)
+    hooks.record_views.append(view.view)
+    hooks.field_guards.append(view.guard)
     hooks.after_save.append(track_owner)
     return hooks

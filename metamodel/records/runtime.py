@@ -445,7 +445,7 @@ class RecordRuntime:
                 raise Conflict(f"{entity} {record_id} was changed by someone else; reload it and try again")
             for hook in self.hooks.after_save:
                 hook(event)
-            return self._read(c, model, record_id, actor, scoped=False)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
 
     # --- delete -------------------------------------------------------------------------------
     def delete(

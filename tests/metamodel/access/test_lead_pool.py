@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from metamodel.access import AccessDenied
-from metamodel.errors import Conflict, MetadataInvalid, NotFound
+from metamodel.errors import BadQuery, Conflict, MetadataInvalid, NotFound
 from metamodel.pool.errors import AlreadyClaimed, ClaimLimitReached, NoPool, NotInPool
 from metamodel.pool.service import LeadPool
 from metamodel.pool.sweep import return_stale
-from metamodel.records.query import ListQuery
+from metamodel.records.query import Filter, ListQuery
 from metamodel.systables import audit_log, pool_holdings
 from tests.metamodel.access.poolsupport import PoolShop, lead_entity, make_pool_shop
 from tests.metamodel.mmsupport import Site, as_bundle, entity
@@ -270,3 +270,42 @@ def test_without_follow_up_field_updated_at_counts(site: Site) -> None:
     with site.engine.begin() as conn:
         assert return_stale(conn, model, site.clock.now + dt.timedelta(days=2)) == []
         assert return_stale(conn, model, site.clock.now + dt.timedelta(days=3, seconds=1)) == [(lead, ps.sales)]
+
+
+# --- masking and no oracle ----------------------------------------------------------------------
+
+
+def test_contact_fields_are_masked_until_claimed(ps: PoolShop) -> None:
+    pooled = ps.lead("pooled", phone="13812345678")
+    sue = ps.shop.actor(ps.sales)
+    (item,) = ps.runtime.list("lead", ListQuery(), sue).items
+    assert (item["phone"], item["email"], item["company"]) == ("138****5678", "p***@example.com", "pooled")
+    assert ps.runtime.get("lead", pooled, sue)["phone"] == "138****5678"
+    assert ps.runtime.get("lead", pooled, ps.shop.actor(ps.manager))["phone"] == "13812345678"
+    claimed = ps.pool.claim("lead", pooled, sue)
+    assert (claimed["phone"], claimed["email"]) == ("13812345678", "pooled@example.com")
+    assert ps.runtime.get("lead", pooled, sue)["phone"] == "13812345678"
+    released = ps.pool.release("lead", pooled, sue)
+    assert released["phone"] == "138****5678"
+
+
+def test_pool_users_cannot_filter_sort_or_search_by_contact_fields(ps: PoolShop) -> None:
+    ps.lead("pooled", phone="13812345678")
+    ps.lead("sues", owner=ps.sales, phone="13900001111")
+    sue = ps.shop.actor(ps.sales)
+    for query in (
+        ListQuery(filters=[Filter("phone", "eq", "13812345678")]),
+        ListQuery(filters=[Filter("email", "contains", "pooled")]),
+        ListQuery(sort="phone"),
+        ListQuery(sort="-email"),
+    ):
+        with pytest.raises(BadQuery, match="contact field"):
+            ps.runtime.list("lead", query, sue)
+    assert ps.runtime.list("lead", ListQuery(search="1381234"), sue).items == []
+    assert ps.runtime.list("lead", ListQuery(search="pooled@"), sue).items == []
+    assert companies(ps, ps.sales, search="pooled") == ["pooled"]  # other fields still search
+    # A manager reads every lead anyway: nothing is hidden from her.
+    manager = ps.shop.actor(ps.manager)
+    found = ps.runtime.list("lead", ListQuery(filters=[Filter("phone", "eq", "13812345678")]), manager).items
+    assert [item["company"] for item in found] == ["pooled"]
+    assert companies(ps, ps.manager, search="1381234") == ["pooled"]
