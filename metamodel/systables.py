@@ -225,6 +225,19 @@ role_permissions = Table(
     Column("scope", String(20), nullable=False),  # own | org_unit | org_subtree | all
 )
 
+# Field-level security: per role, a field of an entity is hidden, readonly or masked (with a mask
+# style, else the field's); ``reveal`` lets the role fetch the clear value through an audited call.
+field_permissions = Table(
+    "sys_field_permission",
+    system_metadata,
+    Column("role", String(80), ForeignKey("sys_role.name", ondelete="CASCADE"), primary_key=True),
+    Column("entity", String(80), primary_key=True),
+    Column("field", String(80), primary_key=True),
+    Column("access", String(20), nullable=False),  # hidden | readonly | masked
+    Column("mask", String(40)),
+    Column("reveal", Boolean, nullable=False, default=False),
+)
+
 # Expiry of a sys_user_role row (absent: the role is held until revoked).
 user_role_expiry = Table(
     "sys_user_role_expiry",

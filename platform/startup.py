@@ -6,6 +6,7 @@ from typing import Any
 from crm_platform.auditing import install_audit
 from crm_platform.services import CrmServices
 from metamodel.access import install_access_control
+from metamodel.access.fieldsecurity import install_field_security
 from metamodel.attachments import AttachmentStore
 from metamodel.database import make_engine, upgrade_database
 from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
@@ -39,6 +40,8 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     hooks = install_rule_engine(rules)
     # Permissions, row scopes and shares: enforced inside the record runtime for every caller.
     install_access_control(hooks)
+    # Field rules (hidden, read-only, masked): every record the runtime returns is shaped for its reader.
+    install_field_security(hooks)
     # The lead pool: who holds pool records since when, masked contact fields for pool users.
     install_pool(hooks)
     metadata = MetadataService(engine, field_types, checks=[rules.check_bundle])

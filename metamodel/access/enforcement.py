@@ -10,10 +10,10 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, false, literal, or
 
 from metamodel.access.errors import AccessDenied
 from metamodel.access.grants import Grants, bypasses, resolve_actor
-from metamodel.access.rules import ALL, CLAIM, RELEASE
+from metamodel.access.rules import ALL, ANY_ENTITY, CLAIM, RELEASE
 from metamodel.access.scopes import owner_conditions, record_condition, sees_pool
 from metamodel.model import EntityModel
-from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks
+from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks, authorized_fields
 from metamodel.systables import record_shares
 
 
@@ -48,6 +48,10 @@ class AccessControl:
             raise AccessDenied(entity, request.operation, "access could not be checked for this user")
         if not grants.enforced:
             return
+        if request.operation == "update" and request.values is not None:
+            covered = authorized_fields(request.conn, entity, request.record_id)
+            if covered and set(request.values) <= covered:
+                return  # part of an operation checked on its own, e.g. a transition moving the state
         if request.entity.entity.is_child:
             raise AccessDenied(entity, request.operation, f"{entity} lines are only reached through their parent record")
         if request.operation in (CLAIM, RELEASE):
@@ -133,6 +137,34 @@ def require(conn: Connection, actor: Actor, entity: str, operation: str) -> Acto
         return actor
     if not grants.scopes(entity, operation):
         raise AccessDenied(entity, operation)
+    return actor
+
+
+def permitted_ids(conn: Connection, model: EntityModel, actor: Actor, operation: str, ids: list[int]) -> set[int]:
+    """Return those of ``ids`` whose rows a resolved actor's scopes open for ``operation`` (e.g. export)."""
+    grants: Any = actor.grants
+    if bypasses(actor) or not isinstance(grants, Grants) or not grants.enforced or not ids:
+        return set(ids) if bypasses(actor) or (isinstance(grants, Grants) and not grants.enforced) else set()
+    condition = record_condition(model, grants, operation, _now(actor))
+    if condition is None:
+        return set(ids)
+    table = model.table
+    return set(conn.execute(select(table.c.id).where(table.c.id.in_(ids), condition)).scalars())
+
+
+def require_configure(conn: Connection, actor: Actor) -> Actor:
+    """Refuse changing metadata unless the actor is an administrator (or the system) or one of her roles
+    grants "configure" on every entity ('*'); with enforcement off only administrators may."""
+    if bypasses(actor):
+        return actor
+    actor = resolve_actor(actor, conn)
+    grants: Any = actor.grants
+    if not grants.enforced or not grants.permissions.get((ANY_ENTITY, "configure")):
+        raise AccessDenied(
+            ANY_ENTITY,
+            "configure",
+            "you may not change the metadata: it needs an administrator or a role allowed to configure every entity ('*')",
+        )
     return actor
 
 

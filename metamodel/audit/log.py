@@ -19,6 +19,7 @@ ACTIONS = (
     "record.claim",
     "record.release",
     "record.pool_return",
+    "record.reveal",
     "meta.publish",
     "meta.rollback",
     "auth.login",

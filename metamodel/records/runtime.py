@@ -125,6 +125,52 @@ class RecordRuntime:
                 left_out |= set(guard(use) or ())
         return left_out
 
+    def _guard_write(
+        self, conn: Connection, model: EntityModel, raw: Mapping[str, Any], actor: Actor, before: dict[str, Any] | None
+    ) -> Mapping[str, Any]:
+        # The payload as given, less the fields the guards leave out; lines are vetted one by one
+        # against the stored line with the same id.
+        if not self.hooks.field_guards:
+            return raw
+        given = {name for name in raw if name in model.fields}
+        left_out = self._guard_fields(conn, model, "write", given, actor, dict(raw), before)
+        kept = {key: value for key, value in raw.items() if key not in left_out}
+        for child_field in model.child_fields():
+            lines = kept.get(child_field.name)
+            if not isinstance(lines, builtins.list):
+                continue
+            child = self.model.entity(str(child_field.get("child_entity")))
+            stored = {line["id"]: line for line in (before or {}).get(child_field.name) or []}
+            kept[child_field.name] = [
+                self._guard_write(conn, child, line, actor, stored.get(line.get("id")) or ({} if before else None))
+                if isinstance(line, Mapping)
+                else line
+                for line in lines
+            ]
+        return kept
+
+    def authorize(
+        self, entity: str, operation: str, actor: Actor, record_id: int | None = None, conn: Connection | None = None
+    ) -> Actor:
+        """Refuse ``operation`` (e.g. transition) on the entity, or on one record, unless the actor may; returns her resolved."""
+        model = self.model.entity(entity)
+        with self.transaction(conn) as c:
+            resolved = self.resolve(actor, c)
+            self._permit(c, model, operation, resolved, record_id)
+            return resolved
+
+    def resolve(self, actor: Actor, conn: Connection) -> Actor:
+        """Return the actor with what it may do attached (its clock reading set), as each operation does."""
+        return self._resolve(self._actor(actor), conn)
+
+    def present_as(
+        self, entity: str, record: dict[str, Any], actor: Actor, conn: Connection | None = None
+    ) -> dict[str, Any]:
+        """Return a stored record as ``actor`` may see it (fields hidden or masked), e.g. for a message to her."""
+        model = self.model.entity(entity)
+        with self.transaction(conn) as c:
+            return self._present(model, self.resolve(actor, c), record)
+
     def _present(self, model: EntityModel, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
         # Shapes a record (its lines and link titles too) as the actor may see it.
         views = self.hooks.record_views
@@ -195,9 +241,8 @@ class RecordRuntime:
         with self.transaction(conn) as c:
             actor = self._resolve(actor, c)
             problems = ProblemList()
+            raw = self._guard_write(c, model, raw, actor, None)
             values, children = prepare_values(model, self.registry, raw, problems, creating=True)
-            for name in self._guard_fields(c, model, "write", set(raw) & set(model.fields), actor, values):
-                values.pop(name, None)
             self._permit(c, model, "create", actor, values=values)
             lines = self._prepare_lines(c, model, children, None, problems)
             self._check_values(c, model, values, None, problems, "")
@@ -326,12 +371,16 @@ class RecordRuntime:
             self._statements[(table, "titles")] = statement
         with self.transaction(conn) as c:
             rows = c.execute(statement, {"_ids": list(ids)}).all()
+            if actor is not None and self.hooks.record_views and title_name:
+                actor = self.resolve(actor, c)
+            else:
+                actor = None
         result = {}
         for record_id, title, number in rows:
             text = model.types[title_name].to_text(model.fields[title_name], title) if title_name else ""
             result[record_id] = text or number or f"#{record_id}"
-        if actor is not None and self.hooks.record_views and title_name:
-            result = {key: self._view_title(entity, actor, key, value) for key, value in result.items()}
+            if actor is not None and text:
+                result[record_id] = self._view_title(entity, actor, record_id, text)
         return result
 
     # --- update -------------------------------------------------------------------------------
@@ -363,10 +412,8 @@ class RecordRuntime:
                     current_version=current,
                 )
             problems = ProblemList()
+            raw = self._guard_write(c, model, raw, actor, before)
             values, children = prepare_values(model, self.registry, raw, problems, creating=False)
-            given = set(raw) & set(model.fields)
-            for name in self._guard_fields(c, model, "write", given, actor, values, before):
-                values.pop(name, None)
             self._permit(c, model, "update", actor, record_id, values)
             lines = self._prepare_lines(c, model, children, record_id, problems)
             self._check_values(c, model, values, record_id, problems, "")

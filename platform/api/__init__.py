@@ -10,6 +10,8 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     attachments,
     audit,
     common,
+    exports,
+    fieldsecurity,
     meta,
     openapi,
     pool,

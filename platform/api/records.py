@@ -9,6 +9,7 @@ from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, actor, int_value, json_body, path_id
 from crm_platform.services import services
 from form_renderer.schemas import load_record
+from metamodel.access.fieldsecurity import field_access
 from metamodel.errors import NotFound, Problem
 from metamodel.model import EntityModel
 from metamodel.records.query import MAX_LIMIT, ListQuery, parse_list_args
@@ -75,7 +76,7 @@ def records_lookup(entity: str) -> Any:
     search = (request.args.get("q") or "").strip()[:200] or None
     page = runtime.list(entity, ListQuery(search=search, limit=limit), actor())
     ids = [item["id"] for item in page.items]
-    titles = runtime.titles(entity, ids) if ids else {}
+    titles = runtime.titles(entity, ids, actor=actor()) if ids else {}
     return jsonify([{"id": i, "title": titles.get(i, f"#{i}")} for i in ids])
 
 
@@ -107,7 +108,10 @@ def _update(entity: str, raw_id: str, *, partial: bool) -> Response:
     version = expected_version(body)
     load_record(runtime.model, entity, body, partial=partial)
     if not partial:
-        body = {**{f.name: None for f in model.entity.fields}, **body}
+        # Fields the user may not change (read-only, masked, hidden for her) are left as they are.
+        with runtime.engine.connect() as conn:
+            restricted = field_access(conn, actor(), model)
+        body = {**{f.name: None for f in model.entity.fields if f.name not in restricted}, **body}
     record = runtime.update(entity, record_id, body, actor(), expected_version=version)
     return _with_etag(record)
 
