@@ -83,10 +83,6 @@ class RecordRuntime:
     def _actor(self, actor: Actor) -> Actor:
         return actor if actor.now is not None else dataclasses.replace(actor, now=self.clock())
 
-    def resolve(self, actor: Actor, conn: Connection) -> Actor:
-        """Return the actor stamped with the clock and resolved by the actor resolvers (grants attached)."""
-        return self._resolve(self._actor(actor), conn)
-
     def _resolve(self, actor: Actor, conn: Connection) -> Actor:
         # Inside the operation's transaction, so grants are read from the same snapshot as records.
         for resolve in self.hooks.actor_resolvers:

@@ -182,3 +182,20 @@ def test_auto_return_runs_once_per_period_and_notifies(
     scheduler.clock = FakeClock(T0 + dt.timedelta(days=13, hours=23))  # a later period: bob's follow-up is 7 days old
     assert scheduler.tick()["jobs"]["pool_return"] == {"lead": 1}
     assert bob.ok("GET", f"/records/lead/{two}")["owner_id"] is None
+
+
+def test_no_leak_through_history_or_reveal(pool: dict[str, Any], admin: Api, user: Api) -> None:
+    first = pool["leads"][0]
+    history = user.ok("GET", f"/records/lead/{first}/audit")["items"]
+    created = next(entry for entry in history if entry["action"] == "record.create")
+    assert created["changes"]["phone"] == [None, "138****5670"]
+    assert created["changes"]["email"] == [None, "b***@acme.cn"]
+    assert created["changes"]["company"] == [None, "Lead 0"]
+    refused = user.post(f"/records/lead/{first}/reveal", {"fields": ["phone"]})
+    assert refused.status_code == 403 and "claim lead" in error_of(refused)["message"]
+    # Claimed, the history and the record are hers in clear; the administrator always saw them.
+    user.ok("POST", f"/records/lead/{first}/claim")
+    history = user.ok("GET", f"/records/lead/{first}/audit")["items"]
+    created = next(entry for entry in history if entry["action"] == "record.create")
+    assert created["changes"]["phone"] == [None, "13812345670"]
+    assert user.ok("POST", f"/records/lead/{first}/reveal", {"fields": ["phone"]})["values"] == {"phone": "13812345670"}
