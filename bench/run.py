@@ -60,6 +60,11 @@ BENCHMARKS: list[Benchmark] = [
         "bench.scheduler:run",
         "time-trigger due-set query over N records with 1% due, and firing a sample",
     ),
+    Benchmark(
+        "pool_return",
+        "bench.pool_return:run",
+        "the lead pool's auto-return sweep over N owned records with 1% stale vs a bare UPDATE",
+    ),
 ]
 
 
