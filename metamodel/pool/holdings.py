@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from metamodel.model import EntityModel
 from metamodel.pool.config import pool_config
-from metamodel.records.hooks import SaveEvent
+from metamodel.records.hooks import DeleteEvent, SaveEvent
 from metamodel.systables import pool_holdings
 
 
@@ -33,6 +33,12 @@ def track_owner(event: SaveEvent) -> None:
                 claimed=event.operation == "claim",
             )
         )
+
+
+def forget_deleted(event: DeleteEvent) -> None:
+    """Drop the holding row of a deleted pool record (an after-delete hook), so a reused id starts clean."""
+    if pool_config(event.entity.entity) is not None:
+        forget(event.conn, event.entity, [int(event.record["id"])])
 
 
 def forget(conn: Connection, model: EntityModel, record_ids: list[int]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metamodel.access.masks import STYLES, MaskStyles
-from metamodel.pool.holdings import track_owner
+from metamodel.pool.holdings import forget_deleted, track_owner
 from metamodel.pool.view import PoolView
 from metamodel.records.hooks import RecordHooks
 
@@ -15,4 +15,5 @@ def install_pool(hooks: RecordHooks, styles: MaskStyles = STYLES) -> RecordHooks
     hooks.record_views.append(view.view)
     hooks.field_guards.append(view.guard)
     hooks.after_save.append(track_owner)
+    hooks.after_delete.append(forget_deleted)
     return hooks

@@ -67,8 +67,9 @@ class LeadPool:
                     entity, record_id, actor.user_id, actor, operation="claim",
                     expected_version=record["lock_version"], conn=conn,
                 )
-            except Conflict:
-                # Another claim committed between our read and our write (PostgreSQL); the record is gone.
+            except (Conflict, NotFound):
+                # Another claim committed between our read and our write (PostgreSQL): the record is
+                # gone from her pool (the runtime's second read no longer sees it) or its version moved.
                 raise AlreadyClaimed(
                     "pool.taken", f"{entity} {record_id} has been claimed by someone else", entity=entity, id=record_id
                 ) from None

@@ -14,6 +14,7 @@ from metamodel.errors import BadQuery, Conflict, MetadataInvalid, NotFound
 from metamodel.pool.errors import AlreadyClaimed, ClaimLimitReached, NoPool, NotInPool
 from metamodel.pool.service import LeadPool
 from metamodel.pool.sweep import return_stale
+from metamodel.records.hooks import Actor
 from metamodel.records.query import Filter, ListQuery
 from metamodel.systables import audit_log, pool_holdings
 from tests.metamodel.access.poolsupport import PoolShop, lead_entity, make_pool_shop
@@ -178,14 +179,9 @@ def test_an_entity_without_pool_refuses_claims(site: Site) -> None:
     doc.pop("pool")
     site.publish([doc])
     pool = LeadPool(site.runtime())
-    with pytest.raises(NoPool):
-        pool.claim("lead", 1, ps_actor(1))
-
-
-def ps_actor(user_id: int) -> Any:
-    from metamodel.records.hooks import Actor
-
-    return Actor(user_id, "u")
+    with pytest.raises(NoPool) as caught:
+        pool.claim("lead", 1, Actor(1, "u"))
+    assert caught.value.status == 404 and "lead records have no pool" in caught.value.message
 
 
 def test_a_stale_owner_change_loses_with_a_conflict(ps: PoolShop) -> None:
@@ -309,3 +305,56 @@ def test_pool_users_cannot_filter_sort_or_search_by_contact_fields(ps: PoolShop)
     found = ps.runtime.list("lead", ListQuery(filters=[Filter("phone", "eq", "13812345678")]), manager).items
     assert [item["company"] for item in found] == ["pooled"]
     assert companies(ps, ps.manager, search="1381234") == ["pooled"]
+
+
+def test_deleting_a_claimed_record_drops_its_holding(ps: PoolShop) -> None:
+    pooled = ps.lead("pooled")
+    ps.pool.claim("lead", pooled, ps.shop.actor(ps.sales))
+    ps.runtime.delete("lead", pooled)
+    with ps.shop.site.engine.connect() as conn:
+        assert conn.execute(sa.select(pool_holdings.c.record_id)).scalars().all() == []
+
+
+def test_a_claim_overtaken_between_its_read_and_its_write_is_a_conflict(site: Site, db_kind: str) -> None:
+    """Sue reads the record, then sam claims it before sue writes: sue gets AlreadyClaimed, never 404 or a second owner."""
+    ps = make_pool_shop(site)
+    target = ps.lead("contested")
+    reads: dict[int, int] = {}
+    sam_done = threading.Event()
+
+    def slow_sue(actor: Any, conn: Any) -> Any:
+        # The runtime resolves the actor once per operation: sue's second operation is the write.
+        if actor.user_id == ps.sales:
+            reads[ps.sales] = reads.get(ps.sales, 0) + 1
+            if reads[ps.sales] == 2:
+                sam_started.set()
+                # PostgreSQL: sam commits meanwhile. SQLite: sam waits for sue's write lock, so sue goes on.
+                sam_done.wait(2)
+        return actor
+
+    sam_started = threading.Event()
+    ps.runtime.hooks.actor_resolvers.insert(0, slow_sue)
+    outcomes: dict[str, str] = {}
+
+    def claim(name: str, user: int) -> None:
+        try:
+            ps.pool.claim("lead", target, ps.shop.actor(user))
+            outcomes[name] = "won"
+        except Exception as exc:  # every outcome is checked below
+            outcomes[name] = f"{type(exc).__name__}: {exc}"
+        if name == "sam":
+            sam_done.set()
+
+    sue = threading.Thread(target=claim, args=("sue", ps.sales))
+    sue.start()
+    assert sam_started.wait(10)
+    sam = threading.Thread(target=claim, args=("sam", ps.sam))
+    sam.start()
+    sue.join(30)
+    sam.join(30)
+    winner = "sam" if db_kind == "postgresql" else "sue"
+    loser = "sue" if winner == "sam" else "sam"
+    assert outcomes[winner] == "won", outcomes
+    assert outcomes[loser].startswith("AlreadyClaimed"), outcomes
+    owner = ps.runtime.get("lead", target)["owner_id"]
+    assert owner == (ps.sam if winner == "sam" else ps.sales)
