@@ -8,15 +8,19 @@ from flask import Response, jsonify
 from crm_platform.api import bp
 from crm_platform.api.common import actor, path_id
 from crm_platform.api.records import entity_model
-from crm_platform.i18n import t
+from crm_platform.i18n import current_locale, t
 from crm_platform.services import services
 from metamodel.pool.errors import PoolError
 from metamodel.pool.service import LeadPool
 
 
 def localised(error: PoolError) -> PoolError:
-    """Return the error with its message in the request's locale (the English text when no translation)."""
-    text = t(error.key, **error.values)
+    """Return the error with its message in the request's locale, naming the entity by its label there."""
+    values = dict(error.values)
+    model = services().metadata.model().entities.get(str(values.get("entity")))
+    if model is not None:
+        values["entity"] = model.entity.label(current_locale())
+    text = t(error.key, **values)
     if text != error.key:
         error.message = text
     return error

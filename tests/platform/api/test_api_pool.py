@@ -91,9 +91,9 @@ def test_second_claim_is_a_clear_409_in_both_locales(pool: dict[str, Any], user:
     response = bob.post(f"/records/lead/{first}/claim")
     assert response.status_code == 409
     assert error_of(response)["code"] == "already_claimed"
-    assert error_of(response)["message"] == f"lead {first} is no longer in the pool"
+    assert error_of(response)["message"] == f"Lead {first} is no longer in the pool"
     chinese = bob.post(f"/records/lead/{first}/claim?lang=zh-CN")
-    assert error_of(chinese)["message"] == f"lead {first} 已不在公海中"
+    assert error_of(chinese)["message"] == f"线索 {first} 已不在公海中"
     again = user.post(f"/records/lead/{first}/claim")
     assert error_of(again)["code"] == "already_claimed" and "already yours" in error_of(again)["message"]
 
@@ -106,7 +106,9 @@ def test_claim_limit(pool: dict[str, Any], user: Api) -> None:
     error = error_of(response)
     assert response.status_code == 409 and error["code"] == "claim_limit_reached"
     assert (error["limit"], error["held"]) == (2, 2) and "the limit is 2" in error["message"]
-    assert "上限为 2 条" in error_of(user.post(f"/records/lead/{three}/claim?lang=zh-CN"))["message"]
+    assert error_of(user.post(f"/records/lead/{three}/claim?lang=zh-CN"))["message"] == (
+        "您已从公海领取并持有 2 条线索记录，上限为 2 条；请先退回或处理其中一条"
+    )
     user.ok("POST", f"/records/lead/{one}/release")
     assert user.ok("POST", f"/records/lead/{three}/claim")["owner_id"] == pool["alice"]
 
