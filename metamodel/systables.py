@@ -312,3 +312,21 @@ pool_holdings = Table(
     Column("claimed", Boolean, nullable=False),
     Index("ix_sys_pool_holding_user", "entity_id", "user_id", "claimed"),
 )
+
+# --- industry packs: one row per installed pack ------------------------------------------------------
+
+packs = Table(
+    "sys_pack",
+    system_metadata,
+    Column("name", String(40), primary_key=True),
+    Column("version", String(40), nullable=False),
+    # installed | removed (uninstalled without purge: the row remembers entity and field ids, so a
+    # re-install re-attaches the kept tables)
+    Column("status", String(20), nullable=False, default="installed"),
+    Column("installed_at", UTCDateTime, nullable=False),
+    Column("installed_by", String(80)),
+    Column("metadata_version", Integer),  # the metadata version the install or upgrade published
+    Column("manifest", JSON, nullable=False),
+    # The pack's documents, roles and translations as installed: the base of a 3-way upgrade.
+    Column("documents", JSON, nullable=False),
+)

@@ -67,6 +67,19 @@ def effective_rules(role_entities: Mapping[str, Iterable[str]], rules: Iterable[
     return result
 
 
+def strictest_rules(rules: Iterable[RoleFieldRule]) -> FieldRules:
+    """Combine every role's rules the other way round: the least permissive level of each field, no reveal."""
+    result: dict[str, dict[str, FieldAccess]] = {}
+    for rule in rules:
+        if rule.access not in _RANK:
+            continue
+        found = result.setdefault(rule.entity, {}).get(rule.field)
+        if found is None or _RANK[rule.access] < _RANK[found.level] or (found.mask is None and rule.access == found.level):
+            mask = rule.mask if rule.access == MASKED else None
+            result[rule.entity][rule.field] = FieldAccess(rule.access, mask, False)
+    return result
+
+
 def _combine(roles: list[str], per_role: Mapping[str, RoleFieldRule]) -> FieldAccess | None:
     best = HIDDEN
     masks = []

@@ -23,10 +23,10 @@ from sqlalchemy import (
     union_all,
 )
 
-from metamodel.access.fields import FieldAccess, FieldRules, RoleFieldRule, effective_rules
+from metamodel.access.fields import FieldAccess, FieldRules, RoleFieldRule, effective_rules, strictest_rules
 from metamodel.access.rules import ANY_ENTITY
 from metamodel.coltypes import UTCDateTime
-from metamodel.records.hooks import Actor
+from metamodel.records.hooks import UNKNOWN_READER, Actor
 from metamodel.systables import (
     access_state,
     field_permissions,
@@ -151,10 +151,23 @@ def load_grants(conn: Connection, user_id: int, now: dt.datetime) -> Grants:
     )
 
 
+def load_unknown_reader(conn: Connection) -> Grants:
+    """Grants of a reader known by no user: no permissions, and every field rule of every role at its strictest."""
+    is_on = bool(conn.execute(select(access_state.c.enforced).where(access_state.c.id == 1)).scalar())
+    if not is_on:
+        return Grants(UNKNOWN_READER.user_id or 0, False)
+    table = field_permissions
+    rows = conn.execute(select(table.c.role, table.c.entity, table.c.field, table.c.access, table.c.mask)).all()
+    rules = [RoleFieldRule(role, entity, name, access, mask) for role, entity, name, access, mask in rows]
+    return Grants(UNKNOWN_READER.user_id or 0, True, None, {}, strictest_rules(rules))
+
+
 def resolve_actor(actor: Actor, conn: Connection) -> Actor:
     """Return the actor with its grants attached (kept when already resolved; none for bypassing actors)."""
     if bypasses(actor) or isinstance(actor.grants, Grants):
         return actor
     assert actor.user_id is not None
+    if actor.user_id == UNKNOWN_READER.user_id:
+        return dataclasses.replace(actor, grants=load_unknown_reader(conn))
     now = actor.now or dt.datetime.now(dt.UTC)
     return dataclasses.replace(actor, grants=load_grants(conn, actor.user_id, now))

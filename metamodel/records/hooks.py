@@ -29,6 +29,11 @@ class Actor:
     grants: Any = field(default=None, compare=False, hash=False)
 
 
+# A reader known by no user id (e.g. an outside e-mail address): record views apply to it every
+# restriction any role has on a field, the safe default. User ids start at 1, so 0 is nobody's.
+UNKNOWN_READER = Actor(user_id=0, username="(unknown reader)")
+
+
 @dataclass
 class SaveEvent:
     """A record about to be (or just) written; hooks may change ``values`` or add problems before."""

@@ -120,7 +120,6 @@ class WorkflowService:
         actor = _timed(actor, runtime)
         with runtime.transaction(conn) as c, _atomic(c, conn is not None):
             visible = runtime.get(entity, record_id, actor, conn=c)
-            actor = runtime.authorize(entity, "transition", actor, record_id, conn=c)
             # Checks read the stored values: a field hidden or masked for the actor is still filled in.
             record = runtime.get(entity, record_id, SYSTEM, conn=c)
             _check_source(spec, step, record)
@@ -128,6 +127,7 @@ class WorkflowService:
                 raise TransitionForbidden(
                     f"transition {name} needs one of the roles {', '.join(step.roles)}", name, "role"
                 )
+            actor = runtime.authorize(entity, "transition", actor, record_id, conn=c)
             if values:
                 visible = runtime.update(entity, record_id, dict(values), actor, conn=c)
                 record = runtime.get(entity, record_id, SYSTEM, conn=c)
