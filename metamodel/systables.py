@@ -297,6 +297,22 @@ audit_log = Table(
     Index("ix_sys_audit_at", "at"),
 )
 
+# --- lead pool: who holds a pooled entity's record since when, and whether she claimed it ----------
+
+# One row per record of a pool entity whose owner was set by a claim or a later change of owner.
+# ``since`` starts the follow-up clock of the auto-return; ``claimed`` rows count against the claim
+# limit while their user still owns the record (a row whose user no longer owns it is stale and ignored).
+pool_holdings = Table(
+    "sys_pool_holding",
+    system_metadata,
+    Column("entity_id", String(40), primary_key=True),  # the entity's stable id
+    Column("record_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("claimed", Boolean, nullable=False),
+    Index("ix_sys_pool_holding_user", "entity_id", "user_id", "claimed"),
+)
+
 # --- industry packs: one row per installed pack ------------------------------------------------------
 
 packs = Table(

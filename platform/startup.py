@@ -10,11 +10,14 @@ from metamodel.access.fieldsecurity import install_field_security
 from metamodel.attachments import AttachmentStore
 from metamodel.database import make_engine, upgrade_database
 from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
+from metamodel.pool.hooks import install_pool
 from metamodel.records.runtime import utcnow
 from metamodel.versions import MetadataService
 from rule_engine.assembly import MIGRATIONS, build_rule_engine, install_rule_engine
 from rule_engine.delivery.settings import SmtpSettings, WebhookSecrets
 from rule_engine.delivery.worker import OutboxWorker
+from rule_engine.scheduler.jobs import PeriodicJob
+from rule_engine.scheduler.pool_return import PoolReturnJob
 from rule_engine.scheduler.service import SchedulerService
 
 
@@ -39,6 +42,8 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     install_access_control(hooks)
     # Field rules (hidden, read-only, masked): every record the runtime returns is shaped for its reader.
     install_field_security(hooks)
+    # The lead pool: who holds pool records since when, masked contact fields for pool users.
+    install_pool(hooks)
     metadata = MetadataService(engine, field_types, checks=[rules.check_bundle])
     # The audit log: record changes, transitions, publishes and rollbacks, each in its change's transaction.
     install_audit(hooks, rules, metadata)
@@ -57,4 +62,8 @@ def build_scheduler(svc: CrmServices, config: dict[str, Any]) -> SchedulerServic
     """Return the scheduler of time triggers, retries and outbox deliveries for these services."""
     outbox = OutboxWorker(svc.engine, smtp=SmtpSettings.from_config(config), secrets=WebhookSecrets.from_config(config))
     interval = float(config.get("CRM_SCHEDULER_INTERVAL") or 30)
-    return SchedulerService(svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox)
+    # Periodic jobs, each run once per period across every scheduler process.
+    jobs: list[PeriodicJob] = [PoolReturnJob(svc.metadata.model)]
+    return SchedulerService(
+        svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox, jobs=jobs
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,8 +10,8 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, false, literal, or
 
 from metamodel.access.errors import AccessDenied
 from metamodel.access.grants import Grants, bypasses, resolve_actor
-from metamodel.access.rules import ALL, ANY_ENTITY
-from metamodel.access.scopes import owner_conditions, record_condition
+from metamodel.access.rules import ALL, ANY_ENTITY, CLAIM, RELEASE
+from metamodel.access.scopes import owner_conditions, record_condition, sees_pool
 from metamodel.model import EntityModel
 from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks, authorized_fields
 from metamodel.systables import record_shares
@@ -53,7 +54,12 @@ class AccessControl:
                 return  # part of an operation checked on its own, e.g. a transition moving the state
         if request.entity.entity.is_child:
             raise AccessDenied(entity, request.operation, f"{entity} lines are only reached through their parent record")
+        if request.operation in (CLAIM, RELEASE):
+            self._check_pool(request, grants)
+            return
         scopes = grants.scopes(entity, request.operation)
+        if not scopes and request.operation == "read" and sees_pool(request.entity, grants):
+            return  # a pool-only role reads the records without owner (the scope says which)
         if not scopes:
             raise AccessDenied(entity, request.operation)
         if request.record_id is not None:
@@ -63,6 +69,23 @@ class AccessControl:
             owner = actor.user_id
         if owner is not None and ALL not in scopes:
             self._check_owner(request.conn, entity, request.operation, grants, scopes, owner)
+
+    def _check_pool(self, request: AccessRequest, grants: Grants) -> None:
+        # Claim: the claim permission (the record was read through the pool scope, so it is visible).
+        # Release: the owner who could claim it, or whoever may update the record (her manager).
+        entity, operation = request.entity.name, request.operation
+        claimer = bool(grants.scopes(entity, CLAIM))
+        if operation == CLAIM:
+            if not claimer:
+                raise AccessDenied(entity, operation, f"you may not claim {entity} records from the pool")
+            return
+        table = request.entity.table
+        owner = request.conn.execute(select(table.c.owner_id).where(table.c.id == request.record_id)).scalar()
+        if claimer and owner == grants.user_id:
+            return
+        if not grants.scopes(entity, "update"):
+            raise AccessDenied(entity, operation, f"you may not release {entity} records to the pool")
+        self._check_record(dataclasses.replace(request, operation="update"), grants)
 
     def _check_record(self, request: AccessRequest, grants: Grants) -> None:
         condition = record_condition(request.entity, grants, request.operation, _now(request.actor))

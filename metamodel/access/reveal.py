@@ -9,6 +9,7 @@ from metamodel.access.errors import AccessDenied
 from metamodel.access.fieldsecurity import FieldSecurity
 from metamodel.audit.log import write_for_actor
 from metamodel.errors import Problem, RecordInvalid
+from metamodel.pool.view import pool_user_fields
 from metamodel.records.hooks import Actor
 from metamodel.records.runtime import SYSTEM, RecordRuntime
 
@@ -31,7 +32,10 @@ def reveal(
     names = _field_names(fields, model.fields)
     with runtime.transaction() as conn:
         resolved = runtime.resolve(actor, conn)
-        runtime.get(entity, record_id, resolved, conn=conn)  # NotFound unless she may read the record
+        shown = runtime.get(entity, record_id, resolved, conn=conn)  # NotFound unless she may read the record
+        pooled = [name for name in names if name in pool_user_fields(model, resolved)] if shown.get("owner_id") is None else []
+        if pooled:
+            raise AccessDenied(entity, "reveal", f"claim {entity} {record_id} from the pool to see {', '.join(pooled)}")
         rules = FieldSecurity().rules(resolved, model)
         refused = [name for name in names if name in rules and not rules[name].reveal]
         if refused:

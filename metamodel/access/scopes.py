@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, bindparam, false, or_, select
 
 from metamodel.access.grants import Grants
-from metamodel.access.rules import ALL, ORG_SUBTREE, ORG_UNIT, OWN, share_permissions_for
+from metamodel.access.rules import ALL, CLAIM, ORG_SUBTREE, ORG_UNIT, OWN, share_permissions_for
 from metamodel.coltypes import UTCDateTime
 from metamodel.model import EntityModel
 from metamodel.systables import org_unit_tree, record_shares, team_members, user_org_units
@@ -66,12 +66,24 @@ def record_condition(
     if ALL in scopes:
         return None
     _NOW.set(now)
-    return _condition(model.table, model.entity.id, operation, grants.user_id, grants.unit_id, scopes)
+    pooled = operation == "read" and sees_pool(model, grants)
+    return _condition(model.table, model.entity.id, operation, grants.user_id, grants.unit_id, scopes, pooled)
+
+
+def sees_pool(model: EntityModel, grants: Grants) -> bool:
+    """Whether the user sees the records without owner of ``model`` through its lead pool."""
+    return bool(model.entity.doc.get("pool")) and bool(grants.scopes(model.name, CLAIM))
 
 
 @lru_cache(maxsize=4096)
 def _condition(
-    table: Table, entity_id: str, operation: str, user_id: int, unit_id: int | None, scopes: frozenset[str]
+    table: Table,
+    entity_id: str,
+    operation: str,
+    user_id: int,
+    unit_id: int | None,
+    scopes: frozenset[str],
+    pooled: bool = False,
 ) -> ColumnElement[bool]:
     # Building the expression costs about as much as running a small indexed query, so a user's
     # condition is built once per table, operation, unit and scope set.
@@ -80,4 +92,6 @@ def _condition(
     if scopes and permissions:
         # Shares widen the rows of an operation the user's roles allow; they never grant the operation.
         parts.append(table.c.id.in_(shared_ids(entity_id, user_id, permissions)))
+    if pooled:
+        parts.append(table.c.owner_id.is_(None))  # the lead pool: records nobody owns yet
     return or_(*parts) if parts else false()

@@ -47,6 +47,9 @@ class SaveEvent:
     problems: ProblemList
     record_id: int | None = None
     runtime: Any = None  # the RecordRuntime doing the write, for hooks that write related records
+    # Why an update happens when it is more than an edit: "claim" or "release" (owner changes through
+    # the lead pool), so the audit log and the pool's bookkeeping can tell.
+    operation: str | None = None
 
 
 @dataclass
@@ -65,7 +68,7 @@ class AccessRequest:
     """An operation about to run: checks raise (e.g. a 403 error) to refuse it."""
 
     entity: EntityModel
-    operation: str  # read | create | update | delete
+    operation: str  # read | create | update | delete | claim | release
     actor: Actor
     conn: Connection
     record_id: int | None = None  # update and delete: the record, already known to be visible

@@ -441,6 +441,55 @@ class RecordRuntime:
                 hook(event)
             return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
 
+    # --- owner changes (the lead pool's claim and release) ---------------------------------------
+    def set_owner(
+        self,
+        entity: str,
+        record_id: int,
+        owner_id: int | None,
+        actor: Actor = SYSTEM,
+        *,
+        operation: str = "update",
+        expected_version: int | None = None,
+        conn: Connection | None = None,
+    ) -> dict[str, Any]:
+        """Hand a record to ``owner_id`` (None: to nobody); ``operation`` is the permission checked (claim, release).
+
+        Guarded by the record's lock_version like ``update``, so of two concurrent owner changes
+        of one record exactly one succeeds and the other gets Conflict.
+        """
+        model = self.model.entity(entity)
+        if model.entity.is_child:
+            raise NotFound(f"'{entity}' records only exist as lines of their parent")
+        actor = self._actor(actor)
+        with self.transaction(conn) as c:
+            actor = self._resolve(actor, c)
+            self._permit(c, model, "read", actor)
+            before = self._read(c, model, record_id, actor, scoped=True)
+            current = before["lock_version"]
+            if expected_version is not None and expected_version != current:
+                raise Conflict(f"{entity} {record_id} was changed by someone else; reload it and try again")
+            values: dict[str, Any] = {"owner_id": owner_id}
+            self._permit(c, model, operation, actor, record_id, values)
+            problems = ProblemList()
+            event = SaveEvent(
+                model, "update", values, before, actor, c, problems, record_id, runtime=self, operation=operation
+            )
+            for hook in self.hooks.before_save:
+                hook(event)
+            if problems:
+                raise RecordInvalid(f"the {entity} record is not valid", problems.problems)
+            table = model.table
+            changes = {**values, "lock_version": current + 1, "updated_at": actor.now, "updated_by": actor.user_id}
+            result = c.execute(
+                table.update().where(table.c.id == record_id, table.c.lock_version == current).values(changes)
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"{entity} {record_id} was changed by someone else; reload it and try again")
+            for hook in self.hooks.after_save:
+                hook(event)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
+
     # --- delete -------------------------------------------------------------------------------
     def delete(
         self,

@@ -83,7 +83,8 @@ def record_list(entity: str) -> Any:
     rows = []
     for record in page.items if page else []:
         cells = [cell_text(model.fields[c.name], model, record, locale) for c in columns]
-        rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells})
+        pooled = bool(model.entity.doc.get("pool")) and record.get("owner_id") is None
+        rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells, "pooled": pooled})
     status = 400 if error else 200
     return render_template(
         "pages/list.html",
