@@ -19,6 +19,7 @@ from crm_platform.app import create_app
 from crm_platform.auth.users import create_token, create_user, set_password
 from crm_platform.i18n import LOCALES
 from crm_platform.metafiles import MANIFEST, read_bundle, write_bundle
+from crm_platform.plugins_cli import plugins_command
 from crm_platform.services import CrmServices
 from metamodel.definitions import DOCUMENT_KINDS, Bundle
 from metamodel.diff import diff_bundles
@@ -383,6 +384,9 @@ def scheduler(interval: float | None, once: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"scheduler running every {service.interval:g} s on {_database_label()}; Ctrl+C stops it")
     service.run_forever()
+
+
+cli.add_command(plugins_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
