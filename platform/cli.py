@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crm_platform.app import create_app
 from crm_platform.auth.users import create_token, create_user, set_password
+from crm_platform.cli_packs import pack
 from crm_platform.i18n import LOCALES
 from crm_platform.metafiles import MANIFEST, read_bundle, write_bundle
 from crm_platform.plugins_cli import plugins_command
@@ -386,6 +387,7 @@ def scheduler(interval: float | None, once: bool) -> None:
     service.run_forever()
 
 
+cli.add_command(pack)
 cli.add_command(plugins_command)
 
 
