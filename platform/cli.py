@@ -20,6 +20,7 @@ from crm_platform.auth.users import create_token, create_user, set_password
 from crm_platform.cli_packs import pack
 from crm_platform.i18n import LOCALES
 from crm_platform.metafiles import MANIFEST, read_bundle, write_bundle
+from crm_platform.plugins_cli import plugins_command
 from crm_platform.services import CrmServices
 from metamodel.definitions import DOCUMENT_KINDS, Bundle
 from metamodel.diff import diff_bundles
@@ -387,6 +388,7 @@ def scheduler(interval: float | None, once: bool) -> None:
 
 
 cli.add_command(pack)
+cli.add_command(plugins_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

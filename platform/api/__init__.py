@@ -15,6 +15,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     meta,
     openapi,
     packs,
+    plugins,
     pool,
     records,
     rules,
