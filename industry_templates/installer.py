@@ -274,8 +274,17 @@ def _dependency_site(pack: Pack, seen: frozenset[str] = frozenset()) -> tuple[Bu
 def _standalone_checks() -> tuple[FieldTypeRegistry, list[BundleCheck]]:
     from metamodel.fieldtypes import FieldTypeRegistry as Registry
     from metamodel.fieldtypes import register_builtin_field_types
+    from metamodel.records.hooks import RecordHooks
     from metamodel.records.runtime import utcnow
+    from plugins.loader import Registries, load_plugins
+    from rule_engine.actions.base import ActionRegistry
+    from rule_engine.actions.builtin import register_builtin_actions
     from rule_engine.assembly import build_rule_engine
+    from rule_engine.expressions.functions import FunctionRegistry, register_builtin_functions
 
     registry = register_builtin_field_types(Registry())
-    return registry, [build_rule_engine(registry, utcnow).check_bundle]
+    # The installed plugins' field types, functions and actions, as a site would have them.
+    functions = register_builtin_functions(FunctionRegistry())
+    actions = register_builtin_actions(ActionRegistry())
+    load_plugins(Registries(registry, functions, actions, RecordHooks()), {})
+    return registry, [build_rule_engine(registry, utcnow, functions=functions, registry=actions).check_bundle]
