@@ -93,17 +93,18 @@ def desired_indexes(
         specs.append(IndexSpec(f"ix_{eid}_parent", ("parent_id", "parent_field", "line_no"), False))
     stored = _stored_columns(entity, registry, sealing)
     for field in entity.fields:
-        if not registry.of(field).has_column or stored.get(field.name, field.name) is None:
-            continue
         column = stored.get(field.name, field.name)
+        if not registry.of(field).has_column or column is None:
+            continue
         if field.unique:
             specs.append(IndexSpec(f"ux_{field.id}", (column,), True))
         elif field.indexed or registry.of(field).foreign_key(field) is not None:
             specs.append(IndexSpec(f"ix_{field.id}", (column, "id"), False))
     for index in entity.doc.get("indexes") or []:
-        if any(stored.get(n, n) is None for n in index["fields"]):
+        mapped = [stored.get(n, n) for n in index["fields"]]
+        names = tuple(n for n in mapped if n is not None)
+        if len(names) != len(mapped):
             continue  # refused by the encryption checks before it could be published
-        names = tuple(stored.get(n, n) for n in index["fields"])
         ids = [(entity.field(n).id if entity.field(n) else n) for n in index["fields"]]  # type: ignore[union-attr]
         digest = hashlib.sha1("|".join(ids).encode()).hexdigest()[:12]
         unique = bool(index.get("unique"))

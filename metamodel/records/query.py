@@ -179,14 +179,16 @@ def where_clauses(
         searchable = [f for f in model.column_fields() if f.searchable]
         if not searchable and model.entity.title_field:
             searchable = [model.field(model.entity.title_field)]
-        parts = [
-            sealed.search_clause(model, f, query.search)
-            if f.name in model.seals
-            else registry.of(f).search_clause(f, table.c[f.name], query.search)
-            for f in searchable
-        ]
+        parts = [_search_part(model, registry, f, query.search) for f in searchable]
         clauses.append(or_(*parts) if parts else false())
     return clauses
+
+
+def _search_part(model: EntityModel, registry: FieldTypeRegistry, definition: FieldDef, text: str) -> ColumnElement[bool]:
+    clause = sealed.search_clause(model, definition, text)  # encrypted fields: whole values, through the hash
+    if clause is None:
+        clause = registry.of(definition).search_clause(definition, model.table.c[definition.name], text)
+    return clause
 
 
 def order_and_page(

@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from crm_platform.app import create_app
-from crm_platform.encryption import KEY_FILE, EncryptionNotConfigured, EncryptionSettings, load_encryption, prepare_encryption
+from crm_platform.encryption import (
+    KEY_FILE,
+    EncryptionNotConfigured,
+    EncryptionSettings,
+    load_encryption,
+    prepare_encryption,
+)
 from crm_platform.services import CrmServices
 from metamodel.crypto.keyring import generate_key
 from metamodel.crypto.sealing import Sealing

@@ -80,8 +80,9 @@ def test_rotation_rewrites_everything_resumably_and_the_old_key_can_go(
 
 
 def _field_id(site: object, name: str) -> str:
-    from metamodel.systables import physical_columns
     import sqlalchemy as sa
+
+    from metamodel.systables import physical_columns
 
     engine: Engine = site.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:

@@ -148,7 +148,7 @@ def test_uniqueness_goes_through_the_hash_and_never_echoes_the_value(contacts: R
     assert ("email__bidx",) in index_columns
 
 
-def _indexes(site: Site, table: str) -> list[dict[str, Any]]:
+def _indexes(site: Site, table: str) -> list[Any]:
     import sqlalchemy as sa
 
     return list(sa.inspect(site.engine).get_indexes(table))

@@ -14,7 +14,7 @@ from metamodel.records.runtime import RecordRuntime
 from tests.metamodel.crypto.cryptosupport import keyring, raw_column, raw_dump, sealed_site
 from tests.metamodel.mmsupport import Site, entity
 
-PEOPLE = [
+PEOPLE: list[dict[str, Any]] = [
     {"name": "Ann", "phone": "13811112222", "born": "1990-01-02", "code": "A-1"},
     {"name": "Ben", "phone": "13933334444", "born": None, "code": "B-2"},
     {"name": "Cy", "phone": None, "born": "1975-12-31", "code": "C-3"},
