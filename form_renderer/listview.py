@@ -42,7 +42,8 @@ def list_columns(model: EntityModel, locale: str) -> list[Column]:
     columns = []
     for name in names:
         definition = model.fields[name]
-        columns.append(Column(name, definition.label(locale), model.types[name].sortable))
+        sortable = model.types[name].sortable and name not in model.seals  # ciphertexts have no order
+        columns.append(Column(name, definition.label(locale), sortable))
     return columns
 
 
@@ -52,6 +53,9 @@ def filter_controls(model: EntityModel, locale: str) -> list[FilterControl]:
     for definition in model.column_fields():
         field_type = model.types[definition.name]
         operators = tuple(op for op in field_type.operators if op != "isnull")
+        seal = model.seals.get(definition.name)
+        if seal is not None:  # encrypted: exact matches through the search hash, or nothing
+            operators = tuple(op for op in operators if op in ("eq", "ne", "in")) if seal.hashed else ()
         if not operators:
             continue
         options = tuple(
