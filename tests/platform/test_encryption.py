@@ -105,3 +105,42 @@ def test_opting_out_stores_plainly_and_switching_on_encrypts_at_the_next_start(d
     assert record["insurance_no"] == "INS-991"
     encrypted.extensions["crm"].engine.dispose()
     plain_engine.dispose()
+
+
+def test_the_demo_stores_customer_phones_and_emails_encrypted(db_url: str, tmp_path: Path) -> None:
+    from crm_platform.demo import prepare_demo
+
+    app = app_on(db_url, tmp_path, **TEST_ENCRYPTION)
+    svc: CrmServices = app.extensions["crm"]
+    prepare_demo(app)
+    with svc.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT phone, email FROM rec_customer WHERE phone IS NOT NULL")).all()
+    assert rows and all(p.startswith("v1:test1:") and (e is None or e.startswith("v1:test1:")) for p, e in rows)
+    customers = svc.runtime().list("customer", parse(svc, phone=svc.runtime().get("customer", 1)["phone"])).items
+    assert [c["id"] for c in customers] == [1]
+    svc.engine.dispose()
+
+
+def test_a_removed_key_answers_a_clear_500(db_url: str, tmp_path: Path) -> None:
+    first = app_on(db_url, tmp_path, **TEST_ENCRYPTION)
+    publish_patients(first.extensions["crm"])
+    first.extensions["crm"].runtime().create("patient", {"name": "Pat", "insurance_no": "INS-1"})
+    first.extensions["crm"].engine.dispose()
+    other = app_on(db_url, tmp_path, CRM_ENCRYPTION_KEYS=f"other:{generate_key()}")
+    from crm_platform.auth.users import create_token, create_user
+
+    svc: CrmServices = other.extensions["crm"]
+    token = create_token(svc.engine, create_user(svc.engine, "admin", "admin-password", is_admin=True).id, "t")
+    response = other.test_client().get("/api/v1/records/patient/1", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    error = response.get_json()["error"]
+    assert error["code"] == "encryption_error" and "key 'test1'" in error["message"]
+    assert "INS-1" not in response.get_data(as_text=True)
+    svc.engine.dispose()
+
+
+def parse(svc: CrmServices, **query: str) -> Any:
+    from metamodel.records.query import parse_list_args
+
+    model = svc.metadata.model().entity("customer")
+    return parse_list_args(model, svc.field_types, {k: [v] for k, v in query.items()})
