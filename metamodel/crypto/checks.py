@@ -12,7 +12,35 @@ from metamodel.fieldtypes.base import FieldTypeRegistry
 
 def check_encryption(bundle: Bundle, registry: FieldTypeRegistry, sealing: Sealing) -> list[Problem]:
     """Return the problems of sensitive fields under this encryption setting (none when it is off)."""
-    return list(_problems(bundle, registry, sealing)) if sealing.enabled else []
+    if not sealing.enabled:
+        return []
+    return [*_problems(bundle, registry, sealing), *_schedule_problems(bundle, registry, sealing)]
+
+
+def _schedule_problems(bundle: Bundle, registry: FieldTypeRegistry, sealing: Sealing) -> Iterator[Problem]:
+    """Workflow states and time triggers are found by SQL over their fields, which ciphertext cannot answer."""
+    entities = {entity.name: entity for entity in bundle.entities()}
+
+    def sealed(entity_name: object, field_name: object) -> bool:
+        entity = entities.get(str(entity_name))
+        definition = entity.field(str(field_name)) if entity is not None else None
+        return (
+            definition is not None
+            and definition.type in registry
+            and sealing.is_sealed(definition, registry.of(definition))
+        )
+
+    for name, doc in bundle.docs("workflow").items():
+        if sealed(doc.get("entity"), doc.get("state_field")):
+            yield Problem(f"workflow.{name}.state_field", "the state field of a workflow cannot be sensitive", "encryption")
+    for name, doc in bundle.docs("trigger").items():
+        relative_to = (doc.get("schedule") or {}).get("relative_to")
+        if relative_to and sealed(doc.get("entity"), relative_to):
+            yield Problem(
+                f"trigger.{name}.schedule.relative_to",
+                f"a time trigger cannot be scheduled relative to the encrypted field '{relative_to}'",
+                "encryption",
+            )
 
 
 def _problems(bundle: Bundle, registry: FieldTypeRegistry, sealing: Sealing) -> Iterator[Problem]:

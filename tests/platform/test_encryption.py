@@ -23,6 +23,7 @@ from metamodel.crypto.sealing import Sealing
 from metamodel.definitions import Bundle
 from metamodel.errors import MetadataInvalid
 from metamodel.versions import MetadataService
+from tests.metamodel.crypto.cryptosupport import KEY_NEW, KEY_OLD
 from tests.platform.encryptionsupport import TEST_ENCRYPTION
 
 PATIENT = {
@@ -65,7 +66,7 @@ def test_other_databases_need_configured_keys(tmp_path: Path) -> None:
     assert load_encryption(settings(tmp_path, url, CRM_ENCRYPTION="off")).source == "off"
 
 
-@pytest.mark.parametrize("keys", ["k1", "k1:short", f"k1:{generate_key()},k1:{generate_key()}"])
+@pytest.mark.parametrize("keys", ["k1", "k1:short", f"k1:{KEY_OLD},k1:{KEY_NEW}"], ids=["no-key", "short", "twice"])
 def test_malformed_keys_stop_the_start_with_a_clear_message(tmp_path: Path, keys: str) -> None:
     with pytest.raises(EncryptionNotConfigured, match="CRM_ENCRYPTION_KEYS") as caught:
         load_encryption(settings(tmp_path, "sqlite://", CRM_ENCRYPTION_KEYS=keys))

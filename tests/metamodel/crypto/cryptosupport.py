@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from metamodel.crypto.keyring import Keyring, generate_key
+from metamodel.crypto.keyring import Keyring
 from metamodel.crypto.sealing import Sealing
 from metamodel.fieldtypes import FieldTypeRegistry
 from metamodel.versions import MetadataService
 from tests.metamodel.mmsupport import FakeClock, Site
 
-KEY_OLD = generate_key()
-KEY_NEW = generate_key()
-SEARCH_KEY = generate_key()
+# Fixed keys (test parameters must be the same in every pytest-xdist worker).
+KEY_OLD = base64.b64encode(bytes(range(32))).decode()
+KEY_NEW = base64.b64encode(bytes(range(32, 64))).decode()
+SEARCH_KEY = base64.b64encode(bytes(range(64, 96))).decode()
 
 
 def keyring(spec: str = f"k0:{KEY_OLD}", search: str | None = SEARCH_KEY) -> Keyring:

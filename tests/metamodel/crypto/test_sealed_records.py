@@ -202,3 +202,25 @@ def test_filter_values_are_normalised_before_hashing(contacts: RecordRuntime) ->
     born = contacts.get("contact", 1)["born"]
     assert dt.date.fromisoformat(born) == dt.date(1988, 4, 1)
     assert Decimal(contacts.get("contact", 1)["salary"]) == Decimal("91234.50")
+
+
+def test_workflow_states_and_time_triggers_cannot_use_encrypted_fields(registry: FieldTypeRegistry) -> None:
+    from metamodel.crypto.checks import check_encryption
+    from metamodel.crypto.sealing import Sealing
+    from tests.metamodel.mmsupport import as_bundle
+
+    doc = entity(
+        "visit",
+        [
+            {"name": "status", "type": "text", "sensitive": True},
+            {"name": "due_on", "type": "date", "sensitive": True},
+            {"name": "open_on", "type": "date"},
+        ],
+    )
+    trigger = {"name": "remind", "entity": "visit", "event": "time", "schedule": {"relative_to": "due_on"}, "actions": []}
+    plain_trigger = {**trigger, "name": "plain", "schedule": {"relative_to": "open_on"}}
+    flow = {"name": "visit_flow", "entity": "visit", "state_field": "status", "states": [], "transitions": []}
+    bundle = as_bundle([doc], trigger={"remind": trigger, "plain": plain_trigger}, workflow={"visit_flow": flow})
+    paths = {p.path for p in check_encryption(bundle, registry, Sealing(keyring()))}
+    assert paths == {"trigger.remind.schedule.relative_to", "workflow.visit_flow.state_field"}
+    assert check_encryption(bundle, registry, Sealing(None)) == []
