@@ -27,7 +27,10 @@ def seal_of(doc: dict[str, Any]) -> FieldSeal:
 
 
 CASES: list[tuple[dict[str, Any], Any]] = [
-    ({"type": "long_text"}, st.text(min_size=1, max_size=50).map(str.strip).filter(bool)),
+    (
+        {"type": "long_text"},
+        st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=50).map(str.strip).filter(bool),
+    ),
     ({"type": "integer"}, st.integers(-(10**12), 10**12)),
     ({"type": "decimal", "scale": 2}, st.decimals(-(10**9), 10**9, places=2, allow_nan=False, allow_infinity=False)),
     ({"type": "boolean"}, st.booleans()),
