@@ -56,9 +56,19 @@ BENCHMARKS: list[Benchmark] = [
         "a 50-row list for a store-scoped user vs an administrator on N records",
     ),
     Benchmark(
+        "packs",
+        "bench.packs:run",
+        "installing the retail pack with sample data and upgrading it 1.0 -> 1.1, vs publishing the same metadata",
+    ),
+    Benchmark(
         "scheduler",
         "bench.scheduler:run",
         "time-trigger due-set query over N records with 1% due, and firing a sample",
+    ),
+    Benchmark(
+        "pack_install",
+        "bench.pack_install:run",
+        "installing each bundled industry pack with its sample data on an empty site",
     ),
 ]
 

@@ -283,3 +283,21 @@ audit_log = Table(
     Index("ix_sys_audit_record", "entity", "record_id", "id"),
     Index("ix_sys_audit_at", "at"),
 )
+
+# --- industry packs: one row per installed pack ------------------------------------------------------
+
+packs = Table(
+    "sys_pack",
+    system_metadata,
+    Column("name", String(40), primary_key=True),
+    Column("version", String(40), nullable=False),
+    # installed | removed (uninstalled without purge: the row remembers entity and field ids, so a
+    # re-install re-attaches the kept tables)
+    Column("status", String(20), nullable=False, default="installed"),
+    Column("installed_at", UTCDateTime, nullable=False),
+    Column("installed_by", String(80)),
+    Column("metadata_version", Integer),  # the metadata version the install or upgrade published
+    Column("manifest", JSON, nullable=False),
+    # The pack's documents, roles and translations as installed: the base of a 3-way upgrade.
+    Column("documents", JSON, nullable=False),
+)

@@ -86,10 +86,12 @@ class MetadataService:
         self.on_publish: list[Callable[[Published], None]] = []
 
     # --- drafts ---------------------------------------------------------------------------
-    def draft(self) -> Bundle:
+    def draft(self, conn: Connection | None = None) -> Bundle:
         """Return the draft bundle (equal to the active version until someone edits it)."""
-        with self.engine.connect() as conn:
+        if conn is not None:
             return self._draft(conn)
+        with self.engine.connect() as new_conn:
+            return self._draft(new_conn)
 
     def _draft(self, conn: Connection) -> Bundle:
         bundle = Bundle()
@@ -171,6 +173,13 @@ class MetadataService:
         with self.engine.begin() as conn:
             bundle = self._draft(conn)
             return self._publish(conn, bundle, user, comment, "publish", None)
+
+    def publish_bundle(self, conn: Connection, bundle: Bundle, user: str | None, comment: str = "") -> VersionInfo:
+        """Validate and publish ``bundle`` (it becomes the draft) inside the caller's transaction.
+
+        For callers that must write more in the same transaction, e.g. a pack's roles and records.
+        """
+        return self._publish(conn, bundle, user, comment, "publish", None)
 
     def rollback(self, number: int, user: str | None, comment: str = "") -> VersionInfo:
         """Publish the metadata of version ``number`` again as a new version; record data is kept."""

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm_platform import api, errors, i18n, pages
 from crm_platform.auth import session
@@ -18,6 +19,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_settings())
     if config:
         app.config.update(config)
+    proxies = int(app.config.get("CRM_TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind N reverse proxies the client address comes from X-Forwarded-For; trusted only then,
+        # because a direct client could otherwise forge the address the audit log and rate limits use.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     build_services(app.config).init_app(app)
     errors.init_app(app)
     i18n.init_app(app)

@@ -38,6 +38,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request, so token-authenticated API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,
+        "CRM_TRUSTED_PROXIES": int(env.get("CRM_TRUSTED_PROXIES", "0")),
         "CRM_SCHEDULER": env.get("CRM_SCHEDULER", "app"),
         "CRM_SCHEDULER_INTERVAL": float(env.get("CRM_SCHEDULER_INTERVAL", "30")),
         "CRM_ACTION_PLUGINS": env.get("CRM_ACTION_PLUGINS", ""),

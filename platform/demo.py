@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from crm_platform.auth.users import MIN_PASSWORD_LENGTH, authenticate, create_user
+from crm_platform.demo_packs import install_demo_packs, trade_logins
 from crm_platform.metafiles import read_bundle
 from crm_platform.services import CrmServices
 from metamodel.definitions import Bundle
@@ -51,6 +52,7 @@ def prepare_demo(app: Flask) -> list[str]:
     if _record_count(runtime) == 0:
         count = _insert_records(runtime, _admin_actor(svc))
         lines.append(f"Demo data: {count} sample records created.")
+    lines += install_demo_packs(svc, password, _admin_actor(svc), NORMAL_USER)
     return lines + _login_lines(svc, instance, created=bool(created))
 
 
@@ -179,6 +181,10 @@ def _login_lines(svc: CrmServices, instance: Path, *, created: bool) -> list[str
         lines.append(f"Demo login: {ADMIN} / {password}  (sign in at /login)")
         if _user_exists(svc, NORMAL_USER) and authenticate(svc.engine, NORMAL_USER, password):
             lines.append(f"Normal user: {NORMAL_USER} / {password}")
+        trades = trade_logins(svc)
+        if trades:
+            lines.append("Industry pack logins (same password):")
+            lines += trades
         if created and not os.environ.get(PASSWORD_ENV):
             lines.append(f"(password kept in {instance / CREDENTIALS_FILE})")
     else:

@@ -12,6 +12,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     common,
     meta,
     openapi,
+    packs,
     records,
     rules,
     tokens,

@@ -8,6 +8,7 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from crm_platform.pages import helpers
+from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.views import bp
 
 
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(folder))])  # type: ignore[list-item]
     helpers.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(packs_bp)
 
 
 __all__ = ["bp", "init_app"]

@@ -5,7 +5,7 @@ what they read), defaults fill empty fields of a new record, formulas are comput
 that a user changed are refused, (judged on the record as stored), then required-if,
 visibility, validations and multi-field uniqueness are checked on the record as it will be saved.  After it is written: child-table lines get their formulas and
 checks, the record's roll-ups (and formulas reading them) are recomputed with SQL aggregates, and so
-are the roll-ups of the records it links to.
+are the roll-ups of the records it (or its lines) link to.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from metamodel.definitions import Bundle
 from metamodel.errors import Problem, RecordInvalid
 from metamodel.model import SiteModel
 from metamodel.records.hooks import DeleteEvent, RecordHooks, SaveEvent
+from metamodel.records.values import serialize_row
 from rule_engine.engine import RuleEngine
 from rule_engine.evaluation import Expressions, shared_expressions
 from rule_engine.expressions import EvaluationError
@@ -76,7 +77,8 @@ class FieldRuleComponent:
         calc = Calculator(expressions, site, model.name, event.conn, self._now(event.actor.now))
         values = event.values
         creating = event.action == "create"
-        sent = {k: v for k, v in values.items() if not (creating and model.types[k].is_empty(v))}
+        # owner_id is a system column without a field type: it is always kept as sent.
+        sent = {k: v for k, v in values.items() if not (creating and k in model.types and model.types[k].is_empty(v))}
         for name in entity.derived:
             values.pop(name, None)  # computed, never entered: a sent value is ignored like record_no
         record: dict[str, Any] = {**(event.before or {}), **values}
@@ -142,11 +144,34 @@ class FieldRuleComponent:
         entity = rules.of(name)
         if not event.entity.entity.is_child:
             self._lines(expressions, rules, site, event, now)
+            self._line_parents(expressions, rules, site, event, now)
         if entity.rollups or self._reads_aggregates(expressions, site, entity):
             refresh_and_check(expressions, rules, site, event.conn, name, event.record_id, now)
         if rules.watchers.get(name):
             links = [event.before or {}, {**(event.before or {}), **event.values}]
             refresh_parents(expressions, rules, site, event.conn, name, links, now)
+
+    def _line_parents(self, expressions: Expressions, rules: SiteRules, site: SiteModel, event: SaveEvent, now: dt.datetime) -> None:
+        # Lines have no save hooks of their own, so roll-ups of other records over them (a spare
+        # part's used quantity summed over work-order part lines) are refreshed here, for the link
+        # values the lines had before this save and have now, whenever the lines changed.
+        assert event.record_id is not None
+        for child_field in event.entity.child_fields():
+            child = site.entity(str(child_field.get("child_entity")))
+            if not rules.watchers.get(child.name):
+                continue
+            table = child.table
+            rows = event.conn.execute(
+                select(table).where(table.c.parent_id == event.record_id, table.c.parent_field == child_field.name)
+            ).mappings()
+            after = {int(row["id"]): serialize_row(child, row) for row in rows}
+            before = {
+                int(line["id"]): {k: v for k, v in line.items() if not k.startswith("_")}
+                for line in (event.before or {}).get(child_field.name) or []
+            }
+            if before != after:
+                links = [*before.values(), *after.values()]
+                refresh_parents(expressions, rules, site, event.conn, child.name, links, now)
 
     def after_delete(self, event: DeleteEvent) -> None:
         """Refresh the roll-ups of the records the deleted record linked to."""

@@ -13,7 +13,10 @@ from crm_platform.app import create_app
 from crm_platform.auth.users import authenticate, create_user
 from crm_platform.demo import CREDENTIALS_FILE, DEMO_ENTITIES, demo_bundle, prepare_demo
 from crm_platform.services import CrmServices
+from industry_templates.installer import bundled_packs, load_pack
+from industry_templates.store import installed_packs
 from metamodel.definitions import Bundle
+from metamodel.records.hooks import Actor
 from metamodel.records.query import ListQuery
 
 EXPECTED_COUNTS = {"customer": 8, "product": 5, "sales_order": 7}
@@ -35,7 +38,8 @@ def login_password(lines: list[str]) -> str:
 def test_demo_on_an_empty_database(app: Flask, svc: CrmServices, crm_env: dict[str, str]) -> None:
     """Publishes the bilingual demo metadata, creates both users and about twenty sample records."""
     lines = prepare_demo(app)
-    assert svc.metadata.active_version() == 1
+    # The demo's own version, then one per bundled industry pack.
+    assert svc.metadata.active_version() == 1 + len(bundled_packs())
     model = svc.metadata.model()
     for name in DEMO_ENTITIES:
         entity = model.entity(name).entity
@@ -43,7 +47,7 @@ def test_demo_on_an_empty_database(app: Flask, svc: CrmServices, crm_env: dict[s
         for field in entity.fields:
             assert field.label("zh-CN") != field.label("en"), f"{name}.{field.name}"
     assert model.entity("sales_order").entity.label("zh-CN") == "销售订单"
-    assert set(svc.metadata.draft().docs("form")) == {"customer", "sales_order"}
+    assert {"customer", "sales_order"} <= set(svc.metadata.draft().docs("form"))
     assert len(svc.metadata.draft().docs("form")["customer"]["tabs"]) == 2
 
     assert counts(svc) == EXPECTED_COUNTS
@@ -62,6 +66,9 @@ def test_demo_on_an_empty_database(app: Flask, svc: CrmServices, crm_env: dict[s
     assert normal is not None and not normal.is_admin
     assert any("/login" in line for line in lines)
 
+    demo_actor = Actor(normal.id, "demo")
+    assert svc.runtime().list("customer", ListQuery(count=True), demo_actor).total == EXPECTED_COUNTS["customer"]
+
     credentials = Path(crm_env["CRM_INSTANCE_DIR"]) / CREDENTIALS_FILE
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     assert f"admin:{password}" in credentials.read_text("utf-8")
@@ -78,10 +85,12 @@ def test_demo_is_idempotent(app: Flask, svc: CrmServices) -> None:
         restarted.extensions["crm"].engine.dispose()
     assert login_password(again) == login_password(third) == password
     assert not any("published" in line or "created" in line for line in again + third)
-    assert svc.metadata.active_version() == 1 and len(svc.metadata.versions()) == 1
+    expected = 1 + len(bundled_packs())
+    assert svc.metadata.active_version() == expected and len(svc.metadata.versions()) == expected
     assert counts(svc) == EXPECTED_COUNTS
     with svc.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT count(*) FROM sys_user").scalar() == 2
+        pack_users = sum(len((load_pack(n).org or {}).get("users") or []) for n in bundled_packs())
+        assert conn.exec_driver_sql("SELECT count(*) FROM sys_user").scalar() == 2 + pack_users
 
 
 def test_demo_password_from_environment(app: Flask, svc: CrmServices, crm_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,3 +137,28 @@ def test_demo_pack_files_are_valid(svc: CrmServices) -> None:
     bundle = demo_bundle()
     assign_ids(bundle, None)
     assert validate_bundle(bundle, svc.metadata.registry) == []
+
+
+def test_demo_installs_the_industry_packs_with_trade_logins(app: Flask, svc: CrmServices) -> None:
+    """Every bundled pack is installed with its sample data; each trade's demo users sign in and see records."""
+    lines = prepare_demo(app)
+    password = login_password(lines)
+    assert {"retail", "manufacturing", "education"} <= set(bundled_packs())
+    with svc.engine.connect() as conn:
+        assert set(installed_packs(conn)) == set(bundled_packs())
+    printed = "\n".join(lines)
+    for name in bundled_packs():
+        pack = load_pack(name)
+        people = (pack.org or {}).get("users") or []
+        assert people, f"pack {name} ships no demo users"
+        for person in people:
+            assert person["username"] in printed
+            user = authenticate(svc.engine, person["username"], password)
+            assert user is not None and not user.is_admin
+        samples = (pack.records or {}).get("records") or {}
+        assert samples, f"pack {name} ships no sample records"
+        for entity, rows in samples.items():
+            # Rules may add records of their own (reminders, tickets), never lose sample ones.
+            assert (svc.runtime().list(entity, ListQuery(count=True)).total or 0) >= len(rows), entity
+    again = prepare_demo(app)
+    assert not any("installed" in line for line in again)
