@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PYTEST := $(PY) -m pytest -n 2 $(PYTEST_ARGS)
-MYPY_PACKAGES := metamodel rule_engine form_renderer crm_platform industry_templates
+MYPY_PACKAGES := metamodel rule_engine form_renderer plugins crm_platform industry_templates
 
 .PHONY: run test test-pg lint bench setup chromium clean
 

@@ -20,7 +20,6 @@ from metamodel.definitions import Bundle
 from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
 from metamodel.model import SiteModel
 from rule_engine.expressions import (
-    DictContext,
     FunctionRegistry,
     compile_expression,
     register_builtin_functions,
@@ -65,7 +64,8 @@ def run(ctx: Context) -> list[Figure]:
     compiled = compile_expression(RULE, site, "sale", register_builtin_functions(FunctionRegistry()))
     parser = Parser()
     sides: dict[str, Callable[[dict[str, Any]], Any]] = {
-        "compiled": lambda record: compiled.evaluate(DictContext(record, NOW)),
+        # What the record runtime does for a rule that reads only the record's own fields.
+        "compiled": lambda record: compiled.evaluate_record(record, NOW),
         "parse_each_call": lambda record: parser.parse(RULE).evaluate(record),
         "hand_written": _hand_written,
     }

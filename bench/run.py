@@ -66,6 +66,11 @@ BENCHMARKS: list[Benchmark] = [
         "time-trigger due-set query over N records with 1% due, and firing a sample",
     ),
     Benchmark(
+        "pool_return",
+        "bench.pool_return:run",
+        "the lead pool's auto-return sweep over N owned records with 1% stale vs a bare UPDATE",
+    ),
+    Benchmark(
         "pack_install",
         "bench.pack_install:run",
         "installing each bundled industry pack with its sample data on an empty site",

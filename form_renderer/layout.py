@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,9 @@ class FieldView:
     required_if: str = ""
     readonly_if: str = ""
     computed: bool = False  # a formula or roll-up: shown, never entered
+    masked: bool = False  # field rules show the reader a mask (138****1234), not the value
+    revealable: bool = False  # ... and let her reveal the value (an audited call)
+    revealed: bool = False  # the value shown is a revealed clear value
 
 
 @dataclass
@@ -96,8 +99,14 @@ def build_form(
     errors: Mapping[str, str],
     locale: str,
     titles: Mapping[str, str] | None = None,
+    access: FieldAccessOf | None = None,
 ) -> FormView:
-    """Build the view-model of a form filled with ``values`` and ``errors`` keyed by field path."""
+    """Build the view-model of a form filled with ``values`` and ``errors`` keyed by field path.
+
+    ``access`` gives the reader's field rules per entity: hidden fields are left out, read-only and
+    masked ones rendered read-only (masked ones showing their mask).
+    """
+    rules = access(model) if access else {}
     doc = form_document(site, model)
     overrides: Mapping[str, Any] = doc.get("overrides") or {}
     placed: set[str] = set()
@@ -109,12 +118,12 @@ def build_form(
             for name in section["fields"]:
                 definition = model.fields.get(name)
                 override = overrides.get(name) or {}
-                if definition is None or override.get("hidden"):
+                if definition is None or override.get("hidden") or _level(rules, name) == "hidden":
                     continue
                 placed.add(name)
-                views.append(
-                    field_view(site, model, definition, override, values, errors, locale, titles or {})
-                )
+                view = field_view(site, model, definition, override, values, errors, locale, titles or {}, access)
+                _restrict(view, rules.get(name))
+                views.append(view)
             sections.append(
                 SectionView(_label(section.get("label"), locale, ""), int(section.get("columns", 1)), views)
             )
@@ -134,6 +143,7 @@ def field_view(
     errors: Mapping[str, str],
     locale: str,
     titles: Mapping[str, str],
+    access: FieldAccessOf | None = None,
 ) -> FieldView:
     """Build the view of one field with its value and error."""
     field_type = model.types[definition.name]
@@ -164,23 +174,43 @@ def field_view(
     _apply_rules(view, definition)
     if definition.type == "child_table":
         child = site.entity(str(definition.get("child_entity")))
-        view.columns = [
-            field_view(site, child, f, {}, {}, {}, locale, {})
-            for f in child.entity.fields
-            if f.type != "child_table"
-        ]
+        child_rules = access(child) if access else {}
+        shown = [f for f in child.entity.fields if f.type != "child_table" and _level(child_rules, f.name) != "hidden"]
+        view.columns = [_restrict(field_view(site, child, f, {}, {}, {}, locale, {}), child_rules.get(f.name)) for f in shown]
         rows = values.get(definition.name) or []
         for index, row in enumerate(rows if isinstance(rows, list) else []):
             prefix = f"{definition.name}[{index}]."
             row_errors = {k[len(prefix) :]: v for k, v in errors.items() if k.startswith(prefix)}
             cells = [
-                field_view(site, child, f, {}, row, row_errors, locale, row.get("_titles") or {})
-                for f in child.entity.fields
-                if f.type != "child_table"
+                _restrict(
+                    field_view(site, child, f, {}, row, row_errors, locale, row.get("_titles") or {}),
+                    child_rules.get(f.name),
+                )
+                for f in shown
             ]
             view.lines.append(
                 {"id": row.get("id"), "cells": cells, "error": errors.get(f"{definition.name}[{index}]", "")}
             )
+    return view
+
+
+FieldAccessOf = Callable[[EntityModel], Mapping[str, Any]]  # entity -> field -> rule with level and reveal
+
+
+def _level(rules: Mapping[str, Any], name: str) -> str:
+    rule = rules.get(name)
+    return str(rule.level) if rule is not None else "full"
+
+
+def _restrict(view: FieldView, rule: Any) -> FieldView:
+    """Make a field read-only (and masked) as the reader's field rule says."""
+    if rule is None:
+        return view
+    if rule.level in ("readonly", "masked"):
+        view.readonly = True
+    if rule.level == "masked":
+        view.masked = True
+        view.revealable = bool(rule.reveal)
     return view
 
 

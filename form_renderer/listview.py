@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,14 @@ from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel
 
 MAX_DEFAULT_COLUMNS = 6
+# Field rules of the reader (field name -> an object with ``level``: hidden | masked | readonly).
+Restricted = Mapping[str, Any]
+_NONE: Restricted = {}
+
+
+def _level(restricted: Restricted, name: str) -> str:
+    rule = restricted.get(name)
+    return str(rule.level) if rule is not None else "full"
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,11 @@ class FilterControl:
     options: tuple[tuple[str, str], ...]
 
 
-def list_columns(model: EntityModel, locale: str) -> list[Column]:
-    """Return the columns: the entity's ``list_fields``, else its first few fields with values."""
+def list_columns(model: EntityModel, locale: str, restricted: Restricted = _NONE) -> list[Column]:
+    """Return the columns: the entity's ``list_fields``, else its first few fields with values.
+
+    Fields hidden for the reader are left out; masked ones cannot be sorted by.
+    """
     names = (
         model.entity.doc.get("list_fields")
         or [f.name for f in model.column_fields() if f.type not in ("long_text", "json", "attachment")][
@@ -42,15 +54,19 @@ def list_columns(model: EntityModel, locale: str) -> list[Column]:
     columns = []
     for name in names:
         definition = model.fields[name]
-        sortable = model.types[name].sortable and name not in model.seals  # ciphertexts have no order
-        columns.append(Column(name, definition.label(locale), sortable))
+        level = _level(restricted, name)
+        if level == "hidden":
+            continue
+        columns.append(Column(name, definition.label(locale), model.types[name].sortable and level != "masked" and name not in model.seals))
     return columns
 
 
-def filter_controls(model: EntityModel, locale: str) -> list[FilterControl]:
-    """Return a filter control for every field whose type offers operators."""
+def filter_controls(model: EntityModel, locale: str, restricted: Restricted = _NONE) -> list[FilterControl]:
+    """Return a filter control for every field whose type offers operators (not hidden or masked ones)."""
     controls = []
     for definition in model.column_fields():
+        if _level(restricted, definition.name) in ("hidden", "masked"):
+            continue
         field_type = model.types[definition.name]
         operators = tuple(op for op in field_type.operators if op != "isnull")
         seal = model.seals.get(definition.name)

@@ -84,7 +84,8 @@ def bundled_packs() -> list[str]:
     """Return the names of the packs shipped in industry_templates/packs/."""
     if not BUNDLED_DIR.is_dir():
         return []
-    return sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "pack.json").is_file())
+    # Only folders named like a pack: a side folder such as "retail-1.1" (a next version) is not listed.
+    return sorted(p.name for p in BUNDLED_DIR.iterdir() if _NAME.match(p.name) and (p / "pack.json").is_file())
 
 
 def bundled_folder(name: str) -> Path:

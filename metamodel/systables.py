@@ -225,6 +225,19 @@ role_permissions = Table(
     Column("scope", String(20), nullable=False),  # own | org_unit | org_subtree | all
 )
 
+# Field-level security: per role, a field of an entity is hidden, readonly or masked (with a mask
+# style, else the field's); ``reveal`` lets the role fetch the clear value through an audited call.
+field_permissions = Table(
+    "sys_field_permission",
+    system_metadata,
+    Column("role", String(80), ForeignKey("sys_role.name", ondelete="CASCADE"), primary_key=True),
+    Column("entity", String(80), primary_key=True),
+    Column("field", String(80), primary_key=True),
+    Column("access", String(20), nullable=False),  # hidden | readonly | masked
+    Column("mask", String(40)),
+    Column("reveal", Boolean, nullable=False, default=False),
+)
+
 # Expiry of a sys_user_role row (absent: the role is held until revoked).
 user_role_expiry = Table(
     "sys_user_role_expiry",
@@ -282,6 +295,22 @@ audit_log = Table(
     Column("changes", JSON),  # {field: [before, after]}; sensitive values masked
     Index("ix_sys_audit_record", "entity", "record_id", "id"),
     Index("ix_sys_audit_at", "at"),
+)
+
+# --- lead pool: who holds a pooled entity's record since when, and whether she claimed it ----------
+
+# One row per record of a pool entity whose owner was set by a claim or a later change of owner.
+# ``since`` starts the follow-up clock of the auto-return; ``claimed`` rows count against the claim
+# limit while their user still owns the record (a row whose user no longer owns it is stale and ignored).
+pool_holdings = Table(
+    "sys_pool_holding",
+    system_metadata,
+    Column("entity_id", String(40), primary_key=True),  # the entity's stable id
+    Column("record_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("claimed", Boolean, nullable=False),
+    Index("ix_sys_pool_holding_user", "entity_id", "user_id", "claimed"),
 )
 
 # --- industry packs: one row per installed pack ------------------------------------------------------

@@ -12,6 +12,7 @@ from metamodel.documents import check_against, check_document, load_schema
 from metamodel.errors import Problem
 from metamodel.fieldtypes.base import DefinitionContext, FieldTypeRegistry
 from metamodel.identifiers import field_name_problem, name_problem
+from metamodel.pool.config import check_pool
 from metamodel.tables import INDEXABLE_SYSTEM_COLUMNS
 
 # Extra checks (e.g. the rule engine's expression checks) plug in here.
@@ -183,7 +184,7 @@ def _check_entity_settings(entity: EntityDef, registry: FieldTypeRegistry) -> li
         problems.append(
             Problem(f"{prefix}.autonumber", "child-table entities have no record numbers", "invalid")
         )
-    return problems
+    return problems + check_pool(entity, registry)
 
 
 def _check_child_owners(bundle: Bundle) -> list[Problem]:

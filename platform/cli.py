@@ -21,6 +21,7 @@ from crm_platform.cli_crypto import generate_key_command, rotate_key_command
 from crm_platform.cli_packs import pack
 from crm_platform.i18n import LOCALES
 from crm_platform.metafiles import MANIFEST, read_bundle, write_bundle
+from crm_platform.plugins_cli import plugins_command
 from crm_platform.services import CrmServices
 from metamodel.definitions import DOCUMENT_KINDS, Bundle
 from metamodel.diff import diff_bundles
@@ -390,6 +391,7 @@ def scheduler(interval: float | None, once: bool) -> None:
 cli.add_command(generate_key_command)
 cli.add_command(rotate_key_command)
 cli.add_command(pack)
+cli.add_command(plugins_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.records.hooks import RecordHooks
 from metamodel.records.runtime import RecordRuntime, utcnow
 from metamodel.versions import MetadataService
+from plugins.loader import PluginSet
 from rule_engine.engine import RuleEngine
 
 
@@ -27,6 +28,7 @@ class CrmServices:
     rules: RuleEngine
     hooks: RecordHooks = field(default_factory=RecordHooks)
     clock: Callable[[], dt.datetime] = utcnow
+    plugins: PluginSet = field(default_factory=PluginSet)  # loaded plugins: statuses and blueprints
 
     def runtime(self) -> RecordRuntime:
         """Return a record runtime bound to the active metadata version."""

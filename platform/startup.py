@@ -1,4 +1,4 @@
-"""The one start-up place where field types, the rule engine and (later) plugins are registered."""
+"""The one start-up place where field types, expression functions, actions, plugins and the rule engine are registered."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,14 +7,23 @@ from crm_platform.auditing import install_audit
 from crm_platform.encryption import load_encryption, prepare_encryption
 from crm_platform.services import CrmServices
 from metamodel.access import install_access_control
+from metamodel.access.fieldsecurity import install_field_security
 from metamodel.attachments import AttachmentStore
 from metamodel.database import make_engine, upgrade_database
 from metamodel.fieldtypes import FieldTypeRegistry, register_builtin_field_types
+from metamodel.pool.hooks import install_pool
+from metamodel.records.hooks import RecordHooks
 from metamodel.records.runtime import utcnow
 from metamodel.versions import MetadataService
+from plugins.loader import Registries, load_plugins
+from rule_engine.actions.base import ActionRegistry
+from rule_engine.actions.builtin import register_builtin_actions
 from rule_engine.assembly import MIGRATIONS, build_rule_engine, install_rule_engine
 from rule_engine.delivery.settings import SmtpSettings, WebhookSecrets
 from rule_engine.delivery.worker import OutboxWorker
+from rule_engine.expressions import FunctionRegistry, register_builtin_functions
+from rule_engine.scheduler.jobs import PeriodicJob
+from rule_engine.scheduler.pool_return import PoolReturnJob
 from rule_engine.scheduler.service import SchedulerService
 
 
@@ -31,15 +40,26 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     upgrade_database(engine, MIGRATIONS)
     encryption = load_encryption(config)
     field_types = build_field_types()
+    functions = register_builtin_functions(FunctionRegistry())
+    actions = register_builtin_actions(ActionRegistry())
+    # Plugins add to the registries before anything reads them; their record hooks run first, so the
+    # rules, access control and the audit log see what a plugin's before-save hook changed.
+    hooks = RecordHooks()
+    plugins = load_plugins(Registries(field_types, functions, actions, hooks), config)
     rules = build_rule_engine(
         field_types,
         utcnow,
         services={"smtp": SmtpSettings.from_config(config)},
-        plugins=str(config.get("CRM_ACTION_PLUGINS") or "").split(","),
+        functions=functions,
+        registry=actions,
     )
-    hooks = install_rule_engine(rules)
+    install_rule_engine(rules, hooks)
     # Permissions, row scopes and shares: enforced inside the record runtime for every caller.
     install_access_control(hooks)
+    # Field rules (hidden, read-only, masked): every record the runtime returns is shaped for its reader.
+    install_field_security(hooks)
+    # The lead pool: who holds pool records since when, masked contact fields for pool users.
+    install_pool(hooks)
     metadata = MetadataService(
         engine, field_types, checks=[rules.check_bundle, encryption.check_bundle], sealing=encryption.sealing
     )
@@ -54,6 +74,7 @@ def build_services(config: dict[str, Any]) -> CrmServices:
         attachments=attachments,
         rules=rules,
         hooks=hooks,
+        plugins=plugins,
     )
 
 
@@ -61,4 +82,8 @@ def build_scheduler(svc: CrmServices, config: dict[str, Any]) -> SchedulerServic
     """Return the scheduler of time triggers, retries and outbox deliveries for these services."""
     outbox = OutboxWorker(svc.engine, smtp=SmtpSettings.from_config(config), secrets=WebhookSecrets.from_config(config))
     interval = float(config.get("CRM_SCHEDULER_INTERVAL") or 30)
-    return SchedulerService(svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox)
+    # Periodic jobs, each run once per period across every scheduler process.
+    jobs: list[PeriodicJob] = [PoolReturnJob(svc.metadata.model)]
+    return SchedulerService(
+        svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox, jobs=jobs
+    )

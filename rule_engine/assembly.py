@@ -14,7 +14,6 @@ from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.records.hooks import RecordHooks
 from rule_engine.actions.base import Action, ActionRegistry
 from rule_engine.actions.builtin import register_builtin_actions
-from rule_engine.actions.plugins import load_action_plugins
 from rule_engine.engine import RuleComponent, RuleEngine
 from rule_engine.expressions import FunctionRegistry, register_builtin_functions
 from rule_engine.fieldrules import FieldRuleComponent
@@ -39,14 +38,17 @@ def build_rule_engine(
     *,
     services: Mapping[str, Any] | None = None,
     actions: Iterable[type[Action]] = (),
-    plugins: Iterable[str] = (),
     functions: FunctionRegistry | None = None,
+    registry: ActionRegistry | None = None,
 ) -> RuleEngine:
-    """Return a rule engine with the built-in functions, actions and every component of ``COMPONENTS``."""
-    registry = register_builtin_actions(ActionRegistry())
+    """Return a rule engine with the built-in functions, actions and every component of ``COMPONENTS``.
+
+    ``functions`` and ``registry`` (actions) may come filled already, with the built-ins and what
+    plugins added (see plugins.loader); by default they hold the built-ins.
+    """
+    registry = registry if registry is not None else register_builtin_actions(ActionRegistry())
     for action in actions:
         registry.register(action)
-    load_action_plugins(registry, plugins)
     rules = RuleEngine(
         field_types,
         functions if functions is not None else register_builtin_functions(FunctionRegistry()),

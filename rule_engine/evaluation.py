@@ -58,6 +58,8 @@ class Expressions:
         from rule_engine.expressions import RecordContext
 
         compiled = self.compile(site, entity, text)
+        if compiled.record_only:
+            return compiled.evaluate_record(record, now)
         context = RecordContext(conn, site, entity, dict(record), now, self.functions)
         return compiled.evaluate(context)
 

@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from metamodel.access.fieldadmin import check_field_rules, read_field_rules, replace_field_rules
+from metamodel.access.masks import MaskStyles
 from metamodel.access.rules import ANY_ENTITY, OPERATIONS, SCOPES, SHARE_PERMISSIONS
 from metamodel.errors import Conflict, NotFound, Problem, RecordInvalid
 from metamodel.identifiers import NAME_PATTERN
-from metamodel.model import EntityModel
+from metamodel.model import EntityModel, SiteModel
 from metamodel.systables import (
     access_state,
     org_unit_tree,
@@ -230,6 +232,25 @@ class AccessAdmin:
         with self.engine.begin() as conn:
             table = role_permissions
             conn.execute(table.delete().where(table.c.role == role, table.c.entity == entity, table.c.operation == operation))
+
+    # --- field rules -----------------------------------------------------------------------------
+    def field_rules(self, role: str) -> list[dict[str, Any]]:
+        """Return a role's field rules: entity, field, access (hidden|readonly|masked), mask, reveal."""
+        with self.engine.connect() as conn:
+            _role_row(conn, role)
+            return read_field_rules(conn, role)
+
+    def set_field_rules(
+        self,
+        role: str,
+        rules: Iterable[Mapping[str, Any]],
+        model: SiteModel,
+        styles: MaskStyles | None = None,
+    ) -> list[dict[str, Any]]:
+        """Replace a role's field rules, checked against the published ``model``; 422 names what is wrong."""
+        rows = check_field_rules(rules, model, styles or MaskStyles.default())
+        with self.engine.begin() as conn:
+            return replace_field_rules(conn, role, rows)
 
     # --- role grants -----------------------------------------------------------------------------
     def assign_role(self, user_id: int, role: str, expires_at: dt.datetime | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,10 +10,10 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, false, literal, or
 
 from metamodel.access.errors import AccessDenied
 from metamodel.access.grants import Grants, bypasses, resolve_actor
-from metamodel.access.rules import ALL
-from metamodel.access.scopes import owner_conditions, record_condition
+from metamodel.access.rules import ALL, ANY_ENTITY, CLAIM, RELEASE
+from metamodel.access.scopes import owner_conditions, record_condition, sees_pool
 from metamodel.model import EntityModel
-from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks
+from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks, authorized_fields
 from metamodel.systables import record_shares
 
 
@@ -47,9 +48,18 @@ class AccessControl:
             raise AccessDenied(entity, request.operation, "access could not be checked for this user")
         if not grants.enforced:
             return
+        if request.operation == "update" and request.values is not None:
+            covered = authorized_fields(request.conn, entity, request.record_id)
+            if covered and set(request.values) <= covered:
+                return  # part of an operation checked on its own, e.g. a transition moving the state
         if request.entity.entity.is_child:
             raise AccessDenied(entity, request.operation, f"{entity} lines are only reached through their parent record")
+        if request.operation in (CLAIM, RELEASE):
+            self._check_pool(request, grants)
+            return
         scopes = grants.scopes(entity, request.operation)
+        if not scopes and request.operation == "read" and sees_pool(request.entity, grants):
+            return  # a pool-only role reads the records without owner (the scope says which)
         if not scopes:
             raise AccessDenied(entity, request.operation)
         if request.record_id is not None:
@@ -59,6 +69,23 @@ class AccessControl:
             owner = actor.user_id
         if owner is not None and ALL not in scopes:
             self._check_owner(request.conn, entity, request.operation, grants, scopes, owner)
+
+    def _check_pool(self, request: AccessRequest, grants: Grants) -> None:
+        # Claim: the claim permission (the record was read through the pool scope, so it is visible).
+        # Release: the owner who could claim it, or whoever may update the record (her manager).
+        entity, operation = request.entity.name, request.operation
+        claimer = bool(grants.scopes(entity, CLAIM))
+        if operation == CLAIM:
+            if not claimer:
+                raise AccessDenied(entity, operation, f"you may not claim {entity} records from the pool")
+            return
+        table = request.entity.table
+        owner = request.conn.execute(select(table.c.owner_id).where(table.c.id == request.record_id)).scalar()
+        if claimer and owner == grants.user_id:
+            return
+        if not grants.scopes(entity, "update"):
+            raise AccessDenied(entity, operation, f"you may not release {entity} records to the pool")
+        self._check_record(dataclasses.replace(request, operation="update"), grants)
 
     def _check_record(self, request: AccessRequest, grants: Grants) -> None:
         condition = record_condition(request.entity, grants, request.operation, _now(request.actor))
@@ -110,6 +137,34 @@ def require(conn: Connection, actor: Actor, entity: str, operation: str) -> Acto
         return actor
     if not grants.scopes(entity, operation):
         raise AccessDenied(entity, operation)
+    return actor
+
+
+def permitted_ids(conn: Connection, model: EntityModel, actor: Actor, operation: str, ids: list[int]) -> set[int]:
+    """Return those of ``ids`` whose rows a resolved actor's scopes open for ``operation`` (e.g. export)."""
+    grants: Any = actor.grants
+    if bypasses(actor) or not isinstance(grants, Grants) or not grants.enforced or not ids:
+        return set(ids) if bypasses(actor) or (isinstance(grants, Grants) and not grants.enforced) else set()
+    condition = record_condition(model, grants, operation, _now(actor))
+    if condition is None:
+        return set(ids)
+    table = model.table
+    return set(conn.execute(select(table.c.id).where(table.c.id.in_(ids), condition)).scalars())
+
+
+def require_configure(conn: Connection, actor: Actor) -> Actor:
+    """Refuse changing metadata unless the actor is an administrator (or the system) or one of her roles
+    grants "configure" on every entity ('*'); with enforcement off only administrators may."""
+    if bypasses(actor):
+        return actor
+    actor = resolve_actor(actor, conn)
+    grants: Any = actor.grants
+    if not grants.enforced or not grants.permissions.get((ANY_ENTITY, "configure")):
+        raise AccessDenied(
+            ANY_ENTITY,
+            "configure",
+            "you may not change the metadata: it needs an administrator or a role allowed to configure every entity ('*')",
+        )
     return actor
 
 

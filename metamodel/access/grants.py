@@ -8,12 +8,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, bindparam, literal, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
+from metamodel.access.fields import FieldAccess, FieldRules, RoleFieldRule, effective_rules, strictest_rules
 from metamodel.access.rules import ANY_ENTITY
 from metamodel.coltypes import UTCDateTime
-from metamodel.records.hooks import Actor
-from metamodel.systables import access_state, role_permissions, user_org_units, user_role_expiry, user_roles
+from metamodel.records.hooks import UNKNOWN_READER, Actor
+from metamodel.systables import (
+    access_state,
+    field_permissions,
+    role_permissions,
+    user_org_units,
+    user_role_expiry,
+    user_roles,
+)
 
 
 @dataclass(frozen=True)
@@ -25,11 +46,17 @@ class Grants:
     unit_id: int | None = None
     # (entity name or '*', operation) -> the scopes granted by any of her roles
     permissions: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # entity -> field -> access, for the fields her roles restrict (see metamodel.access.fields)
+    fields: FieldRules = field(default_factory=dict)
 
     def scopes(self, entity: str, operation: str) -> frozenset[str]:
         """Return the scopes granted for ``operation`` on ``entity`` (rows for '*' included)."""
         empty: frozenset[str] = frozenset()
         return self.permissions.get((entity, operation), empty) | self.permissions.get((ANY_ENTITY, operation), empty)
+
+    def field_rules(self, entity: str) -> Mapping[str, FieldAccess]:
+        """Return the restricted fields of ``entity`` and their access (empty when enforcement is off)."""
+        return self.fields.get(entity, {}) if self.enforced else {}
 
 
 def bypasses(actor: Actor) -> bool:
@@ -43,26 +70,57 @@ def _grants_query() -> Any:
     user_id = bindparam("user_id", type_=BigInteger())
     now = bindparam("now", type_=UTCDateTime())
     held = and_(user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role)
-    permissions = (
-        select(role_permissions.c.entity, role_permissions.c.operation, role_permissions.c.scope)
+    unexpired = (
+        user_roles.c.user_id == user_id,
+        or_(user_role_expiry.c.expires_at.is_(None), user_role_expiry.c.expires_at > now),
+    )
+    # Role permissions (kind 'p') and field rules (kind 'f') of the held roles, in one result.
+    permission_rows = (
+        select(
+            literal("p").label("kind"),
+            role_permissions.c.role,
+            role_permissions.c.entity,
+            role_permissions.c.operation,
+            role_permissions.c.scope,
+            null().cast(String(40)).label("mask"),
+            literal(False, Boolean).label("reveal"),
+        )
         .select_from(
             role_permissions.join(user_roles, user_roles.c.role == role_permissions.c.role).outerjoin(
                 user_role_expiry, held
             )
         )
-        .where(
-            user_roles.c.user_id == user_id,
-            or_(user_role_expiry.c.expires_at.is_(None), user_role_expiry.c.expires_at > now),
-        )
-        .subquery()
+        .where(*unexpired)
     )
+    field_rows = (
+        select(
+            literal("f").label("kind"),
+            field_permissions.c.role,
+            field_permissions.c.entity,
+            field_permissions.c.field,
+            field_permissions.c.access,
+            field_permissions.c.mask,
+            field_permissions.c.reveal,
+        )
+        .select_from(
+            field_permissions.join(user_roles, user_roles.c.role == field_permissions.c.role).outerjoin(
+                user_role_expiry, held
+            )
+        )
+        .where(*unexpired)
+    )
+    permissions = union_all(permission_rows, field_rows).subquery()
     one = select(literal(1).label("one")).subquery()
     return select(
         select(access_state.c.enforced).where(access_state.c.id == 1).scalar_subquery(),
         select(user_org_units.c.unit_id).where(user_org_units.c.user_id == user_id).scalar_subquery(),
+        permissions.c.kind,
+        permissions.c.role,
         permissions.c.entity,
         permissions.c.operation,
         permissions.c.scope,
+        permissions.c.mask,
+        permissions.c.reveal,
     ).select_from(one.outerjoin(permissions, true()))
 
 
@@ -76,10 +134,32 @@ def load_grants(conn: Connection, user_id: int, now: dt.datetime) -> Grants:
     if not is_on:
         return Grants(user_id, False, unit_id)
     permissions: dict[tuple[str, str], set[str]] = {}
-    for _on, _unit, entity, operation, scope in rows:
-        if entity is not None:
+    role_entities: dict[str, set[str]] = {}
+    rules: list[RoleFieldRule] = []
+    for _on, _unit, kind, role, entity, operation, scope, mask, reveal in rows:
+        if kind == "p":
             permissions.setdefault((entity, operation), set()).add(scope)
-    return Grants(user_id, True, unit_id, {key: frozenset(v) for key, v in permissions.items()})
+            role_entities.setdefault(role, set()).add(entity)
+        elif kind == "f":
+            rules.append(RoleFieldRule(role, entity, operation, scope, mask, bool(reveal)))
+    return Grants(
+        user_id,
+        True,
+        unit_id,
+        {key: frozenset(v) for key, v in permissions.items()},
+        effective_rules(role_entities, rules) if rules else {},
+    )
+
+
+def load_unknown_reader(conn: Connection) -> Grants:
+    """Grants of a reader known by no user: no permissions, and every field rule of every role at its strictest."""
+    is_on = bool(conn.execute(select(access_state.c.enforced).where(access_state.c.id == 1)).scalar())
+    if not is_on:
+        return Grants(UNKNOWN_READER.user_id or 0, False)
+    table = field_permissions
+    rows = conn.execute(select(table.c.role, table.c.entity, table.c.field, table.c.access, table.c.mask)).all()
+    rules = [RoleFieldRule(role, entity, name, access, mask) for role, entity, name, access, mask in rows]
+    return Grants(UNKNOWN_READER.user_id or 0, True, None, {}, strictest_rules(rules))
 
 
 def resolve_actor(actor: Actor, conn: Connection) -> Actor:
@@ -87,5 +167,7 @@ def resolve_actor(actor: Actor, conn: Connection) -> Actor:
     if bypasses(actor) or isinstance(actor.grants, Grants):
         return actor
     assert actor.user_id is not None
+    if actor.user_id == UNKNOWN_READER.user_id:
+        return dataclasses.replace(actor, grants=load_unknown_reader(conn))
     now = actor.now or dt.datetime.now(dt.UTC)
     return dataclasses.replace(actor, grants=load_grants(conn, actor.user_id, now))

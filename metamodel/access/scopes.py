@@ -8,21 +8,59 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, false, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from metamodel.access.grants import Grants
-from metamodel.access.rules import ALL, ORG_SUBTREE, ORG_UNIT, OWN, share_permissions_for
+from metamodel.access.rules import ALL, CLAIM, ORG_SUBTREE, ORG_UNIT, OWN, share_permissions_for
 from metamodel.coltypes import UTCDateTime
 from metamodel.model import EntityModel
 from metamodel.systables import org_unit_tree, record_shares, team_members, user_org_units
 
 
+class NotIndexed(ColumnElement[Any]):
+    """A column SQLite must not look up through its index: rendered ``+column`` there, plain elsewhere.
+
+    ``owner_id IN (<a unit's users>) OR id IN (<shares>)`` lets SQLite's planner (which has no row
+    statistics) fetch every match through the owner and primary-key indexes and sort them all in a
+    temporary B-tree: the whole unit's share of the table for a 50-row page. Unary plus is SQLite's
+    documented way to take a term out of index selection, so the OR is tested row by row while the
+    planner walks the sort order's index and stops at the page's end, which costs the page size
+    divided by the unit's share of the rows. PostgreSQL has statistics and chooses for itself.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(NotIndexed)
+def _plain(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(NotIndexed, "sqlite")
+def _unary_plus(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
+
+
 def owner_conditions(
-    owner: ColumnElement[Any], user_id: int, unit_id: int | None, scopes: frozenset[str]
+    owner: ColumnElement[Any], user_id: int, unit_id: int | None, scopes: frozenset[str], *, for_lists: bool = False
 ) -> list[ColumnElement[bool]]:
-    """Return conditions on an owner id for the owner-based scopes (own, org_unit, org_subtree)."""
+    """Return conditions on an owner id for the owner-based scopes (own, org_unit, org_subtree).
+
+    ``for_lists``: the unit scopes' owner sets (usually a sizeable share of the rows) do not choose the
+    index, see NotIndexed; one owner's records (``own``) are few enough to fetch and sort.
+    """
     parts: list[ColumnElement[bool]] = []
     if OWN in scopes:
         parts.append(owner == user_id)
+    if for_lists:
+        owner = NotIndexed(owner)
     if unit_id is not None and ORG_SUBTREE in scopes:
         # The closure table turns "owner's unit is at or below mine" into one indexed join.
         below = (
@@ -66,18 +104,32 @@ def record_condition(
     if ALL in scopes:
         return None
     _NOW.set(now)
-    return _condition(model.table, model.entity.id, operation, grants.user_id, grants.unit_id, scopes)
+    pooled = operation == "read" and sees_pool(model, grants)
+    return _condition(model.table, model.entity.id, operation, grants.user_id, grants.unit_id, scopes, pooled)
+
+
+def sees_pool(model: EntityModel, grants: Grants) -> bool:
+    """Whether the user sees the records without owner of ``model`` through its lead pool."""
+    return bool(model.entity.doc.get("pool")) and bool(grants.scopes(model.name, CLAIM))
 
 
 @lru_cache(maxsize=4096)
 def _condition(
-    table: Table, entity_id: str, operation: str, user_id: int, unit_id: int | None, scopes: frozenset[str]
+    table: Table,
+    entity_id: str,
+    operation: str,
+    user_id: int,
+    unit_id: int | None,
+    scopes: frozenset[str],
+    pooled: bool = False,
 ) -> ColumnElement[bool]:
     # Building the expression costs about as much as running a small indexed query, so a user's
     # condition is built once per table, operation, unit and scope set.
-    parts = owner_conditions(table.c.owner_id, user_id, unit_id, scopes)
+    parts = owner_conditions(table.c.owner_id, user_id, unit_id, scopes, for_lists=True)
     permissions = share_permissions_for(operation)
     if scopes and permissions:
         # Shares widen the rows of an operation the user's roles allow; they never grant the operation.
         parts.append(table.c.id.in_(shared_ids(entity_id, user_id, permissions)))
+    if pooled:
+        parts.append(table.c.owner_id.is_(None))  # the lead pool: records nobody owns yet
     return or_(*parts) if parts else false()

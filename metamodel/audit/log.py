@@ -16,6 +16,10 @@ ACTIONS = (
     "record.update",
     "record.delete",
     "record.transition",
+    "record.claim",
+    "record.release",
+    "record.pool_return",
+    "record.reveal",
     "meta.publish",
     "meta.rollback",
     "auth.login",
@@ -60,6 +64,30 @@ def write_entry(
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def write_system_entries(conn: Connection, action: str, at: dt.datetime, origin: str, entries: list[dict[str, Any]]) -> None:
+    """Append many entries of the system actor at once (``entity``, ``record_id``, ``summary``, ``changes`` each)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action '{action}'")
+    if entries:
+        conn.execute(
+            audit_log.insert(),
+            [
+                {
+                    "at": at,
+                    "actor_id": None,
+                    "actor_name": SYSTEM_NAME,
+                    "origin": origin,
+                    "action": action,
+                    "entity": entry["entity"],
+                    "record_id": entry["record_id"],
+                    "summary": str(entry.get("summary", ""))[:_MAX_SUMMARY],
+                    "changes": entry.get("changes"),
+                }
+                for entry in entries
+            ],
+        )
 
 
 def write_for_actor(

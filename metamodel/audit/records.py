@@ -15,6 +15,10 @@ from metamodel.records.values import serialize_row
 
 OriginSource = Callable[[], "str | None"]
 _OWNER = "owner_id"  # not a field, but who owns a record matters to an auditor
+_POOL_OPERATIONS = {
+    "claim": "claimed {entity} {id} from the pool",
+    "release": "released {entity} {id} to the pool",
+}
 
 
 def install_record_audit(hooks: RecordHooks, origin: OriginSource | None = None) -> None:
@@ -39,9 +43,14 @@ class RecordAudit:
         site = getattr(event.runtime, "model", None)
         if site is not None and model.child_fields():
             after.update(_lines(event.conn, site, model, event.record_id))
+        action = f"record.{event.action}"
         if event.action == "create":
             changes = {name: [None, value] for name, value in after.items()}
             summary = f"created {model.name} {event.record_id}"
+        elif event.operation in _POOL_OPERATIONS:
+            action = f"record.{event.operation}"
+            changes = {_OWNER: [(event.before or {}).get(_OWNER), after.get(_OWNER)]}
+            summary = _POOL_OPERATIONS[event.operation].format(entity=model.name, id=event.record_id)
         else:
             before = event.before or {}
             changes = {
@@ -52,7 +61,7 @@ class RecordAudit:
             summary = f"updated {model.name} {event.record_id}: " + (", ".join(changes) or "no field changed")
         write_for_actor(
             event.conn,
-            f"record.{event.action}",
+            action,
             event.actor,
             self.origin(),
             entity=model.name,

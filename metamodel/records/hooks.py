@@ -1,9 +1,10 @@
-"""Extension points of the record runtime: save and delete hooks, and query scopes."""
+"""Extension points of the record runtime: save and delete hooks, query scopes, record views and field guards."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,11 @@ class Actor:
     grants: Any = field(default=None, compare=False, hash=False)
 
 
+# A reader known by no user id (e.g. an outside e-mail address): record views apply to it every
+# restriction any role has on a field, the safe default. User ids start at 1, so 0 is nobody's.
+UNKNOWN_READER = Actor(user_id=0, username="(unknown reader)")
+
+
 @dataclass
 class SaveEvent:
     """A record about to be (or just) written; hooks may change ``values`` or add problems before."""
@@ -41,6 +47,9 @@ class SaveEvent:
     problems: ProblemList
     record_id: int | None = None
     runtime: Any = None  # the RecordRuntime doing the write, for hooks that write related records
+    # Why an update happens when it is more than an edit: "claim" or "release" (owner changes through
+    # the lead pool), so the audit log and the pool's bookkeeping can tell.
+    operation: str | None = None
 
 
 @dataclass
@@ -59,11 +68,30 @@ class AccessRequest:
     """An operation about to run: checks raise (e.g. a 403 error) to refuse it."""
 
     entity: EntityModel
-    operation: str  # read | create | update | delete
+    operation: str  # read | create | update | delete | claim | release
     actor: Actor
     conn: Connection
     record_id: int | None = None  # update and delete: the record, already known to be visible
     values: dict[str, Any] | None = None  # create and update: the prepared values
+
+
+@dataclass
+class FieldUse:
+    """Fields an operation is about to use: a guard raises to refuse, or returns the names to leave out.
+
+    ``purpose`` is ``write`` (fields given in a create or update payload, or in one of its lines:
+    names returned are dropped from the payload, e.g. an unchanged echo of a read-only value), ``filter`` and ``sort`` (a guard
+    raises to refuse), or ``search`` (the fields the full-text search would look in: names returned
+    are not searched).
+    """
+
+    entity: EntityModel
+    purpose: str  # write | filter | sort | search
+    fields: frozenset[str]
+    actor: Actor
+    conn: Connection
+    values: dict[str, Any] | None = None  # write: the payload as given (before type conversion)
+    before: dict[str, Any] | None = None  # write on update: the stored record (or line), unmasked
 
 
 SaveHook = Callable[[SaveEvent], None]
@@ -71,6 +99,43 @@ DeleteHook = Callable[[DeleteEvent], None]
 QueryScope = Callable[[EntityModel, Actor], "ColumnElement[bool] | None"]
 ActorResolver = Callable[[Actor, Connection], Actor]
 PermissionCheck = Callable[[AccessRequest], None]
+# A view gets each record the runtime returns (get, list, create/update results, each child line,
+# and a stand-in {"id", <title field>} of every linked record whose title is shown) and returns
+# it as this actor may see it: fields removed or masked. It must not change the given dict.
+RecordView = Callable[[EntityModel, Actor, dict[str, Any]], dict[str, Any]]
+FieldGuard = Callable[[FieldUse], "frozenset[str] | set[str] | None"]
+
+
+_AUTHORIZED_KEY = "crm_authorized_writes"
+
+
+@contextmanager
+def authorized_write(conn: Connection, entity: str, record_id: int, fields: Iterable[str]) -> Iterator[None]:
+    """Mark writes of ``fields`` of one record on ``conn`` as part of an operation already permitted.
+
+    A workflow transition, checked as "transition", moves the state with an ordinary update: inside
+    this block that update needs no "update" permission and may change the state field even when
+    field rules make it read-only for the actor.
+    """
+    marks: dict[tuple[str, int], frozenset[str]] = conn.info.setdefault(_AUTHORIZED_KEY, {})
+    key = (entity, record_id)
+    previous = marks.get(key)
+    marks[key] = frozenset(fields) | (previous or frozenset())
+    try:
+        yield
+    finally:
+        if previous is None:
+            marks.pop(key, None)
+        else:
+            marks[key] = previous
+
+
+def authorized_fields(conn: Connection, entity: str, record_id: int | None) -> frozenset[str]:
+    """Return the fields of a record whose writes on ``conn`` are covered by ``authorized_write``."""
+    if record_id is None:
+        return frozenset()
+    marks: dict[tuple[str, int], frozenset[str]] = conn.info.get(_AUTHORIZED_KEY, {})
+    return marks.get((entity, record_id), frozenset())
 
 
 @dataclass
@@ -86,3 +151,7 @@ class RecordHooks:
     # refuse operations the actor may not run.
     actor_resolvers: list[ActorResolver] = field(default_factory=list)
     permission_checks: list[PermissionCheck] = field(default_factory=list)
+    # Field-level rules: views shape what is returned, guards vet the fields used by writes,
+    # filters, sorts and searches.
+    record_views: list[RecordView] = field(default_factory=list)
+    field_guards: list[FieldGuard] = field(default_factory=list)

@@ -163,10 +163,21 @@ def sort_field(model: EntityModel, registry: FieldTypeRegistry, sort: str) -> tu
     return name, descending
 
 
+def search_fields(model: EntityModel) -> list[FieldDef]:
+    """Return the fields a full-text search looks in: the searchable ones, else the title field."""
+    searchable = [f for f in model.column_fields() if f.searchable]
+    if not searchable and model.entity.title_field:
+        searchable = [model.field(model.entity.title_field)]
+    return searchable
+
+
 def where_clauses(
-    model: EntityModel, registry: FieldTypeRegistry, query: ListQuery
+    model: EntityModel,
+    registry: FieldTypeRegistry,
+    query: ListQuery,
+    unsearchable: set[str] | frozenset[str] = frozenset(),
 ) -> list[ColumnElement[bool]]:
-    """Return the SQL conditions of the query's filters and search."""
+    """Return the SQL conditions of the query's filters and search (which skips ``unsearchable`` fields)."""
     table = model.table
     clauses: list[ColumnElement[bool]] = []
     for item in query.filters:
@@ -176,9 +187,7 @@ def where_clauses(
             clause = field_type.filter_clause(definition, table.c[item.field], item.op, item.value)
         clauses.append(clause)
     if query.search:
-        searchable = [f for f in model.column_fields() if f.searchable]
-        if not searchable and model.entity.title_field:
-            searchable = [model.field(model.entity.title_field)]
+        searchable = [f for f in search_fields(model) if f.name not in unsearchable]
         parts = [_search_part(model, registry, f, query.search) for f in searchable]
         clauses.append(or_(*parts) if parts else false())
     return clauses

@@ -19,13 +19,14 @@ from metamodel.definitions import FieldDef
 from metamodel.errors import Conflict, NotFound, Problem, ProblemList, RecordInvalid
 from metamodel.model import EntityModel, SiteModel
 from metamodel.records.autonumber import next_number
-from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks, SaveEvent
+from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, FieldUse, RecordHooks, SaveEvent
 from metamodel.records.query import (
     ListQuery,
     base_select,
     encode_cursor,
     lookup_field,
     order_and_page,
+    search_fields,
     sort_field,
     where_clauses,
 )
@@ -103,6 +104,120 @@ class RecordRuntime:
             for check in self.hooks.permission_checks:
                 check(request)
 
+    def _guard_fields(
+        self,
+        conn: Connection,
+        model: EntityModel,
+        purpose: str,
+        names: builtins.set[str] | frozenset[str],
+        actor: Actor,
+        values: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+    ) -> builtins.set[str]:
+        # Returns the fields the guards leave out; a guard raises to refuse the operation.
+        left_out: builtins.set[str] = set()
+        if names and self.hooks.field_guards:
+            use = FieldUse(model, purpose, frozenset(names), actor, conn, values, before)
+            for guard in self.hooks.field_guards:
+                left_out |= set(guard(use) or ())
+        return left_out
+
+    def _guard_write(
+        self, conn: Connection, model: EntityModel, raw: Mapping[str, Any], actor: Actor, before: dict[str, Any] | None
+    ) -> Mapping[str, Any]:
+        # The payload as given, less the fields the guards leave out; lines are vetted one by one
+        # against the stored line with the same id.
+        if not self.hooks.field_guards:
+            return raw
+        given = {name for name in raw if name in model.fields}
+        left_out = self._guard_fields(conn, model, "write", given, actor, dict(raw), before)
+        kept = {key: value for key, value in raw.items() if key not in left_out}
+        for child_field in model.child_fields():
+            lines = kept.get(child_field.name)
+            if not isinstance(lines, builtins.list):
+                continue
+            child = self.model.entity(str(child_field.get("child_entity")))
+            stored = {line["id"]: line for line in (before or {}).get(child_field.name) or []}
+            kept[child_field.name] = [
+                self._guard_write(conn, child, line, actor, stored.get(line.get("id")) or ({} if before else None))
+                if isinstance(line, Mapping)
+                else line
+                for line in lines
+            ]
+        return kept
+
+    def authorize(
+        self, entity: str, operation: str, actor: Actor, record_id: int | None = None, conn: Connection | None = None
+    ) -> Actor:
+        """Refuse ``operation`` (e.g. transition) on the entity, or on one record, unless the actor may; returns her resolved."""
+        model = self.model.entity(entity)
+        with self.transaction(conn) as c:
+            resolved = self.resolve(actor, c)
+            self._permit(c, model, operation, resolved, record_id)
+            return resolved
+
+    def resolve(self, actor: Actor, conn: Connection) -> Actor:
+        """Return the actor with what it may do attached (its clock reading set), as each operation does."""
+        return self._resolve(self._actor(actor), conn)
+
+    def present_as(
+        self, entity: str, record: dict[str, Any], actor: Actor, conn: Connection | None = None
+    ) -> dict[str, Any]:
+        """Return a stored record as ``actor`` may see it (fields hidden or masked), e.g. for a message to her."""
+        model = self.model.entity(entity)
+        with self.transaction(conn) as c:
+            return self._present(model, self.resolve(actor, c), record)
+
+    def _present(self, model: EntityModel, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
+        # Shapes a record (its lines and link titles too) as the actor may see it.
+        views = self.hooks.record_views
+        if not views:
+            return record
+        titles = record.get("_titles")
+        shown = dict(record)
+        for view in views:
+            shown = view(model, actor, shown)
+        for child_field in model.child_fields():
+            lines = shown.get(child_field.name)
+            if isinstance(lines, builtins.list):
+                child = self.model.entity(str(child_field.get("child_entity")))
+                shown[child_field.name] = [self._present(child, actor, line) for line in lines]
+        if isinstance(titles, dict):
+            shown["_titles"] = self._view_titles(model, actor, record, shown, titles)
+        return shown
+
+    def _view_titles(
+        self,
+        model: EntityModel,
+        actor: Actor,
+        record: dict[str, Any],
+        shown: dict[str, Any],
+        titles: dict[str, str],
+    ) -> dict[str, str]:
+        result = {}
+        for name, title in titles.items():
+            if name not in shown:
+                continue  # the link field itself is hidden: so is the title of what it points at
+            if shown[name] != record.get(name):
+                result[name] = "****"  # the link is masked: its title would give it away
+                continue
+            result[name] = self._view_title(str(model.fields[name].get("target")), actor, record.get(name), title)
+        return result
+
+    def _view_title(self, entity: str, actor: Actor, record_ref: Any, title: str) -> str:
+        # A linked record's title is its title field's value: it is hidden or masked like the field.
+        target = self.model.entity(entity)
+        title_name = target.entity.title_field
+        if not title_name:
+            return title
+        stand_in: dict[str, Any] = {"id": record_ref, title_name: title}
+        for view in self.hooks.record_views:
+            stand_in = view(target, actor, stand_in)
+        shown = stand_in.get(title_name)
+        if shown is None or shown == "":
+            return f"#{record_ref}" if isinstance(record_ref, int) else "#"
+        return str(shown)
+
     def _scope(self, model: EntityModel, actor: Actor) -> list[ColumnElement[bool]]:
         clauses = [scope(model, actor) for scope in self.hooks.query_scopes]
         return [c for c in clauses if c is not None]
@@ -123,6 +238,7 @@ class RecordRuntime:
         with self.transaction(conn) as c:
             actor = self._resolve(actor, c)
             problems = ProblemList()
+            raw = self._guard_write(c, model, raw, actor, None)
             values, children = prepare_values(model, self.registry, raw, problems, creating=True)
             self._permit(c, model, "create", actor, values=values)
             lines = self._prepare_lines(c, model, children, None, problems)
@@ -151,7 +267,7 @@ class RecordRuntime:
             event.record_id = record_id
             for hook in self.hooks.after_save:
                 hook(event)
-            return self._read(c, model, record_id, actor, scoped=False)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
 
     def _insert(
         self, conn: Connection, model: EntityModel, row: dict[str, Any], savepoint: bool = True
@@ -174,7 +290,7 @@ class RecordRuntime:
         with self.transaction(conn) as c:
             actor = self._resolve(self._actor(actor), c)
             self._permit(c, model, "read", actor)
-            return self._read(c, model, record_id, actor, scoped=True)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=True))
 
     def _read(
         self, conn: Connection, model: EntityModel, record_id: int, actor: Actor, scoped: bool
@@ -233,8 +349,13 @@ class RecordRuntime:
                     found[definition.name] = names.get(value, f"#{value}")
         return titles
 
-    def titles(self, entity: str, ids: list[int], conn: Connection | None = None) -> dict[int, str]:
-        """Return the display title of each record id (its title field, record number or #id)."""
+    def titles(
+        self, entity: str, ids: list[int], conn: Connection | None = None, actor: Actor | None = None
+    ) -> dict[int, str]:
+        """Return the display title of each record id (its title field, record number or #id).
+
+        With ``actor``, titles are shown as that actor may see them (a hidden title field gives #id).
+        """
         model = self.model.entity(entity)
         table = model.table
         title_name = model.entity.title_field
@@ -247,10 +368,16 @@ class RecordRuntime:
             self._statements[(table, "titles")] = statement
         with self.transaction(conn) as c:
             rows = c.execute(statement, {"_ids": list(ids)}).all()
+            if actor is not None and self.hooks.record_views and title_name:
+                actor = self.resolve(actor, c)
+            else:
+                actor = None
         result = {}
         for record_id, title, number in rows:
             text = model.types[title_name].to_text(model.fields[title_name], title) if title_name else ""
             result[record_id] = text or number or f"#{record_id}"
+            if actor is not None and text:
+                result[record_id] = self._view_title(entity, actor, record_id, text)
         return result
 
     # --- update -------------------------------------------------------------------------------
@@ -282,6 +409,7 @@ class RecordRuntime:
                     current_version=current,
                 )
             problems = ProblemList()
+            raw = self._guard_write(c, model, raw, actor, before)
             values, children = prepare_values(model, self.registry, raw, problems, creating=False)
             self._permit(c, model, "update", actor, record_id, values)
             lines = self._prepare_lines(c, model, children, record_id, problems)
@@ -312,7 +440,56 @@ class RecordRuntime:
             self._write_lines(c, model, record_id, lines, actor)
             for hook in self.hooks.after_save:
                 hook(event)
-            return self._read(c, model, record_id, actor, scoped=False)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
+
+    # --- owner changes (the lead pool's claim and release) ---------------------------------------
+    def set_owner(
+        self,
+        entity: str,
+        record_id: int,
+        owner_id: int | None,
+        actor: Actor = SYSTEM,
+        *,
+        operation: str = "update",
+        expected_version: int | None = None,
+        conn: Connection | None = None,
+    ) -> dict[str, Any]:
+        """Hand a record to ``owner_id`` (None: to nobody); ``operation`` is the permission checked (claim, release).
+
+        Guarded by the record's lock_version like ``update``, so of two concurrent owner changes
+        of one record exactly one succeeds and the other gets Conflict.
+        """
+        model = self.model.entity(entity)
+        if model.entity.is_child:
+            raise NotFound(f"'{entity}' records only exist as lines of their parent")
+        actor = self._actor(actor)
+        with self.transaction(conn) as c:
+            actor = self._resolve(actor, c)
+            self._permit(c, model, "read", actor)
+            before = self._read(c, model, record_id, actor, scoped=True)
+            current = before["lock_version"]
+            if expected_version is not None and expected_version != current:
+                raise Conflict(f"{entity} {record_id} was changed by someone else; reload it and try again")
+            values: dict[str, Any] = {"owner_id": owner_id}
+            self._permit(c, model, operation, actor, record_id, values)
+            problems = ProblemList()
+            event = SaveEvent(
+                model, "update", values, before, actor, c, problems, record_id, runtime=self, operation=operation
+            )
+            for hook in self.hooks.before_save:
+                hook(event)
+            if problems:
+                raise RecordInvalid(f"the {entity} record is not valid", problems.problems)
+            table = model.table
+            changes = {**values, "lock_version": current + 1, "updated_at": actor.now, "updated_by": actor.user_id}
+            result = c.execute(
+                table.update().where(table.c.id == record_id, table.c.lock_version == current).values(changes)
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"{entity} {record_id} was changed by someone else; reload it and try again")
+            for hook in self.hooks.after_save:
+                hook(event)
+            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
 
     # --- delete -------------------------------------------------------------------------------
     def delete(
@@ -393,7 +570,13 @@ class RecordRuntime:
         with self.transaction(conn) as c:
             actor = self._resolve(actor, c)
             self._permit(c, model, "read", actor)
-            clauses = where_clauses(model, self.registry, query) + self._scope(model, actor)
+            self._guard_fields(c, model, "filter", {f.field for f in query.filters}, actor)
+            self._guard_fields(c, model, "sort", {sort_field(model, self.registry, query.sort)[0]}, actor)
+            unsearchable: builtins.set[str] = set()
+            if query.search:
+                searched = {f.name for f in search_fields(model)}
+                unsearchable = self._guard_fields(c, model, "search", searched, actor)
+            clauses = where_clauses(model, self.registry, query, unsearchable) + self._scope(model, actor)
             statement = order_and_page(
                 model, self.registry, base_select(model).where(*clauses), query, c.dialect.name
             )
@@ -403,6 +586,7 @@ class RecordRuntime:
             items = [serialize_row(model, row) for row in rows]
             for item, titles in zip(items, self._link_titles(c, model, items), strict=True):
                 item["_titles"] = titles
+            items = [self._present(model, actor, item) for item in items]
             total = None
             if query.count:
                 inner = select(model.table.c.id).where(*clauses).limit(_COUNT_CAP).subquery()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, jsonify, request, stream_with_context
@@ -17,6 +18,7 @@ from metamodel.audit import AuditQuery, browse, csv_lines, iterate, may_audit, r
 from metamodel.audit.query import MAX_LIMIT
 from metamodel.errors import Problem
 from metamodel.records.hooks import Actor
+from metamodel.records.runtime import RecordRuntime
 
 DEFAULT_LIMIT = 50
 
@@ -60,9 +62,11 @@ def _query(*, entity: str | None = None, record_id: int | None = None) -> AuditQ
     )
 
 
-def _page(query: AuditQuery) -> Any:
+def _page(query: AuditQuery, shape: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> Any:
     with services().engine.connect() as conn:
         items, cursor = browse(conn, query)
+    if shape is not None:
+        items = shape(items)
     return jsonify({"items": items, "next_cursor": None if cursor is None else str(cursor), "has_more": cursor is not None})
 
 
@@ -96,8 +100,31 @@ def audit_record(entity: str, record_id: str) -> Any:
     runtime = services().runtime()
     entity_model(runtime, entity)
     number = path_id(record_id)
-    runtime.get(entity, number, actor())  # 404 (or 403) unless the user may read the record
-    return _page(_query(entity=entity, record_id=number))
+    record = runtime.get(entity, number, actor())  # 404 (or 403) unless the user may read the record
+    return _page(_query(entity=entity, record_id=number), lambda items: _as_seen(runtime, entity, record, items))
+
+
+def _as_seen(runtime: RecordRuntime, entity: str, record: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Show the logged values as the reader sees the record now: what the record views mask or hide
+    (field rules, a pooled record's contact fields) stays masked or hidden in its history too."""
+    if not runtime.hooks.record_views:
+        return items
+    model = runtime.model.entity(entity)
+    with runtime.engine.connect() as conn:
+        reader = runtime.resolve(actor(), conn)
+        for item in items:
+            changes = item.get("changes")
+            if not item.get("action", "").startswith("record.") or not isinstance(changes, dict):
+                continue
+            logged = {k: v for k, v in changes.items() if k in model.fields and isinstance(v, list) and len(v) == 2}
+            base = {"id": record["id"], "owner_id": record.get("owner_id")}
+            sides = [runtime.present_as(entity, {**base, **{k: v[i] for k, v in logged.items()}}, reader, conn) for i in (0, 1)]
+            for name in logged:
+                if name in sides[0] and name in sides[1]:
+                    changes[name] = [sides[0][name], sides[1][name]]
+                else:
+                    del changes[name]  # a field hidden from the reader
+    return items
 
 
 @bp.after_request

@@ -12,6 +12,8 @@ from flask_login import current_user
 from crm_platform.auth import clock, ratelimit
 from crm_platform.auth.scopes import required_scope
 from crm_platform.services import services
+from metamodel.access.enforcement import require_configure
+from metamodel.access.errors import AccessDenied
 from metamodel.errors import CrmError, NotFound, Problem
 from metamodel.records.hooks import Actor
 
@@ -121,6 +123,22 @@ def admin_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not getattr(current_user, "is_admin", False):
             raise Forbidden("only administrators may change metadata")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def configure_required(view: F) -> F:
+    """Refuse the view with 403 unless the user is an administrator or a role lets her configure ('*')."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not getattr(current_user, "is_admin", False):
+            try:
+                with services().engine.connect() as conn:
+                    require_configure(conn, actor())
+            except AccessDenied as exc:  # the same "forbidden" error as before roles could configure
+                raise Forbidden(exc.message) from None
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

@@ -6,7 +6,14 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from crm_platform.api import bp
-from crm_platform.api.common import BadRequest, admin_required, int_value, json_body, username
+from crm_platform.api.common import (
+    BadRequest,
+    admin_required,
+    configure_required,
+    int_value,
+    json_body,
+    username,
+)
 from crm_platform.services import services
 from metamodel.definitions import DOCUMENT_KINDS
 from metamodel.errors import MetadataInvalid, NotFound, Problem
@@ -57,7 +64,7 @@ def meta_entity(name: str) -> Any:
 
 
 @bp.get("/meta/draft")
-@admin_required
+@configure_required
 def meta_draft() -> Any:
     """Return the whole draft bundle."""
     return jsonify(services().metadata.draft().to_json())
@@ -73,7 +80,7 @@ def _check_kind_name(kind: str, name: str) -> None:
 
 
 @bp.get("/meta/draft/<kind>/<name>")
-@admin_required
+@configure_required
 def meta_draft_document(kind: str, name: str) -> Any:
     """Return one draft document."""
     _check_kind_name(kind, name)
@@ -84,7 +91,7 @@ def meta_draft_document(kind: str, name: str) -> Any:
 
 
 @bp.put("/meta/draft/<kind>/<name>")
-@admin_required
+@configure_required
 def meta_put_document(kind: str, name: str) -> Any:
     """Store one draft document; returns it with ids assigned."""
     _check_kind_name(kind, name)
@@ -93,7 +100,7 @@ def meta_put_document(kind: str, name: str) -> Any:
 
 
 @bp.delete("/meta/draft/<kind>/<name>")
-@admin_required
+@configure_required
 def meta_delete_document(kind: str, name: str) -> Any:
     """Remove one document from the draft."""
     _check_kind_name(kind, name)
@@ -102,7 +109,7 @@ def meta_delete_document(kind: str, name: str) -> Any:
 
 
 @bp.post("/meta/draft/validate")
-@admin_required
+@configure_required
 def meta_validate() -> Any:
     """Check the whole draft; returns the problems (200 either way)."""
     json_body(optional=True)
@@ -111,7 +118,7 @@ def meta_validate() -> Any:
 
 
 @bp.post("/meta/draft/discard")
-@admin_required
+@configure_required
 def meta_discard() -> Any:
     """Reset the draft to the active version."""
     json_body(optional=True)
@@ -129,7 +136,7 @@ def _comment(body: dict[str, Any]) -> str:
 
 
 @bp.post("/meta/publish")
-@admin_required
+@configure_required
 def meta_publish() -> Any:
     """Publish the draft as a new version (422 with problems when it is not valid)."""
     body = json_body(optional=True)
@@ -167,15 +174,15 @@ def _version_ref(name: str) -> int | str:
 
 @bp.get("/meta/diff")
 def meta_diff() -> Any:
-    """Return the changes between two versions (either may be 'draft', which needs an administrator)."""
+    """Return the changes between two versions (either may be 'draft', which needs the configure permission)."""
     old, new = _version_ref("from"), _version_ref("to")
     if "draft" in (old, new):
-        admin_required(lambda: None)()
+        configure_required(lambda: None)()
     return jsonify({"from": old, "to": new, "changes": services().metadata.diff(old, new)})
 
 
 @bp.post("/meta/rollback")
-@admin_required
+@configure_required
 def meta_rollback() -> Any:
     """Publish an earlier version's metadata again as a new version."""
     body = json_body()
@@ -185,7 +192,7 @@ def meta_rollback() -> Any:
 
 
 @bp.post("/meta/purge")
-@admin_required
+@admin_required  # drops data for good: administrators only
 def meta_purge() -> Any:
     """Drop set-aside tables and columns of removed fields for good."""
     json_body(optional=True)

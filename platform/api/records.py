@@ -9,6 +9,7 @@ from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, actor, int_value, json_body, path_id
 from crm_platform.services import services
 from form_renderer.schemas import load_record
+from metamodel.access.fieldsecurity import field_access
 from metamodel.errors import NotFound, Problem
 from metamodel.model import EntityModel
 from metamodel.records.query import MAX_LIMIT, ListQuery, parse_list_args
@@ -57,9 +58,9 @@ def records_list(entity: str) -> Any:
 def records_create(entity: str) -> Any:
     """Create a record (with its child lines)."""
     runtime = services().runtime()
-    entity_model(runtime, entity)
+    model = entity_model(runtime, entity)
     body = json_body()
-    load_record(runtime.model, entity, body, partial=False)
+    load_record(runtime.model, entity, _checkable(runtime, model, body), partial=False)
     record = runtime.create(entity, body, actor())
     response = _with_etag(record, 201)
     response.headers["Location"] = url_for("api.records_get", entity=entity, record_id=str(record["id"]))
@@ -75,7 +76,7 @@ def records_lookup(entity: str) -> Any:
     search = (request.args.get("q") or "").strip()[:200] or None
     page = runtime.list(entity, ListQuery(search=search, limit=limit), actor())
     ids = [item["id"] for item in page.items]
-    titles = runtime.titles(entity, ids) if ids else {}
+    titles = runtime.titles(entity, ids, actor=actor()) if ids else {}
     return jsonify([{"id": i, "title": titles.get(i, f"#{i}")} for i in ids])
 
 
@@ -105,11 +106,25 @@ def _update(entity: str, raw_id: str, *, partial: bool) -> Response:
     record_id = path_id(raw_id)
     body = json_body()
     version = expected_version(body)
-    load_record(runtime.model, entity, body, partial=partial)
+    restricted = _restricted(runtime, model)
+    load_record(runtime.model, entity, {k: v for k, v in body.items() if k not in restricted}, partial=partial)
     if not partial:
-        body = {**{f.name: None for f in model.entity.fields}, **body}
+        # Fields the user may not change (read-only, masked, hidden for her) are left as they are.
+        body = {**{f.name: None for f in model.entity.fields if f.name not in restricted}, **body}
     record = runtime.update(entity, record_id, body, actor(), expected_version=version)
     return _with_etag(record)
+
+
+def _restricted(runtime: RecordRuntime, model: EntityModel) -> set[str]:
+    # The fields the user may not write; the runtime decides about them (an unchanged or masked
+    # echo passes, a change is refused), so the schema does not check their format first.
+    with runtime.engine.connect() as conn:
+        return set(field_access(conn, actor(), model))
+
+
+def _checkable(runtime: RecordRuntime, model: EntityModel, body: dict[str, Any]) -> dict[str, Any]:
+    restricted = _restricted(runtime, model)
+    return {k: v for k, v in body.items() if k not in restricted} if restricted else body
 
 
 @bp.delete("/records/<entity>/<record_id>")

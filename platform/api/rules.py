@@ -6,14 +6,14 @@ from typing import Any
 from flask import jsonify
 
 from crm_platform.api import bp
-from crm_platform.api.common import BadRequest, admin_required, int_value, json_body
+from crm_platform.api.common import BadRequest, configure_required, int_value, json_body
 from crm_platform.services import services
 from metamodel.errors import NotFound, Problem
 from rule_engine.dryrun import dry_run
 
 
 @bp.post("/meta/dry-run")
-@admin_required
+@configure_required
 def meta_dry_run() -> Any:
     """Report which records a draft (or given) trigger would match or fire now; changes nothing."""
     body = json_body()

@@ -391,6 +391,12 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "responses": _ok(_RECORD),
     },
     "records_delete": {"summary": "Delete a record", "errors": ("409",), "responses": _ok(None, "204", "deleted")},
+    "pool_claim": {
+        "summary": "Claim a record from its entity's lead pool (409 when taken or over the claim limit)",
+        "errors": ("403", "409"),
+        "responses": _ok(_RECORD),
+    },
+    "pool_release": {"summary": "Release a record back to the lead pool", "errors": ("403", "409"), "responses": _ok(_RECORD)},
     "attachments_upload": {
         "summary": "Upload a file for an attachment field",
         "query": [{"name": "field", "in": "query", "required": True, "schema": {"type": "string"}, "description": "attachment field"}],

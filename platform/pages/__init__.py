@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers
+from crm_platform.pages import helpers, pool  # noqa: F401  (pool routes join the pages blueprint)
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.views import bp
 

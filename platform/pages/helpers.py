@@ -35,6 +35,8 @@ def display(view: FieldView) -> Markup:
     value = view.value
     if value is None or value == "" or value == []:
         return Markup('<span class="empty">—</span>')
+    if view.masked and not view.revealed:
+        return Markup(f'<span class="masked">{escape(value)}</span>')
     if view.widget == "link":
         target = view.settings.get("target")
         href = url_for("pages.record_detail", entity=target, record_id=value)

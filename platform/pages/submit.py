@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm_platform.i18n import current_locale, t
+from crm_platform.pages.fieldaccess import reader_access, writable_only
 from crm_platform.services import services
 from form_renderer.formdata import parse_form, problems_by_path
 from form_renderer.layout import build_form
@@ -23,7 +24,8 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
     svc = services()
     site = svc.metadata.model()
     problems = ProblemList()
-    data = parse_form(site, model, request.form, problems)
+    access = reader_access()
+    data = writable_only(parse_form(site, model, request.form, problems), model, access)
     _store_uploads(model, data, problems)
     version_text = request.form.get("lock_version", "")
     expected = int(version_text) if version_text.isdigit() else None
@@ -52,7 +54,8 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
         record = svc.runtime().get(model.name, record_id, current_user.actor())
         # Keep what the user typed, but let them resubmit against the version they saw.
         record = {**record, "lock_version": expected if expected is not None else record["lock_version"]}
-    form = build_form(site, model, data, errors, current_locale(), _titles(model, data))
+    shown = {**(record or {}), **data} if record is not None else data
+    form = build_form(site, model, shown, errors, current_locale(), _titles(model, data), access)
     if not message and problems:
         message = t("form.fix_errors")
     return render_template("pages/form.html", model=model, form=form, record=record, message=message), status
@@ -63,7 +66,7 @@ def _titles(model: EntityModel, data: dict[str, Any]) -> dict[str, str]:
     for definition in model.column_fields():
         value = data.get(definition.name)
         if definition.type == "link" and isinstance(value, str) and value.isdigit():
-            found = services().runtime().titles(str(definition.get("target")), [int(value)])
+            found = services().runtime().titles(str(definition.get("target")), [int(value)], actor=current_user.actor())
             titles[definition.name] = found.get(int(value), "")
     return titles
 

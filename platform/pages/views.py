@@ -8,11 +8,15 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from crm_platform.auditing import current_origin
 from crm_platform.i18n import current_locale, t
+from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.submit import save_from_form
 from crm_platform.services import services
 from form_renderer.layout import build_form
 from form_renderer.listview import cell_text, filter_controls, list_columns
+from metamodel.access import AccessDenied, require
+from metamodel.access.reveal import reveal
 from metamodel.errors import BadQuery, CrmError, NotFound
 from metamodel.model import EntityModel
 from metamodel.records.query import parse_list_args
@@ -69,12 +73,18 @@ def record_list(entity: str) -> Any:
     except BadQuery as exc:
         error = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or exc.message
         query, page = None, None
+    except AccessDenied as exc:
+        if exc.operation != "read" or "hidden or masked" not in exc.message:
+            raise
+        error, query, page = exc.message, None, None  # a filter or sort on a field hidden from her
     locale = current_locale()
-    columns = list_columns(model, locale)
+    restricted = reader_access()(model)
+    columns = list_columns(model, locale, restricted)
     rows = []
     for record in page.items if page else []:
         cells = [cell_text(model.fields[c.name], model, record, locale) for c in columns]
-        rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells})
+        pooled = bool(model.entity.doc.get("pool")) and record.get("owner_id") is None
+        rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells, "pooled": pooled})
     status = 400 if error else 200
     return render_template(
         "pages/list.html",
@@ -84,24 +94,59 @@ def record_list(entity: str) -> Any:
         page=page,
         query=query,
         error=error,
-        filters=filter_controls(model, locale),
+        filters=filter_controls(model, locale, restricted),
         locale=locale,
         args=request.args,
         op_labels={op: t(f"op.{op}") for op in OPERATOR_NAMES},
+        may_export=_may(entity, "export"),
     ), status
+
+
+def _may(entity: str, operation: str) -> bool:
+    """Whether the user's roles allow ``operation`` (export, import) on the entity, to offer its button."""
+    with services().engine.connect() as conn:
+        try:
+            require(conn, current_user.actor(), entity, operation)
+        except AccessDenied:
+            return False
+    return True
 
 
 @bp.route("/e/<entity>/<int:record_id>")
 @login_required
 def record_detail(entity: str, record_id: int) -> Any:
     """Show one record read-only, laid out like its form."""
-    model = _entity(entity)
+    return _detail(_entity(entity), record_id, {})
+
+
+def _detail(model: EntityModel, record_id: int, revealed: dict[str, Any]) -> Any:
     site = services().metadata.model()
     runtime = services().runtime()
-    record = runtime.get(entity, record_id, current_user.actor())
-    form = build_form(site, model, record, {}, current_locale(), record.get("_titles") or {})
-    workflow = _workflow_panel(runtime, entity, record)
+    record = runtime.get(model.name, record_id, current_user.actor())
+    values = {**record, **revealed}
+    form = build_form(site, model, values, {}, current_locale(), record.get("_titles") or {}, reader_access())
+    for tab in form.tabs:
+        for section in tab.sections:
+            for view in section.fields:
+                view.revealed = view.name in revealed
+    workflow = _workflow_panel(runtime, model.name, record)
     return render_template("pages/detail.html", model=model, record=record, form=form, workflow=workflow)
+
+
+@bp.route("/e/<entity>/<int:record_id>/reveal", methods=["POST"])
+@login_required
+def record_reveal(entity: str, record_id: int) -> Any:
+    """Show the detail page with one masked field revealed (allowed per role and field; audited)."""
+    model = _entity(entity)
+    name = request.form.get("field", "")[:80]
+    try:
+        values = reveal(services().runtime(), entity, record_id, [name], current_user.actor(), current_origin())
+    except NotFound:
+        raise
+    except CrmError as exc:
+        flash(exc.message)
+        return redirect(url_for("pages.record_detail", entity=entity, record_id=record_id))
+    return _detail(model, record_id, values)
 
 
 # Workflow strings of the detail page, in both UI languages.
@@ -232,7 +277,7 @@ def record_new(entity: str) -> Any:
         for f in model.entity.fields
         if f.get("default") is not None
     }
-    form = build_form(site, model, defaults, {}, current_locale())
+    form = build_form(site, model, defaults, {}, current_locale(), None, reader_access())
     return render_template("pages/form.html", model=model, form=form, record=None)
 
 
@@ -246,7 +291,7 @@ def record_edit(entity: str, record_id: int) -> Any:
             return save_from_form(model, record_id)
     site = services().metadata.model()
     record = services().runtime().get(entity, record_id, current_user.actor())
-    form = build_form(site, model, record, {}, current_locale(), record.get("_titles") or {})
+    form = build_form(site, model, record, {}, current_locale(), record.get("_titles") or {}, reader_access())
     return render_template("pages/form.html", model=model, form=form, record=record)
 
 
@@ -276,7 +321,8 @@ def record_lookup(entity: str) -> Any:
     if text:
         args["q"] = [text]
     page = svc.runtime().list(entity, parse_list_args(model, svc.field_types, args), current_user.actor())
-    titles = svc.runtime().titles(entity, [r["id"] for r in page.items]) if page.items else {}
+    ids = [r["id"] for r in page.items]
+    titles = svc.runtime().titles(entity, ids, actor=current_user.actor()) if ids else {}
     return jsonify([{"id": r["id"], "title": titles.get(r["id"], f"#{r['id']}")} for r in page.items])
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from metamodel.errors import CrmError
 from metamodel.model import SiteModel
+from metamodel.records.hooks import UNKNOWN_READER, Actor
 from metamodel.systables import team_members, user_roles, users
 from rule_engine.actions.base import Action, ActionContext, ActionFailed
 from rule_engine.actions.templates import render, template_problem, template_values
@@ -45,6 +47,17 @@ def recipient_ids(conn: Connection, specs: Iterable[str], record: Mapping[str, A
     return list(ids)
 
 
+def _reader(ctx: ActionContext, user: Actor) -> Actor:
+    """The recipient, or the unknown reader (every role's restrictions) when she may not read such records."""
+    if ctx.runtime is None:
+        return user
+    try:
+        resolved: Actor = ctx.runtime.authorize(ctx.entity, "read", user, conn=ctx.conn)
+        return resolved
+    except CrmError:
+        return UNKNOWN_READER
+
+
 class Notify(Action):
     """``{"to": ["owner", "role:supervisor"], "subject": "...", "body": "..."}`` (templates, sandboxed)."""
 
@@ -74,21 +87,35 @@ class Notify(Action):
         return "owner" in config["to"]
 
     def run(self, config: Mapping[str, Any], ctx: ActionContext) -> str:
-        """Write inbox rows and queue e-mails (sent after commit by the delivery worker)."""
-        values = template_values(ctx)
-        subject = " ".join(render(str(config["subject"]), values).split())[:300]
-        body = render(str(config.get("body") or ""), values)
+        """Write inbox rows and queue e-mails (sent after commit by the delivery worker).
+
+        Each recipient gets the message rendered as she may see the record: fields her roles hide
+        or mask are hidden or masked in her copy too.
+        """
         recipients = recipient_ids(ctx.conn, config["to"], ctx.record)
         if not recipients:
             raise ActionFailed(f"nobody to notify: {', '.join(config['to'])} matched no active user")
+        people = {
+            int(row.id): row
+            for row in ctx.conn.execute(
+                select(users.c.id, users.c.username, users.c.is_admin, users.c.email).where(users.c.id.in_(recipients))
+            )
+        }
+        messages: dict[int, tuple[str, str]] = {}
+        for user_id in recipients:
+            person = people[user_id]
+            reader = _reader(ctx, Actor(user_id, str(person.username), bool(person.is_admin), now=ctx.now))
+            values = template_values(ctx, reader)
+            subject = " ".join(render(str(config["subject"]), values).split())[:300]
+            messages[user_id] = (subject, render(str(config.get("body") or ""), values))
         record_id = ctx.record.get("id")
         ctx.conn.execute(
             inbox.insert(),
             [
                 {
                     "user_id": user_id,
-                    "subject": subject,
-                    "body": body,
+                    "subject": messages[user_id][0],
+                    "body": messages[user_id][1],
                     "entity": ctx.entity,
                     "record_id": record_id,
                     "rule": ctx.rule,
@@ -99,10 +126,11 @@ class Notify(Action):
         )
         mailed = 0
         if config.get("email", True) and smtp_of(ctx.services) is not None:
-            addresses = ctx.conn.execute(
-                select(users.c.email).where(users.c.id.in_(recipients), users.c.email.is_not(None))
-            ).scalars()
-            for address in sorted({a for a in addresses if a}):
-                enqueue_email(ctx.conn, ctx.rule, address, subject, body, ctx.now)
-                mailed += 1
+            sent: set[str] = set()
+            for user_id in sorted(recipients, key=lambda uid: str(people[uid].email or "")):
+                address = people[user_id].email
+                if address and address not in sent:
+                    sent.add(address)
+                    enqueue_email(ctx.conn, ctx.rule, address, *messages[user_id], ctx.now)
+                    mailed += 1
         return f"notified {len(recipients)} user(s), {mailed} e-mail(s) queued"

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from metamodel.records.hooks import Actor
 from rule_engine.actions.base import ActionContext, ActionFailed
 from rule_engine.evaluation import plain
 
@@ -38,10 +39,17 @@ def template_problem(text: str) -> str | None:
     return None
 
 
-def template_values(ctx: ActionContext) -> dict[str, Any]:
-    """Return what templates may use: the record's plain values and a few facts about the firing."""
+def template_values(ctx: ActionContext, reader: Actor | None = None) -> dict[str, Any]:
+    """Return what templates may use: the record's plain values and a few facts about the firing.
+
+    With ``reader``, the record is shown as that user may see it (fields hidden or masked by her
+    field rules); ``UNKNOWN_READER`` gets every restriction any role has. The runtime decides.
+    """
     model = ctx.site.entities.get(ctx.entity)
-    record = plain(ctx.record)
+    shown = ctx.record
+    if reader is not None and ctx.runtime is not None:
+        shown = ctx.runtime.present_as(ctx.entity, dict(ctx.record), reader, ctx.conn)
+    record = plain(shown)
     title_field = model.entity.title_field if model else None
     title = record.get(title_field) if title_field else None
     return {

@@ -2,22 +2,26 @@
 
 The expression tree, already type-checked by the compiler, is translated into a Python ``ast.Module``
 (never into source text) that defines ``def _expr(ctx): ...``; it is compiled with ``compile()`` and
-the function is built from the code object. The rules that keep the language safe:
+the function is built from the code object. An expression that follows no links and aggregates
+nothing also gets a *record function* ``def _expr(record, now): ...`` reading the record mapping
+directly (``record[name]``, null when missing, converted as ``RecordContext.value`` converts it), so
+no context object is built per evaluation. The rules that keep the language safe:
 
 * no text of the expression ever becomes Python source or a Python name: field names are only
-  ``ast.Constant`` arguments of ``ctx.value(...)`` / ``ctx.linked(...)``, literals only ``ast.Constant``
-  (or ``_k[i]`` from a constants tuple);
+  ``ast.Constant`` arguments of ``ctx.value(...)`` / ``ctx.linked(...)`` or subscripts of ``record``,
+  literals only ``ast.Constant`` (or ``_k[i]`` from a constants tuple);
 * registry functions, aggregate specs and helpers are reached only through the closed-over tuples
   ``_f`` and ``_k``; the function runs with empty builtins;
-* the only names are ``ctx``, ``_f``, ``_k``, ``_type``, ``_int``, ``_str``, ``_dict_context``, ``_errors``,
-  ``_fail`` (the error mapping), ``_e`` (the caught error) and locals
+* the only names are ``ctx`` (or ``record`` and ``now``), ``_f``, ``_k``, ``_type``, ``_int``, ``_str``,
+  ``_dict_context``, ``_errors``, ``_fail`` (the error mapping), ``_e`` (the caught error) and locals
   ``_v<N>`` (a field fetched once per code path) and ``_t<N>`` (an intermediate result; ``_t0`` holds the
   field reader).
 
 The semantics are those of the closure backend in ``compiler.py`` (the tests compare the two). Fast
 paths: ``+ - *`` on two ints (the MAX_INT check only for results beyond a small int); ``==``/``!=`` natively
 when both values have the same class; ordering natively after the null test, with the generic helper when
-Python raises TypeError (a date against a datetime, or a genuine error the helper raises again). Every
+Python raises TypeError (a date against a datetime, or a genuine error the helper raises again); an
+ordering that decides an ``and``/``or`` or is returned is tested in place, without an intermediate. Every
 other case goes to the very helpers the closure backend uses. A DictContext's record is read with
 ``record.get`` (what ``DictContext.value`` does). ``and``/``or`` become ``if`` statements (returns at the
 top level), so a field read only on one side is fetched only when that side runs, as before. The fast
@@ -33,8 +37,10 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any
 
+from metamodel.model import EntityModel
 from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
 from rule_engine.expressions.functions import AGGREGATES, FunctionRegistry
+from rule_engine.expressions.values import converter
 
 FILENAME = "<expression>"
 _ORDERING_OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -101,12 +107,18 @@ def _helpers() -> dict[str, Callable[..., Any]]:
 
 
 class _Generator:
-    """Walks a checked tree and emits statements; every value ends up in a ``_v``/``_t`` local or a constant."""
+    """Walks a checked tree and emits statements; every value ends up in a ``_v``/``_t`` local or a constant.
 
-    def __init__(self, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int) -> None:
+    With ``record_model`` it emits the record function ``_expr(record, now)`` instead of ``_expr(ctx)``.
+    """
+
+    def __init__(
+        self, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int, record_model: EntityModel | None = None
+    ) -> None:
         self.registry = registry
         self.specs = specs
         self.max_int = max_int
+        self.record_model = record_model
         self.helpers = _helpers()
         self.objects: list[Any] = []  # _f: callables
         self.constants: list[Any] = []  # _k: values that are not Python constants, aggregate specs
@@ -149,7 +161,7 @@ class _Generator:
     def module(self, node: Node) -> ast.Module:
         self._tail(node, strict=False)
         body = self.block
-        if self.reads_fields:
+        if self.reads_fields and self.record_model is None:
             # DictContext.value(name) is record.get(name): call the dict's method directly.
             body.insert(0, ast.Assign([_store(_FETCH)], ast.IfExp(
                 ast.Compare(ast.Call(_load("_type"), [_load("ctx")], []), [ast.Is()], [_load("_dict_context")]),
@@ -164,8 +176,9 @@ class _Generator:
             orelse=[],
             finalbody=[],
         )
+        params = ("record", "now") if self.record_model is not None else ("ctx",)
         function = ast.FunctionDef(
-            name="_expr", args=_arguments("ctx"), body=[guarded], decorator_list=[], returns=None
+            name="_expr", args=_arguments(*params), body=[guarded], decorator_list=[], returns=None
         )
         factory = ast.FunctionDef(
             name="_make", args=_arguments(*_FACTORY_PARAMS),
@@ -179,6 +192,9 @@ class _Generator:
             self._decide(node.left, node.op == "or")
             self._tail(node.right, strict=True)
             return
+        if isinstance(node, Binary) and node.op in _ORDERING_OPS:
+            self._compare(node, lambda value: [ast.Return(value)], [ast.Return(ast.Constant(False))])
+            return
         result = self.emit(node)
         value = result.expr if result.strict_bool or not strict else _is_true(result.expr)
         self.block.append(ast.Return(value))
@@ -191,6 +207,14 @@ class _Generator:
         if isinstance(node, Binary) and node.op == ("or" if decisive else "and"):
             self._decide(node.left, decisive)
             self._decide(node.right, decisive)
+            return
+        if isinstance(node, Binary) and node.op in _ORDERING_OPS:
+            # The comparison decides in place: no intermediate result, and a null returns at once.
+            decided: list[ast.stmt] = [ast.Return(ast.Constant(decisive))]
+            if decisive:
+                self._compare(node, lambda value: [ast.If(value, decided, [])], [])
+            else:
+                self._compare(node, lambda value: [ast.If(ast.UnaryOp(ast.Not(), value), decided, [])], decided)
             return
         operand = self.emit(node)
         if decisive:
@@ -227,6 +251,11 @@ class _Generator:
         name = self.fetched.get(path)
         if name is None:
             name = self.fetched[path] = self._new("_v")
+            if len(path) == 1 and self.record_model is not None:
+                self._fetch_from_record(name, path[0], self.record_model)
+                return _Operand(_load(name))
+            if self.record_model is not None:
+                raise CodegenUnavailable("a record function cannot follow links")
             if len(path) == 1:
                 self.reads_fields = True
                 fetch: ast.expr = ast.Call(_load(_FETCH), [ast.Constant(path[0])], [])
@@ -235,6 +264,17 @@ class _Generator:
                 fetch = _method("linked", ast.Constant(tuple(path)))  # type: ignore[arg-type]
             self._assign(name, fetch)
         return _Operand(_load(name))
+
+    def _fetch_from_record(self, name: str, field: str, model: EntityModel) -> None:
+        """``name = record[field]`` (null when missing), converted as a RecordContext converts it."""
+        self.block.append(ast.Try(
+            body=[ast.Assign([_store(name)], ast.Subscript(_load("record"), ast.Constant(field), ast.Load()))],
+            handlers=[ast.ExceptHandler(self._object(KeyError), None, [ast.Assign([_store(name)], ast.Constant(None))])],
+            orelse=[], finalbody=[],
+        ))
+        convert = converter(model, field)
+        if convert is not None:
+            self._assign(name, self._call_object(convert, _load(name)))
 
     def _unary(self, node: Unary) -> _Operand:
         operand = self.emit(node.operand)
@@ -263,7 +303,10 @@ class _Generator:
             if op in ("==", "!="):
                 self._assign(target, self._equality(left, right, op == "==", native, generic))
             else:
-                self._ordering(target, left, right, native, generic)
+                def assign(value: ast.expr) -> list[ast.stmt]:
+                    return [ast.Assign([_store(target)], value)]
+
+                self._ordering(left, right, native, generic, assign, assign(ast.Constant(False)))
             return _Operand(_load(target), strict_bool=True, maybe_none=False)
         generic = self._call_object(self.helpers[op], left.expr, right.expr)
         guard = _guard(left, right, int) if op in _AST_ARITHMETIC else None
@@ -304,25 +347,41 @@ class _Generator:
             same = ast.Compare(_type_of(left.expr), [ast.Is()], [_type_of(right.expr)])
         return ast.IfExp(same, native, generic)
 
-    def _ordering(self, target: str, left: _Operand, right: _Operand, native: ast.expr, generic: ast.expr) -> None:
+    def _compare(self, node: Binary, use: Callable[[ast.expr], list[ast.stmt]], null: list[ast.stmt]) -> None:
+        """Emit an ordering comparison whose strict boolean value is consumed by the statements ``use`` makes.
+
+        ``null`` runs instead when an operand is null (the comparison is False then); empty means go on.
+        """
+        left = self.emit(node.left)
+        right = self.emit(node.right)
+        native = ast.Compare(left.expr, [_AST_COMPARE[node.op]()], [right.expr])
+        generic = self._call_object(self.helpers[node.op], left.expr, right.expr)
+        self._ordering(left, right, native, generic, use, null)
+
+    def _ordering(
+        self, left: _Operand, right: _Operand, native: ast.expr, generic: ast.expr,
+        use: Callable[[ast.expr], list[ast.stmt]], null: list[ast.stmt],
+    ) -> None:
         """``<`` ... ``>=``: null is False; else natively, and the generic helper when Python refuses.
 
         Python compares ints, decimals, strings, dates and datetimes itself; it raises TypeError only
         where the helper differs (a null, a date against a datetime) or fails the same way.
         """
         attempt = ast.Try(
-            body=[ast.Assign([_store(target)], native)],
-            handlers=[ast.ExceptHandler(self._object(TypeError), None, [ast.Assign([_store(target)], generic)])],
+            body=use(native),
+            handlers=[ast.ExceptHandler(self._object(TypeError), None, use(generic))],
             orelse=[], finalbody=[],
         )
         if left.kind is int and right.kind is int:
-            self.block.append(ast.Assign([_store(target)], native))
+            self.block.extend(use(native))
             return
         nullable = [operand.expr for operand in (left, right) if operand.maybe_none]
         if not nullable:
             self.block.append(attempt)
-            return
-        self.block.append(ast.If(_any_none(nullable), [ast.Assign([_store(target)], ast.Constant(False))], [attempt]))
+        elif null:
+            self.block.append(ast.If(_any_none(nullable), null, [attempt]))
+        else:
+            self.block.append(ast.If(ast.UnaryOp(ast.Not(), _any_none(nullable)), [attempt], []))
 
     def _class_of(self, literal: _Operand) -> ast.expr:
         if literal.kind is int:
@@ -356,7 +415,8 @@ class _Generator:
         args = [self.emit(arg) for arg in node.args]
         values = [arg.expr for arg in args]
         if function.needs_now:
-            values.insert(0, ast.Attribute(_load("ctx"), "now", ast.Load()))
+            now = _load("now") if self.record_model is not None else ast.Attribute(_load("ctx"), "now", ast.Load())
+            values.insert(0, now)
         call: ast.expr = self._call_object(function.impl, *values)
         nullable = [arg.expr for arg in args if arg.maybe_none]
         if not function.null_safe and nullable:
@@ -368,6 +428,8 @@ class _Generator:
 
     def _aggregate(self, node: Call) -> _Operand:
         spec = self.specs.get(id(node))
+        if self.record_model is not None:
+            raise CodegenUnavailable("a record function cannot aggregate")
         if spec is None:
             raise CodegenUnavailable("an aggregate without its compiled spec")
         target = self._new("_t")
@@ -448,15 +510,19 @@ def _all(tests: list[ast.expr]) -> ast.expr:
 
 
 def generate_module(
-    node: Node, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int
+    node: Node, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int,
+    record_model: EntityModel | None = None,
 ) -> tuple[ast.Module, tuple[Any, ...], tuple[Any, ...]]:
-    """Return the module defining the function for ``node``, and its ``_f`` and ``_k`` tuples."""
-    generator = _Generator(registry, specs, max_int)
+    """Return the module defining the function for ``node``, and its ``_f`` and ``_k`` tuples.
+
+    With ``record_model``, the function is the record function ``_expr(record, now)`` of that entity.
+    """
+    generator = _Generator(registry, specs, max_int, record_model)
     module = generator.module(node)
     return module, tuple(generator.objects), tuple(generator.constants)
 
 
-def build_function(module: ast.Module, objects: tuple[Any, ...], constants: tuple[Any, ...]) -> Callable[[Any], Any]:
+def build_function(module: ast.Module, objects: tuple[Any, ...], constants: tuple[Any, ...]) -> Callable[..., Any]:
     """Compile a module made by ``generate_module`` and return its ``_expr`` function."""
     try:
         code = compile(module, FILENAME, "exec", dont_inherit=True)
@@ -468,16 +534,23 @@ def build_function(module: ast.Module, objects: tuple[Any, ...], constants: tupl
     from rule_engine.expressions.compiler import EVALUATION_ERRORS, evaluation_failed
     from rule_engine.expressions.context import DictContext
 
-    function: Callable[[Any], Any] = factory(
+    function: Callable[..., Any] = factory(
         objects, constants, type, int, str, DictContext, EVALUATION_ERRORS, evaluation_failed
     )
     return function
 
 
-def generate(node: Node, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int) -> Callable[[Any], Any]:
-    """Return a Python function evaluating ``node`` (checked by the compiler); CodegenUnavailable if impossible."""
+def generate(
+    node: Node, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int,
+    record_model: EntityModel | None = None,
+) -> Callable[..., Any]:
+    """Return a Python function evaluating ``node`` (checked by the compiler); CodegenUnavailable if impossible.
+
+    Without ``record_model`` it is ``fn(ctx)`` over an evaluation context; with it, ``fn(record, now)``
+    reading the record mapping directly (the expression must follow no links and aggregate nothing).
+    """
     try:
-        module, objects, constants = generate_module(node, registry, specs, max_int)
+        module, objects, constants = generate_module(node, registry, specs, max_int, record_model)
     except RecursionError:
         raise CodegenUnavailable("the expression is nested too deeply to generate code for") from None
     return build_function(module, objects, constants)

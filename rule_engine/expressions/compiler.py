@@ -2,14 +2,16 @@
 
 Type-checking builds nested closures (the reference backend); the checked tree is then translated by
 ``codegen`` into one generated Python function, which is what runs. When Python cannot compile the
-generated function, the closures run instead.
+generated function, the closures run instead. An expression that reads only its own record's fields
+(no links, no aggregates) also gets a record function, ``evaluate_record(record, now)``: the runtime's
+path for such expressions, with no context object per evaluation.
 """
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -72,11 +74,17 @@ class CompiledExpression:
     node: Node
     fn: Fn = field(repr=False)
     aggregates: list[AggregateSpec] = field(default_factory=list)
+    # Reads only the record's own fields: evaluate_record may be used (RecordContext semantics).
+    record_only: bool = False
+    record_fn: Callable[[Mapping[str, Any], dt.datetime], Any] | None = field(default=None, repr=False)
+    model: EntityModel | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if codegen.is_generated(self.fn):
             # A generated function maps errors itself: calling it directly saves a call per evaluation.
             self.evaluate = self.fn  # type: ignore[method-assign,assignment]
+        if self.record_fn is not None:
+            self.evaluate_record = self.record_fn  # type: ignore[method-assign,assignment]
 
     def evaluate(self, context: Any) -> Any:
         """Evaluate against a context giving field values, links, aggregates and ``now``."""
@@ -84,6 +92,18 @@ class CompiledExpression:
             return self.fn(context)
         except EVALUATION_ERRORS as exc:
             evaluation_failed(exc)
+
+    def evaluate_record(self, record: Mapping[str, Any], now: dt.datetime) -> Any:
+        """Evaluate on a record mapping as a RecordContext over it would, for ``record_only`` expressions.
+
+        Missing fields are null; JSON-form dates, datetimes and decimals are converted. This is the
+        closure-backend fallback; a generated record function replaces it on the instance.
+        """
+        if not self.record_only or self.model is None:
+            raise TypeError(f"{self.text!r} follows links or aggregates: evaluate it with a RecordContext")
+        from rule_engine.expressions.context import MappingContext
+
+        return self.evaluate(MappingContext(self.model, record, now))
 
 
 EVALUATION_ERRORS = (decimal.DecimalException, OverflowError, TypeError, ValueError)
@@ -104,6 +124,7 @@ class _Scope:
     fields_used: set[str]
     aggregates: list[AggregateSpec]
     specs: dict[int, AggregateSpec] = field(default_factory=dict)  # id(aggregate call node) -> its spec
+    follows_links: bool = False
 
 
 BACKENDS = ("codegen", "closures")
@@ -122,12 +143,18 @@ def compile_expression(
     node = parse(text)
     scope = _Scope(site, site.entity(entity), registry, set(), [])
     fn, result = _compile(node, scope)
+    record_only = not scope.follows_links and not scope.aggregates
+    record_fn = None
     if backend == "codegen":
         try:
             fn = codegen.generate(node, registry, scope.specs, MAX_INT)
+            if record_only:
+                record_fn = codegen.generate(node, registry, scope.specs, MAX_INT, scope.model)
         except codegen.CodegenUnavailable:
             pass  # keep the closures: same results, only slower
-    return CompiledExpression(text, entity, result, scope.fields_used, node, fn, scope.aggregates)
+    return CompiledExpression(
+        text, entity, result, scope.fields_used, node, fn, scope.aggregates, record_only, record_fn, scope.model
+    )
 
 
 def field_type_of(site: SiteModel, model: EntityModel, path: tuple[str, ...], pos: int) -> tuple[str, EntityModel]:
@@ -164,6 +191,7 @@ def _compile(node: Node, scope: _Scope) -> tuple[Fn, str]:
         if len(node.path) == 1:
             name = node.path[0]
             return (lambda ctx: ctx.value(name)), kind
+        scope.follows_links = True
         path = node.path
         return (lambda ctx: ctx.linked(path)), kind
     if isinstance(node, Unary):

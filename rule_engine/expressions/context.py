@@ -13,24 +13,10 @@ from sqlalchemy import Connection, func, select, type_coerce
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.expressions.compiler import AggregateSpec
 from rule_engine.expressions.errors import EvaluationError
+from rule_engine.expressions.values import python_value
 
 AGGREGATE_ROW_LIMIT = 10_000
 TIME_LIMIT = 1.0
-
-
-def python_value(model: EntityModel, name: str, value: Any) -> Any:
-    """Turn a JSON-form record value (as the runtime returns it) into the value expressions use."""
-    if value is None:
-        return None
-    definition = model.fields.get(name)
-    kind = definition.type if definition else {"created_at": "datetime", "updated_at": "datetime"}.get(name)
-    if kind in ("decimal", "currency") and not isinstance(value, Decimal):
-        return Decimal(str(value))
-    if kind == "date" and isinstance(value, str):
-        return dt.date.fromisoformat(value[:10])
-    if kind == "datetime" and isinstance(value, str):
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value
 
 
 _NO_ROWS: Mapping[Any, Any] = MappingProxyType({})
@@ -66,6 +52,21 @@ class DictContext:
         key = spec.parent_field or f"{spec.source.name}.{spec.link_field}"
         rows = list(self.related.get(key, []))
         return aggregate_rows(spec, rows, self.now, lambda row: DictContext(row, self.now))
+
+
+class MappingContext:
+    """A record's own fields converted as RecordContext converts them, without a database (no links)."""
+
+    __slots__ = ("model", "now", "record")
+
+    def __init__(self, model: EntityModel, record: Mapping[str, Any], now: dt.datetime) -> None:
+        self.model = model
+        self.record = record
+        self.now = now
+
+    def value(self, name: str) -> Any:
+        """Return a field of the record as an expression value."""
+        return python_value(self.model, name, self.record.get(name))
 
 
 def aggregate_rows(spec: AggregateSpec, rows: Sequence[Mapping[str, Any]], now: dt.datetime, context_of: Any) -> Any:

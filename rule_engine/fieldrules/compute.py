@@ -54,6 +54,8 @@ class Calculator:
     def value(self, text: str, record: Mapping[str, Any]) -> Any:
         """Evaluate ``text`` on ``record``; raises EvaluationError when it cannot be computed."""
         compiled = self.expressions.compile(self.site, self.entity, text)
+        if compiled.record_only:
+            return compiled.evaluate_record(record, self.now)
         context = RecordContext(self.conn, self.site, self.entity, record, self.now, self.expressions.functions)
         return compiled.evaluate(context)
 

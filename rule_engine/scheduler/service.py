@@ -22,6 +22,7 @@ from metamodel.versions import MetadataService
 from rule_engine.delivery.worker import OutboxWorker
 from rule_engine.engine import RuleEngine
 from rule_engine.ledger import MAX_ATTEMPTS
+from rule_engine.scheduler.jobs import PeriodicJob, run_jobs
 from rule_engine.scheduler.runner import run_due
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class SchedulerService:
         outbox: OutboxWorker | None = None,
         limit: int = 500,
         max_attempts: int = MAX_ATTEMPTS,
+        jobs: list[PeriodicJob] | None = None,
     ) -> None:
         self.db = db
         self.metadata = metadata
@@ -52,17 +54,19 @@ class SchedulerService:
         self.outbox = outbox if outbox is not None else OutboxWorker(db)
         self.limit = limit
         self.max_attempts = max_attempts
+        self.jobs = list(jobs or [])  # periodic jobs (e.g. the lead pool's auto-return), once per period
         self._tick_lock = threading.Lock()
         self._background: BackgroundScheduler | None = None
 
     def tick(self) -> dict[str, Any]:
-        """Fire what is due now and deliver due outbox messages; returns both reports."""
+        """Fire what is due now, deliver due outbox messages and run due periodic jobs; returns the reports."""
         with self._tick_lock:
             now = self.clock()
             site = self.metadata.model()
             firing = run_due(self.db, site, now, self.rules, self.hooks, self.limit, self.max_attempts)
             delivery = self.outbox.tick(self.clock())
-        return {"at": now.isoformat(), "firing": firing.as_dict(), "delivery": delivery.as_dict()}
+            jobs = run_jobs(self.db, self.jobs, now)
+        return {"at": now.isoformat(), "firing": firing.as_dict(), "delivery": delivery.as_dict(), "jobs": jobs}
 
     def _safe_tick(self) -> None:
         try:
@@ -70,7 +74,9 @@ class SchedulerService:
         except Exception:  # the loop must survive a bad tick (database down, broken metadata)
             log.exception("scheduler tick failed")
             return
-        if report["firing"]["fired"] or report["firing"]["errors"] or report["delivery"]["delivered"]:
+        if report["firing"]["fired"] or report["firing"]["errors"] or report["delivery"]["delivered"] or any(
+            value != "taken" and value != {} for value in report["jobs"].values()
+        ):
             log.info("scheduler tick: %s", report)
 
     # --- inside the web app -------------------------------------------------------------------

@@ -87,7 +87,6 @@ def make_world(
     *,
     services: Mapping[str, Any] | None = None,
     actions: Iterable[type[Action]] = (),
-    plugins: Iterable[str] = (),
     now: dt.datetime = T0,
 ) -> World:
     """Migrate the database, build the rule engine with the trigger component, publish ``bundle`` if given."""
@@ -95,7 +94,7 @@ def make_world(
     upgrade_database(db, MIGRATIONS)
     field_types = register_builtin_field_types(FieldTypeRegistry())
     clock = FakeClock(now)
-    rules = build_rule_engine(field_types, clock, services=services, actions=actions, plugins=plugins)
+    rules = build_rule_engine(field_types, clock, services=services, actions=actions)
     hooks = install_rule_engine(rules)
     metadata = MetadataService(db, field_types, checks=[rules.check_bundle])
     world = World(db, metadata, rules, hooks, clock, dict(services or {}))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from metamodel.errors import NotFound, Problem
-from metamodel.records.hooks import Actor
+from metamodel.records.hooks import Actor, authorized_write
 from rule_engine.actions.base import ActionContext, ActionFailed, run_actions
 from rule_engine.engine import RuleEngine
 from rule_engine.evaluation import load_record, plain, shared_expressions
@@ -119,18 +119,22 @@ class WorkflowService:
         spec, step = _step(runtime, entity, name)
         actor = _timed(actor, runtime)
         with runtime.transaction(conn) as c, _atomic(c, conn is not None):
-            record = runtime.get(entity, record_id, actor, conn=c)
+            visible = runtime.get(entity, record_id, actor, conn=c)
+            # Checks read the stored values: a field hidden or masked for the actor is still filled in.
+            record = runtime.get(entity, record_id, SYSTEM, conn=c)
             _check_source(spec, step, record)
             if not holds_any(c, actor, step.roles):
                 raise TransitionForbidden(
                     f"transition {name} needs one of the roles {', '.join(step.roles)}", name, "role"
                 )
+            actor = runtime.authorize(entity, "transition", actor, record_id, conn=c)
             if values:
-                record = runtime.update(entity, record_id, dict(values), actor, conn=c)
+                visible = runtime.update(entity, record_id, dict(values), actor, conn=c)
+                record = runtime.get(entity, record_id, SYSTEM, conn=c)
             self._check_ready(c, runtime, spec, step, record, actor)
             approval_role = step.approval_role
             if approval_role and not holds_any(c, actor, [approval_role]):
-                return self._request(c, spec, step, record, actor, approval_role, comment)
+                return self._request(c, spec, step, visible, actor, approval_role, comment)
             return self._move(runtime, c, spec, step, record, actor, comment)
 
     def _request(
@@ -215,7 +219,9 @@ class WorkflowService:
         record_id = int(record["id"])
         before = record.get(spec.state_field)
         assert actor.now is not None
-        with moving(conn, spec.entity, record_id):
+        # The transition permission covers writing the state (no "update" permission needed, and a
+        # state field read-only for the actor still moves).
+        with moving(conn, spec.entity, record_id), authorized_write(conn, spec.entity, record_id, [spec.state_field]):
             runtime.update(
                 spec.entity,
                 record_id,
@@ -246,7 +252,8 @@ class WorkflowService:
         try:
             final = runtime.get(spec.entity, record_id, actor, conn=conn)
         except NotFound:  # the actions took the record out of the actor's sight
-            final = load_record(conn, runtime.model, spec.entity, record_id) or dict(record)
+            stored = load_record(conn, runtime.model, spec.entity, record_id) or dict(record)
+            final = runtime.present_as(spec.entity, dict(stored), actor, conn)
         return TransitionResult("done", final, history_id=history_id)
 
     def _run_actions(
@@ -307,7 +314,9 @@ class WorkflowService:
         with runtime.transaction(conn) as c, _atomic(c, conn is not None):
             approval = _pending(c, entity, record_id, approval_id, actor)
             spec, step = _step(runtime, entity, str(approval["transition"]))
-            record = runtime.get(entity, record_id, actor, conn=c)
+            runtime.get(entity, record_id, actor, conn=c)
+            actor = runtime.authorize(entity, "transition", actor, record_id, conn=c)
+            record = runtime.get(entity, record_id, SYSTEM, conn=c)
             _check_source(spec, step, record)
             self._check_ready(c, runtime, spec, step, record, actor)
             assert actor.now is not None

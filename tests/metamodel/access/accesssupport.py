@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metamodel.access import AccessAdmin, install_access_control
+from metamodel.access.fieldsecurity import install_field_security
 from metamodel.records.hooks import Actor, RecordHooks
 from metamodel.records.query import ListQuery
 from metamodel.records.runtime import RecordRuntime
@@ -22,6 +23,17 @@ DEAL = entity(
     title_field="title",
 )
 NOTE = entity("note", [{"name": "text", "type": "text", "searchable": True}], title_field="text")
+CONTACT = entity(
+    "contact",
+    [
+        {"name": "name", "type": "text", "required": True, "searchable": True, "mask": "name"},
+        {"name": "phone", "type": "phone", "searchable": True},
+        {"name": "email", "type": "email", "searchable": True},
+        {"name": "id_no", "type": "text", "searchable": True, "mask": "id_number"},
+        {"name": "deal", "type": "link", "target": "deal"},
+    ],
+    title_field="name",
+)
 
 
 @dataclass
@@ -85,14 +97,20 @@ class Shop:
                 return found
             list_query = ListQuery(sort="id", limit=list_query.limit, cursor=page.next_cursor, **query)
 
+    def field_rules(self, role: str, *rules: tuple[Any, ...]) -> None:
+        """Set a role's field rules from (entity, field, access[, mask[, reveal]]) tuples."""
+        keys = ("entity", "field", "access", "mask", "reveal")
+        self.admin.set_field_rules(role, [dict(zip(keys, rule, strict=False)) for rule in rules], self.runtime.model)
+
     def tomorrow(self) -> dt.datetime:
         """Return the fake clock's time plus a day."""
         return self.site.clock() + dt.timedelta(days=1)
 
 
 def make_shop(site: Site) -> Shop:
-    """Publish deal and note, and return a Shop whose runtime enforces access control."""
-    site.publish([DEAL, NOTE])
+    """Publish deal, note and contact, and return a Shop whose runtime enforces access control."""
+    site.publish([DEAL, NOTE, CONTACT])
     hooks = install_access_control(RecordHooks())
+    install_field_security(hooks)
     runtime = RecordRuntime(site.svc.model(), site.engine, hooks, clock=site.clock)
     return Shop(site, AccessAdmin(site.engine, clock=site.clock), runtime)

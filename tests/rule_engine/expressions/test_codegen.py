@@ -143,7 +143,7 @@ def test_dict_context_value_is_a_record_lookup() -> None:
 
 
 HOSTILE_TEXT = "__import__('os').system('echo pwned')"
-ALLOWED_NAMES = re.compile(r"^(ctx|_f|_k|_type|_int|_str|_dict_context|_errors|_fail|_e|_expr|_v\d+|_t\d+)$")
+ALLOWED_NAMES = re.compile(r"^(ctx|record|now|_f|_k|_type|_int|_str|_dict_context|_errors|_fail|_e|_expr|_v\d+|_t\d+)$")
 ALLOWED_ATTRIBUTES = {"value", "linked", "aggregate", "now", "record", "get"}
 
 

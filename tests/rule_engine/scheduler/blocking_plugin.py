@@ -1,4 +1,4 @@
-"""A test plugin: the ``checkpoint`` action blocks forever on one chosen record, to be killed mid-firing."""
+"""A test action: the ``checkpoint`` action blocks forever on one chosen record, to be killed mid-firing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from rule_engine.actions.base import Action, ActionContext, ActionRegistry
+from rule_engine.actions.base import Action, ActionContext
 
 
 class Checkpoint(Action):
@@ -23,8 +23,3 @@ class Checkpoint(Action):
             sys.stdout.flush()
             threading.Event().wait()  # until SIGKILL
         return "passed"
-
-
-def register_actions(registry: ActionRegistry) -> None:
-    """Plugin entry point."""
-    registry.register(Checkpoint)

@@ -1,6 +1,7 @@
 """A real scheduler process for the exactly-once tests: ``--once`` ticks once, else it runs forever.
 
-Environment: CRM_TEST_DB_URL, CRM_TEST_NOW (ISO time of the fake clock), CRM_RULE_PLUGINS (modules).
+Environment: CRM_TEST_DB_URL, CRM_TEST_NOW (ISO time of the fake clock); the ``checkpoint`` action is
+the blocking one of blocking_plugin.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 
 from rule_engine.scheduler.service import SchedulerService
 from rule_engine.testing.world import make_world
+from tests.rule_engine.scheduler.blocking_plugin import Checkpoint
 
 
 def main(argv: list[str]) -> int:
@@ -19,7 +21,7 @@ def main(argv: list[str]) -> int:
     world = make_world(
         os.environ["CRM_TEST_DB_URL"],
         None,
-        plugins=os.environ.get("CRM_RULE_PLUGINS", "").split(","),
+        actions=[Checkpoint],
         now=dt.datetime.fromisoformat(os.environ["CRM_TEST_NOW"]),
     )
     service = SchedulerService(

@@ -21,7 +21,6 @@ from tests.rule_engine.scheduler.blocking_plugin import Checkpoint
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
-PLUGIN = "blocking_plugin"  # found next to scheduler_main.py, the process's script
 BUNDLE: dict[str, Any] = {
     "entity": {
         "lead": entity(
@@ -74,7 +73,6 @@ def scheduler(db_url: str, *args: str, block_at: int | None = None) -> subproces
         **os.environ,
         "CRM_TEST_DB_URL": db_url,
         "CRM_TEST_NOW": T0.isoformat(),
-        "CRM_RULE_PLUGINS": PLUGIN,
         "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     env.pop("CRM_TEST_BLOCK_AT", None)

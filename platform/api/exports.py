@@ -1,0 +1,141 @@
+"""Export records as CSV and import them as JSON; each needs its own permission ("export", "import")."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, jsonify, request, stream_with_context
+
+from crm_platform.api import bp
+from crm_platform.api.common import actor, json_body
+from crm_platform.api.records import entity_model
+from crm_platform.api.schemas import ENDPOINTS
+from crm_platform.services import services
+from form_renderer.schemas import load_record
+from metamodel.access import require
+from metamodel.access.enforcement import permitted_ids
+from metamodel.access.fieldsecurity import field_access
+from metamodel.audit.csvexport import BOM, safe_cell
+from metamodel.errors import CrmError, Problem, RecordInvalid
+from metamodel.model import EntityModel
+from metamodel.records.hooks import Actor
+from metamodel.records.query import MAX_LIMIT, ListQuery, parse_list_args
+from metamodel.records.runtime import RecordRuntime
+
+MAX_EXPORT_ROWS = 100_000
+MAX_IMPORT_RECORDS = 1_000
+
+
+@bp.get("/records/<entity>/export")
+def records_export(entity: str) -> Any:
+    """Export the records matching the list filters as CSV: fields hidden for the user left out, masked ones masked."""
+    runtime = services().runtime()
+    model = entity_model(runtime, entity)
+    query = parse_list_args(model, runtime.registry, request.args.to_dict(flat=False))
+    with runtime.engine.connect() as conn:
+        who = require(conn, runtime.resolve(actor(), conn), entity, "export")
+        restricted = field_access(conn, who, model)
+    columns = ["id", "record_no"] + [
+        f.name for f in model.column_fields() if f.name not in restricted or restricted[f.name].level != "hidden"
+    ]
+    # A problem in the first page (a refused filter or sort) is an error response, not a broken file.
+    first = _page(runtime, model, query, who, None)
+    response = Response(stream_with_context(_csv(runtime, model, query, who, columns, first)), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{entity}.csv"'
+    return response
+
+
+def _page(
+    runtime: RecordRuntime, model: EntityModel, query: ListQuery, who: Actor, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    page_query = ListQuery(query.filters, query.search, query.sort, MAX_LIMIT, 0, cursor)
+    with runtime.transaction() as conn:
+        page = runtime.list(model.name, page_query, who, conn=conn)
+        allowed = permitted_ids(conn, model, who, "export", [item["id"] for item in page.items])
+    return [item for item in page.items if item["id"] in allowed], page.next_cursor
+
+
+def _csv(
+    runtime: RecordRuntime,
+    model: EntityModel,
+    query: ListQuery,
+    who: Actor,
+    columns: list[str],
+    first: tuple[list[dict[str, Any]], str | None],
+) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield BOM + line(columns)
+    items, cursor = first
+    written = 0
+    while True:
+        for item in items:
+            titles = item.get("_titles") or {}
+            yield line([safe_cell(titles.get(name, item.get(name))) for name in columns])
+            written += 1
+        if cursor is None or written >= MAX_EXPORT_ROWS:
+            return
+        items, cursor = _page(runtime, model, query, who, cursor)
+
+
+@bp.post("/records/<entity>/import")
+def records_import(entity: str) -> Any:
+    """Create many records at once ({"records": [...]}); all or nothing, problems named by index."""
+    runtime = services().runtime()
+    entity_model(runtime, entity)
+    rows = json_body().get("records")
+    if not isinstance(rows, list) or not rows or len(rows) > MAX_IMPORT_RECORDS:
+        message = f"must be a list of 1 to {MAX_IMPORT_RECORDS} records"
+        raise RecordInvalid("'records' is not valid", [Problem("records", message, "type")])
+    with runtime.transaction() as conn:
+        who = require(conn, runtime.resolve(actor(), conn), entity, "import")
+        ids = []
+        for index, row in enumerate(rows):
+            try:
+                if not isinstance(row, dict):
+                    raise RecordInvalid("not an object", [Problem("", "expected an object", "type")])
+                load_record(runtime.model, entity, row, partial=False)
+                ids.append(runtime.create(entity, row, who, conn=conn)["id"])
+            except CrmError as exc:
+                exc.message = f"records[{index}]: {exc.message}"
+                exc.problems = [Problem(f"records[{index}].{p.path}".rstrip("."), p.message, p.code) for p in exc.problems]
+                raise
+    return jsonify({"created": len(ids), "ids": ids}), 201
+
+
+ENDPOINTS.update(
+    {
+        "records_export": {
+            "summary": "Export records as CSV (needs the export permission; hidden fields left out, masked ones masked)",
+            "errors": ("400", "403", "404"),
+            "filters": True,
+            "responses": {"200": ("CSV, UTF-8 with a BOM", {"type": "string"}, "text/csv")},
+        },
+        "records_import": {
+            "summary": "Import records (needs the import permission); all or nothing",
+            "errors": ("403", "404", "422"),
+            "request": {
+                "type": "object",
+                "required": ["records"],
+                "properties": {"records": {"type": "array", "items": {"type": "object"}, "maxItems": MAX_IMPORT_RECORDS}},
+            },
+            "responses": {
+                "201": (
+                    "created",
+                    {"type": "object", "properties": {"created": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "integer"}}}},
+                    "application/json",
+                )
+            },
+        },
+    }
+)
