@@ -57,7 +57,7 @@ def list_columns(model: EntityModel, locale: str, restricted: Restricted = _NONE
         level = _level(restricted, name)
         if level == "hidden":
             continue
-        columns.append(Column(name, definition.label(locale), model.types[name].sortable and level != "masked"))
+        columns.append(Column(name, definition.label(locale), model.types[name].sortable and level != "masked" and name not in model.seals))
     return columns
 
 
@@ -69,6 +69,9 @@ def filter_controls(model: EntityModel, locale: str, restricted: Restricted = _N
             continue
         field_type = model.types[definition.name]
         operators = tuple(op for op in field_type.operators if op != "isnull")
+        seal = model.seals.get(definition.name)
+        if seal is not None:  # encrypted: exact matches through the search hash, or nothing
+            operators = tuple(op for op in operators if op in ("eq", "ne", "in")) if seal.hashed else ()
         if not operators:
             continue
         options = tuple(

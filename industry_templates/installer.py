@@ -211,7 +211,8 @@ def _load_sample(
             siteaccess.set_enforced(conn)
     if pack.records is not None:
         # The new version is not committed yet: compile it here rather than through metadata.model().
-        model = SiteModel(info.number, bundle, services.field_types)
+        # With the site's sealing, so sample values of sensitive fields are stored encrypted too.
+        model = SiteModel(info.number, bundle, services.field_types, services.metadata.sealing)
         runtime = RecordRuntime(model, services.engine, services.hooks, services.clock)
         report.records = SampleLoader(runtime, pack.records, actor, conn).load()
 

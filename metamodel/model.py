@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import MetaData, Table
 
+from metamodel.crypto.sealing import NO_SEALING, FieldSeal, SealedType, Sealing
 from metamodel.definitions import Bundle, EntityDef, FieldDef
 from metamodel.errors import NotFound
 from metamodel.fieldtypes.base import FieldType, FieldTypeRegistry
@@ -20,6 +21,8 @@ class EntityModel:
     table: Table
     types: dict[str, FieldType]
     fields: dict[str, FieldDef] = field(default_factory=dict)
+    # Fields stored encrypted, by name (empty when encryption is off).
+    seals: dict[str, FieldSeal] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -45,16 +48,22 @@ class EntityModel:
 class SiteModel:
     """All entities of one published version, compiled once and shared read-only."""
 
-    def __init__(self, version: int, bundle: Bundle, registry: FieldTypeRegistry) -> None:
+    def __init__(
+        self, version: int, bundle: Bundle, registry: FieldTypeRegistry, sealing: Sealing = NO_SEALING
+    ) -> None:
         self.version = version
         self.bundle = bundle
         self.registry = registry
+        self.sealing = sealing
         self.metadata = MetaData()
         self.entities: dict[str, EntityModel] = {}
         for entity in bundle.entities():
-            table = build_table(entity, registry, self.metadata)
+            table = build_table(entity, registry, self.metadata, sealing)
             types = {f.name: registry.of(f) for f in entity.fields}
-            self.entities[entity.name] = EntityModel(entity, table, types, {f.name: f for f in entity.fields})
+            seals = {c.key: c.type.seal for c in table.columns if isinstance(c.type, SealedType)}
+            self.entities[entity.name] = EntityModel(
+                entity, table, types, {f.name: f for f in entity.fields}, seals
+            )
 
     def entity(self, name: str) -> EntityModel:
         """Return an entity by name; NotFound when it is not published."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     MetaData,
     Table,
+    Text,
     bindparam,
     func,
     inspect,
@@ -22,15 +23,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable
 
+from metamodel.crypto.sealing import (
+    NO_SEALING,
+    SEALED_SIGNATURE,
+    FieldSeal,
+    SealedType,
+    Sealing,
+    field_aad,
+    hash_column,
+)
 from metamodel.definitions import Bundle, EntityDef, FieldDef
 from metamodel.errors import Problem, SchemaChangeRefused
 from metamodel.fieldtypes.base import FieldTypeRegistry, ValueProblem
 from metamodel.identifiers import table_name
 from metamodel.systables import attachments, physical_columns, physical_tables
-from metamodel.tables import build_table, desired_indexes, system_columns
+from metamodel.tables import build_table, desired_indexes, field_column_type, field_signature, system_columns
 
 _ON_DELETE_SQL = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 _REPORT_LIMIT = 20
+HIDDEN = "[sensitive]"  # shown instead of a sensitive value in refusals
+HASH_ID_SUFFIX = "__bidx"  # physical_columns id of a field's search-hash column: <field id>__bidx
 _BATCH = 2000
 
 
@@ -59,8 +71,9 @@ class _ColumnState:
 class SchemaSync:
     """Applies a bundle's entities to the database inside the caller's transaction."""
 
-    def __init__(self, registry: FieldTypeRegistry) -> None:
+    def __init__(self, registry: FieldTypeRegistry, sealing: Sealing = NO_SEALING) -> None:
         self.registry = registry
+        self.sealing = sealing
 
     # --- public ---------------------------------------------------------------------------
     def apply(self, conn: Connection, bundle: Bundle) -> SyncReport:
@@ -166,6 +179,14 @@ class SchemaSync:
         tname = table_name(entity.name)
         states = self._column_states(entity.id)
         fields = {f.id: f for f in entity.fields if self.registry.of(f).has_column}
+        # Search-hash columns are tracked like fields of their own, so renames and set-asides follow.
+        hashed = [f for f in fields.values() if self.sealing.has_hash(f, self.registry.of(f))]
+        hash_fields = {
+            f"{f.id}{HASH_ID_SUFFIX}": FieldDef({"id": f"{f.id}{HASH_ID_SUFFIX}", "name": hash_column(f.name), "type": "text"})
+            for f in hashed
+        }
+        fields.update(hash_fields)
+        stale_hashes: set[str] = set()  # hash columns whose values must be computed again
         self._drop_field_indexes(
             tname, [s for fid, s in states.items() if s.status == "active" and fid not in fields]
         )
@@ -187,14 +208,17 @@ class SchemaSync:
                 temps.append((state, wanted))
         for state, wanted in temps:
             self._rename_column(tname, state.column_name, wanted.name)
+            if state.status == "removed":
+                stale_hashes.add(wanted.id)
             verb = "restored" if state.status == "removed" else "renamed"
             report.add(f"{verb} field {entity.name}.{state.field_name} -> {wanted.name}")
             self._save_column(state, column_name=wanted.name, field_name=wanted.name, status="active")
         for fid, wanted in fields.items():
             found = states.get(fid)
-            signature = self.registry.of(wanted).column_signature(wanted)
+            signature = field_signature(wanted, self.registry, self.sealing)
             if found is None:
-                self._add_column(tname, wanted)
+                self._add_column(tname, wanted, field_column_type(entity, wanted, self.registry, self.sealing))
+                stale_hashes.add(fid)
                 self._conn.execute(
                     physical_columns.insert().values(
                         entity_id=entity.id,
@@ -213,8 +237,12 @@ class SchemaSync:
             old_field = FieldDef(state.definition)
             if state.signature != signature or old_field.type != wanted.type:
                 self._convert_column(entity, tname, state, old_field, wanted, signature, report)
+                stale_hashes.add(f"{fid}{HASH_ID_SUFFIX}")
             if state.definition != wanted.doc:
                 self._save_column(state, definition=wanted.doc)
+        for definition in hashed:
+            if f"{definition.id}{HASH_ID_SUFFIX}" in stale_hashes:
+                self._fill_search_hashes(entity, tname, definition, report)
 
     def _follow_entity_rename(self, state: _ColumnState) -> None:
         """Point a link column's recorded target at its entity's new name; the stored ids stay valid."""
@@ -229,12 +257,14 @@ class SchemaSync:
         signature = self.registry.of(retargeted).column_signature(retargeted)
         self._save_column(state, definition=definition, signature=signature)
 
-    def _add_column(self, tname: str, wanted: FieldDef) -> None:
+    def _add_column(self, tname: str, wanted: FieldDef, column_type: Any) -> None:
         field_type = self.registry.of(wanted)
         ddl = f"ALTER TABLE {self._quote(tname)} ADD COLUMN {self._quote(wanted.name)} "
-        ddl += field_type.column_type(wanted).compile(dialect=self._conn.dialect)
+        ddl += column_type.compile(dialect=self._conn.dialect)
         reference = field_type.foreign_key(wanted)
-        if reference is not None:
+        if isinstance(column_type, SealedType):
+            pass  # ciphertext references nothing
+        elif reference is not None:
             target, on_delete = reference
             ddl += f" REFERENCES {self._quote(table_name(target))}(id) ON DELETE {_ON_DELETE_SQL[on_delete]}"
         elif wanted.type == "attachment":
@@ -254,7 +284,8 @@ class SchemaSync:
         old_type = self.registry.get(old_field.type)
         new_type = self.registry.of(wanted)
         source = Table(tname, MetaData(), *system_columns(entity)[:1])
-        value_col = _typed_column(state.column_name, old_type.column_type(old_field))
+        value_col = _typed_column(state.column_name, self._stored_type(entity, state, old_field))
+        new_column_type = field_column_type(entity, wanted, self.registry, self.sealing)
         source.append_column(value_col)
         converted: list[dict[str, Any]] = []
         failures: list[dict[str, Any]] = []
@@ -266,6 +297,8 @@ class SchemaSync:
                 failure_count += 1
                 if len(failures) < _REPORT_LIMIT:
                     text = old_type.to_text(old_field, row[1])
+                    if old_field.get("sensitive") or wanted.get("sensitive"):
+                        text = HIDDEN  # a refusal must not show a sensitive value
                     failures.append({"id": row[0], "value": text[:100], "message": exc.message})
                 continue
             converted.append({"_id": row[0], "_value": value, "_old": row[1]})
@@ -287,9 +320,23 @@ class SchemaSync:
         if state.signature == signature:
             # Same column: store only the values the new type normalises (e.g. e-mail domains, phones).
             changed = [row for row in converted if row["_value"] != row["_old"]]
-            self._write_values(entity, tname, state.column_name, wanted, changed)
+            self._write_values(entity, tname, state.column_name, new_column_type, changed)
             self._save_column(state, signature=signature)
             report.add(f"checked {entity.name}.{wanted.name} values as {wanted.type}")
+            return
+        if SEALED_SIGNATURE in (state.signature, signature):
+            # Encrypting or decrypting: replace the column without keeping the other form as a backup,
+            # so no clear copy of an encrypted field stays behind (and no stale ciphertext either).
+            self._drop_field_indexes(tname, [state])
+            temp = f"mv_{state.field_id}"
+            self._rename_column(tname, state.column_name, temp)
+            self._add_column(tname, wanted, new_column_type)
+            filled = [row for row in converted if row["_value"] is not None]
+            self._write_values(entity, tname, wanted.name, new_column_type, filled)
+            self._drop_column(tname, temp)
+            self._save_column(state, column_name=wanted.name, signature=signature, status="active")
+            verb = "encrypted" if signature == SEALED_SIGNATURE else "decrypted"
+            report.add(f"{verb} {entity.name}.{wanted.name} ({len(filled)} values)")
             return
         # Keep the old column as a backup (purge drops it) and fill a new one.
         self._drop_field_indexes(tname, [state])
@@ -306,17 +353,16 @@ class SchemaSync:
                 definition=state.definition,
             )
         )
-        self._add_column(tname, wanted)
+        self._add_column(tname, wanted, new_column_type)
         filled = [row for row in converted if row["_value"] is not None]
-        self._write_values(entity, tname, wanted.name, wanted, filled)
+        self._write_values(entity, tname, wanted.name, new_column_type, filled)
         self._save_column(state, column_name=wanted.name, signature=signature, status="active")
         report.add(f"converted {entity.name}.{wanted.name} to {wanted.type} ({len(converted)} records)")
 
     def _write_values(
-        self, entity: EntityDef, tname: str, column_name: str, wanted: FieldDef, rows: list[dict[str, Any]]
+        self, entity: EntityDef, tname: str, column_name: str, column_type: Any, rows: list[dict[str, Any]]
     ) -> None:
         """Write converted values (``_id`` and ``_value`` of each row) into one column."""
-        column_type = self.registry.of(wanted).column_type(wanted)
         target = Table(tname, MetaData(), *system_columns(entity)[:1])
         target.append_column(_typed_column(column_name, column_type))
         statement = (
@@ -327,6 +373,31 @@ class SchemaSync:
         for start in range(0, len(rows), _BATCH):
             batch = [{"_id": row["_id"], "_value": row["_value"]} for row in rows[start : start + _BATCH]]
             self._conn.execute(statement, batch)
+
+    def _stored_type(self, entity: EntityDef, state: _ColumnState, old_field: FieldDef) -> Any:
+        """Return the type that reads a column as it is stored now (ciphertext needs the keyring)."""
+        old_type = self.registry.get(old_field.type)
+        if state.signature != SEALED_SIGNATURE:
+            return old_type.column_type(old_field)
+        if self.sealing.keyring is None:
+            message = f"{entity.name}.{old_field.name} is stored encrypted but no encryption keys are configured"
+            raise SchemaChangeRefused(message, [Problem(f"entity.{entity.name}", message, "encryption")])
+        aad = field_aad(entity.id, state.field_id)
+        return SealedType(FieldSeal(self.sealing.keyring, old_type, old_field, aad, False))
+
+    def _fill_search_hashes(self, entity: EntityDef, tname: str, definition: FieldDef, report: SyncReport) -> None:
+        """Compute the search hash of every stored value of an encrypted field."""
+        column_type = field_column_type(entity, definition, self.registry, self.sealing)
+        assert isinstance(column_type, SealedType)
+        source = Table(tname, MetaData(), *system_columns(entity)[:1])
+        value_col = _typed_column(definition.name, column_type)
+        source.append_column(value_col)
+        rows = [
+            {"_id": row[0], "_value": column_type.seal.search_hash(row[1])}
+            for row in self._conn.execute(select(source.c.id, value_col).where(value_col.is_not(None)))
+        ]
+        self._write_values(entity, tname, hash_column(definition.name), Text(), rows)
+        report.add(f"computed search hashes of {entity.name}.{definition.name} ({len(rows)} values)")
 
     def _backup_name(self, state: _ColumnState) -> str:
         taken = {s.column_name for s in self._column_states(state.entity_id).values()}
@@ -365,7 +436,7 @@ class SchemaSync:
     def _sync_indexes(self, entity: EntityDef, report: SyncReport) -> None:
         tname = table_name(entity.name)
         existing = self._existing_indexes(tname)
-        wanted = {spec.name: spec for spec in desired_indexes(entity, self.registry)}
+        wanted = {spec.name: spec for spec in desired_indexes(entity, self.registry, self.sealing)}
         for name, (columns, _unique) in existing.items():
             spec = wanted.get(name)
             if (name.startswith(("ix_", "ux_"))) and (spec is None or list(spec.columns) != columns):
@@ -385,7 +456,7 @@ class SchemaSync:
 
     def _check_no_duplicates(self, entity: EntityDef, tname: str, spec: Any) -> None:
         # Typed columns, so the values named in the refusal read as entered (not as stored on SQLite).
-        src = build_table(entity, self.registry, MetaData())
+        src = build_table(entity, self.registry, MetaData(), self.sealing)
         cols: list[Any] = [src.c[c] for c in spec.columns]
         not_null = [c.is_not(None) for c in cols]
         query = (
@@ -414,7 +485,10 @@ class SchemaSync:
 
     def _text(self, entity: EntityDef, name: str, value: Any) -> str:
         definition = entity.field(name)
-        return self.registry.of(definition).to_text(definition, value) if definition else str(value)
+        if definition is None:
+            return str(value)
+        text = self.registry.of(definition).to_text(definition, value)
+        return HIDDEN if definition.get("sensitive") else text
 
     # --- DDL helpers ----------------------------------------------------------------------
     def _ddl(self, statement: str) -> None:

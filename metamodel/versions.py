@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from metamodel.crypto.checks import check_encryption
+from metamodel.crypto.sealing import NO_SEALING, Sealing
 from metamodel.definitions import DOCUMENT_KINDS, Bundle
 from metamodel.diff import diff_bundles
 from metamodel.documents import check_document
@@ -67,12 +69,17 @@ class MetadataService:
     """Reads and changes site metadata; publishing syncs the schema in the same transaction."""
 
     def __init__(
-        self, engine: Engine, registry: FieldTypeRegistry, checks: Iterable[BundleCheck] = ()
+        self,
+        engine: Engine,
+        registry: FieldTypeRegistry,
+        checks: Iterable[BundleCheck] = (),
+        sealing: Sealing = NO_SEALING,
     ) -> None:
         self.engine = engine
         self.registry = registry
-        self.checks = list(checks)
-        self._sync = SchemaSync(registry)
+        self.sealing = sealing  # how sensitive fields are stored; handed in at start-up
+        self.checks = [*checks, lambda bundle: check_encryption(bundle, registry, sealing)]
+        self._sync = SchemaSync(registry, sealing)
         self._models: dict[int, SiteModel] = {}
         self._lock = threading.Lock()
         # Called with a Published event in the publish's transaction (the audit log listens here).
@@ -231,6 +238,12 @@ class MetadataService:
             listener(Published(conn, info, previous, bundle, state.active_version if state else None))
         return info
 
+    def resync(self) -> list[str]:
+        """Apply the active version to the tables again (e.g. to encrypt after encryption was switched on)."""
+        with self.engine.begin() as conn:
+            conn.execute(select(meta_state).where(meta_state.c.id == 1).with_for_update()).first()
+            return self._sync.apply(conn, self._active_bundle(conn)).changes
+
     def purge(self) -> list[str]:
         """Drop set-aside tables and columns of removed fields for good."""
         with self.engine.begin() as conn:
@@ -291,7 +304,7 @@ class MetadataService:
             if cached is not None:
                 return cached
             bundle = self._active_bundle(conn)
-        model = SiteModel(number or 0, bundle, self.registry)
+        model = SiteModel(number or 0, bundle, self.registry, self.sealing)
         with self._lock:
             self._models = {number or 0: model}
         return model

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crm_platform.app import create_app
 from crm_platform.auth.users import create_token, create_user, set_password
+from crm_platform.cli_crypto import generate_key_command, rotate_key_command
 from crm_platform.cli_packs import pack
 from crm_platform.i18n import LOCALES
 from crm_platform.metafiles import MANIFEST, read_bundle, write_bundle
@@ -387,6 +388,8 @@ def scheduler(interval: float | None, once: bool) -> None:
     service.run_forever()
 
 
+cli.add_command(generate_key_command)
+cli.add_command(rotate_key_command)
 cli.add_command(pack)
 cli.add_command(plugins_command)
 

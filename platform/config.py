@@ -42,6 +42,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CRM_SCHEDULER": env.get("CRM_SCHEDULER", "app"),
         "CRM_SCHEDULER_INTERVAL": float(env.get("CRM_SCHEDULER_INTERVAL", "30")),
         "CRM_ACTION_PLUGINS": env.get("CRM_ACTION_PLUGINS", ""),
+        "CRM_ENCRYPTION": env.get("CRM_ENCRYPTION", "on"),
+        "CRM_ENCRYPTION_KEYS": env.get("CRM_ENCRYPTION_KEYS", ""),
+        "CRM_SEARCH_HASH_KEY": env.get("CRM_SEARCH_HASH_KEY", ""),
+        "CRM_SQL_ECHO": env.get("CRM_SQL_ECHO", "").lower() in ("1", "true", "yes"),
         "CRM_PLUGINS": env.get("CRM_PLUGINS"),  # None: every plugin found is enabled
         **{key: value for key, value in env.items() if key.startswith(("CRM_SMTP_", "CRM_WEBHOOK_SECRET"))},
     }

@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from metamodel.crypto.keyring import KeyringError
 from metamodel.errors import CrmError
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Any:
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(KeyringError)
+    def _keyring_error(exc: KeyringError) -> Any:
+        # A configuration problem (a key removed too early, a wrong key): say so, never show values.
+        log.error("encrypted values could not be read on %s %s: %s", request.method, request.path, exc)
+        return error_response(500, "encryption_error", f"stored encrypted values cannot be read: {exc}")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_platform.auditing import install_audit
+from crm_platform.encryption import load_encryption, prepare_encryption
 from crm_platform.services import CrmServices
 from metamodel.access import install_access_control
 from metamodel.access.fieldsecurity import install_field_security
@@ -33,8 +34,11 @@ def build_field_types() -> FieldTypeRegistry:
 
 def build_services(config: dict[str, Any]) -> CrmServices:
     """Create the engine, migrate the system tables and wire the services together."""
-    engine = make_engine(config["CRM_DATABASE_URL"])
+    # SQL echo never shows bound parameters: they may be sensitive values (or their search hashes).
+    echo = {"echo": True, "hide_parameters": True} if config.get("CRM_SQL_ECHO") else {}
+    engine = make_engine(config["CRM_DATABASE_URL"], **echo)
     upgrade_database(engine, MIGRATIONS)
+    encryption = load_encryption(config)
     field_types = build_field_types()
     functions = register_builtin_functions(FunctionRegistry())
     actions = register_builtin_actions(ActionRegistry())
@@ -56,7 +60,10 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     install_field_security(hooks)
     # The lead pool: who holds pool records since when, masked contact fields for pool users.
     install_pool(hooks)
-    metadata = MetadataService(engine, field_types, checks=[rules.check_bundle])
+    metadata = MetadataService(
+        engine, field_types, checks=[rules.check_bundle, encryption.check_bundle], sealing=encryption.sealing
+    )
+    prepare_encryption(metadata, encryption)
     # The audit log: record changes, transitions, publishes and rollbacks, each in its change's transaction.
     install_audit(hooks, rules, metadata)
     attachments = AttachmentStore(engine, config["CRM_ATTACHMENT_DIR"])

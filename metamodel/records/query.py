@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from metamodel.crypto import records as sealed
 from metamodel.definitions import FieldDef
 from metamodel.errors import BadQuery, Problem
 from metamodel.fieldtypes.base import FieldType, FieldTypeRegistry, ValueProblem
@@ -130,6 +131,7 @@ def make_filter(model: EntityModel, registry: FieldTypeRegistry, name: str, op: 
     """Check a filter against the field's type and parse its value."""
     key = f"{name}__{op}"
     definition, field_type = lookup_field(model, registry, name, key)
+    sealed.check_operator(model, name, op, key)  # encrypted fields: exact matches through the search hash only
     if op not in field_type.operators:
         allowed = ", ".join(field_type.operators) or "none"
         raise BadQuery(
@@ -154,6 +156,7 @@ def sort_field(model: EntityModel, registry: FieldTypeRegistry, sort: str) -> tu
     descending = sort.startswith("-")
     name = sort.lstrip("-+")
     definition, field_type = lookup_field(model, registry, name, "sort")
+    sealed.check_sort(model, name)
     if not field_type.sortable:
         message = f"a {definition.type} field cannot be sorted"
         raise BadQuery(f"sort: {message}", [Problem("sort", message, "sort")])
@@ -179,12 +182,22 @@ def where_clauses(
     clauses: list[ColumnElement[bool]] = []
     for item in query.filters:
         definition, field_type = lookup_field(model, registry, item.field)
-        clauses.append(field_type.filter_clause(definition, table.c[item.field], item.op, item.value))
+        clause = sealed.filter_clause(model, definition, item.op, item.value)
+        if clause is None:
+            clause = field_type.filter_clause(definition, table.c[item.field], item.op, item.value)
+        clauses.append(clause)
     if query.search:
         searchable = [f for f in search_fields(model) if f.name not in unsearchable]
-        parts = [registry.of(f).search_clause(f, table.c[f.name], query.search) for f in searchable]
+        parts = [_search_part(model, registry, f, query.search) for f in searchable]
         clauses.append(or_(*parts) if parts else false())
     return clauses
+
+
+def _search_part(model: EntityModel, registry: FieldTypeRegistry, definition: FieldDef, text: str) -> ColumnElement[bool]:
+    clause = sealed.search_clause(model, definition, text)  # encrypted fields: whole values, through the hash
+    if clause is None:
+        clause = registry.of(definition).search_clause(definition, model.table.c[definition.name], text)
+    return clause
 
 
 def order_and_page(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from metamodel.crypto.records import equals, with_search_hashes
 from metamodel.definitions import FieldDef
 from metamodel.errors import Conflict, NotFound, Problem, ProblemList, RecordInvalid
 from metamodel.model import EntityModel, SiteModel
@@ -250,7 +251,7 @@ class RecordRuntime:
             now = actor.now
             assert now is not None
             row = {
-                **values,
+                **with_search_hashes(model, values),
                 "lock_version": 1,
                 "owner_id": values.get("owner_id", actor.user_id),
                 "created_at": now,
@@ -420,7 +421,7 @@ class RecordRuntime:
                 raise RecordInvalid(f"the {entity} record is not valid", problems.problems)
             table = model.table
             changes = {
-                **values,
+                **with_search_hashes(model, values),
                 "lock_version": current + 1,
                 "updated_at": actor.now,
                 "updated_by": actor.user_id,
@@ -627,8 +628,7 @@ class RecordRuntime:
                 if found is None:
                     problems.add(f"{prefix}{name}", f"attachment {value} does not exist", "reference")
             if definition.unique:
-                column = model.table.c[name]
-                clash = select(model.table.c.id).where(column == value)
+                clash = select(model.table.c.id).where(equals(model, name, value))
                 if record_id is not None:
                     clash = clash.where(model.table.c.id != record_id)
                 other = conn.execute(clash.limit(1)).scalar()
@@ -689,7 +689,7 @@ class RecordRuntime:
             stale = select(table.c.id).where(mine, table.c.id.not_in(keep) if keep else true())
             conn.execute(table.delete().where(table.c.id.in_(stale.scalar_subquery())))
             for number, (line_id, values) in enumerate(rows, start=1):
-                common = {**values, "line_no": number, "updated_at": actor.now, "updated_by": actor.user_id}
+                common = {**with_search_hashes(child, values), "line_no": number, "updated_at": actor.now, "updated_by": actor.user_id}
                 if line_id is None:
                     conn.execute(
                         table.insert().values(

@@ -148,7 +148,8 @@ class RecordContext:
         else:
             scope = [table.c[spec.link_field or ""] == record_id]
         condition = to_sql(spec.condition, spec.source, self.now, self.site) if spec.condition is not None else None
-        if spec.kind != "last_n_count" and (spec.condition is None or condition is not None):
+        in_sql = spec.kind != "last_n_count" and (spec.condition is None or condition is not None)
+        if in_sql and spec.field not in spec.source.seals:  # encrypted values are summed after decryption
             where = [*scope, *([condition] if condition is not None else [])]
             if spec.kind == "count":
                 return self.conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()

@@ -130,6 +130,8 @@ class _Translator:
         definition = self.model.fields.get(name)
         if definition is not None and definition.type in ("multi_select", "json"):
             raise _NoSql
+        if name in self.model.seals:
+            raise _NoSql  # ciphertext: compared after decryption, in Python
         return self.table.c[name]
 
     def linked(self, path: tuple[str, ...]) -> Any:
@@ -137,7 +139,7 @@ class _Translator:
         if link is None or link.type != "link":
             raise _NoSql
         target = self.site.entities.get(str(link.get("target"))) if self.site is not None else None
-        if target is None or path[1] not in target.table.c:
+        if target is None or path[1] not in target.table.c or path[1] in target.seals:
             raise _NoSql
         column = target.table.c[path[1]]
         return select(column).where(target.table.c.id == self.table.c[path[0]]).correlate(self.table).scalar_subquery()
@@ -159,6 +161,8 @@ class _Translator:
             where.append(inner)
         if spec.kind == "count":
             return select(func.count()).select_from(source).where(*where).scalar_subquery()
+        if spec.field in spec.source.seals:
+            raise _NoSql
         column = source.c[spec.field or ""]
         aggregate = getattr(func, {"sum": "sum", "min_of": "min", "max_of": "max"}[spec.kind])
         value = select(type_coerce(aggregate(column), column.type)).where(*where).scalar_subquery()

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from metamodel.crypto.records import equals
 from metamodel.errors import Problem
 from metamodel.fieldtypes.base import ValueProblem
 from metamodel.model import EntityModel
@@ -41,7 +42,7 @@ def unique_problems(
         values = [_column_value(model, name, record) for name in names]
         if any(v is None for v in values):
             continue  # unique indexes treat empty values as distinct, on SQLite and PostgreSQL alike
-        clash = select(table.c.id).where(*(table.c[n] == v for n, v in zip(names, values, strict=True)))
+        clash = select(table.c.id).where(*(equals(model, n, v) for n, v in zip(names, values, strict=True)))
         if record_id is not None:
             clash = clash.where(table.c.id != record_id)
         other = conn.execute(clash.limit(1)).scalar()

@@ -29,6 +29,7 @@ from metamodel.records.hooks import Actor
 from metamodel.records.runtime import SYSTEM, RecordRuntime
 from metamodel.systables import users
 from tests.platform.api.apisupport import Api
+from tests.platform.encryptionsupport import TEST_ENCRYPTION
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ADMIN = "admin"
@@ -87,7 +88,9 @@ class Site:
 
 def build_site(db_url: str, instance_dir: Path | None = None) -> Site:
     """Return an empty site with an administrator (``admin`` / ADMIN_PASSWORD)."""
-    config: dict[str, Any] = {"CRM_DATABASE_URL": db_url, "SECRET_KEY": "test", "TESTING": True, "CRM_SCHEDULER": "off"}
+    config: dict[str, Any] = {
+        "CRM_DATABASE_URL": db_url, "SECRET_KEY": "test", "TESTING": True, "CRM_SCHEDULER": "off", **TEST_ENCRYPTION
+    }
     if instance_dir is not None:
         config.update({"CRM_INSTANCE_DIR": str(instance_dir), "CRM_ATTACHMENT_DIR": str(instance_dir / "att")})
     app = create_app(config)

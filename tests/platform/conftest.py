@@ -10,6 +10,7 @@ from flask import Flask
 
 from crm_platform.app import create_app
 from crm_platform.services import CrmServices
+from tests.platform.encryptionsupport import TEST_ENCRYPTION
 
 
 @pytest.fixture
@@ -20,6 +21,7 @@ def crm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dic
         "CRM_INSTANCE_DIR": str(tmp_path / "instance"),
         "CRM_SECRET_KEY": "test-secret",
         "CRM_SCHEDULER": "off",  # tests tick the scheduler themselves
+        **TEST_ENCRYPTION,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

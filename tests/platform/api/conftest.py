@@ -11,6 +11,7 @@ from crm_platform.app import create_app
 from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
 from tests.platform.api.apisupport import Api
+from tests.platform.encryptionsupport import TEST_ENCRYPTION
 
 
 @pytest.fixture
@@ -23,6 +24,7 @@ def api_app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
             "CRM_INSTANCE_DIR": str(tmp_path),
             "SECRET_KEY": "test",
             "TESTING": True,
+            **TEST_ENCRYPTION,
         }
     )
     yield built

@@ -13,6 +13,7 @@ from crm_platform.app import create_app
 from crm_platform.auth import clock
 from crm_platform.services import CrmServices
 from tests.platform.auth.authsupport import FakeClock
+from tests.platform.encryptionsupport import TEST_ENCRYPTION
 
 
 def make_app(db_url: str, tmp_path: Path, **config: Any) -> Flask:
@@ -23,6 +24,7 @@ def make_app(db_url: str, tmp_path: Path, **config: Any) -> Flask:
         "CRM_INSTANCE_DIR": str(tmp_path),
         "SECRET_KEY": "test",
         "TESTING": True,
+        **TEST_ENCRYPTION,
         **config,
     }
     return create_app(settings)
