@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.platform.encryptionsupport import TEST_ENCRYPTION
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(sys.executable).parent
 STDLIB_CHECK = "import platform; print(platform.python_implementation())"
@@ -43,13 +45,16 @@ def http_status(url: str) -> int | None:
 
 @contextmanager
 def serving(cmd: list[str], port: int, log: Path, env: dict[str, str]) -> Iterator[int]:
-    """Start cmd from the repo root, wait (15 s max) for an HTTP answer on port, yield its status."""
+    """Start cmd from the repo root, wait (120 s max) for an HTTP answer on port, yield its status.
+
+    The first start loads the demo and installs the three industry packs before it serves.
+    """
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 120
         status = None
         while status is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -91,8 +96,11 @@ def require_installed() -> None:
 
 @pytest.fixture
 def app_env(tmp_path: Path, db_url: str) -> dict[str, str]:
-    """Environment for a child app process: its own instance folder and a fresh database."""
-    return {"CRM_INSTANCE_DIR": str(tmp_path / "instance"), "CRM_DATABASE_URL": db_url}
+    """Environment for a child app process: its own instance folder, a fresh database and encryption keys.
+
+    Keys are configured like a production site's: only a local SQLite site may generate its own.
+    """
+    return {"CRM_INSTANCE_DIR": str(tmp_path / "instance"), "CRM_DATABASE_URL": db_url, **TEST_ENCRYPTION}
 
 
 def test_platform_folder_has_no_init() -> None:
