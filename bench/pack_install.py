@@ -20,7 +20,11 @@ INSTALL_TARGET_S = 5.0
 def _install_seconds(ctx: Context, pack: str, run: int) -> float:
     name = f"pack_{pack}_{run}"
     services = build_services(
-        {"CRM_DATABASE_URL": ctx.db_url(name), "CRM_ATTACHMENT_DIR": str(ctx.workdir / f"{name}_files")}
+        {
+            "CRM_DATABASE_URL": ctx.db_url(name),
+            "CRM_ATTACHMENT_DIR": str(ctx.workdir / f"{name}_files"),
+            "CRM_INSTANCE_DIR": str(ctx.workdir / f"{name}_instance"),  # where a local site keeps its keys
+        }
     )
     try:
         started = time.perf_counter()

@@ -61,7 +61,11 @@ def _synthetic_next(source: Path, target: Path) -> Path:
 
 
 def _services(ctx: Context, name: str) -> CrmServices:
-    return build_services({"CRM_DATABASE_URL": ctx.db_url(name), "CRM_ATTACHMENT_DIR": str(ctx.workdir / "att")})
+    return build_services({
+        "CRM_DATABASE_URL": ctx.db_url(name),
+        "CRM_ATTACHMENT_DIR": str(ctx.workdir / "att"),
+        "CRM_INSTANCE_DIR": str(ctx.workdir / f"{name}_instance"),  # where a local site keeps its keys
+    })
 
 
 def _timed(fn: Any) -> tuple[float, Any]:
