@@ -86,3 +86,20 @@ def test_the_pack_installs_next_to_another_pack(edu: Callable[..., EduSite]) -> 
     with pytest.raises(AccessDenied):
         site.all("edu_lead", site.actor("ts_manager"))  # the other pack's roles grant nothing here
     assert len(site.all("member", site.actor("ts_manager"))) > 0
+
+
+def test_student_age_is_checked_with_the_birthday_plugin(edu: Callable[..., EduSite]) -> None:
+    """The pack needs the bundled birthday plugin: age(birthday) keeps a student between 2 and 60."""
+    from industry_templates.installer import validate_pack
+    from metamodel.errors import RecordInvalid
+
+    problems = validate_pack(PACK, plugins_available={})
+    assert any("birthday" in p.message for p in problems), problems
+    site = edu()
+    today = site.clock().date()
+    guardian = {"guardian_name": "王女士", "guardian_phone": "+8613900009999"}
+    with pytest.raises(RecordInvalid) as refused:
+        site.runtime().create("student", {"name": "婴儿", "birthday": today.isoformat(), **guardian})
+    assert "2" in str(refused.value.problems) and "60" in str(refused.value.problems)
+    ten = today.replace(year=today.year - 10, day=min(today.day, 28)).isoformat()
+    assert site.runtime().create("student", {"name": "小明", "birthday": ten, **guardian})["name"] == "小明"
