@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from metamodel.errors import CrmError
-from metamodel.records.hooks import DeleteEvent, DeleteHook, SaveEvent, SaveHook
+from metamodel.records.hooks import DeleteHook, SaveEvent, SaveHook
 
 log = logging.getLogger("plugins")
 
@@ -60,36 +61,26 @@ class PluginStatus:
 
 def guard_before_save(status: PluginStatus, hook: SaveHook) -> SaveHook:
     """Wrap a before-save hook: an unexpected error refuses the save with PluginHookFailed."""
-
-    def guarded(event: SaveEvent) -> None:
-        try:
-            hook(event)
-        except CrmError:
-            raise
-        except Exception as exc:
-            message = status.hook_failed(f"before_save of {event.entity.name}", exc)
-            log.exception("plugin %s failed: %s", status.name, message)
-            raise PluginHookFailed(
-                f"the {event.entity.name} record was not saved: plugin '{status.name}' failed ({type(exc).__name__})",
-                plugin=status.name,
-            ) from None
-
-    return guarded
+    return _refusing(status, hook, "before_save", "saved")
 
 
 def guard_before_delete(status: PluginStatus, hook: DeleteHook) -> DeleteHook:
     """Wrap a before-delete hook: an unexpected error refuses the delete with PluginHookFailed."""
+    return _refusing(status, hook, "before_delete", "deleted")
 
-    def guarded(event: DeleteEvent) -> None:
+
+def _refusing(status: PluginStatus, hook: Callable[[Any], None], kind: str, done: str) -> Callable[[Any], None]:
+    # A CrmError is the plugin refusing on purpose (its message stands); anything else is a failure.
+    def guarded(event: Any) -> None:
         try:
             hook(event)
         except CrmError:
             raise
         except Exception as exc:
-            message = status.hook_failed(f"before_delete of {event.entity.name}", exc)
+            message = status.hook_failed(f"{kind} of {event.entity.name}", exc)
             log.exception("plugin %s failed: %s", status.name, message)
             raise PluginHookFailed(
-                f"the {event.entity.name} record was not deleted: plugin '{status.name}' failed ({type(exc).__name__})",
+                f"the {event.entity.name} record was not {done}: plugin '{status.name}' failed ({type(exc).__name__})",
                 plugin=status.name,
             ) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 COLUMNS = ("id", "at", "actor_id", "actor_name", "origin", "action", "entity", "record_id", "summary", "changes")
@@ -21,8 +21,8 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def csv_lines(entries: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """Yield the BOM and header, then one CSV line per entry (for a streaming response)."""
+def line_writer() -> Callable[[Iterable[Any]], str]:
+    """Return a function rendering one row as a CSV line (CRLF-terminated), reusing one buffer."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -32,6 +32,12 @@ def csv_lines(entries: Iterable[dict[str, Any]]) -> Iterator[str]:
         writer.writerow(cells)
         return buffer.getvalue()
 
+    return line
+
+
+def csv_lines(entries: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """Yield the BOM and header, then one CSV line per entry (for a streaming response)."""
+    line = line_writer()
     yield BOM + line(COLUMNS)
     for entry in entries:
         yield line(safe_cell(entry.get(column)) for column in COLUMNS)

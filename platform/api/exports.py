@@ -1,8 +1,6 @@
 """Export records as CSV and import them as JSON; each needs its own permission ("export", "import")."""
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +15,7 @@ from form_renderer.schemas import load_record
 from metamodel.access import require
 from metamodel.access.enforcement import permitted_ids
 from metamodel.access.fieldsecurity import field_access
-from metamodel.audit.csvexport import BOM, safe_cell
+from metamodel.audit.csvexport import BOM, line_writer, safe_cell
 from metamodel.errors import CrmError, Problem, RecordInvalid
 from metamodel.model import EntityModel
 from metamodel.records.hooks import Actor
@@ -66,15 +64,7 @@ def _csv(
     columns: list[str],
     first: tuple[list[dict[str, Any]], str | None],
 ) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def line(cells: list[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(cells)
-        return buffer.getvalue()
-
+    line = line_writer()
     yield BOM + line(columns)
     items, cursor = first
     written = 0
