@@ -15,8 +15,8 @@ from flask import Flask
 from sqlalchemy import make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from crm_platform.app import create_app
 from crm_platform.auth.users import create_token, create_user, set_password
+from crm_platform.cli_app import invocation_app
 from crm_platform.cli_crypto import generate_key_command, rotate_key_command
 from crm_platform.cli_packs import pack
 from crm_platform.i18n import LOCALES
@@ -83,13 +83,7 @@ def _database_label() -> str:
 
 def _app() -> Flask:
     """Return the app of this invocation, built once from the CRM_* environment."""
-    root = click.get_current_context().find_root()
-    app: Flask | None = root.meta.get("crm.app")
-    if app is None:
-        app = create_app()
-        root.meta["crm.app"] = app
-        root.call_on_close(app.extensions["crm"].engine.dispose)
-    return app
+    return invocation_app()
 
 
 def _svc() -> CrmServices:

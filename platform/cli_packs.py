@@ -5,11 +5,10 @@ import os
 from pathlib import Path
 
 import click
-from flask import Flask
 from sqlalchemy import select
 
-from crm_platform.app import create_app
 from crm_platform.auth.passwords import check_password_policy, hash_password
+from crm_platform.cli_app import invocation_app
 from crm_platform.services import CrmServices
 from industry_templates.export import export_pack
 from industry_templates.installer import PackInvalid, bundled_packs, install_pack, validate_pack
@@ -24,14 +23,8 @@ PACK_HELP = "A bundled pack's name (see `crm pack list`) or a pack folder."
 
 
 def _svc() -> CrmServices:
-    # Shares the app of the invocation with the other commands (same key as crm_platform.cli).
-    root = click.get_current_context().find_root()
-    app: Flask | None = root.meta.get("crm.app")
-    if app is None:
-        app = create_app()
-        root.meta["crm.app"] = app
-        root.call_on_close(app.extensions["crm"].engine.dispose)
-    found: CrmServices = app.extensions["crm"]
+    # Shares the app of the invocation with the other commands.
+    found: CrmServices = invocation_app().extensions["crm"]
     return found
 
 
