@@ -33,7 +33,13 @@ def _org(admin: AccessAdmin) -> None:
         conn.execute(
             users.insert(),
             [
-                {"id": i, "username": f"user{i}", "password_hash": "x", "display_name": f"User {i}", "created_at": END}
+                {
+                    "id": i,
+                    "username": f"user{i}",
+                    "password_hash": "x",
+                    "display_name": f"User {i}",
+                    "created_at": END,
+                }
                 for i in range(1, OWNERS + 1)
             ],
         )
@@ -68,7 +74,9 @@ def run(ctx: Context) -> list[Figure]:
             page = runtime.list(ENTITY, query, manager)
             assert len(page.items) == LIMIT and {item["owner_id"] for item in page.items} <= same_store
         ratios: dict[str, list[float]] = {name: [] for name in queries}
-        times: dict[str, list[float]] = {f"{name}.{side}": [] for name in queries for side in ("store", "admin")}
+        times: dict[str, list[float]] = {
+            f"{name}.{side}": [] for name in queries for side in ("store", "admin")
+        }
         with quiet_gc():
             for round_no in range(ROUNDS):
                 for name, query in queries.items():
@@ -82,7 +90,9 @@ def run(ctx: Context) -> list[Figure]:
                     ratios[name].append(elapsed["store"] / elapsed["admin"])
     finally:
         site.engine.dispose()
-    figures = [Figure(f"access.list_{name}_store_vs_admin_ratio", round(median(values), 2), "x", TARGET_RATIO, "<=")
-               for name, values in ratios.items()]
+    figures = [
+        Figure(f"access.list_{name}_store_vs_admin_ratio", round(median(values), 2), "x", TARGET_RATIO, "<=")
+        for name, values in ratios.items()
+    ]
     figures += [Figure(f"access.list_{key}", round(median(values), 2), "ms") for key, values in times.items()]
     return figures

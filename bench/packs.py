@@ -61,11 +61,13 @@ def _synthetic_next(source: Path, target: Path) -> Path:
 
 
 def _services(ctx: Context, name: str) -> CrmServices:
-    return build_services({
-        "CRM_DATABASE_URL": ctx.db_url(name),
-        "CRM_ATTACHMENT_DIR": str(ctx.workdir / "att"),
-        "CRM_INSTANCE_DIR": str(ctx.workdir / f"{name}_instance"),  # where a local site keeps its keys
-    })
+    return build_services(
+        {
+            "CRM_DATABASE_URL": ctx.db_url(name),
+            "CRM_ATTACHMENT_DIR": str(ctx.workdir / "att"),
+            "CRM_INSTANCE_DIR": str(ctx.workdir / f"{name}_instance"),  # where a local site keeps its keys
+        }
+    )
 
 
 def _timed(fn: Any) -> tuple[float, Any]:

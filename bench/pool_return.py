@@ -52,8 +52,13 @@ def _load(model: EntityModel, conn: Connection, total: int) -> int:
             contact = NOW - dt.timedelta(hours=1 + i % (24 * (DAYS - 1)))
         batch.append(
             {
-                "company": f"c{i}", "phone": f"138{i:08d}", "last_contact_at": contact, "owner_id": 1 + i % 20,
-                "lock_version": 1, "created_at": created, "updated_at": contact,
+                "company": f"c{i}",
+                "phone": f"138{i:08d}",
+                "last_contact_at": contact,
+                "owner_id": 1 + i % 20,
+                "lock_version": 1,
+                "created_at": created,
+                "updated_at": contact,
             }
         )
         if len(batch) == 50_000:
@@ -70,7 +75,9 @@ def _bare_update(model: EntityModel) -> Callable[[Connection], int]:
     column = table.c.last_contact_at
     statement = (
         table.update()
-        .where(table.c.owner_id.is_not(None), or_(column.is_(None), column < cutoff), table.c.created_at < cutoff)
+        .where(
+            table.c.owner_id.is_not(None), or_(column.is_(None), column < cutoff), table.c.created_at < cutoff
+        )
         .values(owner_id=None)
     )
     return lambda conn: int(conn.execute(statement).rowcount)
@@ -108,6 +115,8 @@ def run(ctx: Context) -> list[Figure]:
     db.dispose()
     ratio = median(ours) / max(median(theirs), 1e-9)
     return [
-        Figure(f"pool.auto_return_{total}_records_1pct_stale_vs_bare_update", round(ratio, 2), "x", RATIO_TARGET),
+        Figure(
+            f"pool.auto_return_{total}_records_1pct_stale_vs_bare_update", round(ratio, 2), "x", RATIO_TARGET
+        ),
         Figure(f"pool.auto_return_{total}_records_1pct_stale", round(median(ours), 3), "s"),
     ]

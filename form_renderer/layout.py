@@ -121,7 +121,9 @@ def build_form(
                 if definition is None or override.get("hidden") or _level(rules, name) == "hidden":
                     continue
                 placed.add(name)
-                view = field_view(site, model, definition, override, values, errors, locale, titles or {}, access)
+                view = field_view(
+                    site, model, definition, override, values, errors, locale, titles or {}, access
+                )
                 _restrict(view, rules.get(name))
                 views.append(view)
             sections.append(
@@ -175,8 +177,15 @@ def field_view(
     if definition.type == "child_table":
         child = site.entity(str(definition.get("child_entity")))
         child_rules = access(child) if access else {}
-        shown = [f for f in child.entity.fields if f.type != "child_table" and _level(child_rules, f.name) != "hidden"]
-        view.columns = [_restrict(field_view(site, child, f, {}, {}, {}, locale, {}), child_rules.get(f.name)) for f in shown]
+        shown = [
+            f
+            for f in child.entity.fields
+            if f.type != "child_table" and _level(child_rules, f.name) != "hidden"
+        ]
+        view.columns = [
+            _restrict(field_view(site, child, f, {}, {}, {}, locale, {}), child_rules.get(f.name))
+            for f in shown
+        ]
         rows = values.get(definition.name) or []
         for index, row in enumerate(rows if isinstance(rows, list) else []):
             prefix = f"{definition.name}[{index}]."

@@ -57,7 +57,13 @@ def list_columns(model: EntityModel, locale: str, restricted: Restricted = _NONE
         level = _level(restricted, name)
         if level == "hidden":
             continue
-        columns.append(Column(name, definition.label(locale), model.types[name].sortable and level != "masked" and name not in model.seals))
+        columns.append(
+            Column(
+                name,
+                definition.label(locale),
+                model.types[name].sortable and level != "masked" and name not in model.seals,
+            )
+        )
     return columns
 
 

@@ -1,4 +1,5 @@
 """Packs as zip files: safe unpacking of an upload, and zipping an exported folder."""
+
 from __future__ import annotations
 
 import io
@@ -17,16 +18,35 @@ def unpack_zip(data: bytes, into: Path) -> Path:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise PackInvalid("the upload is not a zip file", [Problem("file", "expected a .zip of a pack folder", "format")]) from None
+        raise PackInvalid(
+            "the upload is not a zip file", [Problem("file", "expected a .zip of a pack folder", "format")]
+        ) from None
     with archive:
         members = archive.infolist()
         if len(members) > MAX_FILES or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-            raise PackInvalid("the zip is too large", [Problem("file", f"at most {MAX_FILES} files and {MAX_UNPACKED_BYTES // 2**20} MB unpacked", "too_large")])
+            raise PackInvalid(
+                "the zip is too large",
+                [
+                    Problem(
+                        "file",
+                        f"at most {MAX_FILES} files and {MAX_UNPACKED_BYTES // 2**20} MB unpacked",
+                        "too_large",
+                    )
+                ],
+            )
         for member in members:
             path = PurePosixPath(member.filename)
             # No absolute paths, no '..', no links: nothing may land outside the folder.
-            if path.is_absolute() or ".." in path.parts or "\\" in member.filename or (member.external_attr >> 16) & 0o170000 == 0o120000:
-                raise PackInvalid("the zip holds an unsafe path", [Problem("file", f"'{member.filename[:100]}' is not allowed", "unsafe_path")])
+            if (
+                path.is_absolute()
+                or ".." in path.parts
+                or "\\" in member.filename
+                or (member.external_attr >> 16) & 0o170000 == 0o120000
+            ):
+                raise PackInvalid(
+                    "the zip holds an unsafe path",
+                    [Problem("file", f"'{member.filename[:100]}' is not allowed", "unsafe_path")],
+                )
         into.mkdir(parents=True, exist_ok=True)
         archive.extractall(into)
     if (into / "pack.json").is_file():
@@ -34,7 +54,10 @@ def unpack_zip(data: bytes, into: Path) -> Path:
     subfolders = [p for p in into.iterdir() if p.is_dir() and not p.name.startswith(("__", "."))]
     if len(subfolders) == 1 and (subfolders[0] / "pack.json").is_file():
         return subfolders[0]
-    raise PackInvalid("the zip holds no pack", [Problem("pack.json", "expected pack.json at the top of the zip or in its only folder", "file")])
+    raise PackInvalid(
+        "the zip holds no pack",
+        [Problem("pack.json", "expected pack.json at the top of the zip or in its only folder", "file")],
+    )
 
 
 def zip_folder(folder: Path) -> bytes:

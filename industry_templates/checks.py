@@ -1,4 +1,5 @@
 """Checks of a pack against its surroundings: platform, installed packs and plugins, entity references."""
+
 from __future__ import annotations
 
 import importlib
@@ -44,15 +45,27 @@ def dependency_problems(
     """Return what the platform, the installed packs (name -> version) and plugins lack for ``pack``."""
     problems = []
     if not satisfies(platform, str(pack.manifest["platform"])):
-        problems.append(Problem("pack.json.platform", f"needs platform {pack.manifest['platform']}, this is {platform}", "dependency"))
+        problems.append(
+            Problem(
+                "pack.json.platform",
+                f"needs platform {pack.manifest['platform']}, this is {platform}",
+                "dependency",
+            )
+        )
     for kind, have in (("packs", packs), ("plugins", plugins)):
         for name, spec in sorted(pack.depends(kind).items()):
             where = f"pack.json.depends.{kind}.{name}"
             singular = kind[:-1]
             if name not in have:
-                problems.append(Problem(where, f"needs {singular} '{name}' {spec}, which is not installed", "dependency"))
+                problems.append(
+                    Problem(where, f"needs {singular} '{name}' {spec}, which is not installed", "dependency")
+                )
             elif not _satisfied(have[name], spec):
-                problems.append(Problem(where, f"needs {singular} '{name}' {spec}, installed is {have[name]}", "dependency"))
+                problems.append(
+                    Problem(
+                        where, f"needs {singular} '{name}' {spec}, installed is {have[name]}", "dependency"
+                    )
+                )
     return problems
 
 
@@ -66,7 +79,8 @@ def _satisfied(version: str, spec: str) -> bool:
 def dependents(name: str, installed: Mapping[str, InstalledPack]) -> list[str]:
     """Return the installed packs that depend on pack ``name``."""
     return sorted(
-        other.name for other in installed.values()
+        other.name
+        for other in installed.values()
         if name in ((other.manifest.get("depends") or {}).get("packs") or {})
     )
 
@@ -79,7 +93,13 @@ def reference_problems(pack: Pack, bundle: Bundle, roles: Collection[str]) -> li
         for index, permission in enumerate(role["permissions"]):
             entity = permission["entity"]
             if entity != "*" and entity not in entities:
-                problems.append(Problem(f"roles/{role_name}.json.permissions[{index}].entity", f"no entity '{entity}' in the pack or on the site", "reference"))
+                problems.append(
+                    Problem(
+                        f"roles/{role_name}.json.permissions[{index}].entity",
+                        f"no entity '{entity}' in the pack or on the site",
+                        "reference",
+                    )
+                )
     if pack.records is not None:
         problems += _records_problems(pack.records, entities)
     if pack.org is not None:
@@ -87,7 +107,13 @@ def reference_problems(pack: Pack, bundle: Bundle, roles: Collection[str]) -> li
         for index, person in enumerate(pack.org.get("users") or []):
             for role in person.get("roles") or []:
                 if role not in known:
-                    problems.append(Problem(f"sample_data/org.json.users[{index}].roles", f"no role '{role}' in the pack or on the site", "reference"))
+                    problems.append(
+                        Problem(
+                            f"sample_data/org.json.users[{index}].roles",
+                            f"no role '{role}' in the pack or on the site",
+                            "reference",
+                        )
+                    )
     return problems
 
 
@@ -100,11 +126,15 @@ def _records_problems(data: Mapping[str, Any], entities: Mapping[str, Any]) -> l
             problems.append(Problem(f"{where}.order[{index}]", f"no entity '{entity}'", "reference"))
     for entity in sorted(data.get("records") or {}):
         if entity not in order:
-            problems.append(Problem(f"{where}.records.{entity}", f"'{entity}' is not listed in 'order'", "reference"))
+            problems.append(
+                Problem(f"{where}.records.{entity}", f"'{entity}' is not listed in 'order'", "reference")
+            )
     for entity, key in sorted((data.get("keys") or {}).items()):
         doc = entities.get(entity)
         if doc is None:
             problems.append(Problem(f"{where}.keys.{entity}", f"no entity '{entity}'", "reference"))
         elif key not in {f.get("name") for f in doc.get("fields") or []}:
-            problems.append(Problem(f"{where}.keys.{entity}", f"entity '{entity}' has no field '{key}'", "reference"))
+            problems.append(
+                Problem(f"{where}.keys.{entity}", f"entity '{entity}' has no field '{key}'", "reference")
+            )
     return problems

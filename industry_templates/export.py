@@ -1,4 +1,5 @@
 """Exporting the site's configuration (active metadata and roles) as a pack folder."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ def export_pack(
         label_ = {loc: role["label"].get(loc) or role_name for loc in LOCALES}
         # Permissions on entities that are no longer published would not install anywhere.
         kept = [p for p in role["permissions"] if p["entity"] == "*" or p["entity"] in bundle.docs("entity")]
-        written.append(_write(folder / "roles" / f"{role_name}.json", {**role, "label": label_, "permissions": kept}))
+        written.append(
+            _write(folder / "roles" / f"{role_name}.json", {**role, "label": label_, "permissions": kept})
+        )
         for locale in LOCALES:
             strings[locale][f"role.{role_name}.label"] = label_[locale]
     for locale in LOCALES:
@@ -75,7 +78,10 @@ def _manifest(name: str, version: str, label: Mapping[str, str] | None) -> dict[
     }
     problems = check_schema("pack", manifest, "pack.json")
     if problems:
-        raise RecordInvalid("the pack name, version or label is not valid", [Problem(p.path, p.message, p.code) for p in problems])
+        raise RecordInvalid(
+            "the pack name, version or label is not valid",
+            [Problem(p.path, p.message, p.code) for p in problems],
+        )
     return manifest
 
 
@@ -83,5 +89,3 @@ def _write(path: Path, body: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return path
-
-

@@ -4,6 +4,7 @@ The metadata publish, the roles, the sample org and records and the sys_pack row
 transaction (DDL is transactional on PostgreSQL, and on SQLite as the engine is set up), so a pack
 that fails anywhere leaves the site exactly as it was.
 """
+
 from __future__ import annotations
 
 import copy
@@ -85,7 +86,9 @@ def bundled_packs() -> list[str]:
     if not BUNDLED_DIR.is_dir():
         return []
     # Only folders named like a pack: a side folder such as "retail-1.1" (a next version) is not listed.
-    return sorted(p.name for p in BUNDLED_DIR.iterdir() if _NAME.match(p.name) and (p / "pack.json").is_file())
+    return sorted(
+        p.name for p in BUNDLED_DIR.iterdir() if _NAME.match(p.name) and (p / "pack.json").is_file()
+    )
 
 
 def bundled_folder(name: str) -> Path:
@@ -109,7 +112,9 @@ def load_pack(path_or_name: str | Path) -> Pack:
     """Read and structurally check a pack; PackInvalid lists every problem."""
     pack, problems = read_pack(pack_path(path_or_name))
     if pack is None or problems:
-        raise PackInvalid(f"the pack at {path_or_name} has {len(problems)} problem(s); nothing was written", problems)
+        raise PackInvalid(
+            f"the pack at {path_or_name} has {len(problems)} problem(s); nothing was written", problems
+        )
     return pack
 
 
@@ -185,7 +190,9 @@ def install_pack(
         if not problems:
             problems += checks.reference_problems(pack, merged, set(siteaccess.site_roles(conn)))
         if problems:
-            raise PackInvalid(f"pack '{pack.name}' cannot be installed on this site; nothing was written", problems)
+            raise PackInvalid(
+                f"pack '{pack.name}' cannot be installed on this site; nothing was written", problems
+            )
         info = services.metadata.publish_bundle(
             conn, merged, actor.username, comment or f"install pack {pack.name} {pack.version}"
         )
@@ -195,18 +202,34 @@ def install_pack(
             report.roles.append(role["name"])
         if with_sample_data:
             _load_sample(services, conn, pack, merged, info, actor, password_hash, report)
-        save_pack(conn, pack.name, pack.version, pack.manifest, pack.documents(),
-                  user=actor.username, metadata_version=info.number, now=actor.now or services.clock())
+        save_pack(
+            conn,
+            pack.name,
+            pack.version,
+            pack.manifest,
+            pack.documents(),
+            user=actor.username,
+            metadata_version=info.number,
+            now=actor.now or services.clock(),
+        )
     return report
 
 
 def _load_sample(
-    services: PackServices, conn: Connection, pack: Pack, bundle: Bundle, info: VersionInfo,
-    actor: Actor, password_hash: str | None, report: InstallReport,
+    services: PackServices,
+    conn: Connection,
+    pack: Pack,
+    bundle: Bundle,
+    info: VersionInfo,
+    actor: Actor,
+    password_hash: str | None,
+    report: InstallReport,
 ) -> None:
     if pack.org is not None:
         report.units = siteaccess.ensure_units(conn, pack.org.get("units") or [])
-        report.users = siteaccess.ensure_users(conn, pack.org.get("users") or [], password_hash, actor.now or services.clock())
+        report.users = siteaccess.ensure_users(
+            conn, pack.org.get("users") or [], password_hash, actor.now or services.clock()
+        )
         if pack.org.get("users"):
             siteaccess.set_enforced(conn)
     if pack.records is not None:
@@ -228,7 +251,11 @@ def _clash_problems(pack: Pack, draft: Bundle) -> list[Problem]:
     for kind in DOCUMENT_KINDS:
         for name in sorted(pack.bundle.docs(kind)):
             if name in draft.docs(kind):
-                problems.append(Problem(f"metadata/{kind}/{name}.json", f"the site already has a {kind} '{name}'", "clash"))
+                problems.append(
+                    Problem(
+                        f"metadata/{kind}/{name}.json", f"the site already has a {kind} '{name}'", "clash"
+                    )
+                )
     return problems
 
 
@@ -251,7 +278,9 @@ def _kept_ids(conn: Connection, name: str) -> Bundle | None:
     return Bundle.from_json({"entity": row.documents.get("kept_entities") or {}})
 
 
-def _dependency_site(pack: Pack, seen: frozenset[str] = frozenset()) -> tuple[Bundle, dict[str, str], set[str]]:
+def _dependency_site(
+    pack: Pack, seen: frozenset[str] = frozenset()
+) -> tuple[Bundle, dict[str, str], set[str]]:
     """Return the draft, packs and roles an empty site has after installing the bundled dependencies."""
     bundle, have, roles = Bundle(), {}, set()
     for name in sorted(pack.depends("packs")):

@@ -5,6 +5,7 @@ the site's value is kept and a conflict is reported with its path. Lists of name
 options, states, permissions, validation rules) are merged item by item, keyed by name, value,
 entity/operation or condition.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,10 +40,16 @@ class MergeConflict:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON shape used by the CLI and the API (absent values are null)."""
+
         def plain(value: Any) -> Any:
             return None if value is MISSING else value
 
-        return {"path": self.path, "base": plain(self.base), "site": plain(self.ours), "pack": plain(self.theirs)}
+        return {
+            "path": self.path,
+            "base": plain(self.base),
+            "site": plain(self.ours),
+            "pack": plain(self.theirs),
+        }
 
 
 @dataclass
@@ -104,20 +111,32 @@ def _merge(base: Any, ours: Any, theirs: Any, path: str, out: MergeResult) -> An
     return copy.deepcopy(ours)
 
 
-def _merge_dicts(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any], path: str, out: MergeResult) -> dict[str, Any]:
+def _merge_dicts(
+    base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any], path: str, out: MergeResult
+) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for key in [*ours, *(k for k in theirs if k not in ours)]:
-        value = _merge(base.get(key, MISSING), ours.get(key, MISSING), theirs.get(key, MISSING), f"{path}.{key}", out)
+        value = _merge(
+            base.get(key, MISSING), ours.get(key, MISSING), theirs.get(key, MISSING), f"{path}.{key}", out
+        )
         if value is not MISSING:
             merged[key] = value
     return merged
 
 
-def _merge_lists(base: dict[str, Any], ours: list[Any], theirs: list[Any], path: str, out: MergeResult) -> list[Any]:
+def _merge_lists(
+    base: dict[str, Any], ours: list[Any], theirs: list[Any], path: str, out: MergeResult
+) -> list[Any]:
     ours_k, theirs_k = _keyed(ours) or {}, _keyed(theirs) or {}
     merged: dict[str, Any] = {}
     for key in ours_k.keys() | theirs_k.keys():
-        value = _merge(base.get(key, MISSING), ours_k.get(key, MISSING), theirs_k.get(key, MISSING), f"{path}[{key}]", out)
+        value = _merge(
+            base.get(key, MISSING),
+            ours_k.get(key, MISSING),
+            theirs_k.get(key, MISSING),
+            f"{path}[{key}]",
+            out,
+        )
         if value is not MISSING:
             merged[key] = value
     # The site's order is kept; an item the pack added goes right after its predecessor in the pack.

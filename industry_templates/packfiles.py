@@ -1,4 +1,5 @@
 """Reading a pack folder (FORMAT.md) into a ``Pack``, collecting every problem with its file and path."""
+
 from __future__ import annotations
 
 import copy
@@ -87,7 +88,9 @@ def load_json(path: Path, rel: str, problems: list[Problem]) -> Any:
     except UnicodeDecodeError as exc:
         problems.append(Problem(rel, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "file"))
     except json.JSONDecodeError as exc:
-        problems.append(Problem(rel, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", "file"))
+        problems.append(
+            Problem(rel, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", "file")
+        )
     except OSError as exc:
         problems.append(Problem(rel, f"cannot read: {exc.strerror}", "file"))
     return None
@@ -125,11 +128,17 @@ def read_pack(folder: Path) -> tuple[Pack | None, list[Problem]]:
 def _read_metadata(pack: Pack, problems: list[Problem]) -> None:
     base = pack.path / "metadata"
     if not base.is_dir():
-        problems.append(Problem("metadata", "the pack has no metadata folder (metadata/entity/<name>.json, ...)", "file"))
+        problems.append(
+            Problem("metadata", "the pack has no metadata folder (metadata/entity/<name>.json, ...)", "file")
+        )
         return
     for sub in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if sub.name not in DOCUMENT_KINDS:
-            problems.append(Problem(f"metadata/{sub.name}", f"unknown document kind; use {', '.join(DOCUMENT_KINDS)}", "file"))
+            problems.append(
+                Problem(
+                    f"metadata/{sub.name}", f"unknown document kind; use {', '.join(DOCUMENT_KINDS)}", "file"
+                )
+            )
             continue
         for path in sorted(sub.glob("*.json")):
             rel = f"metadata/{sub.name}/{path.name}"
@@ -141,7 +150,9 @@ def _read_metadata(pack: Pack, problems: list[Problem]) -> None:
                 continue
             doc.setdefault("name", path.stem)
             if doc["name"] != path.stem:
-                problems.append(Problem(rel, f"the document is named '{doc['name']}' but the file is {path.name}", "name"))
+                problems.append(
+                    Problem(rel, f"the document is named '{doc['name']}' but the file is {path.name}", "name")
+                )
                 continue
             found = check_document(sub.name, doc, f"{sub.name}.{path.stem}")
             problems += found
@@ -171,7 +182,9 @@ def _read_translations(pack: Pack, problems: list[Problem]) -> None:
         rel = f"translations/{locale}.json"
         path = pack.path / rel
         if not path.is_file():
-            problems.append(Problem(rel, f"missing: every pack has translations in {' and '.join(LOCALES)}", "file"))
+            problems.append(
+                Problem(rel, f"missing: every pack has translations in {' and '.join(LOCALES)}", "file")
+            )
             continue
         strings = load_json(path, rel, problems)
         if strings is None:
@@ -184,4 +197,10 @@ def _read_translations(pack: Pack, problems: list[Problem]) -> None:
         en, zh = (set(pack.translations[loc]) for loc in LOCALES)
         for key in sorted(en ^ zh):
             missing = "zh-CN" if key in en else "en"
-            problems.append(Problem(f"translations/{missing}.json.{key}", "missing: both locales need the same keys", "translation"))
+            problems.append(
+                Problem(
+                    f"translations/{missing}.json.{key}",
+                    "missing: both locales need the same keys",
+                    "translation",
+                )
+            )

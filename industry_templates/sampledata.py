@@ -1,4 +1,5 @@
 """Sample records of a pack: created through the record runtime, links named by natural keys."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,9 @@ def relative_value(value: Any, now: dt.datetime) -> Any:
     if found is None:
         return value
     base, sign, amount, unit = found.groups()
-    delta = dt.timedelta(**{_UNITS[unit]: int(amount)}) * (-1 if sign == "-" else 1) if amount else dt.timedelta()
+    delta = (
+        dt.timedelta(**{_UNITS[unit]: int(amount)}) * (-1 if sign == "-" else 1) if amount else dt.timedelta()
+    )
     moment = now.astimezone(dt.UTC) + delta
     if base == "today":
         return moment.date().isoformat()
@@ -56,8 +59,14 @@ class SampleLoader:
                 try:
                     record = self.runtime.create(entity, values, self.actor, self.conn)
                 except CrmError as exc:
-                    problems = [Problem(f"{where}.{p.path}" if p.path else where, p.message, p.code) for p in exc.problems]
-                    raise RecordInvalid(f"sample record {where} was refused: {exc.message}", problems or [Problem(where, exc.message, exc.code)]) from None
+                    problems = [
+                        Problem(f"{where}.{p.path}" if p.path else where, p.message, p.code)
+                        for p in exc.problems
+                    ]
+                    raise RecordInvalid(
+                        f"sample record {where} was refused: {exc.message}",
+                        problems or [Problem(where, exc.message, exc.code)],
+                    ) from None
                 key = self.keys.get(entity)
                 if key and record.get(key) is not None:
                     self.ids[(entity, str(record[key]))] = int(record["id"])
@@ -68,7 +77,9 @@ class SampleLoader:
         try:
             model = self.runtime.model.entity(entity)
         except CrmError:
-            raise RecordInvalid(f"{where}: unknown entity '{entity}'", [Problem(where, f"no entity '{entity}'", "reference")]) from None
+            raise RecordInvalid(
+                f"{where}: unknown entity '{entity}'", [Problem(where, f"no entity '{entity}'", "reference")]
+            ) from None
         values = {name: relative_value(value, self.now) for name, value in raw.items()}
         if isinstance(values.get("owner_id"), str) and not values["owner_id"].isdigit():
             values["owner_id"] = self._user_id(values["owner_id"], f"{where}.owner_id")
@@ -81,7 +92,9 @@ class SampleLoader:
             elif field.type == "child_table" and isinstance(value, list):
                 child = str(field.get("child_entity"))
                 values[field.name] = [
-                    self._resolve(child, line, f"{where}.{field.name}[{i}]") if isinstance(line, dict) else line
+                    self._resolve(child, line, f"{where}.{field.name}[{i}]")
+                    if isinstance(line, dict)
+                    else line
                     for i, line in enumerate(value)
                 ]
         return values
@@ -89,7 +102,10 @@ class SampleLoader:
     def _user_id(self, username: str, where: str) -> int:
         found = self.conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
         if found is None:
-            raise RecordInvalid(f"{where}: no user '{username}'", [Problem(where, f"no user '{username}' (add it to org.json)", "reference")])
+            raise RecordInvalid(
+                f"{where}: no user '{username}'",
+                [Problem(where, f"no user '{username}' (add it to org.json)", "reference")],
+            )
         return int(found)
 
     def _link(self, target: str, value: Any, where: str) -> Any:
@@ -104,11 +120,20 @@ class SampleLoader:
                 try:  # typed as the key field, so the lookup never compares a number column with text
                     typed = model.types[key].prepare(definition, value)
                 except ValueProblem as exc:
-                    raise RecordInvalid(f"{where}: {exc.message}", [Problem(where, f"not a {target}.{key} value: {exc.message}", exc.code)]) from None
+                    raise RecordInvalid(
+                        f"{where}: {exc.message}",
+                        [Problem(where, f"not a {target}.{key} value: {exc.message}", exc.code)],
+                    ) from None
                 found = self.conn.execute(select(model.table.c.id).where(column == typed).limit(1)).scalar()
         if found is None:
             raise RecordInvalid(
                 f"{where}: no {target} with {key} '{value}'",
-                [Problem(where, f"no {target} record with {key} '{value}' (create it earlier in 'order')", "reference")],
+                [
+                    Problem(
+                        where,
+                        f"no {target} record with {key} '{value}' (create it earlier in 'order')",
+                        "reference",
+                    )
+                ],
             )
         return int(found)

@@ -3,6 +3,7 @@
 ``AccessAdmin`` runs each change in its own transaction; a pack install must be all or nothing, so
 these few writes go to the same access tables on the install's connection instead.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,11 +43,18 @@ def normal_role(role: Mapping[str, Any]) -> dict[str, Any]:
 
 def site_roles(conn: Connection) -> dict[str, dict[str, Any]]:
     """Return every role of the site with its permissions, as role documents."""
-    found = {row.name: {"name": row.name, "label": dict(row.label or {}), "permissions": []} for row in conn.execute(select(roles))}
-    rows = conn.execute(select(role_permissions).order_by(role_permissions.c.entity, role_permissions.c.operation))
+    found = {
+        row.name: {"name": row.name, "label": dict(row.label or {}), "permissions": []}
+        for row in conn.execute(select(roles))
+    }
+    rows = conn.execute(
+        select(role_permissions).order_by(role_permissions.c.entity, role_permissions.c.operation)
+    )
     for row in rows:
         if row.role in found:
-            found[row.role]["permissions"].append({"entity": row.entity, "operation": row.operation, "scope": row.scope})
+            found[row.role]["permissions"].append(
+                {"entity": row.entity, "operation": row.operation, "scope": row.scope}
+            )
     return found
 
 
@@ -74,9 +82,13 @@ def add_role(conn: Connection, role: Mapping[str, Any]) -> None:
         return
     table = role_permissions
     for permission in doc["permissions"]:
-        conn.execute(table.delete().where(
-            table.c.role == doc["name"], table.c.entity == permission["entity"], table.c.operation == permission["operation"]
-        ))
+        conn.execute(
+            table.delete().where(
+                table.c.role == doc["name"],
+                table.c.entity == permission["entity"],
+                table.c.operation == permission["operation"],
+            )
+        )
         conn.execute(table.insert().values(role=doc["name"], **permission))
 
 
@@ -91,8 +103,12 @@ def remove_entity_permissions(
         conn.execute(role_permissions.delete().where(role_permissions.c.role.in_(pack_roles)))
     removed = []
     for name in pack_roles:
-        held = conn.execute(select(func.count()).select_from(user_roles).where(user_roles.c.role == name)).scalar_one()
-        left = conn.execute(select(func.count()).select_from(role_permissions).where(role_permissions.c.role == name)).scalar_one()
+        held = conn.execute(
+            select(func.count()).select_from(user_roles).where(user_roles.c.role == name)
+        ).scalar_one()
+        left = conn.execute(
+            select(func.count()).select_from(role_permissions).where(role_permissions.c.role == name)
+        ).scalar_one()
         if not held and not left:
             conn.execute(roles.delete().where(roles.c.name == name))
             removed.append(name)
@@ -116,15 +132,25 @@ def ensure_units(conn: Connection, units: list[Mapping[str, Any]]) -> int:
         if parent and parent_id is None:
             raise RecordInvalid(
                 f"org unit '{unit['name']}' names an unknown parent '{parent}'",
-                [Problem(f"sample_data/org.json.units[{index}].parent", f"no unit '{parent}' (list parents first)", "reference")],
+                [
+                    Problem(
+                        f"sample_data/org.json.units[{index}].parent",
+                        f"no unit '{parent}' (list parents first)",
+                        "reference",
+                    )
+                ],
             )
         unit_id = conn.execute(
-            org_units.insert().values(name=unit["name"], label=dict(unit.get("label") or {}), parent_id=parent_id)
+            org_units.insert().values(
+                name=unit["name"], label=dict(unit.get("label") or {}), parent_id=parent_id
+            )
         ).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(org_unit_tree.insert().values(ancestor_id=unit_id, descendant_id=unit_id, depth=0))
         if parent_id is not None:
             above = conn.execute(
-                select(org_unit_tree.c.ancestor_id, org_unit_tree.c.depth).where(org_unit_tree.c.descendant_id == parent_id)
+                select(org_unit_tree.c.ancestor_id, org_unit_tree.c.depth).where(
+                    org_unit_tree.c.descendant_id == parent_id
+                )
             ).all()
             conn.execute(
                 org_unit_tree.insert(),
@@ -145,19 +171,30 @@ def ensure_users(
             continue
         user_id = conn.execute(
             users.insert().values(
-                username=person["username"], password_hash=password_hash or NO_PASSWORD,
-                display_name=person.get("display_name") or person["username"], email=person.get("email"),
-                locale=person.get("locale", "en"), is_admin=False, is_active=True, created_at=now,
+                username=person["username"],
+                password_hash=password_hash or NO_PASSWORD,
+                display_name=person.get("display_name") or person["username"],
+                email=person.get("email"),
+                locale=person.get("locale", "en"),
+                is_admin=False,
+                is_active=True,
+                created_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         if person.get("unit"):
             unit_id = _unit_id(conn, person["unit"])
             if unit_id is None:
-                raise RecordInvalid(f"user '{person['username']}' names an unknown unit", [Problem(f"{where}.unit", f"no org unit '{person['unit']}'", "reference")])
+                raise RecordInvalid(
+                    f"user '{person['username']}' names an unknown unit",
+                    [Problem(f"{where}.unit", f"no org unit '{person['unit']}'", "reference")],
+                )
             conn.execute(user_org_units.insert().values(user_id=user_id, unit_id=unit_id))
         for role in person.get("roles") or []:
             if conn.execute(select(roles.c.name).where(roles.c.name == role)).first() is None:
-                raise RecordInvalid(f"user '{person['username']}' names an unknown role", [Problem(f"{where}.roles", f"no role '{role}'", "reference")])
+                raise RecordInvalid(
+                    f"user '{person['username']}' names an unknown role",
+                    [Problem(f"{where}.roles", f"no role '{role}'", "reference")],
+                )
             conn.execute(user_roles.insert().values(user_id=user_id, role=role))
         for team in person.get("teams") or []:
             if conn.execute(select(teams.c.name).where(teams.c.name == team)).first() is None:

@@ -1,4 +1,5 @@
 """The installed packs: one sys_pack row each, with the documents as installed (the upgrade base)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,14 +64,28 @@ def all_packs(conn: Connection) -> dict[str, InstalledPack]:
 
 
 def save_pack(
-    conn: Connection, name: str, version: str, manifest: dict[str, Any], documents: dict[str, Any],
-    *, user: str | None, metadata_version: int | None, now: dt.datetime, status: str = INSTALLED,
+    conn: Connection,
+    name: str,
+    version: str,
+    manifest: dict[str, Any],
+    documents: dict[str, Any],
+    *,
+    user: str | None,
+    metadata_version: int | None,
+    now: dt.datetime,
+    status: str = INSTALLED,
 ) -> None:
     """Record (or replace) a pack row in the caller's transaction."""
     conn.execute(packs.delete().where(packs.c.name == name))
     conn.execute(
         packs.insert().values(
-            name=name, version=version, status=status, installed_at=now, installed_by=user,
-            metadata_version=metadata_version, manifest=manifest, documents=documents,
+            name=name,
+            version=version,
+            status=status,
+            installed_at=now,
+            installed_by=user,
+            metadata_version=metadata_version,
+            manifest=manifest,
+            documents=documents,
         )
     )

@@ -1,4 +1,5 @@
 """Uninstalling a pack: its documents leave the metadata; record tables are kept unless purged."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,7 +34,9 @@ class UninstallReport:
         return dataclasses.asdict(self)
 
 
-def uninstall_pack(services: PackServices, name: str, *, purge: bool = False, actor: Actor | None = None) -> UninstallReport:
+def uninstall_pack(
+    services: PackServices, name: str, *, purge: bool = False, actor: Actor | None = None
+) -> UninstallReport:
     """Remove a pack's documents and permissions in one transaction; ``purge`` also drops its record tables.
 
     Without purge the tables are set aside and the pack row remembers the entity and field ids, so
@@ -50,7 +53,10 @@ def uninstall_pack(services: PackServices, name: str, *, purge: bool = False, ac
             raise NotFound(f"pack '{name}' is not installed")
         needed_by = checks.dependents(name, installed)
         if needed_by:
-            raise PackConflict(f"pack '{name}' is needed by {', '.join(needed_by)}; uninstall those first", needed_by=needed_by)
+            raise PackConflict(
+                f"pack '{name}' is needed by {', '.join(needed_by)}; uninstall those first",
+                needed_by=needed_by,
+            )
         draft = services.metadata.draft(conn)
         base = row.base()
         kept = {n: d for n, d in draft.docs("entity").items() if n in base.docs("entity")}
@@ -60,7 +66,9 @@ def uninstall_pack(services: PackServices, name: str, *, purge: bool = False, ac
                 if draft.documents[kind].pop(doc_name, None) is not None:
                     report.removed.append(f"{kind}.{doc_name}")
         try:
-            info = services.metadata.publish_bundle(conn, draft, actor.username, f"uninstall pack {name} {row.version}")
+            info = services.metadata.publish_bundle(
+                conn, draft, actor.username, f"uninstall pack {name} {row.version}"
+            )
         except MetadataInvalid as exc:
             raise PackConflict(
                 f"the site's own documents still use pack '{name}'; change or remove them first", exc.problems
@@ -74,8 +82,17 @@ def uninstall_pack(services: PackServices, name: str, *, purge: bool = False, ac
             conn.execute(packs.delete().where(packs.c.name == name))
         else:
             documents = {**row.documents, "kept_entities": kept}
-            save_pack(conn, name, row.version, row.manifest, documents, user=actor.username,
-                      metadata_version=info.number, now=actor.now or services.clock(), status=REMOVED)
+            save_pack(
+                conn,
+                name,
+                row.version,
+                row.manifest,
+                documents,
+                user=actor.username,
+                metadata_version=info.number,
+                now=actor.now or services.clock(),
+                status=REMOVED,
+            )
     return report
 
 
@@ -91,7 +108,9 @@ def _purge_kept(conn: Connection, name: str, version: str, documents: dict[str, 
 def _drop_tables(conn: Connection, entity_ids: list[str]) -> list[str]:
     """Drop the set-aside tables of these entities for good (their rows, columns and records)."""
     rows = conn.execute(
-        select(physical_tables).where(physical_tables.c.entity_id.in_(entity_ids), physical_tables.c.status == "removed")
+        select(physical_tables).where(
+            physical_tables.c.entity_id.in_(entity_ids), physical_tables.c.status == "removed"
+        )
     ).all()
     if not rows:
         return []

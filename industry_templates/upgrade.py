@@ -5,6 +5,7 @@ draft. A spot only the pack changed takes the pack's value; a spot only the site
 site's; a spot both changed differently keeps the site's value and is reported as a conflict. The
 upgrade runs in one transaction like an install; a dry run does all of it and rolls back.
 """
+
 from __future__ import annotations
 
 import copy
@@ -83,8 +84,13 @@ def upgrade_pack(
 
 
 def _upgrade(
-    services: PackServices, conn: Connection, pack: Pack, actor: Actor,
-    plugins: Mapping[str, str], comment: str | None, dry_run: bool,
+    services: PackServices,
+    conn: Connection,
+    pack: Pack,
+    actor: Actor,
+    plugins: Mapping[str, str],
+    comment: str | None,
+    dry_run: bool,
 ) -> UpgradeReport:
     installed = installed_packs(conn)
     row = installed.get(pack.name)
@@ -94,7 +100,10 @@ def _upgrade(
     have = {p.name: p.version for p in installed.values() if p.name != pack.name}
     problems = checks.dependency_problems(pack, have, plugins, checks.platform_version())
     if problems:
-        raise PackInvalid(f"pack '{pack.name}' {pack.version} cannot be installed on this site; nothing was written", problems)
+        raise PackInvalid(
+            f"pack '{pack.name}' {pack.version} cannot be installed on this site; nothing was written",
+            problems,
+        )
     report = UpgradeReport(pack.name, row.version, pack.version, dry_run)
     draft = services.metadata.draft(conn)
     merged = merge_metadata(row.base(), draft, pack.bundle, report)
@@ -102,7 +111,9 @@ def _upgrade(
     roles = merge_roles(row.documents.get("roles") or {}, site_roles, pack.roles, report)
     problems = checks.reference_problems(_without_records(pack), merged, set(site_roles) | set(roles))
     if problems:
-        raise PackInvalid(f"pack '{pack.name}' {pack.version} does not fit this site; nothing was written", problems)
+        raise PackInvalid(
+            f"pack '{pack.name}' {pack.version} does not fit this site; nothing was written", problems
+        )
     info: VersionInfo = services.metadata.publish_bundle(
         conn, merged, actor.username, comment or f"upgrade pack {pack.name} {row.version} -> {pack.version}"
     )
@@ -113,8 +124,16 @@ def _upgrade(
             report.roles.append(name)
         elif name in site_roles:
             siteaccess.remove_entity_permissions(conn, [], [name], drop_all=True)
-    save_pack(conn, pack.name, pack.version, pack.manifest, pack.documents(),
-              user=actor.username, metadata_version=info.number, now=actor.now or services.clock())
+    save_pack(
+        conn,
+        pack.name,
+        pack.version,
+        pack.manifest,
+        pack.documents(),
+        user=actor.username,
+        metadata_version=info.number,
+        now=actor.now or services.clock(),
+    )
     return report
 
 
@@ -123,7 +142,9 @@ def _check_newer(row: InstalledPack, pack: Pack) -> None:
     if new == have:
         raise PackConflict(f"pack '{pack.name}' {pack.version} is already installed")
     if new < have:
-        raise PackConflict(f"pack '{pack.name}' {row.version} is installed; {pack.version} is older (downgrades are not supported)")
+        raise PackConflict(
+            f"pack '{pack.name}' {row.version} is installed; {pack.version} is older (downgrades are not supported)"
+        )
 
 
 def _without_records(pack: Pack) -> Pack:
@@ -137,7 +158,9 @@ def strip_ids(doc: Any) -> Any:
         return doc
     found = {k: copy.deepcopy(v) for k, v in doc.items() if k != "id"}
     if isinstance(found.get("fields"), list):
-        found["fields"] = [{k: v for k, v in f.items() if k != "id"} if isinstance(f, dict) else f for f in found["fields"]]
+        found["fields"] = [
+            {k: v for k, v in f.items() if k != "id"} if isinstance(f, dict) else f for f in found["fields"]
+        ]
     return found
 
 
@@ -168,7 +191,9 @@ def merge_roles(
     """Return the merged pack roles by name (a role missing from the result is to be removed)."""
     merged: dict[str, dict[str, Any]] = {}
     for name in sorted(set(base) | set(theirs)):
-        b, o, t = (siteaccess.normal_role(src[name]) if name in src else MISSING for src in (base, ours, theirs))
+        b, o, t = (
+            siteaccess.normal_role(src[name]) if name in src else MISSING for src in (base, ours, theirs)
+        )
         result = merge3(b, o, t, f"role.{name}")
         report.applied += result.applied
         report.conflicts += result.conflicts
@@ -180,7 +205,11 @@ def merge_roles(
 def conflict_problems(report: UpgradeReport) -> list[Problem]:
     """Return the conflicts as problems (path and a one-line message) for the CLI and the API."""
     return [
-        Problem(c.path, f"changed on the site and in the pack; the site's value was kept (pack: {_short(c.theirs)})", "conflict")
+        Problem(
+            c.path,
+            f"changed on the site and in the pack; the site's value was kept (pack: {_short(c.theirs)})",
+            "conflict",
+        )
         for c in report.conflicts
     ]
 

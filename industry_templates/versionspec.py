@@ -1,4 +1,5 @@
 """Version numbers (``1.2.0``) and specifiers (``>=1.0,<2.0``) of packs, plugins and the platform."""
+
 from __future__ import annotations
 
 import operator
@@ -7,7 +8,12 @@ from collections.abc import Callable
 
 _CLAUSE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*([0-9]+(?:\.[0-9]+){0,2})\s*$")
 _OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-    "==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
 }
 
 

@@ -1,4 +1,5 @@
 """Attachment storage: files on disk under a root folder, described by rows in sys_attachment."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,7 +34,12 @@ class StoredFile:
 
     def as_dict(self) -> dict[str, object]:
         """Return the JSON shape used by the API."""
-        return {"id": self.id, "filename": self.filename, "content_type": self.content_type, "size": self.size}
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+        }
 
 
 class AttachmentStore:
@@ -43,7 +49,9 @@ class AttachmentStore:
         self.engine = engine
         self.root = Path(root)
 
-    def save(self, stream: IO[bytes], filename: str, content_type: str, max_size: int, user_id: int | None) -> StoredFile:
+    def save(
+        self, stream: IO[bytes], filename: str, content_type: str, max_size: int, user_id: int | None
+    ) -> StoredFile:
         """Copy ``stream`` to disk (refusing more than ``max_size`` bytes) and record it."""
         now = dt.datetime.now(dt.UTC)
         key = f"{now:%Y/%m}/{secrets.token_hex(16)}"

@@ -72,11 +72,25 @@ def _message(error: Any) -> str:
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     message = str(error.message)
-    if len(message) > 200 and error.validator in ("maxLength", "minLength", "maxItems", "minItems", "pattern", "enum", "type"):
+    if len(message) > 200 and error.validator in (
+        "maxLength",
+        "minLength",
+        "maxItems",
+        "minItems",
+        "pattern",
+        "enum",
+        "type",
+    ):
         # jsonschema quotes the whole offending value; a huge one must not come back verbatim.
-        limit = {"maxLength": "at most {} characters", "minLength": "at least {} characters",
-                 "maxItems": "at most {} items", "minItems": "at least {} items",
-                 "pattern": "must match {}", "enum": "must be one of {}", "type": "must be of type {}"}
+        limit = {
+            "maxLength": "at most {} characters",
+            "minLength": "at least {} characters",
+            "maxItems": "at most {} items",
+            "minItems": "at least {} items",
+            "pattern": "must match {}",
+            "enum": "must be one of {}",
+            "type": "must be of type {}",
+        }
         expected = error.validator_value
         if error.validator == "enum":
             expected = ", ".join(repr(v) for v in expected)[:200]

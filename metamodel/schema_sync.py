@@ -182,7 +182,9 @@ class SchemaSync:
         # Search-hash columns are tracked like fields of their own, so renames and set-asides follow.
         hashed = [f for f in fields.values() if self.sealing.has_hash(f, self.registry.of(f))]
         hash_fields = {
-            f"{f.id}{HASH_ID_SUFFIX}": FieldDef({"id": f"{f.id}{HASH_ID_SUFFIX}", "name": hash_column(f.name), "type": "text"})
+            f"{f.id}{HASH_ID_SUFFIX}": FieldDef(
+                {"id": f"{f.id}{HASH_ID_SUFFIX}", "name": hash_column(f.name), "type": "text"}
+            )
             for f in hashed
         }
         fields.update(hash_fields)
@@ -217,7 +219,9 @@ class SchemaSync:
             found = states.get(fid)
             signature = field_signature(wanted, self.registry, self.sealing)
             if found is None:
-                self._add_column(tname, wanted, field_column_type(entity, wanted, self.registry, self.sealing))
+                self._add_column(
+                    tname, wanted, field_column_type(entity, wanted, self.registry, self.sealing)
+                )
                 stale_hashes.add(fid)
                 self._conn.execute(
                     physical_columns.insert().values(
@@ -380,12 +384,16 @@ class SchemaSync:
         if state.signature != SEALED_SIGNATURE:
             return old_type.column_type(old_field)
         if self.sealing.keyring is None:
-            message = f"{entity.name}.{old_field.name} is stored encrypted but no encryption keys are configured"
+            message = (
+                f"{entity.name}.{old_field.name} is stored encrypted but no encryption keys are configured"
+            )
             raise SchemaChangeRefused(message, [Problem(f"entity.{entity.name}", message, "encryption")])
         aad = field_aad(entity.id, state.field_id)
         return SealedType(FieldSeal(self.sealing.keyring, old_type, old_field, aad, False))
 
-    def _fill_search_hashes(self, entity: EntityDef, tname: str, definition: FieldDef, report: SyncReport) -> None:
+    def _fill_search_hashes(
+        self, entity: EntityDef, tname: str, definition: FieldDef, report: SyncReport
+    ) -> None:
         """Compute the search hash of every stored value of an encrypted field."""
         column_type = field_column_type(entity, definition, self.registry, self.sealing)
         assert isinstance(column_type, SealedType)
@@ -422,7 +430,9 @@ class SchemaSync:
     def _existing_indexes(self, tname: str) -> dict[str, tuple[list[str], bool]]:
         found = inspect(self._conn).get_indexes(tname)
         return {
-            ix["name"]: ([str(c) for c in ix["column_names"]], bool(ix["unique"])) for ix in found if ix["name"]
+            ix["name"]: ([str(c) for c in ix["column_names"]], bool(ix["unique"]))
+            for ix in found
+            if ix["name"]
         }
 
     def _drop_field_indexes(self, tname: str, states: list[_ColumnState]) -> None:
@@ -471,7 +481,9 @@ class SchemaSync:
             names = ", ".join(spec.columns)
             records = [
                 {
-                    "values": [self._text(entity, c, v) for c, v in zip(spec.columns, row[: len(cols)], strict=True)],
+                    "values": [
+                        self._text(entity, c, v) for c, v in zip(spec.columns, row[: len(cols)], strict=True)
+                    ],
                     "count": row.n,
                     "first_id": row.first_id,
                 }

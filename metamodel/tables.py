@@ -44,7 +44,9 @@ def build_table(
     for field in entity.fields:
         field_type = registry.of(field)
         if field_type.has_column:
-            columns.append(Column(field.name, field_column_type(entity, field, registry, sealing), key=field.name))
+            columns.append(
+                Column(field.name, field_column_type(entity, field, registry, sealing), key=field.name)
+            )
             if sealing.has_hash(field, field_type):
                 columns.append(Column(hash_column(field.name), Text, key=hash_column(field.name)))
     return Table(table_name(entity.name), metadata, *columns)
@@ -114,7 +116,9 @@ def desired_indexes(
     return specs
 
 
-def _stored_columns(entity: EntityDef, registry: FieldTypeRegistry, sealing: Sealing) -> dict[str, str | None]:
+def _stored_columns(
+    entity: EntityDef, registry: FieldTypeRegistry, sealing: Sealing
+) -> dict[str, str | None]:
     """Map each encrypted field to the column its indexes use: the search hash, or None."""
     found: dict[str, str | None] = {}
     for field in entity.fields:

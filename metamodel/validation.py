@@ -160,7 +160,11 @@ def _check_entity_settings(entity: EntityDef, registry: FieldTypeRegistry) -> li
             )
             if not usable:
                 problems.append(
-                    Problem(f"{prefix}.indexes[{i}].fields[{j}]", f"'{name}' is not a field with a column", "reference")
+                    Problem(
+                        f"{prefix}.indexes[{i}].fields[{j}]",
+                        f"'{name}' is not a field with a column",
+                        "reference",
+                    )
                 )
     for index, name in enumerate(entity.doc.get("list_fields") or []):
         if entity.field(name) is None:
@@ -199,7 +203,9 @@ def _check_child_owners(bundle: Bundle) -> list[Problem]:
             where = f"{entity.name}.{field.name}"
             if child in owners:
                 path = f"entity.{entity.name}.fields[{index}].child_entity"
-                problems.append(Problem(path, f"'{child}' already holds the lines of {owners[child]}", "duplicate"))
+                problems.append(
+                    Problem(path, f"'{child}' already holds the lines of {owners[child]}", "duplicate")
+                )
             owners.setdefault(child, where)
     return problems
 

@@ -174,7 +174,9 @@ class MetadataService:
             bundle = self._draft(conn)
             return self._publish(conn, bundle, user, comment, "publish", None)
 
-    def publish_bundle(self, conn: Connection, bundle: Bundle, user: str | None, comment: str = "") -> VersionInfo:
+    def publish_bundle(
+        self, conn: Connection, bundle: Bundle, user: str | None, comment: str = ""
+    ) -> VersionInfo:
         """Validate and publish ``bundle`` (it becomes the draft) inside the caller's transaction.
 
         For callers that must write more in the same transaction, e.g. a pack's roles and records.

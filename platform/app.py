@@ -1,4 +1,5 @@
 """Flask application factory."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,4 +1,5 @@
 """Wiring the audit log into the app: record hooks, workflow transitions and metadata publishes."""
+
 from __future__ import annotations
 
 from typing import Any

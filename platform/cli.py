@@ -1,4 +1,5 @@
 """The ``crm`` command: database set-up, metadata publishing and files, users, tokens, the demo, serving."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,7 +51,9 @@ class CliError(click.ClickException):
 def _cli_error(exc: CrmError) -> CliError:
     details = [f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems]
     if isinstance(exc, SchemaChangeRefused):
-        details += [f"record {json.dumps(r, ensure_ascii=False, default=str)}" for r in exc.extra.get("records", [])]
+        details += [
+            f"record {json.dumps(r, ensure_ascii=False, default=str)}" for r in exc.extra.get("records", [])
+        ]
     return CliError(exc.message, details)
 
 
@@ -73,12 +76,18 @@ class CrmGroup(click.Group):
         except Exception as exc:
             if os.environ.get(DEBUG_ENV):
                 raise
-            raise CliError(f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)") from None
+            raise CliError(
+                f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)"
+            ) from None
 
 
 def _database_label() -> str:
     url = os.environ.get("CRM_DATABASE_URL")
-    return make_url(url).render_as_string(hide_password=True) if url else "the default SQLite file in the instance folder"
+    return (
+        make_url(url).render_as_string(hide_password=True)
+        if url
+        else "the default SQLite file in the instance folder"
+    )
 
 
 def _app() -> Flask:
@@ -216,7 +225,10 @@ def import_meta(folder: Path, then_publish: bool, comment: str, user: str) -> No
             error.details.append("(the draft now holds the imported files: fix them and import again)")
             raise error from None
     else:
-        _echo_changes("Draft changes against the active version", _doc_changes(_active_bundle(svc), svc.metadata.draft()))
+        _echo_changes(
+            "Draft changes against the active version",
+            _doc_changes(_active_bundle(svc), svc.metadata.draft()),
+        )
         click.echo("Run `crm publish` to validate and publish it.")
 
 
@@ -261,10 +273,16 @@ def purge(yes: bool) -> None:
     """Drop the tables and columns of removed entities and fields for good (their data is lost)."""
     svc = _svc()
     with svc.engine.connect() as conn:
-        tables = conn.execute(select(physical_tables.c.table_name).where(physical_tables.c.status == "removed")).scalars().all()
-        columns = conn.execute(
-            select(physical_columns.c.column_name).where(physical_columns.c.status != "active")
-        ).scalars().all()
+        tables = (
+            conn.execute(select(physical_tables.c.table_name).where(physical_tables.c.status == "removed"))
+            .scalars()
+            .all()
+        )
+        columns = (
+            conn.execute(select(physical_columns.c.column_name).where(physical_columns.c.status != "active"))
+            .scalars()
+            .all()
+        )
     if not tables and not columns:
         click.echo("Nothing to purge: no removed entities or fields are kept.")
         return
@@ -275,9 +293,7 @@ def purge(yes: bool) -> None:
 
 
 def _password_option(help_text: str) -> Any:
-    return click.option(
-        "--password", prompt=True, hide_input=True, confirmation_prompt=True, help=help_text
-    )
+    return click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help=help_text)
 
 
 @cli.command("create-user")
@@ -288,7 +304,9 @@ def _password_option(help_text: str) -> Any:
 @click.option("--display-name", default="", help="Name shown in the UI (default: the username).")
 def create_user_cmd(username: str, admin: bool, password: str, locale: str, display_name: str) -> None:
     """Create a user account."""
-    user = create_user(_svc().engine, username, password, display_name=display_name, is_admin=admin, locale=locale)
+    user = create_user(
+        _svc().engine, username, password, display_name=display_name, is_admin=admin, locale=locale
+    )
     click.echo(f"Created {'administrator' if user.is_admin else 'user'} '{user.username}' (id {user.id}).")
 
 
@@ -327,7 +345,10 @@ def create_token_cmd(username: str, name: str, days: int | None) -> None:
     token = create_token(svc.engine, _user_id(svc, username), name, days)
     click.echo(token)
     expiry = f"expires in {days} day(s)" if days else "does not expire"
-    click.echo(f"Token '{name}' for {username} {expiry}; it is shown only once. Send it as: Authorization: Bearer <token>", err=True)
+    click.echo(
+        f"Token '{name}' for {username} {expiry}; it is shown only once. Send it as: Authorization: Bearer <token>",
+        err=True,
+    )
 
 
 @cli.command()
@@ -344,7 +365,9 @@ def demo() -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")), help="Default: $PORT or 5000.")
+@click.option(
+    "--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")), help="Default: $PORT or 5000."
+)
 @click.option("--no-demo", is_flag=True, help="Do not load the demo into an empty database.")
 def run(host: str, port: int, no_demo: bool) -> None:
     """Serve the app with the development server (like run.py)."""
@@ -362,7 +385,9 @@ def run(host: str, port: int, no_demo: bool) -> None:
 
 
 @cli.command()
-@click.option("--interval", type=float, help="Seconds between ticks (default: $CRM_SCHEDULER_INTERVAL or 30).")
+@click.option(
+    "--interval", type=float, help="Seconds between ticks (default: $CRM_SCHEDULER_INTERVAL or 30)."
+)
 @click.option("--once", is_flag=True, help="Run one tick, print its report and exit.")
 def scheduler(interval: float | None, once: bool) -> None:
     """Run the dedicated scheduler process: time triggers, retries and outbox deliveries."""

@@ -1,4 +1,5 @@
 """The app of one ``crm`` invocation, shared by every command module."""
+
 from __future__ import annotations
 
 import click

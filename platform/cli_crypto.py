@@ -1,4 +1,5 @@
 """``crm generate-key`` and ``crm rotate-key``: keys for encryption at rest and their rotation."""
+
 from __future__ import annotations
 
 import click
@@ -8,7 +9,9 @@ from metamodel.crypto.rotation import DEFAULT_BATCH, rotate_keys
 
 
 @click.command("generate-key")
-@click.option("--id", "key_id", default="", help="Key id to print before the key, as CRM_ENCRYPTION_KEYS wants it.")
+@click.option(
+    "--id", "key_id", default="", help="Key id to print before the key, as CRM_ENCRYPTION_KEYS wants it."
+)
 def generate_key_command(key_id: str) -> None:
     """Print a new random 256-bit key (base64) for CRM_ENCRYPTION_KEYS or CRM_SEARCH_HASH_KEY."""
     click.echo(f"{key_id}:{generate_key()}" if key_id else generate_key())
@@ -16,7 +19,10 @@ def generate_key_command(key_id: str) -> None:
 
 @click.command("rotate-key")
 @click.option(
-    "--batch-size", type=click.IntRange(min=1, max=100_000), default=DEFAULT_BATCH, show_default=True,
+    "--batch-size",
+    type=click.IntRange(min=1, max=100_000),
+    default=DEFAULT_BATCH,
+    show_default=True,
     help="Values re-encrypted per transaction.",
 )
 def rotate_key_command(batch_size: int) -> None:
@@ -33,5 +39,9 @@ def rotate_key_command(batch_size: int) -> None:
         raise CliError("encryption is off or no keys are configured; set CRM_ENCRYPTION_KEYS first")
     report = rotate_keys(svc.engine, keyring, batch_size)
     for label in sorted(report.current):
-        click.echo(f"  {label}: {report.rewritten[label]} re-encrypted, {report.current[label]} under key '{keyring.current}'")
-    click.echo(f"{report.total} value(s) re-encrypted under key '{keyring.current}' in {len(report.current)} column(s)")
+        click.echo(
+            f"  {label}: {report.rewritten[label]} re-encrypted, {report.current[label]} under key '{keyring.current}'"
+        )
+    click.echo(
+        f"{report.total} value(s) re-encrypted under key '{keyring.current}' in {len(report.current)} column(s)"
+    )

@@ -1,4 +1,5 @@
 """``crm pack ...``: validate, install, upgrade, uninstall, export and list industry packs."""
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,14 @@ def validate(source: str) -> None:
 
 @pack.command("install")
 @click.argument("source", metavar="PACK")
-@click.option("--with-sample-data", is_flag=True, help="Also create the sample org units, demo users and records.")
-@click.option("--demo-password", default=None, help=f"Password of the demo users (default: ${PASSWORD_ENV}; none: they cannot sign in).")
+@click.option(
+    "--with-sample-data", is_flag=True, help="Also create the sample org units, demo users and records."
+)
+@click.option(
+    "--demo-password",
+    default=None,
+    help=f"Password of the demo users (default: ${PASSWORD_ENV}; none: they cannot sign in).",
+)
 @click.option("--user", default=CLI_USER, show_default=True, help="Recorded as the installer.")
 def install(source: str, with_sample_data: bool, demo_password: str | None, user: str) -> None:
     """Install a pack (all or nothing)."""
@@ -67,15 +74,24 @@ def install(source: str, with_sample_data: bool, demo_password: str | None, user
     if password:
         check_password_policy(password, "")
     report = install_pack(
-        svc, source, with_sample_data=with_sample_data, actor=_actor(svc, user),
+        svc,
+        source,
+        with_sample_data=with_sample_data,
+        actor=_actor(svc, user),
         password_hash=hash_password(password) if password and with_sample_data else None,
     )
-    click.echo(f"Installed pack {report.name} {report.version} as metadata version {report.metadata_version}.")
+    click.echo(
+        f"Installed pack {report.name} {report.version} as metadata version {report.metadata_version}."
+    )
     click.echo(f"Roles: {', '.join(report.roles) or 'none'}")
     if with_sample_data:
-        click.echo(f"Sample data: {report.units} org unit(s), {report.users} user(s), {report.records} record(s).")
+        click.echo(
+            f"Sample data: {report.units} org unit(s), {report.users} user(s), {report.records} record(s)."
+        )
         if report.users and not password:
-            click.echo(f"The demo users have no password; set one with `crm set-password NAME` (or use --demo-password / ${PASSWORD_ENV}).")
+            click.echo(
+                f"The demo users have no password; set one with `crm set-password NAME` (or use --demo-password / ${PASSWORD_ENV})."
+            )
     _echo_list("Schema changes", report.changes)
 
 
@@ -88,11 +104,16 @@ def upgrade(source: str, dry_run: bool, user: str) -> None:
     svc = _svc()
     report = upgrade_pack(svc, source, dry_run=dry_run, actor=_actor(svc, user))
     verb = "Would upgrade" if dry_run else "Upgraded"
-    click.echo(f"{verb} pack {report.name} {report.from_version} -> {report.to_version} (metadata version {report.metadata_version}).")
+    click.echo(
+        f"{verb} pack {report.name} {report.from_version} -> {report.to_version} (metadata version {report.metadata_version})."
+    )
     _echo_list("Pack changes applied", report.applied)
     _echo_list(
         "Conflicts (the site's value is kept)",
-        [f"{c['path']}: site={c['site']!r} pack={c['pack']!r}" for c in (x.as_dict() for x in report.conflicts)],
+        [
+            f"{c['path']}: site={c['site']!r} pack={c['pack']!r}"
+            for c in (x.as_dict() for x in report.conflicts)
+        ],
     )
     _echo_list("Schema changes", report.changes)
 

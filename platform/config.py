@@ -1,4 +1,5 @@
 """Settings from environment variables, with safe defaults for a local start."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """The demo: a small bilingual CRM (customers, products, sales orders) loaded into an empty database."""
+
 from __future__ import annotations
 
 import json
@@ -172,7 +173,6 @@ def _resolve(
     return values
 
 
-
 def _login_lines(svc: CrmServices, instance: Path, *, created: bool) -> list[str]:
     """Return the sign-in hint; says so when the stored password no longer works."""
     password = os.environ.get(PASSWORD_ENV) or _stored_password(instance)
@@ -188,5 +188,7 @@ def _login_lines(svc: CrmServices, instance: Path, *, created: bool) -> list[str
         if created and not os.environ.get(PASSWORD_ENV):
             lines.append(f"(password kept in {instance / CREDENTIALS_FILE})")
     else:
-        lines.append(f"Demo login: {ADMIN} (password changed or unknown; reset it with `crm set-password {ADMIN}`)")
+        lines.append(
+            f"Demo login: {ADMIN} (password changed or unknown; reset it with `crm set-password {ADMIN}`)"
+        )
     return lines

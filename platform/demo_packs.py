@@ -1,4 +1,5 @@
 """The industry packs of the demo: every bundled pack installed with its sample data and trade logins."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,7 +50,9 @@ def _grant_demo_role(svc: CrmServices, username: str) -> None:
         write_role(conn, DEMO_ROLE)
         user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
         assigned = conn.execute(
-            select(user_roles.c.role).where(user_roles.c.user_id == user_id, user_roles.c.role == DEMO_ROLE["name"])
+            select(user_roles.c.role).where(
+                user_roles.c.user_id == user_id, user_roles.c.role == DEMO_ROLE["name"]
+            )
         ).first()
         if user_id is not None and assigned is None:
             conn.execute(user_roles.insert().values(user_id=user_id, role=DEMO_ROLE["name"]))
@@ -63,7 +66,11 @@ def trade_logins(svc: CrmServices) -> list[str]:
         existing = set(conn.execute(select(users.c.username)).scalars())
     for name, pack in installed.items():
         people = _org_users(name) if name in bundled_packs() else []
-        shown = [f"{p['username']} ({', '.join(p.get('roles') or [])})" for p in people if p["username"] in existing]
+        shown = [
+            f"{p['username']} ({', '.join(p.get('roles') or [])})"
+            for p in people
+            if p["username"] in existing
+        ]
         if shown:
             lines.append(f"  {pack.manifest.get('label', {}).get('en', name)}: " + "; ".join(shown))
     return lines

@@ -6,6 +6,7 @@ any other database needs them configured, so that every worker and host shares t
 Without keys, sensitive fields are refused at publish and a site that has them refuses to start,
 unless ``CRM_ENCRYPTION=off`` explicitly stores sensitive values unencrypted.
 """
+
 from __future__ import annotations
 
 import os
@@ -89,7 +90,9 @@ def load_encryption(config: Mapping[str, Any]) -> EncryptionSettings:
     search = str(config.get("CRM_SEARCH_HASH_KEY") or "").strip() or None
     source = "configured"
     if not keys:
-        local = _local_keys(Path(str(config["CRM_INSTANCE_DIR"])), _is_sqlite(str(config["CRM_DATABASE_URL"])))
+        local = _local_keys(
+            Path(str(config["CRM_INSTANCE_DIR"])), _is_sqlite(str(config["CRM_DATABASE_URL"]))
+        )
         if local is None:
             return EncryptionSettings(Sealing(None), "missing")
         keys, search, source = local[0], search or local[1], "local-file"
@@ -108,7 +111,9 @@ def _local_keys(instance: Path, create: bool) -> tuple[str, str] | None:
     path = instance / KEY_FILE
     if path.exists():
         values = dict(
-            line.split("=", 1) for line in path.read_text("utf-8").splitlines() if "=" in line and not line.startswith("#")
+            line.split("=", 1)
+            for line in path.read_text("utf-8").splitlines()
+            if "=" in line and not line.startswith("#")
         )
         keys = values.get("CRM_ENCRYPTION_KEYS", "").strip()
         return (keys, values.get("CRM_SEARCH_HASH_KEY", "").strip()) if keys else None

@@ -1,4 +1,5 @@
 """Error responses: JSON with a stable code under /api, a friendly page elsewhere; never a stack trace."""
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> Any:
-        return error_response(400, "csrf_failed", "the form's security token is missing or expired; reload the page and try again")
+        return error_response(
+            400,
+            "csrf_failed",
+            "the form's security token is missing or expired; reload the page and try again",
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

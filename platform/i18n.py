@@ -1,4 +1,5 @@
 """User-interface strings in English and Simplified Chinese, and choosing the locale of a request."""
+
 from __future__ import annotations
 
 import json

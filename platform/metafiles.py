@@ -1,4 +1,5 @@
 """Metadata as files: one pretty-printed JSON document per file, DIR/<kind>/<name>.json, plus a manifest."""
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,9 @@ def read_bundle(folder: Path) -> Bundle:
         for path in files:
             bundle.documents[sub.name][path.stem] = _read_document(path)
     if not any(bundle.documents.values()):
-        raise MetaFileError(f"{folder}: no metadata documents found (expected {folder}/entity/<name>.json, ...)")
+        raise MetaFileError(
+            f"{folder}: no metadata documents found (expected {folder}/entity/<name>.json, ...)"
+        )
     return bundle
 
 
@@ -64,14 +67,18 @@ def _read_document(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise MetaFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise MetaFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise MetaFileError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     except OSError as exc:
         raise MetaFileError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(doc, dict):
         raise MetaFileError(f"{path}: a metadata document must be a JSON object, not {type(doc).__name__}")
     name = doc.setdefault("name", path.stem)
     if name != path.stem:
-        raise MetaFileError(f"{path}: the document is named '{name}' but the file is {path.stem}.json; make them equal")
+        raise MetaFileError(
+            f"{path}: the document is named '{name}' but the file is {path.stem}.json; make them equal"
+        )
     return doc
 
 
@@ -81,7 +88,9 @@ def write_bundle(folder: Path, bundle: Bundle, manifest: dict[str, Any]) -> tupl
         raise MetaFileError(f"{folder}: exists and is not a folder")
     if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).exists():
         # Only a previous export is overwritten: stale files are deleted, which must not hit other files.
-        raise MetaFileError(f"{folder}: not empty and not a previous export (no {MANIFEST}); choose an empty folder")
+        raise MetaFileError(
+            f"{folder}: not empty and not a previous export (no {MANIFEST}); choose an empty folder"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
     removed: list[Path] = []

@@ -4,6 +4,7 @@ Plugin API routes sit in a blueprint made per app with the API's own sign-in, ra
 scope check (a token needs the ``admin`` scope, as for every endpoint outside the core groups). A
 blueprint whose name another plugin already uses is left out, and the plugin's status says so.
 """
+
 from __future__ import annotations
 
 import logging

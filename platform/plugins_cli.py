@@ -1,4 +1,5 @@
 """``crm plugins``: the installed plugins with version, source, status and error."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Running the rule scheduler: on a background thread of a serving app, or as a dedicated process."""
+
 from __future__ import annotations
 
 import atexit

@@ -1,4 +1,5 @@
 """The services one app instance holds: database engine, registries, metadata and the record runtime."""
+
 from __future__ import annotations
 
 import datetime as dt

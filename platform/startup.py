@@ -1,4 +1,5 @@
 """The one start-up place where field types, expression functions, actions, plugins and the rule engine are registered."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -80,7 +81,9 @@ def build_services(config: dict[str, Any]) -> CrmServices:
 
 def build_scheduler(svc: CrmServices, config: dict[str, Any]) -> SchedulerService:
     """Return the scheduler of time triggers, retries and outbox deliveries for these services."""
-    outbox = OutboxWorker(svc.engine, smtp=SmtpSettings.from_config(config), secrets=WebhookSecrets.from_config(config))
+    outbox = OutboxWorker(
+        svc.engine, smtp=SmtpSettings.from_config(config), secrets=WebhookSecrets.from_config(config)
+    )
     interval = float(config.get("CRM_SCHEDULER_INTERVAL") or 30)
     # Periodic jobs, each run once per period across every scheduler process.
     jobs: list[PeriodicJob] = [PoolReturnJob(svc.metadata.model)]

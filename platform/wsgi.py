@@ -1,4 +1,5 @@
 """WSGI entry point for production servers: ``gunicorn crm_platform.wsgi:app``."""
+
 from crm_platform.app import create_app
 from crm_platform.scheduling import start_in_app
 

@@ -20,6 +20,7 @@ A plugin registers each addition through the registry of its kind, with that reg
 
 Registrations are staged and applied only when ``register`` returns: a plugin that raises adds nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

@@ -9,6 +9,7 @@
   hook runs in a savepoint, whatever it wrote is rolled back to it, and the failure is logged and
   counted in the plugin's status (``hook_errors``, ``last_hook_error``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,8 +55,13 @@ class PluginStatus:
     def as_dict(self) -> dict[str, Any]:
         """Return the listing entry (API and CLI)."""
         return {
-            "name": self.name, "version": self.version, "source": self.source, "status": self.status,
-            "error": self.error, "hook_errors": self.hook_errors, "last_hook_error": self.last_hook_error,
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "status": self.status,
+            "error": self.error,
+            "hook_errors": self.hook_errors,
+            "last_hook_error": self.last_hook_error,
         }
 
 
@@ -69,7 +75,9 @@ def guard_before_delete(status: PluginStatus, hook: DeleteHook) -> DeleteHook:
     return _refusing(status, hook, "before_delete", "deleted")
 
 
-def _refusing(status: PluginStatus, hook: Callable[[Any], None], kind: str, done: str) -> Callable[[Any], None]:
+def _refusing(
+    status: PluginStatus, hook: Callable[[Any], None], kind: str, done: str
+) -> Callable[[Any], None]:
     # A CrmError is the plugin refusing on purpose (its message stands); anything else is a failure.
     def guarded(event: Any) -> None:
         try:

@@ -13,6 +13,7 @@ Plugins come from three places, in this order (the first of a name wins):
 A plugin that cannot be imported, is not a plugin, or raises in ``register`` is skipped and logged
 (see plugins.isolation); the platform starts without it.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -101,9 +102,13 @@ def _import_attr(module_name: str, attr: str = "plugin") -> Any:
 def discover(config: Mapping[str, Any] | None = None) -> list[Candidate]:
     """Return the bundled plugins, the entry points and the CRM_ACTION_PLUGINS modules, in that order."""
     found: list[Candidate] = []
-    for folder in sorted(p for p in BUNDLED.iterdir() if p.is_dir() and p.name.isidentifier() and not p.name.startswith("_")):
+    for folder in sorted(
+        p for p in BUNDLED.iterdir() if p.is_dir() and p.name.isidentifier() and not p.name.startswith("_")
+    ):
         if (folder / "plugin.py").is_file():
-            found.append(Candidate(folder.name, "bundled", partial(_import_attr, f"plugins.{folder.name}.plugin")))
+            found.append(
+                Candidate(folder.name, "bundled", partial(_import_attr, f"plugins.{folder.name}.plugin"))
+            )
         elif (folder / "__init__.py").is_file():
             found.append(Candidate(folder.name, "bundled", partial(_import_attr, f"plugins.{folder.name}")))
     for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
@@ -145,7 +150,10 @@ def load_plugins(registries: Registries, config: Mapping[str, Any]) -> PluginSet
     for candidate in discover(config):
         status = PluginStatus(candidate.name, candidate.version, candidate.source)
         if result.status(candidate.name) is not None:
-            status.status, status.error = "failed", f"another plugin named '{candidate.name}' is already loaded"
+            status.status, status.error = (
+                "failed",
+                f"another plugin named '{candidate.name}' is already loaded",
+            )
         elif enabled is not None and candidate.name not in enabled:
             status.status = "disabled"
         else:
@@ -154,13 +162,19 @@ def load_plugins(registries: Registries, config: Mapping[str, Any]) -> PluginSet
             log.error("plugin %s (%s) skipped: %s", status.name, status.source, status.error)
         result.statuses.append(status)
     for name in sorted((enabled or set()) - {s.name for s in result.statuses}):
-        result.statuses.append(PluginStatus(name, status="missing", error="enabled in CRM_PLUGINS but not installed"))
+        result.statuses.append(
+            PluginStatus(name, status="missing", error="enabled in CRM_PLUGINS but not installed")
+        )
         log.error("plugin %s is enabled in CRM_PLUGINS but not installed", name)
     return result
 
 
 def _load_one(
-    candidate: Candidate, status: PluginStatus, registries: Registries, config: Mapping[str, Any], result: PluginSet
+    candidate: Candidate,
+    status: PluginStatus,
+    registries: Registries,
+    config: Mapping[str, Any],
+    result: PluginSet,
 ) -> None:
     try:
         plugin = as_plugin(candidate.load(), candidate.name)
@@ -179,7 +193,9 @@ def _load_one(
 def _clashes(ctx: PluginContext, registries: Registries) -> list[str]:
     clashes = [f"field type '{n}'" for n in ctx.field_types.names() if n in registries.field_types]
     clashes += [
-        f"function '{n}'" for n in ctx.functions.names() if registries.functions.get(n) is not None or n in AGGREGATES
+        f"function '{n}'"
+        for n in ctx.functions.names()
+        if registries.functions.get(n) is not None or n in AGGREGATES
     ]
     clashes += [f"action '{n}'" for n in ctx.actions.names() if n in registries.actions]
     for staged in (ctx.field_types, ctx.functions, ctx.actions):
@@ -224,6 +240,12 @@ def installed_plugins(config: Mapping[str, Any] | None = None) -> dict[str, str]
 
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Candidate", "PluginSet", "Registries", "discover", "enabled_names", "installed_plugins",
+    "ENTRY_POINT_GROUP",
+    "Candidate",
+    "PluginSet",
+    "Registries",
+    "discover",
+    "enabled_names",
+    "installed_plugins",
     "load_plugins",
 ]

@@ -3,6 +3,7 @@
 Each component checks its part of the metadata when a version is published and installs its hooks once
 at start-up; compiled rules are cached per metadata version inside the component.
 """
+
 from __future__ import annotations
 
 import datetime as dt

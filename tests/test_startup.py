@@ -184,7 +184,16 @@ def test_gunicorn_serves_wsgi_app(tmp_path: Path, app_env: dict[str, str]) -> No
         f"    with open({str(seen)!r}, 'a') as out:\n"
         "        out.write(platform.__file__ + ' ' + platform.python_implementation() + '\\n')\n"
     )
-    cmd = [str(SCRIPTS / "gunicorn"), "-c", str(config), "-w", "2", "-b", f"127.0.0.1:{port}", "crm_platform.wsgi:app"]
+    cmd = [
+        str(SCRIPTS / "gunicorn"),
+        "-c",
+        str(config),
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "crm_platform.wsgi:app",
+    ]
     env = {**app_env, "CRM_SECRET_KEY": "gunicorn-test-secret"}
     with serving(cmd, port, tmp_path / "gunicorn.log", env) as status:
         assert status < 500

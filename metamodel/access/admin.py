@@ -58,7 +58,9 @@ class AccessAdmin:
             _set_enforced(conn, on)
 
     # --- org units -------------------------------------------------------------------------------
-    def create_unit(self, name: str, parent_id: int | None = None, label: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def create_unit(
+        self, name: str, parent_id: int | None = None, label: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """Create an org unit under ``parent_id`` (None: a root)."""
         _check_name(name, "name")
         with self.engine.begin() as conn:
@@ -76,9 +78,11 @@ class AccessAdmin:
                 conn.execute(
                     org_unit_tree.insert().from_select(
                         ["ancestor_id", "descendant_id", "depth"],
-                        select(org_unit_tree.c.ancestor_id, select(unit_id).scalar_subquery(), org_unit_tree.c.depth + 1).where(
-                            org_unit_tree.c.descendant_id == parent_id
-                        ),
+                        select(
+                            org_unit_tree.c.ancestor_id,
+                            select(unit_id).scalar_subquery(),
+                            org_unit_tree.c.depth + 1,
+                        ).where(org_unit_tree.c.descendant_id == parent_id),
                     )
                 )
             return _unit_dict(_unit_row(conn, int(unit_id)))
@@ -86,7 +90,9 @@ class AccessAdmin:
     def units(self) -> list[dict[str, Any]]:
         """Return every org unit, ordered by id."""
         with self.engine.connect() as conn:
-            return [_unit_dict(row) for row in conn.execute(select(org_units).order_by(org_units.c.id)).mappings()]
+            return [
+                _unit_dict(row) for row in conn.execute(select(org_units).order_by(org_units.c.id)).mappings()
+            ]
 
     def unit(self, unit_id: int) -> dict[str, Any]:
         """Return one org unit with its member user ids."""
@@ -94,7 +100,9 @@ class AccessAdmin:
             found = _unit_dict(_unit_row(conn, unit_id))
             found["members"] = list(
                 conn.execute(
-                    select(user_org_units.c.user_id).where(user_org_units.c.unit_id == unit_id).order_by(user_org_units.c.user_id)
+                    select(user_org_units.c.user_id)
+                    .where(user_org_units.c.unit_id == unit_id)
+                    .order_by(user_org_units.c.user_id)
                 ).scalars()
             )
             return found
@@ -130,7 +138,9 @@ class AccessAdmin:
 
     def _move(self, conn: Connection, unit_id: int, parent_id: int | None) -> None:
         subtree = list(
-            conn.execute(select(org_unit_tree.c.descendant_id).where(org_unit_tree.c.ancestor_id == unit_id)).scalars()
+            conn.execute(
+                select(org_unit_tree.c.descendant_id).where(org_unit_tree.c.ancestor_id == unit_id)
+            ).scalars()
         )
         if parent_id is not None:
             _unit_row(conn, parent_id, "parent_id")
@@ -147,13 +157,19 @@ class AccessAdmin:
         )
         if parent_id is not None:
             above = conn.execute(
-                select(org_unit_tree.c.ancestor_id, org_unit_tree.c.depth).where(org_unit_tree.c.descendant_id == parent_id)
+                select(org_unit_tree.c.ancestor_id, org_unit_tree.c.depth).where(
+                    org_unit_tree.c.descendant_id == parent_id
+                )
             ).all()
             below = conn.execute(
-                select(org_unit_tree.c.descendant_id, org_unit_tree.c.depth).where(org_unit_tree.c.ancestor_id == unit_id)
+                select(org_unit_tree.c.descendant_id, org_unit_tree.c.depth).where(
+                    org_unit_tree.c.ancestor_id == unit_id
+                )
             ).all()
             rows = [
-                {"ancestor_id": a, "descendant_id": d, "depth": da + dd + 1} for a, da in above for d, dd in below
+                {"ancestor_id": a, "descendant_id": d, "depth": da + dd + 1}
+                for a, da in above
+                for d, dd in below
             ]
             conn.execute(org_unit_tree.insert(), rows)
 
@@ -162,7 +178,9 @@ class AccessAdmin:
         with self.engine.begin() as conn:
             _unit_row(conn, unit_id)
             children = conn.execute(select(func.count()).where(org_units.c.parent_id == unit_id)).scalar_one()
-            members = conn.execute(select(func.count()).where(user_org_units.c.unit_id == unit_id)).scalar_one()
+            members = conn.execute(
+                select(func.count()).where(user_org_units.c.unit_id == unit_id)
+            ).scalar_one()
             if children or members:
                 raise Conflict(
                     f"org unit {unit_id} still has {children} sub-unit(s) and {members} member(s); move them first",
@@ -231,7 +249,11 @@ class AccessAdmin:
         """Remove one permission of a role."""
         with self.engine.begin() as conn:
             table = role_permissions
-            conn.execute(table.delete().where(table.c.role == role, table.c.entity == entity, table.c.operation == operation))
+            conn.execute(
+                table.delete().where(
+                    table.c.role == role, table.c.entity == entity, table.c.operation == operation
+                )
+            )
 
     # --- field rules -----------------------------------------------------------------------------
     def field_rules(self, role: str) -> list[dict[str, Any]]:
@@ -262,15 +284,21 @@ class AccessAdmin:
             if conn.execute(select(user_roles.c.user_id).where(*key)).first() is None:
                 conn.execute(user_roles.insert().values(user_id=user_id, role=role))
             conn.execute(
-                user_role_expiry.delete().where(user_role_expiry.c.user_id == user_id, user_role_expiry.c.role == role)
+                user_role_expiry.delete().where(
+                    user_role_expiry.c.user_id == user_id, user_role_expiry.c.role == role
+                )
             )
             if expires_at is not None:
-                conn.execute(user_role_expiry.insert().values(user_id=user_id, role=role, expires_at=expires_at))
+                conn.execute(
+                    user_role_expiry.insert().values(user_id=user_id, role=role, expires_at=expires_at)
+                )
 
     def unassign_role(self, user_id: int, role: str) -> None:
         """Take a role from a user; NotFound when she does not hold it."""
         with self.engine.begin() as conn:
-            result = conn.execute(user_roles.delete().where(user_roles.c.user_id == user_id, user_roles.c.role == role))
+            result = conn.execute(
+                user_roles.delete().where(user_roles.c.user_id == user_id, user_roles.c.role == role)
+            )
             if result.rowcount == 0:
                 raise NotFound(f"user {user_id} does not hold role '{role}'")
 
@@ -278,20 +306,25 @@ class AccessAdmin:
         """Return a user's org unit, roles (with expiry) and teams."""
         with self.engine.connect() as conn:
             user = _user_row(conn, user_id)
-            unit = conn.execute(select(user_org_units.c.unit_id).where(user_org_units.c.user_id == user_id)).scalar()
+            unit = conn.execute(
+                select(user_org_units.c.unit_id).where(user_org_units.c.user_id == user_id)
+            ).scalar()
             held = conn.execute(
                 select(user_roles.c.role, user_role_expiry.c.expires_at)
                 .select_from(
                     user_roles.outerjoin(
                         user_role_expiry,
-                        (user_role_expiry.c.user_id == user_roles.c.user_id) & (user_role_expiry.c.role == user_roles.c.role),
+                        (user_role_expiry.c.user_id == user_roles.c.user_id)
+                        & (user_role_expiry.c.role == user_roles.c.role),
                     )
                 )
                 .where(user_roles.c.user_id == user_id)
                 .order_by(user_roles.c.role)
             ).all()
             member_of = conn.execute(
-                select(team_members.c.team).where(team_members.c.user_id == user_id).order_by(team_members.c.team)
+                select(team_members.c.team)
+                .where(team_members.c.user_id == user_id)
+                .order_by(team_members.c.team)
             ).scalars()
             return {
                 "user_id": user_id,
@@ -326,7 +359,9 @@ class AccessAdmin:
     def remove_member(self, team: str, user_id: int) -> None:
         """Take a user out of a team."""
         with self.engine.begin() as conn:
-            conn.execute(team_members.delete().where(team_members.c.team == team, team_members.c.user_id == user_id))
+            conn.execute(
+                team_members.delete().where(team_members.c.team == team, team_members.c.user_id == user_id)
+            )
 
     # --- shares ----------------------------------------------------------------------------------
     def share(
@@ -345,7 +380,9 @@ class AccessAdmin:
         if (user_id is None) == (team is None):
             problems.append(Problem("user_id", "give either user_id or team", "required"))
         if permission not in SHARE_PERMISSIONS:
-            problems.append(Problem("permission", f"must be one of: {', '.join(SHARE_PERMISSIONS)}", "choice"))
+            problems.append(
+                Problem("permission", f"must be one of: {', '.join(SHARE_PERMISSIONS)}", "choice")
+            )
         if problems:
             raise RecordInvalid("the share is not valid", problems)
         if model.entity.is_child:
@@ -414,7 +451,9 @@ def _check_permissions(permissions: Iterable[Mapping[str, Any]]) -> list[dict[st
         if not isinstance(entity, str) or not (entity == ANY_ENTITY or _ENTITY.match(entity)):
             problems.append(Problem(f"{where}.entity", "must be an entity name or '*'", "format"))
         if operation not in OPERATIONS:
-            problems.append(Problem(f"{where}.operation", f"must be one of: {', '.join(OPERATIONS)}", "choice"))
+            problems.append(
+                Problem(f"{where}.operation", f"must be one of: {', '.join(OPERATIONS)}", "choice")
+            )
         if scope not in SCOPES:
             problems.append(Problem(f"{where}.scope", f"must be one of: {', '.join(SCOPES)}", "choice"))
         key = (str(entity), str(operation))
@@ -441,7 +480,8 @@ def _unit_row(conn: Connection, unit_id: int, path: str = "") -> Any:
     if row is None:
         if path:
             raise RecordInvalid(
-                f"org unit {unit_id} does not exist", [Problem(path, f"org unit {unit_id} does not exist", "reference")]
+                f"org unit {unit_id} does not exist",
+                [Problem(path, f"org unit {unit_id} does not exist", "reference")],
             )
         raise NotFound(f"org unit {unit_id} does not exist")
     return row
@@ -456,7 +496,8 @@ def _user_row(conn: Connection, user_id: int, path: str = "") -> Any:
     if row is None:
         if path:
             raise RecordInvalid(
-                f"user {user_id} does not exist", [Problem(path, f"user {user_id} does not exist", "reference")]
+                f"user {user_id} does not exist",
+                [Problem(path, f"user {user_id} does not exist", "reference")],
             )
         raise NotFound(f"user {user_id} does not exist")
     return row

@@ -53,7 +53,9 @@ class AccessControl:
             if covered and set(request.values) <= covered:
                 return  # part of an operation checked on its own, e.g. a transition moving the state
         if request.entity.entity.is_child:
-            raise AccessDenied(entity, request.operation, f"{entity} lines are only reached through their parent record")
+            raise AccessDenied(
+                entity, request.operation, f"{entity} lines are only reached through their parent record"
+            )
         if request.operation in (CLAIM, RELEASE):
             self._check_pool(request, grants)
             return
@@ -92,7 +94,9 @@ class AccessControl:
         if condition is None:
             return
         table = request.entity.table
-        found = request.conn.execute(select(table.c.id).where(table.c.id == request.record_id, condition)).first()
+        found = request.conn.execute(
+            select(table.c.id).where(table.c.id == request.record_id, condition)
+        ).first()
         if found is None:
             raise AccessDenied(
                 request.entity.name,
@@ -102,12 +106,20 @@ class AccessControl:
             )
 
     def _check_owner(
-        self, conn: Connection, entity: str, operation: str, grants: Grants, scopes: frozenset[str], owner: int
+        self,
+        conn: Connection,
+        entity: str,
+        operation: str,
+        grants: Grants,
+        scopes: frozenset[str],
+        owner: int,
     ) -> None:
         # A record may only be created for (or handed to) an owner inside the user's own scope.
         parts = owner_conditions(literal(owner, BigInteger), grants.user_id, grants.unit_id, scopes)
         if not parts or conn.execute(select(literal(1)).where(or_(*parts))).first() is None:
-            raise AccessDenied(entity, operation, f"you may not {operation} {entity} records owned by user {owner}")
+            raise AccessDenied(
+                entity, operation, f"you may not {operation} {entity} records owned by user {owner}"
+            )
 
     def forget_shares(self, event: DeleteEvent) -> None:
         """Delete the shares of a deleted record, so a later record reusing its id is not shared."""
@@ -140,7 +152,9 @@ def require(conn: Connection, actor: Actor, entity: str, operation: str) -> Acto
     return actor
 
 
-def permitted_ids(conn: Connection, model: EntityModel, actor: Actor, operation: str, ids: list[int]) -> set[int]:
+def permitted_ids(
+    conn: Connection, model: EntityModel, actor: Actor, operation: str, ids: list[int]
+) -> set[int]:
     """Return those of ``ids`` whose rows a resolved actor's scopes open for ``operation`` (e.g. export)."""
     grants: Any = actor.grants
     if bypasses(actor) or not isinstance(grants, Grants) or not grants.enforced or not ids:

@@ -14,7 +14,9 @@ from metamodel.model import SiteModel
 from metamodel.systables import field_permissions, roles
 
 # Columns every record has: rules on them would break ownership and locking, so none are allowed.
-_NOT_RULED = frozenset({"id", "lock_version", "owner_id", "created_at", "created_by", "updated_at", "updated_by"})
+_NOT_RULED = frozenset(
+    {"id", "lock_version", "owner_id", "created_at", "created_by", "updated_at", "updated_by"}
+)
 
 
 def check_field_rules(
@@ -25,7 +27,9 @@ def check_field_rules(
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     if isinstance(rules, Mapping | str) or not isinstance(rules, Iterable):
-        raise RecordInvalid("the field rules are not valid", [Problem("fields", "expected a list of rules", "type")])
+        raise RecordInvalid(
+            "the field rules are not valid", [Problem("fields", "expected a list of rules", "type")]
+        )
     for index, item in enumerate(rules):
         where = f"fields[{index}]"
         if not isinstance(item, Mapping):
@@ -35,15 +39,23 @@ def check_field_rules(
         mask, reveal = item.get("mask"), item.get("reveal", False)
         found = model.entities.get(entity) if isinstance(entity, str) else None
         if found is None:
-            problems.append(Problem(f"{where}.entity", f"unknown entity '{str(entity)[:80]}'", "unknown_entity"))
+            problems.append(
+                Problem(f"{where}.entity", f"unknown entity '{str(entity)[:80]}'", "unknown_entity")
+            )
         elif not isinstance(name, str) or name not in found.fields or name in _NOT_RULED:
             problems.append(
-                Problem(f"{where}.field", f"entity '{entity}' has no field '{str(name)[:80]}'", "unknown_field")
+                Problem(
+                    f"{where}.field", f"entity '{entity}' has no field '{str(name)[:80]}'", "unknown_field"
+                )
             )
         if access not in ACCESS_LEVELS:
-            problems.append(Problem(f"{where}.access", f"must be one of: {', '.join(ACCESS_LEVELS)}", "choice"))
+            problems.append(
+                Problem(f"{where}.access", f"must be one of: {', '.join(ACCESS_LEVELS)}", "choice")
+            )
         if mask is not None and (not isinstance(mask, str) or mask not in styles):
-            problems.append(Problem(f"{where}.mask", f"must be one of: {', '.join(styles.names())}", "choice"))
+            problems.append(
+                Problem(f"{where}.mask", f"must be one of: {', '.join(styles.names())}", "choice")
+            )
         if not isinstance(reveal, bool):
             problems.append(Problem(f"{where}.reveal", "must be true or false", "type"))
         key = (str(entity), str(name))
@@ -51,7 +63,13 @@ def check_field_rules(
             problems.append(Problem(where, f"{entity}.{name} is given twice", "duplicate"))
         seen.add(key)
         checked.append(
-            {"entity": str(entity), "field": str(name), "access": str(access), "mask": mask, "reveal": reveal is True}
+            {
+                "entity": str(entity),
+                "field": str(name),
+                "access": str(access),
+                "mask": mask,
+                "reveal": reveal is True,
+            }
         )
     if problems:
         raise RecordInvalid("the field rules are not valid", problems)

@@ -74,7 +74,11 @@ def strictest_rules(rules: Iterable[RoleFieldRule]) -> FieldRules:
         if rule.access not in _RANK:
             continue
         found = result.setdefault(rule.entity, {}).get(rule.field)
-        if found is None or _RANK[rule.access] < _RANK[found.level] or (found.mask is None and rule.access == found.level):
+        if (
+            found is None
+            or _RANK[rule.access] < _RANK[found.level]
+            or (found.mask is None and rule.access == found.level)
+        ):
             mask = rule.mask if rule.access == MASKED else None
             result[rule.entity][rule.field] = FieldAccess(rule.access, mask, False)
     return result

@@ -54,7 +54,11 @@ class FieldSecurity:
     def guard(self, use: FieldUse) -> set[str]:
         """Refuse filters, sorts and changes of restricted fields; keep hidden and masked ones out of searches."""
         rules = self.rules(use.actor, use.entity)
-        covered = authorized_fields(use.conn, use.entity.name, (use.before or {}).get("id")) if use.purpose == "write" else frozenset()
+        covered = (
+            authorized_fields(use.conn, use.entity.name, (use.before or {}).get("id"))
+            if use.purpose == "write"
+            else frozenset()
+        )
         restricted = sorted(name for name in use.fields if name in rules and name not in covered)
         if not restricted:
             return set()
@@ -74,13 +78,19 @@ class FieldSecurity:
         # write: restricted fields are never writable; an unchanged value (a form or client sending
         # back what it was shown) is dropped, anything else refused.
         values = use.values or {}
-        changed = [name for name in restricted if not self._unchanged(use, name, rules[name], values.get(name))]
+        changed = [
+            name for name in restricted if not self._unchanged(use, name, rules[name], values.get(name))
+        ]
         if changed:
             raise AccessDenied(
                 entity,
                 "update" if use.before is not None else "create",
                 f"you may not change {', '.join(changed)} of {entity} records: "
-                + ("the field is read-only for you" if len(changed) == 1 else "the fields are read-only for you"),
+                + (
+                    "the field is read-only for you"
+                    if len(changed) == 1
+                    else "the fields are read-only for you"
+                ),
             )
         return set(restricted)
 

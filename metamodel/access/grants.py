@@ -52,7 +52,9 @@ class Grants:
     def scopes(self, entity: str, operation: str) -> frozenset[str]:
         """Return the scopes granted for ``operation`` on ``entity`` (rows for '*' included)."""
         empty: frozenset[str] = frozenset()
-        return self.permissions.get((entity, operation), empty) | self.permissions.get((ANY_ENTITY, operation), empty)
+        return self.permissions.get((entity, operation), empty) | self.permissions.get(
+            (ANY_ENTITY, operation), empty
+        )
 
     def field_rules(self, entity: str) -> Mapping[str, FieldAccess]:
         """Return the restricted fields of ``entity`` and their access (empty when enforcement is off)."""
@@ -69,7 +71,9 @@ def _grants_query() -> Any:
     # the permissions of every role the user holds (the outer join keeps one row when she has none).
     user_id = bindparam("user_id", type_=BigInteger())
     now = bindparam("now", type_=UTCDateTime())
-    held = and_(user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role)
+    held = and_(
+        user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role
+    )
     unexpired = (
         user_roles.c.user_id == user_id,
         or_(user_role_expiry.c.expires_at.is_(None), user_role_expiry.c.expires_at > now),
@@ -157,7 +161,9 @@ def load_unknown_reader(conn: Connection) -> Grants:
     if not is_on:
         return Grants(UNKNOWN_READER.user_id or 0, False)
     table = field_permissions
-    rows = conn.execute(select(table.c.role, table.c.entity, table.c.field, table.c.access, table.c.mask)).all()
+    rows = conn.execute(
+        select(table.c.role, table.c.entity, table.c.field, table.c.access, table.c.mask)
+    ).all()
     rules = [RoleFieldRule(role, entity, name, access, mask) for role, entity, name, access, mask in rows]
     return Grants(UNKNOWN_READER.user_id or 0, True, None, {}, strictest_rules(rules))
 

@@ -33,13 +33,21 @@ def reveal(
     with runtime.transaction() as conn:
         resolved = runtime.resolve(actor, conn)
         shown = runtime.get(entity, record_id, resolved, conn=conn)  # NotFound unless she may read the record
-        pooled = [name for name in names if name in pool_user_fields(model, resolved)] if shown.get("owner_id") is None else []
+        pooled = (
+            [name for name in names if name in pool_user_fields(model, resolved)]
+            if shown.get("owner_id") is None
+            else []
+        )
         if pooled:
-            raise AccessDenied(entity, "reveal", f"claim {entity} {record_id} from the pool to see {', '.join(pooled)}")
+            raise AccessDenied(
+                entity, "reveal", f"claim {entity} {record_id} from the pool to see {', '.join(pooled)}"
+            )
         rules = FieldSecurity().rules(resolved, model)
         refused = [name for name in names if name in rules and not rules[name].reveal]
         if refused:
-            raise AccessDenied(entity, "reveal", f"you may not reveal {', '.join(refused)} of {entity} records")
+            raise AccessDenied(
+                entity, "reveal", f"you may not reveal {', '.join(refused)} of {entity} records"
+            )
         stored = runtime.get(entity, record_id, SYSTEM, conn=conn)
         write_for_actor(
             conn,
@@ -56,7 +64,9 @@ def reveal(
 
 def _field_names(fields: Iterable[Any], known: Iterable[str]) -> list[str]:
     if isinstance(fields, str) or not isinstance(fields, Iterable):
-        raise RecordInvalid("'fields' must be a list of field names", [Problem("fields", "expected a list", "type")])
+        raise RecordInvalid(
+            "'fields' must be a list of field names", [Problem("fields", "expected a list", "type")]
+        )
     names = list(dict.fromkeys(fields))
     known_names = set(known)
     problems = [

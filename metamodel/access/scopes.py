@@ -49,7 +49,12 @@ def _unary_plus(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 def owner_conditions(
-    owner: ColumnElement[Any], user_id: int, unit_id: int | None, scopes: frozenset[str], *, for_lists: bool = False
+    owner: ColumnElement[Any],
+    user_id: int,
+    unit_id: int | None,
+    scopes: frozenset[str],
+    *,
+    for_lists: bool = False,
 ) -> list[ColumnElement[bool]]:
     """Return conditions on an owner id for the owner-based scopes (own, org_unit, org_subtree).
 

@@ -17,7 +17,9 @@ def may_audit(conn: Connection, user_id: int | None, is_admin: bool, now: dt.dat
         return True
     if user_id is None:
         return False
-    held = and_(user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role)
+    held = and_(
+        user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role
+    )
     found = conn.execute(
         select(user_roles.c.role)
         .select_from(user_roles.outerjoin(user_role_expiry, held))

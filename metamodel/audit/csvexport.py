@@ -8,7 +8,18 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-COLUMNS = ("id", "at", "actor_id", "actor_name", "origin", "action", "entity", "record_id", "summary", "changes")
+COLUMNS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "origin",
+    "action",
+    "entity",
+    "record_id",
+    "summary",
+    "changes",
+)
 BOM = "\ufeff"  # Excel reads UTF-8 (Chinese text) correctly only with it
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

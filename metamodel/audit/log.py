@@ -66,7 +66,9 @@ def write_entry(
     return int(key[0])
 
 
-def write_system_entries(conn: Connection, action: str, at: dt.datetime, origin: str, entries: list[dict[str, Any]]) -> None:
+def write_system_entries(
+    conn: Connection, action: str, at: dt.datetime, origin: str, entries: list[dict[str, Any]]
+) -> None:
     """Append many entries of the system actor at once (``entity``, ``record_id``, ``summary``, ``changes`` each)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action '{action}'")
@@ -126,7 +128,9 @@ def record_sign_in(
     )
 
 
-def record_sign_out(conn: Connection, username: str, user_id: int, ip: str, at: dt.datetime | None = None) -> int:
+def record_sign_out(
+    conn: Connection, username: str, user_id: int, ip: str, at: dt.datetime | None = None
+) -> int:
     """Log a sign-out."""
     return write_entry(
         conn, "auth.logout", actor_id=user_id, actor_name=username, origin=ip, at=at, summary="signed out"

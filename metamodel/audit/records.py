@@ -102,7 +102,9 @@ def _serialized(model: EntityModel, values: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _lines(conn: Connection, site: Any, model: EntityModel, record_id: int) -> dict[str, list[dict[str, Any]]]:
+def _lines(
+    conn: Connection, site: Any, model: EntityModel, record_id: int
+) -> dict[str, list[dict[str, Any]]]:
     """Return the record's child lines as stored now, by child-table field."""
     found = {}
     for child_field in model.child_fields():

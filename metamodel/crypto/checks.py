@@ -32,7 +32,11 @@ def _schedule_problems(bundle: Bundle, registry: FieldTypeRegistry, sealing: Sea
 
     for name, doc in bundle.docs("workflow").items():
         if sealed(doc.get("entity"), doc.get("state_field")):
-            yield Problem(f"workflow.{name}.state_field", "the state field of a workflow cannot be sensitive", "encryption")
+            yield Problem(
+                f"workflow.{name}.state_field",
+                "the state field of a workflow cannot be sensitive",
+                "encryption",
+            )
     for name, doc in bundle.docs("trigger").items():
         relative_to = (doc.get("schedule") or {}).get("relative_to")
         if relative_to and sealed(doc.get("entity"), relative_to):
@@ -53,25 +57,31 @@ def _problems(bundle: Bundle, registry: FieldTypeRegistry, sealing: Sealing) -> 
                 continue
             field_type = registry.of(field)
             if field.get("search_hash") and not field.get("sensitive"):
-                yield Problem(f"{path}.search_hash", "only a sensitive (encrypted) field has a search hash", "encryption")
+                yield Problem(
+                    f"{path}.search_hash",
+                    "only a sensitive (encrypted) field has a search hash",
+                    "encryption",
+                )
             if not field.get("sensitive") or not field_type.has_column:
                 continue
             if not can_seal(field_type, field):
                 yield Problem(
                     f"{path}.sensitive",
-                    f"a {field.type} field cannot be stored encrypted; remove \"sensitive\"",
+                    f'a {field.type} field cannot be stored encrypted; remove "sensitive"',
                     "encryption",
                 )
                 continue
             sealed.add(field.name)
             hashed = bool(field.get("search_hash"))
             if hashed and keyring is not None and not keyring.can_hash:
-                yield Problem(f"{path}.search_hash", "needs CRM_SEARCH_HASH_KEY to be configured", "encryption")
+                yield Problem(
+                    f"{path}.search_hash", "needs CRM_SEARCH_HASH_KEY to be configured", "encryption"
+                )
             for flag in ("unique", "indexed", "searchable"):
                 if field.get(flag) and not hashed:
                     yield Problem(
                         f"{path}.{flag}",
-                        f"an encrypted field can only be {flag} through its search hash; add \"search_hash\": true",
+                        f'an encrypted field can only be {flag} through its search hash; add "search_hash": true',
                         "encryption",
                     )
         for position, spec in enumerate(entity.doc.get("indexes") or []):

@@ -93,7 +93,9 @@ class Keyring:
             blob = base64.b64decode(stored.split(":", 2)[2], validate=True)
             return cipher.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], aad)
         except (InvalidTag, binascii.Error, ValueError):
-            raise KeyringError("a stored value failed its integrity check (wrong key, column or tampering)") from None
+            raise KeyringError(
+                "a stored value failed its integrity check (wrong key, column or tampering)"
+            ) from None
 
     def search_hash(self, text: str, aad: bytes) -> str:
         """Return the hex HMAC-SHA256 of a normalised value, bound to its field by ``aad``."""

@@ -35,7 +35,7 @@ def equals(model: EntityModel, name: str, value: Any) -> ColumnElement[bool]:
     if seal is None:
         return model.table.c[name] == value
     if not seal.hashed:
-        raise _refused(model, name, name, "exact matches need \"search_hash\": true on the field")
+        raise _refused(model, name, name, 'exact matches need "search_hash": true on the field')
     return model.table.c[hash_column(name)] == seal.search_hash(value)
 
 
@@ -45,7 +45,9 @@ def check_operator(model: EntityModel, name: str, op: str, param: str) -> None:
     if seal is None or op == "isnull" or (op in HASH_OPERATORS and seal.hashed):
         return
     if seal.hashed:
-        raise _refused(model, name, param, f"only exact matches ({', '.join(HASH_OPERATORS)}, isnull) are possible")
+        raise _refused(
+            model, name, param, f"only exact matches ({', '.join(HASH_OPERATORS)}, isnull) are possible"
+        )
     raise _refused(model, name, param, "it can only be filtered with isnull (it has no search hash)")
 
 
@@ -55,7 +57,9 @@ def check_sort(model: EntityModel, name: str) -> None:
         raise _refused(model, name, "sort", "it cannot be sorted")
 
 
-def filter_clause(model: EntityModel, definition: FieldDef, op: str, value: Any) -> ColumnElement[bool] | None:
+def filter_clause(
+    model: EntityModel, definition: FieldDef, op: str, value: Any
+) -> ColumnElement[bool] | None:
     """Return the condition of a filter on an encrypted field, or None when the field is not encrypted."""
     seal = model.seals.get(definition.name)
     if seal is None:
@@ -77,7 +81,7 @@ def search_clause(model: EntityModel, definition: FieldDef, text: str) -> Column
     if seal is None:
         return None
     if not seal.hashed:
-        raise _refused(model, definition.name, "q", "free-text search needs \"search_hash\": true on the field")
+        raise _refused(model, definition.name, "q", 'free-text search needs "search_hash": true on the field')
     try:
         value = seal.field_type.prepare(definition, text)
     except ValueError:

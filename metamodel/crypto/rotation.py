@@ -76,7 +76,9 @@ def rotate_keys(
     with engine.connect() as conn:
         columns = _sealed_columns(conn)
     for sealed in columns:
-        table = Table(sealed.table, MetaData(), Column("id", BigInteger), Column(sealed.column, Text, key="value"))
+        table = Table(
+            sealed.table, MetaData(), Column("id", BigInteger), Column(sealed.column, Text, key="value")
+        )
         value = table.c.value
         stale = and_(value.is_not(None), not_(value.startswith(current_prefix, autoescape=True)))
         done = 0
@@ -102,12 +104,16 @@ def rotate_keys(
         report.rewritten[sealed.label] = done
         with engine.connect() as conn:
             report.current[sealed.label] = conn.execute(
-                select(func.count()).select_from(table).where(value.startswith(current_prefix, autoescape=True))
+                select(func.count())
+                .select_from(table)
+                .where(value.startswith(current_prefix, autoescape=True))
             ).scalar_one()
     return report
 
 
-def pending_encryption(conn: Connection, bundle: Bundle, registry: FieldTypeRegistry, sealing: Sealing) -> list[str]:
+def pending_encryption(
+    conn: Connection, bundle: Bundle, registry: FieldTypeRegistry, sealing: Sealing
+) -> list[str]:
     """Return the fields whose stored form (encrypted or not) differs from what ``sealing`` wants."""
     stored = {
         (row.entity_id, row.field_id): row.signature

@@ -57,7 +57,9 @@ class FieldSeal:
 
     def encrypt(self, value: Any) -> str:
         """Return the stored ciphertext of a prepared value."""
-        text = json.dumps(self.field_type.serialize(self.definition, value), separators=(",", ":"), default=str)
+        text = json.dumps(
+            self.field_type.serialize(self.definition, value), separators=(",", ":"), default=str
+        )
         return self.keyring.encrypt(text.encode(), self.aad)
 
     def decrypt(self, stored: str) -> Any:
@@ -117,7 +119,11 @@ class Sealing:
 
     def is_sealed(self, definition: FieldDef, field_type: FieldType) -> bool:
         """Whether a field's column holds ciphertext under this setting."""
-        return self.keyring is not None and bool(definition.get("sensitive")) and can_seal(field_type, definition)
+        return (
+            self.keyring is not None
+            and bool(definition.get("sensitive"))
+            and can_seal(field_type, definition)
+        )
 
     def has_hash(self, definition: FieldDef, field_type: FieldType) -> bool:
         """Whether a field gets a search-hash column under this setting."""

@@ -42,7 +42,11 @@ def check_pool(entity: EntityDef, registry: FieldTypeRegistry) -> list[Problem]:
         return []
     prefix = f"entity.{entity.name}.pool"
     if entity.is_child:
-        return [Problem(prefix, "a child-table entity has no pool: its lines belong to their parent record", "invalid")]
+        return [
+            Problem(
+                prefix, "a child-table entity has no pool: its lines belong to their parent record", "invalid"
+            )
+        ]
     problems: list[Problem] = []
     for index, name in enumerate(doc.get("contact_fields") or []):
         path = f"{prefix}.contact_fields[{index}]"
@@ -50,10 +54,16 @@ def check_pool(entity: EntityDef, registry: FieldTypeRegistry) -> list[Problem]:
         if field is None:
             problems.append(Problem(path, f"unknown field '{name}'", "reference"))
         elif field.type not in registry or not registry.of(field).has_column:
-            problems.append(Problem(path, f"'{name}' is a {field.type} field without a value of its own", "invalid"))
+            problems.append(
+                Problem(path, f"'{name}' is a {field.type} field without a value of its own", "invalid")
+            )
         elif name == entity.title_field:
             problems.append(
-                Problem(path, f"'{name}' is the title field, shown wherever the record is linked; it cannot be hidden", "invalid")
+                Problem(
+                    path,
+                    f"'{name}' is the title field, shown wherever the record is linked; it cannot be hidden",
+                    "invalid",
+                )
             )
     follow_up = doc.get("follow_up_field")
     if follow_up is not None:
@@ -62,10 +72,18 @@ def check_pool(entity: EntityDef, registry: FieldTypeRegistry) -> list[Problem]:
             problems.append(Problem(f"{prefix}.follow_up_field", f"unknown field '{follow_up}'", "reference"))
         elif field.type not in FOLLOW_UP_TYPES:
             problems.append(
-                Problem(f"{prefix}.follow_up_field", f"'{follow_up}' is a {field.type} field; it must be a date or datetime", "invalid")
+                Problem(
+                    f"{prefix}.follow_up_field",
+                    f"'{follow_up}' is a {field.type} field; it must be a date or datetime",
+                    "invalid",
+                )
             )
         if doc.get("return_after_days") is None:
             problems.append(
-                Problem(f"{prefix}.return_after_days", "a follow-up field needs return_after_days, the days without follow-up", "required")
+                Problem(
+                    f"{prefix}.return_after_days",
+                    "a follow-up field needs return_after_days, the days without follow-up",
+                    "required",
+                )
             )
     return problems

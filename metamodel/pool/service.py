@@ -41,15 +41,23 @@ class LeadPool:
                 # Claimed a moment ago by someone else (she saw it in the pool): say so, not "no such record".
                 if self._may_claim(conn, model, actor) and _owned(conn, model, record_id):
                     raise AlreadyClaimed(
-                        "pool.gone", f"{entity} {record_id} is no longer in the pool", entity=entity, id=record_id
+                        "pool.gone",
+                        f"{entity} {record_id} is no longer in the pool",
+                        entity=entity,
+                        id=record_id,
                     ) from None
                 raise
             owner = record.get("owner_id")
             if owner == actor.user_id:
-                raise AlreadyClaimed("pool.yours", f"{entity} {record_id} is already yours", entity=entity, id=record_id)
+                raise AlreadyClaimed(
+                    "pool.yours", f"{entity} {record_id} is already yours", entity=entity, id=record_id
+                )
             if owner is not None:
                 raise AlreadyClaimed(
-                    "pool.taken", f"{entity} {record_id} has been claimed by someone else", entity=entity, id=record_id
+                    "pool.taken",
+                    f"{entity} {record_id} has been claimed by someone else",
+                    entity=entity,
+                    id=record_id,
                 )
             if config.claim_limit is not None:
                 held = claimed_count(conn, model, actor.user_id)
@@ -64,14 +72,22 @@ class LeadPool:
                     )
             try:
                 return self.runtime.set_owner(
-                    entity, record_id, actor.user_id, actor, operation="claim",
-                    expected_version=record["lock_version"], conn=conn,
+                    entity,
+                    record_id,
+                    actor.user_id,
+                    actor,
+                    operation="claim",
+                    expected_version=record["lock_version"],
+                    conn=conn,
                 )
             except (Conflict, NotFound):
                 # Another claim committed between our read and our write (PostgreSQL): the record is
                 # gone from her pool (the runtime's second read no longer sees it) or its version moved.
                 raise AlreadyClaimed(
-                    "pool.taken", f"{entity} {record_id} has been claimed by someone else", entity=entity, id=record_id
+                    "pool.taken",
+                    f"{entity} {record_id} has been claimed by someone else",
+                    entity=entity,
+                    id=record_id,
                 ) from None
 
     def release(self, entity: str, record_id: int, actor: Actor) -> dict[str, Any]:
@@ -80,10 +96,20 @@ class LeadPool:
         with self._transaction() as conn:
             record = self.runtime.get(entity, record_id, actor, conn)
             if record.get("owner_id") is None:
-                raise NotInPool("pool.not_claimed", f"{entity} {record_id} is already in the pool", entity=entity, id=record_id)
+                raise NotInPool(
+                    "pool.not_claimed",
+                    f"{entity} {record_id} is already in the pool",
+                    entity=entity,
+                    id=record_id,
+                )
             return self.runtime.set_owner(
-                entity, record_id, None, actor, operation="release",
-                expected_version=record["lock_version"], conn=conn,
+                entity,
+                record_id,
+                None,
+                actor,
+                operation="release",
+                expected_version=record["lock_version"],
+                conn=conn,
             )
 
     def _pool(self, entity: str) -> tuple[EntityModel, PoolConfig]:
@@ -95,7 +121,11 @@ class LeadPool:
 
     def _may_claim(self, conn: Connection, model: EntityModel, actor: Actor) -> bool:
         resolved = self.runtime.resolve(actor, conn)
-        return bypasses(resolved) or not resolved.grants.enforced or bool(resolved.grants.scopes(model.name, CLAIM))
+        return (
+            bypasses(resolved)
+            or not resolved.grants.enforced
+            or bool(resolved.grants.scopes(model.name, CLAIM))
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

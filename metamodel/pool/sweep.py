@@ -15,7 +15,9 @@ BATCH = 2000
 ORIGIN = "scheduler"
 
 
-def return_stale(conn: Connection, model: EntityModel, now: dt.datetime, batch: int = BATCH) -> list[tuple[int, int]]:
+def return_stale(
+    conn: Connection, model: EntityModel, now: dt.datetime, batch: int = BATCH
+) -> list[tuple[int, int]]:
     """Return to the pool the records whose owner has not followed up for ``return_after_days``; returns (id, former owner).
 
     A record is stale when its owner has held it (since her claim or hand-over, else since the
@@ -35,7 +37,9 @@ def return_stale(conn: Connection, model: EntityModel, now: dt.datetime, batch: 
         quiet = or_(column.is_(None), column < bound)
     else:
         quiet = table.c.updated_at < cutoff
-    pick = select(table.c.id, table.c.owner_id).where(table.c.owner_id.is_not(None), quiet, held_since(model) < cutoff)
+    pick = select(table.c.id, table.c.owner_id).where(
+        table.c.owner_id.is_not(None), quiet, held_since(model) < cutoff
+    )
     pick = pick.order_by(table.c.id).limit(batch)
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(of=table, skip_locked=True)

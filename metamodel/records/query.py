@@ -131,7 +131,9 @@ def make_filter(model: EntityModel, registry: FieldTypeRegistry, name: str, op: 
     """Check a filter against the field's type and parse its value."""
     key = f"{name}__{op}"
     definition, field_type = lookup_field(model, registry, name, key)
-    sealed.check_operator(model, name, op, key)  # encrypted fields: exact matches through the search hash only
+    sealed.check_operator(
+        model, name, op, key
+    )  # encrypted fields: exact matches through the search hash only
     if op not in field_type.operators:
         allowed = ", ".join(field_type.operators) or "none"
         raise BadQuery(
@@ -193,7 +195,9 @@ def where_clauses(
     return clauses
 
 
-def _search_part(model: EntityModel, registry: FieldTypeRegistry, definition: FieldDef, text: str) -> ColumnElement[bool]:
+def _search_part(
+    model: EntityModel, registry: FieldTypeRegistry, definition: FieldDef, text: str
+) -> ColumnElement[bool]:
     clause = sealed.search_clause(model, definition, text)  # encrypted fields: whole values, through the hash
     if clause is None:
         clause = registry.of(definition).search_clause(definition, model.table.c[definition.name], text)

@@ -123,7 +123,12 @@ class RecordRuntime:
         return left_out
 
     def _guard_write(
-        self, conn: Connection, model: EntityModel, raw: Mapping[str, Any], actor: Actor, before: dict[str, Any] | None
+        self,
+        conn: Connection,
+        model: EntityModel,
+        raw: Mapping[str, Any],
+        actor: Actor,
+        before: dict[str, Any] | None,
     ) -> Mapping[str, Any]:
         # The payload as given, less the fields the guards leave out; lines are vetted one by one
         # against the stored line with the same id.
@@ -139,7 +144,9 @@ class RecordRuntime:
             child = self.model.entity(str(child_field.get("child_entity")))
             stored = {line["id"]: line for line in (before or {}).get(child_field.name) or []}
             kept[child_field.name] = [
-                self._guard_write(conn, child, line, actor, stored.get(line.get("id")) or ({} if before else None))
+                self._guard_write(
+                    conn, child, line, actor, stored.get(line.get("id")) or ({} if before else None)
+                )
                 if isinstance(line, Mapping)
                 else line
                 for line in lines
@@ -147,7 +154,12 @@ class RecordRuntime:
         return kept
 
     def authorize(
-        self, entity: str, operation: str, actor: Actor, record_id: int | None = None, conn: Connection | None = None
+        self,
+        entity: str,
+        operation: str,
+        actor: Actor,
+        record_id: int | None = None,
+        conn: Connection | None = None,
     ) -> Actor:
         """Refuse ``operation`` (e.g. transition) on the entity, or on one record, unless the actor may; returns her resolved."""
         model = self.model.entity(entity)
@@ -201,7 +213,9 @@ class RecordRuntime:
             if shown[name] != record.get(name):
                 result[name] = "****"  # the link is masked: its title would give it away
                 continue
-            result[name] = self._view_title(str(model.fields[name].get("target")), actor, record.get(name), title)
+            result[name] = self._view_title(
+                str(model.fields[name].get("target")), actor, record.get(name), title
+            )
         return result
 
     def _view_title(self, entity: str, actor: Actor, record_ref: Any, title: str) -> str:
@@ -474,14 +488,28 @@ class RecordRuntime:
             self._permit(c, model, operation, actor, record_id, values)
             problems = ProblemList()
             event = SaveEvent(
-                model, "update", values, before, actor, c, problems, record_id, runtime=self, operation=operation
+                model,
+                "update",
+                values,
+                before,
+                actor,
+                c,
+                problems,
+                record_id,
+                runtime=self,
+                operation=operation,
             )
             for hook in self.hooks.before_save:
                 hook(event)
             if problems:
                 raise RecordInvalid(f"the {entity} record is not valid", problems.problems)
             table = model.table
-            changes = {**values, "lock_version": current + 1, "updated_at": actor.now, "updated_by": actor.user_id}
+            changes = {
+                **values,
+                "lock_version": current + 1,
+                "updated_at": actor.now,
+                "updated_by": actor.user_id,
+            }
             result = c.execute(
                 table.update().where(table.c.id == record_id, table.c.lock_version == current).values(changes)
             )
@@ -689,7 +717,12 @@ class RecordRuntime:
             stale = select(table.c.id).where(mine, table.c.id.not_in(keep) if keep else true())
             conn.execute(table.delete().where(table.c.id.in_(stale.scalar_subquery())))
             for number, (line_id, values) in enumerate(rows, start=1):
-                common = {**with_search_hashes(child, values), "line_no": number, "updated_at": actor.now, "updated_by": actor.user_id}
+                common = {
+                    **with_search_hashes(child, values),
+                    "line_no": number,
+                    "updated_at": actor.now,
+                    "updated_by": actor.user_id,
+                }
                 if line_id is None:
                     conn.execute(
                         table.insert().values(

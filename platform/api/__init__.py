@@ -1,4 +1,5 @@
 """The REST API under /api/v1: metadata, records, attachments, tokens and the OpenAPI document."""
+
 from __future__ import annotations
 
 from flask import Blueprint

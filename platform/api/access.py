@@ -1,5 +1,6 @@
 """Access-control administration (administrators only): org units, user units, roles and their
 permissions, role grants with expiry, teams and record shares."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,8 +50,12 @@ def _label(body: dict[str, Any]) -> dict[str, str] | None:
     label = body.get("label")
     if label is None:
         return None
-    if not isinstance(label, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in label.items()):
-        raise RecordInvalid("'label' is not valid", [Problem("label", "must map language codes to text", "type")])
+    if not isinstance(label, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in label.items()
+    ):
+        raise RecordInvalid(
+            "'label' is not valid", [Problem("label", "must map language codes to text", "type")]
+        )
     return label
 
 
@@ -89,7 +94,9 @@ def access_set_enforcement() -> Any:
     """Switch enforcement on or off (setting any permission switches it on)."""
     on = json_body().get("enforced")
     if not isinstance(on, bool):
-        raise RecordInvalid("'enforced' must be true or false", [Problem("enforced", "must be a boolean", "type")])
+        raise RecordInvalid(
+            "'enforced' must be true or false", [Problem("enforced", "must be a boolean", "type")]
+        )
     _admin().set_enforced(on)
     return jsonify({"enforced": on})
 
@@ -152,7 +159,9 @@ def access_set_user_unit(user_id: str) -> Any:
     """Put a user in an org unit (unit_id null: in none)."""
     body = json_body()
     if "unit_id" not in body:
-        raise RecordInvalid("'unit_id' is required", [Problem("unit_id", "give a unit id or null", "required")])
+        raise RecordInvalid(
+            "'unit_id' is required", [Problem("unit_id", "give a unit id or null", "required")]
+        )
     admin = _admin()
     number = path_id(user_id)
     admin.set_user_unit(number, _optional_id(body, "unit_id"))
@@ -208,7 +217,9 @@ def access_set_permissions(role: str) -> Any:
     """Replace a role's permissions: [{entity ('*' = any), operation, scope}]."""
     permissions = json_body().get("permissions")
     if not isinstance(permissions, list):
-        raise RecordInvalid("'permissions' must be a list", [Problem("permissions", "must be a list", "type")])
+        raise RecordInvalid(
+            "'permissions' must be a list", [Problem("permissions", "must be a list", "type")]
+        )
     return jsonify({"role": role, "permissions": _admin().set_permissions(role, permissions)})
 
 
@@ -294,11 +305,17 @@ _PERMISSION = {
     "required": ["entity", "operation", "scope"],
     "properties": {
         "entity": {"type": "string", "description": "an entity name, or * for every entity"},
-        "operation": {"type": "string", "enum": ["read", "create", "update", "delete", "export", "import", "transition", "configure"]},
+        "operation": {
+            "type": "string",
+            "enum": ["read", "create", "update", "delete", "export", "import", "transition", "configure"],
+        },
         "scope": {"type": "string", "enum": ["own", "org_unit", "org_subtree", "all"]},
     },
 }
-_PERMISSIONS = {"type": "object", "properties": {"role": {"type": "string"}, "permissions": {"type": "array", "items": _PERMISSION}}}
+_PERMISSIONS = {
+    "type": "object",
+    "properties": {"role": {"type": "string"}, "permissions": {"type": "array", "items": _PERMISSION}},
+}
 _SHARE = {
     "type": "object",
     "required": ["id", "entity", "record_id", "permission"],
@@ -314,7 +331,11 @@ _SHARE = {
     "additionalProperties": True,
 }
 _ENFORCED = {"type": "object", "required": ["enforced"], "properties": {"enforced": {"type": "boolean"}}}
-_NAMED: dict[str, Any] = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "label": _LABEL}}
+_NAMED: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string"}, "label": _LABEL},
+}
 
 
 def _ok(schema: dict[str, Any] | None, status: str = "200", description: str = "OK") -> dict[str, Any]:
@@ -324,8 +345,17 @@ def _ok(schema: dict[str, Any] | None, status: str = "200", description: str = "
 # The OpenAPI descriptions of these routes (openapi.py lists every route; this gives them their shapes).
 ENDPOINTS.update(
     {
-        "access_enforcement": {"summary": "Whether permissions are enforced", "errors": ("403",), "responses": _ok(_ENFORCED)},
-        "access_set_enforcement": {"summary": "Switch enforcement on or off", "errors": _ADMIN, "request": _ENFORCED, "responses": _ok(_ENFORCED)},
+        "access_enforcement": {
+            "summary": "Whether permissions are enforced",
+            "errors": ("403",),
+            "responses": _ok(_ENFORCED),
+        },
+        "access_set_enforcement": {
+            "summary": "Switch enforcement on or off",
+            "errors": _ADMIN,
+            "request": _ENFORCED,
+            "responses": _ok(_ENFORCED),
+        },
         "access_units": {"summary": "List org units", "errors": ("403",), "responses": _ok(_LIST)},
         "access_create_unit": {
             "summary": "Create an org unit",
@@ -333,15 +363,30 @@ ENDPOINTS.update(
             "request": {**_NAMED, "properties": {**_NAMED["properties"], "parent_id": _NULLABLE_ID}},
             "responses": _ok(_UNIT, "201", "created"),
         },
-        "access_unit": {"summary": "Get an org unit with its members", "errors": ("403",), "responses": _ok(_UNIT)},
+        "access_unit": {
+            "summary": "Get an org unit with its members",
+            "errors": ("403",),
+            "responses": _ok(_UNIT),
+        },
         "access_update_unit": {
             "summary": "Rename, relabel or move an org unit with its subtree",
             "errors": (*_ADMIN, "409"),
-            "request": {"type": "object", "properties": {"name": {"type": "string"}, "label": _LABEL, "parent_id": _NULLABLE_ID}},
+            "request": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "label": _LABEL, "parent_id": _NULLABLE_ID},
+            },
             "responses": _ok(_UNIT),
         },
-        "access_delete_unit": {"summary": "Delete an empty org unit", "errors": ("403", "409"), "responses": _ok(None, "204", "deleted")},
-        "access_user": {"summary": "A user's org unit, roles and teams", "errors": ("403",), "responses": _ok(_OBJECT)},
+        "access_delete_unit": {
+            "summary": "Delete an empty org unit",
+            "errors": ("403", "409"),
+            "responses": _ok(None, "204", "deleted"),
+        },
+        "access_user": {
+            "summary": "A user's org unit, roles and teams",
+            "errors": ("403",),
+            "responses": _ok(_OBJECT),
+        },
         "access_set_user_unit": {
             "summary": "Put a user in an org unit",
             "errors": _ADMIN,
@@ -351,22 +396,60 @@ ENDPOINTS.update(
         "access_assign_role": {
             "summary": "Give a user a role, optionally until expires_at",
             "errors": _ADMIN,
-            "request": {"type": "object", "required": ["role"], "properties": {"role": {"type": "string"}, "expires_at": _EXPIRES}},
+            "request": {
+                "type": "object",
+                "required": ["role"],
+                "properties": {"role": {"type": "string"}, "expires_at": _EXPIRES},
+            },
             "responses": _ok(_OBJECT),
         },
-        "access_unassign_role": {"summary": "Take a role from a user", "errors": ("403",), "responses": _ok(None, "204", "revoked")},
-        "access_roles": {"summary": "List roles with their permissions", "errors": ("403",), "responses": _ok(_LIST)},
-        "access_create_role": {"summary": "Create a role", "errors": (*_ADMIN, "409"), "request": _NAMED, "responses": _ok(_OBJECT, "201", "created")},
-        "access_permissions": {"summary": "A role's permissions", "errors": ("403",), "responses": _ok(_PERMISSIONS)},
+        "access_unassign_role": {
+            "summary": "Take a role from a user",
+            "errors": ("403",),
+            "responses": _ok(None, "204", "revoked"),
+        },
+        "access_roles": {
+            "summary": "List roles with their permissions",
+            "errors": ("403",),
+            "responses": _ok(_LIST),
+        },
+        "access_create_role": {
+            "summary": "Create a role",
+            "errors": (*_ADMIN, "409"),
+            "request": _NAMED,
+            "responses": _ok(_OBJECT, "201", "created"),
+        },
+        "access_permissions": {
+            "summary": "A role's permissions",
+            "errors": ("403",),
+            "responses": _ok(_PERMISSIONS),
+        },
         "access_set_permissions": {
             "summary": "Replace a role's permissions (switches enforcement on)",
             "errors": _ADMIN,
-            "request": {"type": "object", "required": ["permissions"], "properties": {"permissions": {"type": "array", "items": _PERMISSION}}},
+            "request": {
+                "type": "object",
+                "required": ["permissions"],
+                "properties": {"permissions": {"type": "array", "items": _PERMISSION}},
+            },
             "responses": _ok(_PERMISSIONS),
         },
-        "access_create_team": {"summary": "Create a team", "errors": (*_ADMIN, "409"), "request": _NAMED, "responses": _ok(_OBJECT, "201", "created")},
-        "access_add_member": {"summary": "Add a user to a team", "errors": ("403",), "responses": _ok(None, "204", "added")},
-        "access_remove_member": {"summary": "Take a user out of a team", "errors": ("403",), "responses": _ok(None, "204", "removed")},
+        "access_create_team": {
+            "summary": "Create a team",
+            "errors": (*_ADMIN, "409"),
+            "request": _NAMED,
+            "responses": _ok(_OBJECT, "201", "created"),
+        },
+        "access_add_member": {
+            "summary": "Add a user to a team",
+            "errors": ("403",),
+            "responses": _ok(None, "204", "added"),
+        },
+        "access_remove_member": {
+            "summary": "Take a user out of a team",
+            "errors": ("403",),
+            "responses": _ok(None, "204", "removed"),
+        },
         "access_shares": {
             "summary": "The shares of a record",
             "errors": ("403",),
@@ -393,6 +476,10 @@ ENDPOINTS.update(
             },
             "responses": _ok(_SHARE, "201", "shared"),
         },
-        "access_unshare": {"summary": "Remove a share", "errors": ("403",), "responses": _ok(None, "204", "removed")},
+        "access_unshare": {
+            "summary": "Remove a share",
+            "errors": ("403",),
+            "responses": _ok(None, "204", "removed"),
+        },
     }
 )

@@ -1,4 +1,5 @@
 """Attachment upload (checked against the field's size and type rules) and download."""
+
 from __future__ import annotations
 
 import mimetypes
@@ -26,7 +27,8 @@ def attachments_upload(entity: str) -> Any:
     field_type = model.types.get(name)
     if definition is None or not isinstance(field_type, AttachmentType):
         raise RecordInvalid(
-            f"'{name[:80]}' is not an attachment field of {entity}", [Problem("field", "not an attachment field", "field")]
+            f"'{name[:80]}' is not an attachment field of {entity}",
+            [Problem("field", "not an attachment field", "field")],
         )
     if not request.mimetype.startswith("multipart/form-data"):
         raise BadRequest("upload the file as multipart/form-data in the part 'file'")
@@ -45,7 +47,8 @@ def attachments_upload(entity: str) -> Any:
         stored = svc.attachments.save(upload.stream, filename, content_type, max_size, svc_user_id())
     except TooLarge:
         raise PayloadTooLarge(
-            f"the file is larger than {max_size} bytes", [Problem(name, f"must be at most {max_size} bytes", "max_size")]
+            f"the file is larger than {max_size} bytes",
+            [Problem(name, f"must be at most {max_size} bytes", "max_size")],
         ) from None
     return created(stored.as_dict(), url_for("api.attachments_download", attachment_id=str(stored.id)))
 
@@ -61,7 +64,9 @@ def attachments_download(attachment_id: str) -> Any:
     stored, path = services().attachments.get(path_id(attachment_id))
     if not path.is_file():
         raise NotFound(f"the file of attachment {stored.id} is missing")
-    response = send_file(path, mimetype=stored.content_type, as_attachment=True, download_name=stored.filename)
+    response = send_file(
+        path, mimetype=stored.content_type, as_attachment=True, download_name=stored.filename
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

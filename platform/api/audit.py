@@ -1,4 +1,5 @@
 """Audit-log endpoints: browse and export for auditors and administrators, and a record's history."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,7 +53,9 @@ def _query(*, entity: str | None = None, record_id: int | None = None) -> AuditQ
     cursor = args.get("cursor")
     return AuditQuery(
         entity=entity or args.get("entity") or None,
-        record_id=record_id if record_id is not None else (int_value(raw_id, "record_id") if raw_id else None),
+        record_id=record_id
+        if record_id is not None
+        else (int_value(raw_id, "record_id") if raw_id else None),
         actor=(args.get("actor") or "")[:80] or None,
         action=(args.get("action") or "")[:30] or None,
         since=_time("since"),
@@ -62,12 +65,20 @@ def _query(*, entity: str | None = None, record_id: int | None = None) -> AuditQ
     )
 
 
-def _page(query: AuditQuery, shape: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> Any:
+def _page(
+    query: AuditQuery, shape: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+) -> Any:
     with services().engine.connect() as conn:
         items, cursor = browse(conn, query)
     if shape is not None:
         items = shape(items)
-    return jsonify({"items": items, "next_cursor": None if cursor is None else str(cursor), "has_more": cursor is not None})
+    return jsonify(
+        {
+            "items": items,
+            "next_cursor": None if cursor is None else str(cursor),
+            "has_more": cursor is not None,
+        }
+    )
 
 
 @bp.get("/audit")
@@ -101,10 +112,14 @@ def audit_record(entity: str, record_id: str) -> Any:
     entity_model(runtime, entity)
     number = path_id(record_id)
     record = runtime.get(entity, number, actor())  # 404 (or 403) unless the user may read the record
-    return _page(_query(entity=entity, record_id=number), lambda items: _as_seen(runtime, entity, record, items))
+    return _page(
+        _query(entity=entity, record_id=number), lambda items: _as_seen(runtime, entity, record, items)
+    )
 
 
-def _as_seen(runtime: RecordRuntime, entity: str, record: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _as_seen(
+    runtime: RecordRuntime, entity: str, record: dict[str, Any], items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Show the logged values as the reader sees the record now: what the record views mask or hide
     (field rules, a pooled record's contact fields) stays masked or hidden in its history too."""
     if not runtime.hooks.record_views:
@@ -116,9 +131,14 @@ def _as_seen(runtime: RecordRuntime, entity: str, record: dict[str, Any], items:
             changes = item.get("changes")
             if not item.get("action", "").startswith("record.") or not isinstance(changes, dict):
                 continue
-            logged = {k: v for k, v in changes.items() if k in model.fields and isinstance(v, list) and len(v) == 2}
+            logged = {
+                k: v for k, v in changes.items() if k in model.fields and isinstance(v, list) and len(v) == 2
+            }
             base = {"id": record["id"], "owner_id": record.get("owner_id")}
-            sides = [runtime.present_as(entity, {**base, **{k: v[i] for k, v in logged.items()}}, reader, conn) for i in (0, 1)]
+            sides = [
+                runtime.present_as(entity, {**base, **{k: v[i] for k, v in logged.items()}}, reader, conn)
+                for i in (0, 1)
+            ]
             for name in logged:
                 if name in sides[0] and name in sides[1]:
                     changes[name] = [sides[0][name], sides[1][name]]
@@ -132,12 +152,24 @@ def _log_access_change(response: Response) -> Response:
     # Access-control administration commits in its own transactions; log each successful change
     # right after it (the access service may call record_access_change in-transaction instead).
     path = request.path.removeprefix(bp.url_prefix or "")
-    if request.method in ("GET", "HEAD", "OPTIONS") or not path.startswith("/access/") or response.status_code >= 400:
+    if (
+        request.method in ("GET", "HEAD", "OPTIONS")
+        or not path.startswith("/access/")
+        or response.status_code >= 400
+    ):
         return response
     body = request.get_json(silent=True, cache=True)
-    who = Actor(int(current_user.id), str(current_user.username), bool(current_user.is_admin), services().clock(), current_origin())
+    who = Actor(
+        int(current_user.id),
+        str(current_user.username),
+        bool(current_user.is_admin),
+        services().clock(),
+        current_origin(),
+    )
     with services().engine.begin() as conn:
-        record_access_change(conn, who, f"{request.method} {path}", {"request": body, "status": response.status_code})
+        record_access_change(
+            conn, who, f"{request.method} {path}", {"request": body, "status": response.status_code}
+        )
     return response
 
 

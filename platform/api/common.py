@@ -1,4 +1,5 @@
 """Shared API helpers: authentication, admin checks, JSON bodies and path/query parsing."""
+
 from __future__ import annotations
 
 import json
@@ -105,11 +106,20 @@ def _rate_limited(authenticated: bool, token: Any) -> Response | None:
         key, limit = f"user:{current_user.id}", int(config.get("CRM_RATE_LIMIT_PER_MINUTE", 600))
     else:
         # Anonymous calls and unknown tokens are counted per address, which also slows token guessing.
-        key, limit = f"ip:{request.remote_addr or 'unknown'}", int(config.get("CRM_RATE_LIMIT_IP_PER_MINUTE", 300))
+        key, limit = (
+            f"ip:{request.remote_addr or 'unknown'}",
+            int(config.get("CRM_RATE_LIMIT_IP_PER_MINUTE", 300)),
+        )
     verdict = ratelimit.hit(services().engine, key, limit, clock.now().timestamp())
     if verdict.allowed:
         return None
-    body = {"error": {"code": "rate_limited", "message": f"too many requests; at most {limit} per minute, retry in {verdict.retry_after} s", "retry_after": verdict.retry_after}}
+    body = {
+        "error": {
+            "code": "rate_limited",
+            "message": f"too many requests; at most {limit} per minute, retry in {verdict.retry_after} s",
+            "retry_after": verdict.retry_after,
+        }
+    }
     response = jsonify(body)
     response.status_code = 429
     response.headers["Retry-After"] = str(verdict.retry_after)
@@ -187,7 +197,10 @@ def int_value(value: Any, name: str, *, low: int = 1, high: int = MAX_ID) -> int
     if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BadRequest(f"'{name}' must be a whole number between {low} and {high}", [Problem(name, "must be a whole number", "type")])
+        raise BadRequest(
+            f"'{name}' must be a whole number between {low} and {high}",
+            [Problem(name, "must be a whole number", "type")],
+        )
     return value
 
 

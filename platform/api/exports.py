@@ -1,4 +1,5 @@
 """Export records as CSV and import them as JSON; each needs its own permission ("export", "import")."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -36,11 +37,15 @@ def records_export(entity: str) -> Any:
         who = require(conn, runtime.resolve(actor(), conn), entity, "export")
         restricted = field_access(conn, who, model)
     columns = ["id", "record_no"] + [
-        f.name for f in model.column_fields() if f.name not in restricted or restricted[f.name].level != "hidden"
+        f.name
+        for f in model.column_fields()
+        if f.name not in restricted or restricted[f.name].level != "hidden"
     ]
     # A problem in the first page (a refused filter or sort) is an error response, not a broken file.
     first = _page(runtime, model, query, who, None)
-    response = Response(stream_with_context(_csv(runtime, model, query, who, columns, first)), mimetype="text/csv")
+    response = Response(
+        stream_with_context(_csv(runtime, model, query, who, columns, first)), mimetype="text/csv"
+    )
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{entity}.csv"'
     return response
@@ -98,7 +103,9 @@ def records_import(entity: str) -> Any:
                 ids.append(runtime.create(entity, row, who, conn=conn)["id"])
             except CrmError as exc:
                 exc.message = f"records[{index}]: {exc.message}"
-                exc.problems = [Problem(f"records[{index}].{p.path}".rstrip("."), p.message, p.code) for p in exc.problems]
+                exc.problems = [
+                    Problem(f"records[{index}].{p.path}".rstrip("."), p.message, p.code) for p in exc.problems
+                ]
                 raise
     return jsonify({"created": len(ids), "ids": ids}), 201
 
@@ -117,12 +124,20 @@ ENDPOINTS.update(
             "request": {
                 "type": "object",
                 "required": ["records"],
-                "properties": {"records": {"type": "array", "items": {"type": "object"}, "maxItems": MAX_IMPORT_RECORDS}},
+                "properties": {
+                    "records": {"type": "array", "items": {"type": "object"}, "maxItems": MAX_IMPORT_RECORDS}
+                },
             },
             "responses": {
                 "201": (
                     "created",
-                    {"type": "object", "properties": {"created": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "integer"}}}},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "created": {"type": "integer"},
+                            "ids": {"type": "array", "items": {"type": "integer"}},
+                        },
+                    },
                     "application/json",
                 )
             },

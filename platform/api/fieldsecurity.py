@@ -1,4 +1,5 @@
 """Field-level security over the API: a role's field rules (administrators only), and revealing values."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,11 +24,18 @@ _RULE = {
         "entity": {"type": "string"},
         "field": {"type": "string"},
         "access": {"type": "string", "enum": ["hidden", "readonly", "masked"]},
-        "mask": {"type": "string", "nullable": True, "description": "phone, email, id_number, name or default"},
+        "mask": {
+            "type": "string",
+            "nullable": True,
+            "description": "phone, email, id_number, name or default",
+        },
         "reveal": {"type": "boolean", "description": "the role may fetch the clear value (audited)"},
     },
 }
-_RULES = {"type": "object", "properties": {"role": {"type": "string"}, "fields": {"type": "array", "items": _RULE}}}
+_RULES = {
+    "type": "object",
+    "properties": {"role": {"type": "string"}, "fields": {"type": "array", "items": _RULE}},
+}
 
 
 @bp.get("/access/roles/<role>/fields")
@@ -68,7 +76,11 @@ ENDPOINTS.update(
         "access_set_field_rules": {
             "summary": "Replace a role's field rules; unknown entities and fields are refused",
             "errors": ("403", "404", "422"),
-            "request": {"type": "object", "required": ["fields"], "properties": {"fields": {"type": "array", "items": _RULE}}},
+            "request": {
+                "type": "object",
+                "required": ["fields"],
+                "properties": {"fields": {"type": "array", "items": _RULE}},
+            },
             "responses": {"200": ("OK", _RULES, _JSON)},
         },
         "records_reveal": {
@@ -82,7 +94,10 @@ ENDPOINTS.update(
             "responses": {
                 "200": (
                     "the clear values",
-                    {"type": "object", "properties": {"id": {"type": "integer"}, "values": {"type": "object"}}},
+                    {
+                        "type": "object",
+                        "properties": {"id": {"type": "integer"}, "values": {"type": "object"}},
+                    },
                     _JSON,
                 )
             },

@@ -1,4 +1,5 @@
 """Metadata endpoints: field types, published entities, the draft, publishing, versions and diffs."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -75,7 +76,8 @@ def _check_kind_name(kind: str, name: str) -> None:
         raise NotFound(f"unknown document kind '{kind[:40]}'; use one of {', '.join(DOCUMENT_KINDS)}")
     if not name or len(name) > _MAX_NAME:
         raise MetadataInvalid(
-            "the document name is not valid", [Problem(f"{kind}.name", f"use 1-{_MAX_NAME} characters", "name")]
+            "the document name is not valid",
+            [Problem(f"{kind}.name", f"use 1-{_MAX_NAME} characters", "name")],
         )
 
 
@@ -131,7 +133,9 @@ def _comment(body: dict[str, Any]) -> str:
     if comment is None:
         return ""
     if not isinstance(comment, str) or len(comment) > 2000:
-        raise BadRequest("'comment' must be text of at most 2000 characters", [Problem("comment", "must be text", "type")])
+        raise BadRequest(
+            "'comment' must be text of at most 2000 characters", [Problem("comment", "must be text", "type")]
+        )
     return comment
 
 
@@ -166,7 +170,9 @@ def meta_version(number: str) -> Any:
 def _version_ref(name: str) -> int | str:
     raw = request.args.get(name)
     if raw is None or raw == "":
-        raise BadRequest(f"give '{name}' as a version number or 'draft'", [Problem(name, "is required", "required")])
+        raise BadRequest(
+            f"give '{name}' as a version number or 'draft'", [Problem(name, "is required", "required")]
+        )
     if raw == "draft":
         return raw
     return int_value(raw, name, low=1, high=10**9)

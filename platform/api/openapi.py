@@ -1,4 +1,5 @@
 """OpenAPI 3.0.3 document built from the registered /api/v1 routes and the published metadata."""
+
 from __future__ import annotations
 
 import re
@@ -77,16 +78,25 @@ def build_document() -> dict[str, Any]:
             "title": "Low-code CRM API",
             "version": f"1.{model.version}",
             "description": "Records and metadata of this site; record schemas follow the published metadata version "
-            f"{model.version}. Errors are JSON {{\"error\": {{code, message, details}}}}.",
+            f'{model.version}. Errors are JSON {{"error": {{code, message, details}}}}.',
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"cookieAuth": []}],
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "responses": {"Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "responses": {
+                "Error": {
+                    "description": "an error",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            },
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API token from POST /api/v1/tokens or `crm token`"},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API token from POST /api/v1/tokens or `crm token`",
+                },
                 "cookieAuth": {
                     "type": "apiKey",
                     "in": "cookie",
@@ -98,8 +108,14 @@ def build_document() -> dict[str, Any]:
     }
 
 
-def _operation(endpoint: str, spec: dict[str, Any], path_params: list[dict[str, Any]], filters: list[dict[str, Any]]) -> dict[str, Any]:
-    operation: dict[str, Any] = {"operationId": endpoint, "summary": spec["summary"], "tags": [endpoint.split("_")[0]]}
+def _operation(
+    endpoint: str, spec: dict[str, Any], path_params: list[dict[str, Any]], filters: list[dict[str, Any]]
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": endpoint,
+        "summary": spec["summary"],
+        "tags": [endpoint.split("_")[0]],
+    }
     params = path_params + list(spec.get("query", []))
     if spec.get("filters"):
         params += filters

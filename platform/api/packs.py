@@ -3,6 +3,7 @@
 A pack is named (a bundled pack, JSON ``{"pack": "retail"}``) or uploaded as a zip (multipart field
 ``file``, options as form fields); server folders cannot be named, so an API caller reads no files.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -67,7 +68,10 @@ def _pack_source(options: dict[str, Any]) -> Iterator[Path]:
         return
     name = options.get("pack")
     if not isinstance(name, str) or not name:
-        raise BadRequest("name a bundled pack or upload a zip", [Problem("pack", "give 'pack' (a bundled pack's name) or a zip as 'file'", "required")])
+        raise BadRequest(
+            "name a bundled pack or upload a zip",
+            [Problem("pack", "give 'pack' (a bundled pack's name) or a zip as 'file'", "required")],
+        )
     if name not in bundled_packs():
         raise NotFound(f"no bundled pack '{name[:40]}' (bundled: {', '.join(bundled_packs()) or 'none'})")
     yield bundled_folder(name)
@@ -84,11 +88,15 @@ def packs_list() -> Response:
         found, _ = read_pack(bundled_folder(name))
         manifest = found.manifest if found else {}
         row = installed.get(name)
-        bundled.append({
-            "name": name, "version": manifest.get("version"), "label": manifest.get("label"),
-            "description": manifest.get("description"),
-            "installed_version": row["version"] if row and row["status"] == "installed" else None,
-        })
+        bundled.append(
+            {
+                "name": name,
+                "version": manifest.get("version"),
+                "label": manifest.get("label"),
+                "description": manifest.get("description"),
+                "installed_version": row["version"] if row and row["status"] == "installed" else None,
+            }
+        )
     return jsonify({"installed": rows, "bundled": bundled})
 
 
@@ -109,11 +117,16 @@ def packs_install() -> Response:
     password = options.get("demo_password")
     if password is not None:
         if not isinstance(password, str):
-            raise BadRequest("'demo_password' must be text", [Problem("demo_password", "must be a string", "type")])
+            raise BadRequest(
+                "'demo_password' must be text", [Problem("demo_password", "must be a string", "type")]
+            )
         check_password_policy(password, "")
     with _pack_source(options) as folder:
         report = install_pack(
-            services(), folder, with_sample_data=_flag(options, "with_sample_data"), actor=actor(),
+            services(),
+            folder,
+            with_sample_data=_flag(options, "with_sample_data"),
+            actor=actor(),
             password_hash=hash_password(password) if password else None,
         )
     response = jsonify(report.as_dict())
@@ -168,17 +181,38 @@ def _ok(schema: dict[str, Any] | None, status: str = "200", description: str = "
 
 ENDPOINTS.update(
     {
-        "packs_list": {"summary": "List installed and bundled industry packs", "errors": ("403",), "responses": _ok(_OBJECT)},
-        "packs_validate": {"summary": "Validate a pack against this site", "errors": ("403", "404"), "request": _SOURCE, "responses": _ok(_OBJECT)},
+        "packs_list": {
+            "summary": "List installed and bundled industry packs",
+            "errors": ("403",),
+            "responses": _ok(_OBJECT),
+        },
+        "packs_validate": {
+            "summary": "Validate a pack against this site",
+            "errors": ("403", "404"),
+            "request": _SOURCE,
+            "responses": _ok(_OBJECT),
+        },
         "packs_install": {
             "summary": "Install a pack (with_sample_data, demo_password)",
-            "errors": ("403", "404", "409", "422"), "request": _SOURCE, "responses": _ok(_OBJECT, "201", "installed"),
+            "errors": ("403", "404", "409", "422"),
+            "request": _SOURCE,
+            "responses": _ok(_OBJECT, "201", "installed"),
         },
         "packs_upgrade": {
             "summary": "Upgrade a pack keeping the site's changes (dry_run); conflicts are listed",
-            "errors": ("403", "404", "409", "422"), "request": _SOURCE, "responses": _ok(_OBJECT),
+            "errors": ("403", "404", "409", "422"),
+            "request": _SOURCE,
+            "responses": _ok(_OBJECT),
         },
-        "packs_uninstall": {"summary": "Uninstall a pack (?purge=true drops its records)", "errors": ("403", "404", "409"), "responses": _ok(_OBJECT)},
-        "packs_export": {"summary": "Download the site's configuration as a pack zip", "errors": ("403", "422"), "responses": {"200": ("a zip", {"type": "string", "format": "binary"}, "application/zip")}},
+        "packs_uninstall": {
+            "summary": "Uninstall a pack (?purge=true drops its records)",
+            "errors": ("403", "404", "409"),
+            "responses": _ok(_OBJECT),
+        },
+        "packs_export": {
+            "summary": "Download the site's configuration as a pack zip",
+            "errors": ("403", "422"),
+            "responses": {"200": ("a zip", {"type": "string", "format": "binary"}, "application/zip")},
+        },
     }
 )

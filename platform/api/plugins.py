@@ -1,4 +1,5 @@
 """GET /api/v1/plugins: the installed plugins with version, source, status and errors (administrators)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,7 +38,13 @@ ENDPOINTS.update(
         "plugins_list": {
             "summary": "The installed plugins: version, source, status and errors (administrators)",
             "errors": ("403",),
-            "responses": {"200": ("OK", {"type": "object", "properties": {"plugins": {"type": "array", "items": _PLUGIN}}}, "application/json")},
+            "responses": {
+                "200": (
+                    "OK",
+                    {"type": "object", "properties": {"plugins": {"type": "array", "items": _PLUGIN}}},
+                    "application/json",
+                )
+            },
         },
     }
 )

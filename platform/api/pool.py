@@ -1,4 +1,5 @@
 """Lead-pool endpoints: claim a record from the pool, release it back."""
+
 from __future__ import annotations
 
 from typing import Any

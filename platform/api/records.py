@@ -1,4 +1,5 @@
 """Record endpoints: list with filters and paging, create, read, update (PATCH/PUT), delete, lookup."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,7 +52,9 @@ def records_list(entity: str) -> Any:
     model = entity_model(runtime, entity)
     query = parse_list_args(model, runtime.registry, request.args.to_dict(flat=False))
     page = runtime.list(entity, query, actor())
-    return jsonify({"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more, "total": page.total})
+    return jsonify(
+        {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more, "total": page.total}
+    )
 
 
 @bp.post("/records/<entity>")
@@ -107,7 +110,9 @@ def _update(entity: str, raw_id: str, *, partial: bool) -> Response:
     body = json_body()
     version = expected_version(body)
     restricted = _restricted(runtime, model)
-    load_record(runtime.model, entity, {k: v for k, v in body.items() if k not in restricted}, partial=partial)
+    load_record(
+        runtime.model, entity, {k: v for k, v in body.items() if k not in restricted}, partial=partial
+    )
     if not partial:
         # Fields the user may not change (read-only, masked, hidden for her) are left as they are.
         body = {**{f.name: None for f in model.entity.fields if f.name not in restricted}, **body}

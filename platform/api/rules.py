@@ -1,4 +1,5 @@
 """Rule endpoints: the dry run of a trigger against existing data."""
+
 from __future__ import annotations
 
 from typing import Any

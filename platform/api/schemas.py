@@ -1,4 +1,5 @@
 """Schemas for the OpenAPI document: fixed shapes, one per endpoint, and per-entity record schemas."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -54,22 +55,36 @@ STATIC_SCHEMAS: dict[str, Any] = {
             "definition_properties": _OBJECT,
         },
     },
-    "FieldTypeList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": ref("FieldType")}}},
+    "FieldTypeList": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": ref("FieldType")}},
+    },
     "MetadataDocument": {**_OBJECT, "description": "an entity, form, workflow or trigger document"},
     "EntityDocument": {
         "type": "object",
         "required": ["name", "fields"],
-        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "fields": {"type": "array", "items": _OBJECT}},
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "fields": {"type": "array", "items": _OBJECT},
+        },
         "additionalProperties": True,
     },
     "EntityList": {
         "type": "object",
         "required": ["version", "items"],
-        "properties": {"version": {"type": "integer"}, "items": {"type": "array", "items": ref("EntityDocument")}},
+        "properties": {
+            "version": {"type": "integer"},
+            "items": {"type": "array", "items": ref("EntityDocument")},
+        },
     },
     "Bundle": {
         "type": "object",
-        "properties": {kind: {"type": "object", "additionalProperties": ref("MetadataDocument")} for kind in ("entity", "form", "workflow", "trigger")},
+        "properties": {
+            kind: {"type": "object", "additionalProperties": ref("MetadataDocument")}
+            for kind in ("entity", "form", "workflow", "trigger")
+        },
     },
     "ValidationResult": {
         "type": "object",
@@ -89,11 +104,19 @@ STATIC_SCHEMAS: dict[str, Any] = {
             "changes": {"type": "array", "items": {"type": "string"}},
         },
     },
-    "VersionDetail": {"allOf": [ref("VersionInfo"), {"type": "object", "required": ["bundle"], "properties": {"bundle": ref("Bundle")}}]},
+    "VersionDetail": {
+        "allOf": [
+            ref("VersionInfo"),
+            {"type": "object", "required": ["bundle"], "properties": {"bundle": ref("Bundle")}},
+        ]
+    },
     "VersionList": {
         "type": "object",
         "required": ["active", "items"],
-        "properties": {"active": _nullable({"type": "integer"}), "items": {"type": "array", "items": ref("VersionInfo")}},
+        "properties": {
+            "active": _nullable({"type": "integer"}),
+            "items": {"type": "array", "items": ref("VersionInfo")},
+        },
     },
     "Diff": {
         "type": "object",
@@ -122,10 +145,21 @@ STATIC_SCHEMAS: dict[str, Any] = {
     "RollbackRequest": {
         "type": "object",
         "required": ["version"],
-        "properties": {"version": {"type": "integer", "minimum": 1}, "comment": {"type": "string", "maxLength": 2000}},
+        "properties": {
+            "version": {"type": "integer", "minimum": 1},
+            "comment": {"type": "string", "maxLength": 2000},
+        },
     },
-    "Changes": {"type": "object", "required": ["changes"], "properties": {"changes": {"type": "array", "items": {"type": "string"}}}},
-    "Discarded": {"type": "object", "required": ["discarded"], "properties": {"discarded": {"type": "boolean"}}},
+    "Changes": {
+        "type": "object",
+        "required": ["changes"],
+        "properties": {"changes": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Discarded": {
+        "type": "object",
+        "required": ["discarded"],
+        "properties": {"discarded": {"type": "boolean"}},
+    },
     "Attachment": {
         "type": "object",
         "required": ["id", "filename", "size", "content_type"],
@@ -144,7 +178,10 @@ STATIC_SCHEMAS: dict[str, Any] = {
     "TokenRequest": {
         "type": "object",
         "required": ["name"],
-        "properties": {"name": {"type": "string", "maxLength": 100}, "days": _nullable({"type": "integer", "minimum": 1, "maximum": 3650})},
+        "properties": {
+            "name": {"type": "string", "maxLength": 100},
+            "days": _nullable({"type": "integer", "minimum": 1, "maximum": 3650}),
+        },
     },
     "Token": {
         "type": "object",
@@ -157,7 +194,11 @@ STATIC_SCHEMAS: dict[str, Any] = {
     },
     "LookupList": {
         "type": "array",
-        "items": {"type": "object", "required": ["id", "title"], "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+        "items": {
+            "type": "object",
+            "required": ["id", "title"],
+            "properties": {"id": {"type": "integer"}, "title": {"type": "string"}},
+        },
     },
 }
 
@@ -200,7 +241,11 @@ def _value_schema(definition: FieldDef, *, output: bool) -> dict[str, Any]:
         return {"nullable": True}
     if kind == "child_table":
         target = f"{definition.get('child_entity')}{'Record' if output else 'Input'}"
-        return {"type": "array", "items": ref(target)} if output else _nullable({"type": "array", "items": ref(target)})
+        return (
+            {"type": "array", "items": ref(target)}
+            if output
+            else _nullable({"type": "array", "items": ref(target)})
+        )
     table = _VALUE_SCHEMAS if output else _INPUT_SCHEMAS
     schema = table.get(kind)
     if schema is None:
@@ -221,7 +266,11 @@ def entity_schemas(site: SiteModel) -> dict[str, Any]:
     titles = {"type": "object", "additionalProperties": {"type": "string"}}
     for name, model in sorted(site.entities.items()):
         if model.entity.is_child:
-            system: dict[str, Any] = {"id": {"type": "integer"}, "line_no": _nullable({"type": "integer"}), "_titles": titles}
+            system: dict[str, Any] = {
+                "id": {"type": "integer"},
+                "line_no": _nullable({"type": "integer"}),
+                "_titles": titles,
+            }
             required = ["id"]
         else:
             system = {
@@ -245,7 +294,11 @@ def entity_schemas(site: SiteModel) -> dict[str, Any]:
             "properties": {**system, **output},
         }
         inputs = {f.name: _described(f, _value_schema(f, output=False)) for f in fields}
-        extra = {"id": {"type": "integer"}} if model.entity.is_child else {"lock_version": {"type": "integer"}, "owner_id": _nullable({"type": "integer"})}
+        extra = (
+            {"id": {"type": "integer"}}
+            if model.entity.is_child
+            else {"lock_version": {"type": "integer"}, "owner_id": _nullable({"type": "integer"})}
+        )
         result[f"{name}Input"] = {
             "type": "object",
             "description": f"{model.entity.label()} as sent to the API (read-only keys are accepted and ignored)",
@@ -268,7 +321,9 @@ def filter_parameters(site: SiteModel) -> list[dict[str, Any]]:
         if model.entity.is_child:
             continue
         names = [(f.name, model.types[f.name]) for f in model.column_fields()]
-        names += [(s, site.registry.get(str(d["type"]))) for s, d in _SYSTEM_FIELDS.items() if s in model.table.c]
+        names += [
+            (s, site.registry.get(str(d["type"]))) for s, d in _SYSTEM_FIELDS.items() if s in model.table.c
+        ]
         for field_name, field_type in names:
             for op in field_type.operators:
                 found.setdefault(f"{field_name}__{op}", []).append(name)
@@ -288,7 +343,9 @@ def _q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-def _ok(schema: dict[str, Any] | None, status: str = "200", description: str = "OK", media: str = JSON) -> dict[str, Any]:
+def _ok(
+    schema: dict[str, Any] | None, status: str = "200", description: str = "OK", media: str = JSON
+) -> dict[str, Any]:
     return {status: (description, schema, media)}
 
 
@@ -307,21 +364,41 @@ _RECORD = {"$ref": "#/components/schemas/AnyRecord"}
 _INPUT = {"$ref": "#/components/schemas/AnyInput"}
 
 ENDPOINTS: dict[str, dict[str, Any]] = {
-    "openapi_document": {"summary": "This OpenAPI document", "public": True, "responses": _ok({"type": "object"})},
+    "openapi_document": {
+        "summary": "This OpenAPI document",
+        "public": True,
+        "responses": _ok({"type": "object"}),
+    },
     "meta_field_types": {"summary": "List field types", "responses": _ok(ref("FieldTypeList"))},
     "meta_entities": {"summary": "List published entities", "responses": _ok(ref("EntityList"))},
     "meta_entity": {"summary": "Get a published entity", "responses": _ok(ref("EntityDocument"))},
     "meta_draft": {"summary": "Get the draft", "errors": ("403",), "responses": _ok(ref("Bundle"))},
-    "meta_draft_document": {"summary": "Get a draft document", "errors": ("403",), "responses": _ok(ref("MetadataDocument"))},
+    "meta_draft_document": {
+        "summary": "Get a draft document",
+        "errors": ("403",),
+        "responses": _ok(ref("MetadataDocument")),
+    },
     "meta_put_document": {
         "summary": "Store a draft document (ids are assigned)",
         "errors": _ADMIN,
         "request": ref("MetadataDocument"),
         "responses": _ok(ref("MetadataDocument")),
     },
-    "meta_delete_document": {"summary": "Remove a draft document", "errors": ("403",), "responses": _ok(None, "204", "removed")},
-    "meta_validate": {"summary": "Validate the draft", "errors": ("403",), "responses": _ok(ref("ValidationResult"))},
-    "meta_discard": {"summary": "Reset the draft to the active version", "errors": ("403",), "responses": _ok(ref("Discarded"))},
+    "meta_delete_document": {
+        "summary": "Remove a draft document",
+        "errors": ("403",),
+        "responses": _ok(None, "204", "removed"),
+    },
+    "meta_validate": {
+        "summary": "Validate the draft",
+        "errors": ("403",),
+        "responses": _ok(ref("ValidationResult")),
+    },
+    "meta_discard": {
+        "summary": "Reset the draft to the active version",
+        "errors": ("403",),
+        "responses": _ok(ref("Discarded")),
+    },
     "meta_publish": {
         "summary": "Publish the draft",
         "errors": ("403", "409", "422"),
@@ -335,8 +412,20 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "summary": "Changes between two versions",
         "errors": ("403",),
         "query": [
-            {"name": "from", "in": "query", "required": True, "schema": {"type": "string"}, "description": "version number or draft"},
-            {"name": "to", "in": "query", "required": True, "schema": {"type": "string"}, "description": "version number or draft"},
+            {
+                "name": "from",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "version number or draft",
+            },
+            {
+                "name": "to",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "version number or draft",
+            },
         ],
         "responses": _ok(ref("Diff")),
     },
@@ -346,7 +435,11 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "request": ref("RollbackRequest"),
         "responses": _ok(ref("VersionInfo"), "201", "published"),
     },
-    "meta_purge": {"summary": "Drop set-aside columns and tables", "errors": ("403",), "responses": _ok(ref("Changes"))},
+    "meta_purge": {
+        "summary": "Drop set-aside columns and tables",
+        "errors": ("403",),
+        "responses": _ok(ref("Changes")),
+    },
     "meta_dry_run": {
         "summary": "Dry-run a trigger against existing data: which records would match or fire, and why",
         "errors": ("403",),
@@ -374,7 +467,10 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
     },
     "records_lookup": {
         "summary": "Titles of matching records for link pickers",
-        "query": [_q("q", {"type": "string"}, "search text"), _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "at most this many")],
+        "query": [
+            _q("q", {"type": "string"}, "search text"),
+            _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "at most this many"),
+        ],
         "responses": _ok(ref("LookupList")),
     },
     "records_get": {"summary": "Get a record (ETag = lock_version)", "responses": _ok(_RECORD)},
@@ -390,16 +486,32 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "request": _INPUT,
         "responses": _ok(_RECORD),
     },
-    "records_delete": {"summary": "Delete a record", "errors": ("409",), "responses": _ok(None, "204", "deleted")},
+    "records_delete": {
+        "summary": "Delete a record",
+        "errors": ("409",),
+        "responses": _ok(None, "204", "deleted"),
+    },
     "pool_claim": {
         "summary": "Claim a record from its entity's lead pool (409 when taken or over the claim limit)",
         "errors": ("403", "409"),
         "responses": _ok(_RECORD),
     },
-    "pool_release": {"summary": "Release a record back to the lead pool", "errors": ("403", "409"), "responses": _ok(_RECORD)},
+    "pool_release": {
+        "summary": "Release a record back to the lead pool",
+        "errors": ("403", "409"),
+        "responses": _ok(_RECORD),
+    },
     "attachments_upload": {
         "summary": "Upload a file for an attachment field",
-        "query": [{"name": "field", "in": "query", "required": True, "schema": {"type": "string"}, "description": "attachment field"}],
+        "query": [
+            {
+                "name": "field",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "attachment field",
+            }
+        ],
         "errors": ("413", "422"),
         "request": ref("Upload"),
         "request_type": "multipart/form-data",

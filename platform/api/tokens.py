@@ -1,4 +1,5 @@
 """Credentials over the API: the signed-in user's tokens, and administrators' password resets."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,10 @@ def _requested_scopes(body: dict[str, Any]) -> tuple[str, ...]:
     elif isinstance(raw, list) and all(isinstance(s, str) for s in raw):
         wanted = raw
     else:
-        raise BadRequest("'scopes' must be a list of scope names", [Problem("scopes", "expected a list of strings", "type")])
+        raise BadRequest(
+            "'scopes' must be a list of scope names",
+            [Problem("scopes", "expected a list of strings", "type")],
+        )
     scopes = normalize_scopes(wanted)
     if ADMIN in scopes and not is_admin:
         raise Forbidden("only administrators may create tokens with the 'admin' scope")
@@ -49,7 +53,9 @@ def tokens_create() -> Any:
     body = json_body()
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise BadRequest("'name' must be 1-100 characters", [Problem("name", "must be 1-100 characters", "type")])
+        raise BadRequest(
+            "'name' must be 1-100 characters", [Problem("name", "must be 1-100 characters", "type")]
+        )
     days = body.get("days")
     if days is not None:
         days = int_value(days, "days", high=MAX_DAYS)
@@ -99,7 +105,9 @@ def users_set_password(user_id: str) -> Any:
         raise BadRequest("'password' must be a string", [Problem("password", "expected a string", "type")])
     must_change = body.get("must_change", True)
     if not isinstance(must_change, bool):
-        raise BadRequest("'must_change' must be true or false", [Problem("must_change", "expected a boolean", "type")])
+        raise BadRequest(
+            "'must_change' must be true or false", [Problem("must_change", "expected a boolean", "type")]
+        )
     engine = services().engine
     user = load_user(engine, path_id(user_id))
     if user is None:
@@ -117,4 +125,6 @@ def users_unlock(user_id: str) -> Any:
     user = load_user(engine, path_id(user_id))
     if user is None:
         raise NotFound(f"no user {user_id}")
-    return jsonify({"id": user.id, "username": user.username, "was_locked": signin.unlock(engine, user.username)})
+    return jsonify(
+        {"id": user.id, "username": user.username, "was_locked": signin.unlock(engine, user.username)}
+    )

@@ -1,4 +1,5 @@
 """Workflow endpoints of a record: available transitions, taking one, approvals and the state history."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -121,7 +122,9 @@ def workflow_reject(entity: str, record_id: str, approval_id: str) -> Any:
     runtime, number = _target(entity, record_id)
     comment = _comment(json_body(optional=True))
     return jsonify(
-        workflow_service().reject(runtime, entity, number, path_id(approval_id), actor=actor(), comment=comment)
+        workflow_service().reject(
+            runtime, entity, number, path_id(approval_id), actor=actor(), comment=comment
+        )
     )
 
 

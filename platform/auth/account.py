@@ -1,4 +1,5 @@
 """The signed-in user's security page: change the password, turn two-factor sign-in on or off."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,7 +19,9 @@ def _page(status: int = 200, **context: Any) -> Any:
     user = load_user(engine, int(current_user.id))
     secret = twofactor.pending_secret(engine, int(current_user.id))
     uri = twofactor.otpauth_uri(secret, current_user.username) if secret else None
-    return render_template("auth/security.html", account=user, secret=secret, otpauth_uri=uri, **context), status
+    return render_template(
+        "auth/security.html", account=user, secret=secret, otpauth_uri=uri, **context
+    ), status
 
 
 @bp.get("/account/security")
@@ -39,7 +42,9 @@ def change_password() -> Any:
     if until is not None:
         return _page(429, password_errors=[lock_message(until)])
     if authenticate(engine, current_user.username, current) is None:
-        signin.record_failure(engine, current_user.username, client_ip(), signin.BAD_PASSWORD, lockout_policy())
+        signin.record_failure(
+            engine, current_user.username, client_ip(), signin.BAD_PASSWORD, lockout_policy()
+        )
         return _page(422, password_errors=[t("auth.bad_current_password")])
     errors = new_password_errors(current_user.username, new, repeat)
     if errors:
@@ -65,7 +70,9 @@ def totp_enrol() -> Any:
 @login_required
 def totp_confirm() -> Any:
     """Turn two-factor sign-in on when the code from the app matches the new secret."""
-    if not twofactor.confirm_enrolment(services().engine, int(current_user.id), request.form.get("code", ""), clock.now()):
+    if not twofactor.confirm_enrolment(
+        services().engine, int(current_user.id), request.form.get("code", ""), clock.now()
+    ):
         return _bad_code()
     flash(t("auth.totp_enabled"))
     return redirect(url_for("auth.security"))
@@ -75,7 +82,9 @@ def totp_confirm() -> Any:
 @login_required
 def totp_disable() -> Any:
     """Turn two-factor sign-in off; needs a current code."""
-    if not twofactor.disable(services().engine, int(current_user.id), request.form.get("code", ""), clock.now()):
+    if not twofactor.disable(
+        services().engine, int(current_user.id), request.form.get("code", ""), clock.now()
+    ):
         return _bad_code()
     flash(t("auth.totp_disabled"))
     return redirect(url_for("auth.security"))

@@ -1,4 +1,5 @@
 """API tokens: created with scopes and an optional expiry, stored only as a hash, listed and revoked."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,7 +64,13 @@ def lookup_token(engine: Engine, token: str) -> TokenUse | None:
         return None
     with engine.connect() as conn:
         row = conn.execute(
-            select(users, api_tokens.c.id.label("token_id"), api_tokens.c.expires_at, api_tokens.c.scopes, api_tokens.c.last_used_at)
+            select(
+                users,
+                api_tokens.c.id.label("token_id"),
+                api_tokens.c.expires_at,
+                api_tokens.c.scopes,
+                api_tokens.c.last_used_at,
+            )
             .join(api_tokens, api_tokens.c.user_id == users.c.id)
             .where(api_tokens.c.token_hash == token_hash(token))
         ).first()

@@ -1,4 +1,5 @@
 """The current time for sign-in checks, in one place so tests can move it."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """The signed-in user as flask-login sees it, built from a ``sys_user`` row."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Password hashing (argon2id, still verifying older werkzeug hashes) and the password policy."""
+
 from __future__ import annotations
 
 from argon2 import PasswordHasher
@@ -56,9 +57,13 @@ def password_problems(password: str, username: str) -> list[Problem]:
     """Return what is wrong with ``password`` as the password of ``username`` (empty when it is fine)."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(Problem("password", f"must be at least {MIN_PASSWORD_LENGTH} characters", "min_length"))
+        problems.append(
+            Problem("password", f"must be at least {MIN_PASSWORD_LENGTH} characters", "min_length")
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        problems.append(Problem("password", f"must be at most {MAX_PASSWORD_LENGTH} characters", "max_length"))
+        problems.append(
+            Problem("password", f"must be at most {MAX_PASSWORD_LENGTH} characters", "max_length")
+        )
     if username and password.strip().lower() == username.lower():
         problems.append(Problem("password", "must not be the user name", "equals_username"))
     return problems

@@ -1,4 +1,5 @@
 """Fixed-window request limits per API client, counted in the database so all workers share them."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """API token scopes, and which scope an API request needs."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,10 +20,15 @@ def normalize_scopes(requested: Iterable[str]) -> tuple[str, ...]:
     wanted = set(requested)
     unknown = sorted(wanted - set(ALL_SCOPES))
     if unknown:
-        problems = [Problem("scopes", f"unknown scope '{name[:40]}'; use {', '.join(ALL_SCOPES)}", "enum") for name in unknown]
+        problems = [
+            Problem("scopes", f"unknown scope '{name[:40]}'; use {', '.join(ALL_SCOPES)}", "enum")
+            for name in unknown
+        ]
         raise RecordInvalid("unknown token scope", problems)
     if not wanted:
-        raise RecordInvalid("a token needs at least one scope", [Problem("scopes", "choose at least one scope", "min_items")])
+        raise RecordInvalid(
+            "a token needs at least one scope", [Problem("scopes", "choose at least one scope", "min_items")]
+        )
     return tuple(s for s in ALL_SCOPES if s in wanted)
 
 

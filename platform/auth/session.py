@@ -1,4 +1,5 @@
 """Sign-in with sessions (flask-login), API tokens, and CSRF checks on every state-changing request."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,7 +92,12 @@ def _load_user_from_token(_request: Any) -> User | None:
 @login_manager.unauthorized_handler
 def _unauthorized() -> Any:
     if request.path.startswith("/api/"):
-        body = {"error": {"code": "unauthorized", "message": "sign in or send an API token (Authorization: Bearer ...)"}}
+        body = {
+            "error": {
+                "code": "unauthorized",
+                "message": "sign in or send an API token (Authorization: Bearer ...)",
+            }
+        }
         return jsonify(body), 401
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
@@ -138,7 +144,13 @@ def _next_step(user: User, target: str | None, done: str | None = None) -> Any:
         steps.append(STEP_NEW_PASSWORD)
     if not steps:
         return _finish(user, target)
-    session[PENDING] = {"uid": user.id, "stamp": user.password_stamp, "step": steps[0], "at": clock.now().timestamp(), "next": target}
+    session[PENDING] = {
+        "uid": user.id,
+        "stamp": user.password_stamp,
+        "step": steps[0],
+        "at": clock.now().timestamp(),
+        "next": target,
+    }
     return redirect(url_for("auth.login_code" if steps[0] == STEP_CODE else "auth.login_new_password"))
 
 
@@ -147,7 +159,10 @@ def _pending_user(step: str) -> User | None:
     pending = session.get(PENDING)
     if not isinstance(pending, dict) or pending.get("step") != step:
         return None
-    if not isinstance(pending.get("at"), int | float) or clock.now().timestamp() - pending["at"] > PENDING_SECONDS:
+    if (
+        not isinstance(pending.get("at"), int | float)
+        or clock.now().timestamp() - pending["at"] > PENDING_SECONDS
+    ):
         session.pop(PENDING, None)
         return None
     user = load_user(services().engine, int(pending.get("uid") or 0))
@@ -163,7 +178,9 @@ def login() -> Any:
     error = None
     if request.method == "POST":
         username = request.form.get("username", "")[:200]
-        attempt = signin.check_password(services().engine, username, request.form.get("password", ""), client_ip(), lockout_policy())
+        attempt = signin.check_password(
+            services().engine, username, request.form.get("password", ""), client_ip(), lockout_policy()
+        )
         if attempt.locked_until is not None:
             return _locked_page("auth/login.html", attempt.locked_until)
         if attempt.user is not None:
@@ -217,7 +234,9 @@ def login_new_password() -> Any:
 def new_password_errors(username: str, new: str, repeat: str) -> list[str]:
     """Return the policy's complaints about a new password, translated, plus a mismatch."""
     limits = {"min_length": MIN_PASSWORD_LENGTH, "max_length": MAX_PASSWORD_LENGTH}
-    errors = [t(f"auth.password_{p.code}", limit=limits.get(p.code, "")) for p in password_problems(new, username)]
+    errors = [
+        t(f"auth.password_{p.code}", limit=limits.get(p.code, "")) for p in password_problems(new, username)
+    ]
     if new != repeat:
         errors.append(t("auth.password_mismatch"))
     return errors

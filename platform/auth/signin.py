@@ -1,4 +1,5 @@
 """The sign-in decision: locks first, then the password, recording every attempt and failure."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,7 +36,9 @@ def record_attempt(engine: Engine, username: str, ip: str, outcome: str, user_id
     now = clock.now()
     with engine.begin() as conn:
         conn.execute(
-            login_attempts.insert().values(at=now, username=username[:80], user_id=user_id, ip=ip[:64], outcome=outcome)
+            login_attempts.insert().values(
+                at=now, username=username[:80], user_id=user_id, ip=ip[:64], outcome=outcome
+            )
         )
         record_sign_in(conn, username[:80], user_id, ip, outcome, now)
 

@@ -1,4 +1,5 @@
 """Sign-in failure counters per user name and per client address, with a growing lock after too many."""
+
 from __future__ import annotations
 
 import datetime as dt

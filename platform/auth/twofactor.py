@@ -1,4 +1,5 @@
 """Optional TOTP two-factor sign-in (RFC 6238, via pyotp): enrol, confirm, verify once, disable."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,7 +53,9 @@ def begin_enrolment(engine: Engine, user_id: int) -> str | None:
 def pending_secret(engine: Engine, user_id: int) -> str | None:
     """Return the secret of an enrolment that is not confirmed yet, or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(users.c.totp_secret, users.c.totp_enabled).where(users.c.id == user_id)).first()
+        row = conn.execute(
+            select(users.c.totp_secret, users.c.totp_enabled).where(users.c.id == user_id)
+        ).first()
     return row.totp_secret if row is not None and not row.totp_enabled and row.totp_secret else None
 
 
@@ -96,6 +99,8 @@ def disable(engine: Engine, user_id: int, code: str, now: dt.datetime) -> bool:
         return False
     with engine.begin() as conn:
         conn.execute(
-            users.update().where(users.c.id == user_id).values(totp_enabled=False, totp_secret=None, totp_last_step=None)
+            users.update()
+            .where(users.c.id == user_id)
+            .values(totp_enabled=False, totp_secret=None, totp_last_step=None)
         )
     return True

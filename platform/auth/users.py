@@ -1,4 +1,5 @@
 """User accounts in the system tables: creation, password checks and changes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,13 @@ __all__ = [
 
 
 def create_user(
-    engine: Engine, username: str, password: str, *, display_name: str = "", is_admin: bool = False, locale: str = "en"
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    is_admin: bool = False,
+    locale: str = "en",
 ) -> User:
     """Create an account; the password must meet the policy and is stored as an argon2id hash."""
     problems = []

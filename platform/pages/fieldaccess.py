@@ -22,7 +22,9 @@ def reader_access() -> Callable[[EntityModel], Mapping[str, FieldAccess]]:
     return lambda model: security.rules(reader, model)
 
 
-def writable_only(data: dict[str, Any], model: EntityModel, access: Callable[[EntityModel], Mapping[str, FieldAccess]]) -> dict[str, Any]:
+def writable_only(
+    data: dict[str, Any], model: EntityModel, access: Callable[[EntityModel], Mapping[str, FieldAccess]]
+) -> dict[str, Any]:
     """Drop posted values of fields the user may not change (the form showed them disabled, or not at all)."""
     rules = access(model)
     kept = {name: value for name, value in data.items() if name not in rules}

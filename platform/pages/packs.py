@@ -1,4 +1,5 @@
 """The administrators' page of industry packs: what is bundled and installed, install and upgrade."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,15 +42,17 @@ def _rows() -> list[dict[str, Any]]:
         label = (found.manifest.get("label") if found else (row or {}).get("label")) or {}
         have = row["version"] if row and row["status"] == "installed" else None
         available = found.version if found else None
-        rows.append({
-            "name": name,
-            "label": label.get(locale) or label.get("en") or name,
-            "installed": have,
-            "kept": bool(row and row["status"] != "installed"),
-            "available": available,
-            "can_install": available is not None and have is None,
-            "can_upgrade": bool(available and have and parse_version(available) > parse_version(have)),
-        })
+        rows.append(
+            {
+                "name": name,
+                "label": label.get(locale) or label.get("en") or name,
+                "installed": have,
+                "kept": bool(row and row["status"] != "installed"),
+                "available": available,
+                "can_install": available is not None and have is None,
+                "can_upgrade": bool(available and have and parse_version(available) > parse_version(have)),
+            }
+        )
     return rows
 
 
@@ -76,8 +79,11 @@ def install(name: str) -> Any:
         if password:
             check_password_policy(password, "")
         report = install_pack(
-            services(), name, with_sample_data=request.form.get("with_sample_data") == "on",
-            actor=current_user.actor(), password_hash=hash_password(password) if password else None,
+            services(),
+            name,
+            with_sample_data=request.form.get("with_sample_data") == "on",
+            actor=current_user.actor(),
+            password_hash=hash_password(password) if password else None,
         )
     except CrmError as exc:
         return _page(exc.status if 400 <= exc.status < 500 else 422, error=exc)
@@ -97,5 +103,12 @@ def upgrade(name: str) -> Any:
     except CrmError as exc:
         return _page(exc.status if 400 <= exc.status < 500 else 422, error=exc)
     if not dry_run:
-        flash(t("packs.upgraded_ok", name=report.name, version=report.to_version, conflicts=len(report.conflicts)))
+        flash(
+            t(
+                "packs.upgraded_ok",
+                name=report.name,
+                version=report.to_version,
+                conflicts=len(report.conflicts),
+            )
+        )
     return _page(report=report, conflicts=[c.as_dict() for c in report.conflicts])

@@ -66,7 +66,11 @@ def _titles(model: EntityModel, data: dict[str, Any]) -> dict[str, str]:
     for definition in model.column_fields():
         value = data.get(definition.name)
         if definition.type == "link" and isinstance(value, str) and value.isdigit():
-            found = services().runtime().titles(str(definition.get("target")), [int(value)], actor=current_user.actor())
+            found = (
+                services()
+                .runtime()
+                .titles(str(definition.get("target")), [int(value)], actor=current_user.actor())
+            )
             titles[definition.name] = found.get(int(value), "")
     return titles
 

@@ -140,7 +140,9 @@ def record_reveal(entity: str, record_id: int) -> Any:
     model = _entity(entity)
     name = request.form.get("field", "")[:80]
     try:
-        values = reveal(services().runtime(), entity, record_id, [name], current_user.actor(), current_origin())
+        values = reveal(
+            services().runtime(), entity, record_id, [name], current_user.actor(), current_origin()
+        )
     except NotFound:
         raise
     except CrmError as exc:

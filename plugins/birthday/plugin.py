@@ -4,6 +4,7 @@ A birthday on 29 February falls on 28 February in years without one: the age goe
 ``days_until_birthday`` counts to it. Both read the evaluation clock's date (UTC); a datetime argument
 counts by its date. A birth date after today has no age (null).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,7 +61,9 @@ class BirthdayPlugin(Plugin):
     def register(self, ctx: PluginContext) -> None:
         """Add ``age`` and ``days_until_birthday``."""
         ctx.functions.register(Function("age", (DATETIME,), NUMBER, _age, needs_now=True))
-        ctx.functions.register(Function("days_until_birthday", (DATETIME,), NUMBER, _days_until, needs_now=True))
+        ctx.functions.register(
+            Function("days_until_birthday", (DATETIME,), NUMBER, _days_until, needs_now=True)
+        )
 
 
 plugin = BirthdayPlugin()

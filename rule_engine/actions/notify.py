@@ -98,7 +98,9 @@ class Notify(Action):
         people = {
             int(row.id): row
             for row in ctx.conn.execute(
-                select(users.c.id, users.c.username, users.c.is_admin, users.c.email).where(users.c.id.in_(recipients))
+                select(users.c.id, users.c.username, users.c.is_admin, users.c.email).where(
+                    users.c.id.in_(recipients)
+                )
             )
         }
         messages: dict[int, tuple[str, str]] = {}

@@ -1,4 +1,5 @@
 """The expression language of rules: parsed with py-expression-eval, type-checked, compiled to closures."""
+
 from rule_engine.expressions.cache import ExpressionCache
 from rule_engine.expressions.compiler import AggregateSpec, CompiledExpression, compile_expression
 from rule_engine.expressions.context import DictContext, RecordContext, python_value

@@ -1,4 +1,5 @@
 """Nodes of parsed expressions; ``pos`` is the character offset in the source."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

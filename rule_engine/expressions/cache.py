@@ -1,4 +1,5 @@
 """Compiled expressions cached per metadata version."""
+
 from __future__ import annotations
 
 import threading

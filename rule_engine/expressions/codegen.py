@@ -28,6 +28,7 @@ top level), so a field read only on one side is fetched only when that side runs
 paths assume what records hold: Python's numbers, strings, dates, booleans, lists, dicts and None,
 whose comparisons return plain booleans.
 """
+
 from __future__ import annotations
 
 import ast
@@ -44,10 +45,18 @@ from rule_engine.expressions.values import converter
 
 FILENAME = "<expression>"
 _ORDERING_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 _AST_COMPARE: dict[str, type[ast.cmpop]] = {
-    "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq,
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+    "==": ast.Eq,
+    "!=": ast.NotEq,
 }
 _AST_ARITHMETIC: dict[str, type[ast.operator]] = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}
 # Factory parameters: the tuples of objects and the builtins the fast paths test types with.
@@ -113,7 +122,11 @@ class _Generator:
     """
 
     def __init__(
-        self, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int, record_model: EntityModel | None = None
+        self,
+        registry: FunctionRegistry,
+        specs: Mapping[int, Any],
+        max_int: int,
+        record_model: EntityModel | None = None,
     ) -> None:
         self.registry = registry
         self.specs = specs
@@ -163,16 +176,28 @@ class _Generator:
         body = self.block
         if self.reads_fields and self.record_model is None:
             # DictContext.value(name) is record.get(name): call the dict's method directly.
-            body.insert(0, ast.Assign([_store(_FETCH)], ast.IfExp(
-                ast.Compare(ast.Call(_load("_type"), [_load("ctx")], []), [ast.Is()], [_load("_dict_context")]),
-                ast.Attribute(ast.Attribute(_load("ctx"), "record", ast.Load()), "get", ast.Load()),
-                ast.Attribute(_load("ctx"), "value", ast.Load()),
-            )))
+            body.insert(
+                0,
+                ast.Assign(
+                    [_store(_FETCH)],
+                    ast.IfExp(
+                        ast.Compare(
+                            ast.Call(_load("_type"), [_load("ctx")], []), [ast.Is()], [_load("_dict_context")]
+                        ),
+                        ast.Attribute(ast.Attribute(_load("ctx"), "record", ast.Load()), "get", ast.Load()),
+                        ast.Attribute(_load("ctx"), "value", ast.Load()),
+                    ),
+                ),
+            )
         # The generated function is the expression's ``evaluate`` itself: it maps Python's arithmetic and
         # type errors to EvaluationError like CompiledExpression.evaluate does (try costs nothing in 3.11).
         guarded = ast.Try(
             body=body,
-            handlers=[ast.ExceptHandler(_load("_errors"), "_e", [ast.Return(ast.Call(_load("_fail"), [_load("_e")], []))])],
+            handlers=[
+                ast.ExceptHandler(
+                    _load("_errors"), "_e", [ast.Return(ast.Call(_load("_fail"), [_load("_e")], []))]
+                )
+            ],
             orelse=[],
             finalbody=[],
         )
@@ -181,8 +206,11 @@ class _Generator:
             name="_expr", args=_arguments(*params), body=[guarded], decorator_list=[], returns=None
         )
         factory = ast.FunctionDef(
-            name="_make", args=_arguments(*_FACTORY_PARAMS),
-            body=[function, ast.Return(_load("_expr"))], decorator_list=[], returns=None,
+            name="_make",
+            args=_arguments(*_FACTORY_PARAMS),
+            body=[function, ast.Return(_load("_expr"))],
+            decorator_list=[],
+            returns=None,
         )
         return ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
 
@@ -214,7 +242,9 @@ class _Generator:
             if decisive:
                 self._compare(node, lambda value: [ast.If(value, decided, [])], [])
             else:
-                self._compare(node, lambda value: [ast.If(ast.UnaryOp(ast.Not(), value), decided, [])], decided)
+                self._compare(
+                    node, lambda value: [ast.If(ast.UnaryOp(ast.Not(), value), decided, [])], decided
+                )
             return
         operand = self.emit(node)
         if decisive:
@@ -267,11 +297,22 @@ class _Generator:
 
     def _fetch_from_record(self, name: str, field: str, model: EntityModel) -> None:
         """``name = record[field]`` (null when missing), converted as a RecordContext converts it."""
-        self.block.append(ast.Try(
-            body=[ast.Assign([_store(name)], ast.Subscript(_load("record"), ast.Constant(field), ast.Load()))],
-            handlers=[ast.ExceptHandler(self._object(KeyError), None, [ast.Assign([_store(name)], ast.Constant(None))])],
-            orelse=[], finalbody=[],
-        ))
+        self.block.append(
+            ast.Try(
+                body=[
+                    ast.Assign(
+                        [_store(name)], ast.Subscript(_load("record"), ast.Constant(field), ast.Load())
+                    )
+                ],
+                handlers=[
+                    ast.ExceptHandler(
+                        self._object(KeyError), None, [ast.Assign([_store(name)], ast.Constant(None))]
+                    )
+                ],
+                orelse=[],
+                finalbody=[],
+            )
+        )
         convert = converter(model, field)
         if convert is not None:
             self._assign(name, self._call_object(convert, _load(name)))
@@ -285,10 +326,13 @@ class _Generator:
         # Negation: null stays null; no range check (as in the closure backend).
         negated: ast.expr = ast.UnaryOp(ast.USub(), operand.expr)
         if operand.maybe_none:
-            negated = ast.IfExp(_is_none(operand.expr), ast.Constant(None), ast.UnaryOp(ast.USub(), operand.expr))
+            negated = ast.IfExp(
+                _is_none(operand.expr), ast.Constant(None), ast.UnaryOp(ast.USub(), operand.expr)
+            )
         self._assign(target, negated)
-        return _Operand(_load(target), kind=operand.kind if operand.kind is int else None,
-                        maybe_none=operand.maybe_none)
+        return _Operand(
+            _load(target), kind=operand.kind if operand.kind is int else None, maybe_none=operand.maybe_none
+        )
 
     def _binary(self, node: Binary) -> _Operand:
         if node.op in ("and", "or"):
@@ -303,6 +347,7 @@ class _Generator:
             if op in ("==", "!="):
                 self._assign(target, self._equality(left, right, op == "==", native, generic))
             else:
+
                 def assign(value: ast.expr) -> list[ast.stmt]:
                     return [ast.Assign([_store(target)], value)]
 
@@ -317,10 +362,13 @@ class _Generator:
         checked: list[ast.stmt] = [
             ast.Assign([_store(target)], ast.BinOp(left.expr, _AST_ARITHMETIC[op](), right.expr)),
             ast.If(
-                ast.BoolOp(ast.Or(), [
-                    ast.Compare(_load(target), [ast.Gt()], [ast.Constant(_SMALL_INT)]),
-                    ast.Compare(_load(target), [ast.Lt()], [ast.Constant(-_SMALL_INT)]),
-                ]),
+                ast.BoolOp(
+                    ast.Or(),
+                    [
+                        ast.Compare(_load(target), [ast.Gt()], [ast.Constant(_SMALL_INT)]),
+                        ast.Compare(_load(target), [ast.Lt()], [ast.Constant(-_SMALL_INT)]),
+                    ],
+                ),
                 [ast.Assign([_store(target)], self._call_object(self.helpers["check"], _load(target)))],
                 [],
             ),
@@ -331,7 +379,9 @@ class _Generator:
         self.block.extend(checked)
         return _Operand(_load(target), kind=int, maybe_none=False)
 
-    def _equality(self, left: _Operand, right: _Operand, equal: bool, native: ast.expr, generic: ast.expr) -> ast.expr:
+    def _equality(
+        self, left: _Operand, right: _Operand, equal: bool, native: ast.expr, generic: ast.expr
+    ) -> ast.expr:
         """``==``/``!=``: natively when both values have the same class (no date meets a datetime then)."""
         if _is_literal(left) and _is_literal(right):
             return generic
@@ -339,8 +389,7 @@ class _Generator:
             value, literal = (left, right) if _is_literal(right) else (right, left)
             if isinstance(literal.expr, ast.Constant) and literal.expr.value is None:
                 # x == null: no builtin value but None equals None.
-                return ast.Compare(value.expr, [ast.Is() if equal else ast.IsNot()],
-                                   [ast.Constant(None)])
+                return ast.Compare(value.expr, [ast.Is() if equal else ast.IsNot()], [ast.Constant(None)])
             cls = self._class_of(literal)
             same: ast.expr = ast.Compare(_type_of(value.expr), [ast.Is()], [cls])
         else:
@@ -359,8 +408,13 @@ class _Generator:
         self._ordering(left, right, native, generic, use, null)
 
     def _ordering(
-        self, left: _Operand, right: _Operand, native: ast.expr, generic: ast.expr,
-        use: Callable[[ast.expr], list[ast.stmt]], null: list[ast.stmt],
+        self,
+        left: _Operand,
+        right: _Operand,
+        native: ast.expr,
+        generic: ast.expr,
+        use: Callable[[ast.expr], list[ast.stmt]],
+        null: list[ast.stmt],
     ) -> None:
         """``<`` ... ``>=``: null is False; else natively, and the generic helper when Python refuses.
 
@@ -370,7 +424,8 @@ class _Generator:
         attempt = ast.Try(
             body=use(native),
             handlers=[ast.ExceptHandler(self._object(TypeError), None, use(generic))],
-            orelse=[], finalbody=[],
+            orelse=[],
+            finalbody=[],
         )
         if left.kind is int and right.kind is int:
             self.block.extend(use(native))
@@ -388,7 +443,11 @@ class _Generator:
             return _load("_int")
         if literal.kind is str:
             return _load("_str")
-        value = literal.expr.value if isinstance(literal.expr, ast.Constant) else self.constants[_index(literal.expr)]
+        value = (
+            literal.expr.value
+            if isinstance(literal.expr, ast.Constant)
+            else self.constants[_index(literal.expr)]
+        )
         return self._object(type(value))
 
     def _logical(self, node: Binary) -> _Operand:
@@ -415,12 +474,20 @@ class _Generator:
         args = [self.emit(arg) for arg in node.args]
         values = [arg.expr for arg in args]
         if function.needs_now:
-            now = _load("now") if self.record_model is not None else ast.Attribute(_load("ctx"), "now", ast.Load())
+            now = (
+                _load("now")
+                if self.record_model is not None
+                else ast.Attribute(_load("ctx"), "now", ast.Load())
+            )
             values.insert(0, now)
         call: ast.expr = self._call_object(function.impl, *values)
         nullable = [arg.expr for arg in args if arg.maybe_none]
         if not function.null_safe and nullable:
-            test = _is_none(nullable[0]) if len(nullable) == 1 else ast.BoolOp(ast.Or(), [_is_none(e) for e in nullable])
+            test = (
+                _is_none(nullable[0])
+                if len(nullable) == 1
+                else ast.BoolOp(ast.Or(), [_is_none(e) for e in nullable])
+            )
             call = ast.IfExp(test, ast.Constant(None), call)
         target = self._new("_t")
         self._assign(target, call)
@@ -450,8 +517,13 @@ def _store(name: str) -> ast.Name:
 
 def _arguments(*names: str) -> ast.arguments:
     return ast.arguments(
-        posonlyargs=[], args=[ast.arg(name) for name in names], vararg=None, kwonlyargs=[], kw_defaults=[],
-        kwarg=None, defaults=[],
+        posonlyargs=[],
+        args=[ast.arg(name) for name in names],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
+        defaults=[],
     )
 
 
@@ -461,7 +533,9 @@ def _method(name: str, arg: ast.expr) -> ast.expr:
 
 def _is_literal(operand: _Operand) -> bool:
     return isinstance(operand.expr, ast.Constant) or (
-        isinstance(operand.expr, ast.Subscript) and isinstance(operand.expr.value, ast.Name) and operand.expr.value.id == "_k"
+        isinstance(operand.expr, ast.Subscript)
+        and isinstance(operand.expr.value, ast.Name)
+        and operand.expr.value.id == "_k"
     )
 
 
@@ -501,7 +575,9 @@ def _guard(left: _Operand, right: _Operand, kind: type) -> list[ast.expr] | None
         if operand.kind is not None or isinstance(operand.expr, ast.Constant | ast.Subscript):
             return None  # a literal of another kind
         type_name = "_int" if kind is int else "_str"
-        tests.append(ast.Compare(ast.Call(_load("_type"), [operand.expr], []), [ast.Is()], [_load(type_name)]))
+        tests.append(
+            ast.Compare(ast.Call(_load("_type"), [operand.expr], []), [ast.Is()], [_load(type_name)])
+        )
     return tests
 
 
@@ -510,7 +586,10 @@ def _all(tests: list[ast.expr]) -> ast.expr:
 
 
 def generate_module(
-    node: Node, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int,
+    node: Node,
+    registry: FunctionRegistry,
+    specs: Mapping[int, Any],
+    max_int: int,
     record_model: EntityModel | None = None,
 ) -> tuple[ast.Module, tuple[Any, ...], tuple[Any, ...]]:
     """Return the module defining the function for ``node``, and its ``_f`` and ``_k`` tuples.
@@ -522,12 +601,16 @@ def generate_module(
     return module, tuple(generator.objects), tuple(generator.constants)
 
 
-def build_function(module: ast.Module, objects: tuple[Any, ...], constants: tuple[Any, ...]) -> Callable[..., Any]:
+def build_function(
+    module: ast.Module, objects: tuple[Any, ...], constants: tuple[Any, ...]
+) -> Callable[..., Any]:
     """Compile a module made by ``generate_module`` and return its ``_expr`` function."""
     try:
         code = compile(module, FILENAME, "exec", dont_inherit=True)
     except (RecursionError, MemoryError, SyntaxError, ValueError) as exc:
-        raise CodegenUnavailable(f"Python cannot compile the generated function: {type(exc).__name__}") from None
+        raise CodegenUnavailable(
+            f"Python cannot compile the generated function: {type(exc).__name__}"
+        ) from None
     factory_code = next(c for c in code.co_consts if isinstance(c, CodeType) and c.co_name == "_make")
     # No exec: the factory is built from its code object and runs with empty builtins.
     factory = FunctionType(factory_code, {"__builtins__": {}})
@@ -541,7 +624,10 @@ def build_function(module: ast.Module, objects: tuple[Any, ...], constants: tupl
 
 
 def generate(
-    node: Node, registry: FunctionRegistry, specs: Mapping[int, Any], max_int: int,
+    node: Node,
+    registry: FunctionRegistry,
+    specs: Mapping[int, Any],
+    max_int: int,
     record_model: EntityModel | None = None,
 ) -> Callable[..., Any]:
     """Return a Python function evaluating ``node`` (checked by the compiler); CodegenUnavailable if impossible.

@@ -6,6 +6,7 @@ generated function, the closures run instead. An expression that reads only its 
 (no links, no aggregates) also gets a record function, ``evaluate_record(record, now)``: the runtime's
 path for such expressions, with no context object per evaluation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,7 +46,9 @@ Fn = Callable[[Any], Any]
 MAX_LINK_HOPS = 3
 MAX_POWER = 100
 MAX_INT = 10**30
-_DECIMALS = decimal.Context(prec=34, Emax=60, Emin=-60, traps=[decimal.Overflow, decimal.InvalidOperation, decimal.DivisionByZero])
+_DECIMALS = decimal.Context(
+    prec=34, Emax=60, Emin=-60, traps=[decimal.Overflow, decimal.InvalidOperation, decimal.DivisionByZero]
+)
 
 
 @dataclass(frozen=True)
@@ -153,11 +156,22 @@ def compile_expression(
         except codegen.CodegenUnavailable:
             pass  # keep the closures: same results, only slower
     return CompiledExpression(
-        text, entity, result, scope.fields_used, node, fn, scope.aggregates, record_only, record_fn, scope.model
+        text,
+        entity,
+        result,
+        scope.fields_used,
+        node,
+        fn,
+        scope.aggregates,
+        record_only,
+        record_fn,
+        scope.model,
     )
 
 
-def field_type_of(site: SiteModel, model: EntityModel, path: tuple[str, ...], pos: int) -> tuple[str, EntityModel]:
+def field_type_of(
+    site: SiteModel, model: EntityModel, path: tuple[str, ...], pos: int
+) -> tuple[str, EntityModel]:
     """Return the expression type of a (possibly dotted) field path and the entity holding its last part."""
     if len(path) > MAX_LINK_HOPS + 1:
         raise ExpressionError(f"'{'.'.join(path)}' follows too many links", pos)
@@ -182,7 +196,13 @@ def _compile(node: Node, scope: _Scope) -> tuple[Fn, str]:
     if isinstance(node, Literal):
         value = node.value
         kind = (
-            ANY if value is None else BOOLEAN if isinstance(value, bool) else STRING if isinstance(value, str) else NUMBER
+            ANY
+            if value is None
+            else BOOLEAN
+            if isinstance(value, bool)
+            else STRING
+            if isinstance(value, str)
+            else NUMBER
         )
         return (lambda _ctx: value), kind
     if isinstance(node, FieldRef):
@@ -277,16 +297,28 @@ def _sub(a: Any, b: Any) -> Any:
 
 
 _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
-    "+": _add, "-": _sub, "*": _mul, "/": _divide, "%": _modulo, "^": _power,
+    "+": _add,
+    "-": _sub,
+    "*": _mul,
+    "/": _divide,
+    "%": _modulo,
+    "^": _power,
 }
 _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
 def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
     # A date meets a datetime at midnight UTC; bools are not numbers.
-    if isinstance(a, dt.datetime) != isinstance(b, dt.datetime) and isinstance(a, dt.date) and isinstance(b, dt.date):
+    if (
+        isinstance(a, dt.datetime) != isinstance(b, dt.datetime)
+        and isinstance(a, dt.date)
+        and isinstance(b, dt.date)
+    ):
         a = a if isinstance(a, dt.datetime) else dt.datetime(a.year, a.month, a.day, tzinfo=dt.UTC)
         b = b if isinstance(b, dt.datetime) else dt.datetime(b.year, b.month, b.day, tzinfo=dt.UTC)
     return a, b
@@ -303,6 +335,7 @@ def _binary(node: Binary, scope: _Scope) -> tuple[Fn, str]:
             return (lambda ctx: left(ctx) is True and right(ctx) is True), BOOLEAN
         return (lambda ctx: left(ctx) is True or right(ctx) is True), BOOLEAN
     if op == "||":
+
         def concat(ctx: Any) -> Any:
             a, b = left(ctx), right(ctx)
             return _add("" if a is None else str(a), "" if b is None else str(b))
@@ -370,7 +403,9 @@ def _call(node: Call, scope: _Scope) -> tuple[Fn, str]:
         fn, kind = _compile(arg, scope)
         expected = params[min(index, len(params) - 1)]
         if not compatible(kind, expected) and not (expected == DATETIME and kind == DATE):
-            raise ExpressionError(f"{node.name} expects {expected} as argument {index + 1}, got {kind}", arg.pos)
+            raise ExpressionError(
+                f"{node.name} expects {expected} as argument {index + 1}, got {kind}", arg.pos
+            )
         compiled.append(fn)
         arg_types.append(kind)
     result = function.result
@@ -423,8 +458,14 @@ def _aggregate(node: Call, scope: _Scope) -> tuple[Fn, str]:
         condition_node = args[1] if len(args) > 1 else None
         result = NUMBER
     else:
-        if not isinstance(args[1], Literal) or not isinstance(args[1].value, int) or not 1 <= args[1].value <= 1000:
-            raise ExpressionError("last_n_count needs a whole number from 1 to 1000 as argument 2", args[1].pos)
+        if (
+            not isinstance(args[1], Literal)
+            or not isinstance(args[1].value, int)
+            or not 1 <= args[1].value <= 1000
+        ):
+            raise ExpressionError(
+                "last_n_count needs a whole number from 1 to 1000 as argument 2", args[1].pos
+            )
         n = args[1].value
         condition_node = args[2]
         if len(args) > 3:
@@ -440,7 +481,9 @@ def _aggregate(node: Call, scope: _Scope) -> tuple[Fn, str]:
             raise ExpressionError(f"in the condition of {kind}: {exc.message}", condition_node.pos) from None
         if not compatible(condition.result_type, BOOLEAN):
             raise ExpressionError(f"the condition of {kind} must be true or false", condition_node.pos)
-    spec = AggregateSpec(kind, source, link_field, parent_field, field_name, condition, n, order_field, sibling)
+    spec = AggregateSpec(
+        kind, source, link_field, parent_field, field_name, condition, n, order_field, sibling
+    )
     scope.aggregates.append(spec)
     scope.specs[id(node)] = spec
     scope.fields_used.add(f"{kind}:{source_text}")

@@ -1,4 +1,5 @@
 """Evaluation contexts: field values, link traversal and aggregates for one record."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,11 +70,17 @@ class MappingContext:
         return python_value(self.model, name, self.record.get(name))
 
 
-def aggregate_rows(spec: AggregateSpec, rows: Sequence[Mapping[str, Any]], now: dt.datetime, context_of: Any) -> Any:
+def aggregate_rows(
+    spec: AggregateSpec, rows: Sequence[Mapping[str, Any]], now: dt.datetime, context_of: Any
+) -> Any:
     """Compute an aggregate over rows in Python (used when the condition has no SQL form)."""
     deadline = time.monotonic() + TIME_LIMIT
     if spec.kind == "last_n_count":
-        rows = sorted(rows, key=lambda r: (r.get(spec.order_field) is not None, r.get(spec.order_field), r.get("id", 0)), reverse=True)[: spec.n]
+        rows = sorted(
+            rows,
+            key=lambda r: (r.get(spec.order_field) is not None, r.get(spec.order_field), r.get("id", 0)),
+            reverse=True,
+        )[: spec.n]
     selected = []
     for row in rows:
         if time.monotonic() > deadline:
@@ -95,7 +102,13 @@ class RecordContext:
     """A database-backed context: links and aggregates are read with SQL in the caller's transaction."""
 
     def __init__(
-        self, conn: Connection, site: SiteModel, entity: str, record: Mapping[str, Any], now: dt.datetime, registry: Any = None
+        self,
+        conn: Connection,
+        site: SiteModel,
+        entity: str,
+        record: Mapping[str, Any],
+        now: dt.datetime,
+        registry: Any = None,
     ) -> None:
         self.conn = conn
         self.site = site
@@ -126,7 +139,9 @@ class RecordContext:
     def _row(self, model: EntityModel, record_id: int) -> Mapping[str, Any] | None:
         key = (model.name, record_id)
         if key not in self._rows:
-            found = self.conn.execute(select(model.table).where(model.table.c.id == record_id)).mappings().first()
+            found = (
+                self.conn.execute(select(model.table).where(model.table.c.id == record_id)).mappings().first()
+            )
             self._rows[key] = dict(found) if found is not None else None
         return self._rows[key]
 
@@ -147,7 +162,9 @@ class RecordContext:
             scope = [table.c.parent_id == record_id, table.c.parent_field == spec.parent_field]
         else:
             scope = [table.c[spec.link_field or ""] == record_id]
-        condition = to_sql(spec.condition, spec.source, self.now, self.site) if spec.condition is not None else None
+        condition = (
+            to_sql(spec.condition, spec.source, self.now, self.site) if spec.condition is not None else None
+        )
         in_sql = spec.kind != "last_n_count" and (spec.condition is None or condition is not None)
         if in_sql and spec.field not in spec.source.seals:  # encrypted values are summed after decryption
             where = [*scope, *([condition] if condition is not None else [])]
@@ -155,7 +172,9 @@ class RecordContext:
                 return self.conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
             column = table.c[spec.field or ""]
             aggregate = getattr(func, {"sum": "sum", "min_of": "min", "max_of": "max"}[spec.kind])
-            value = self.conn.execute(select(type_coerce(aggregate(column), column.type)).where(*where)).scalar()
+            value = self.conn.execute(
+                select(type_coerce(aggregate(column), column.type)).where(*where)
+            ).scalar()
             if spec.kind == "sum" and value is None:
                 return 0
             return value
@@ -166,4 +185,9 @@ class RecordContext:
         else:
             statement = statement.limit(AGGREGATE_ROW_LIMIT)
         rows = [dict(row) for row in self.conn.execute(statement).mappings()]
-        return aggregate_rows(spec, rows, self.now, lambda row: RecordContext(self.conn, self.site, spec.source.name, row, self.now))
+        return aggregate_rows(
+            spec,
+            rows,
+            self.now,
+            lambda row: RecordContext(self.conn, self.site, spec.source.name, row, self.now),
+        )

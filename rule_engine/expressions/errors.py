@@ -1,4 +1,5 @@
 """Errors of the expression language."""
+
 from __future__ import annotations
 
 from metamodel.errors import Problem

@@ -1,4 +1,5 @@
 """Functions callable from expressions; plugins add theirs by registering a Function."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,7 +78,23 @@ def _add_hours(value: Any, hours: Any) -> Any:
 def _add_months(value: Any, months: Any) -> Any:
     total = value.month - 1 + int(months)
     year, month = value.year + total // 12, total % 12 + 1
-    day = min(value.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    day = min(
+        value.day,
+        [
+            31,
+            29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ][month - 1],
+    )
     return value.replace(year=year, month=month, day=day)
 
 
@@ -123,11 +140,24 @@ BUILTINS: Sequence[Function] = (
     Function("lower", (STRING,), STRING, lambda s: s.lower()),
     Function("upper", (STRING,), STRING, lambda s: s.upper()),
     Function("trim", (STRING,), STRING, lambda s: s.strip()),
-    Function("concat", (ANY,), STRING, lambda *v: _text("".join("" if x is None else str(x) for x in v)), variadic=True, null_safe=True),
+    Function(
+        "concat",
+        (ANY,),
+        STRING,
+        lambda *v: _text("".join("" if x is None else str(x) for x in v)),
+        variadic=True,
+        null_safe=True,
+    ),
     Function("contains", (STRING, STRING), BOOLEAN, lambda s, part: part in s),
     Function("startswith", (STRING, STRING), BOOLEAN, lambda s, part: s.startswith(part)),
     Function("endswith", (STRING, STRING), BOOLEAN, lambda s, part: s.endswith(part)),
-    Function("substr", (STRING, NUMBER, NUMBER), STRING, lambda s, start, n=None: s[int(start) : None if n is None else int(start) + int(n)], optional=1),
+    Function(
+        "substr",
+        (STRING, NUMBER, NUMBER),
+        STRING,
+        lambda s, start, n=None: s[int(start) : None if n is None else int(start) + int(n)],
+        optional=1,
+    ),
     Function("replace", (STRING, STRING, STRING), STRING, lambda s, a, b: _text(s.replace(a, b)) if a else s),
     Function("coalesce", (ANY,), ANY, _coalesce, variadic=True, null_safe=True),
     Function("is_null", (ANY,), BOOLEAN, lambda v: v is None, null_safe=True),
@@ -145,10 +175,32 @@ BUILTINS: Sequence[Function] = (
     Function("add_days", (DATETIME, NUMBER), ANY, _add_days),
     Function("add_hours", (DATETIME, NUMBER), DATETIME, _add_hours),
     Function("add_months", (DATETIME, NUMBER), ANY, _add_months),
-    Function("days_between", (DATETIME, DATETIME), NUMBER, lambda a, b: _number(_between(a, b).total_seconds() // 86400)),
-    Function("hours_between", (DATETIME, DATETIME), NUMBER, lambda a, b: _number(_between(a, b).total_seconds() // 3600)),
-    Function("days_since", (DATETIME,), NUMBER, lambda now, a: _number(_between(a, now).total_seconds() // 86400), needs_now=True),
-    Function("hours_since", (DATETIME,), NUMBER, lambda now, a: _number(_between(a, now).total_seconds() // 3600), needs_now=True),
+    Function(
+        "days_between",
+        (DATETIME, DATETIME),
+        NUMBER,
+        lambda a, b: _number(_between(a, b).total_seconds() // 86400),
+    ),
+    Function(
+        "hours_between",
+        (DATETIME, DATETIME),
+        NUMBER,
+        lambda a, b: _number(_between(a, b).total_seconds() // 3600),
+    ),
+    Function(
+        "days_since",
+        (DATETIME,),
+        NUMBER,
+        lambda now, a: _number(_between(a, now).total_seconds() // 86400),
+        needs_now=True,
+    ),
+    Function(
+        "hours_since",
+        (DATETIME,),
+        NUMBER,
+        lambda now, a: _number(_between(a, now).total_seconds() // 3600),
+        needs_now=True,
+    ),
     Function("year", (DATETIME,), NUMBER, lambda d: d.year),
     Function("month", (DATETIME,), NUMBER, lambda d: d.month),
     Function("day", (DATETIME,), NUMBER, lambda d: d.day),
@@ -167,4 +219,12 @@ def register_builtin_functions(registry: FunctionRegistry) -> FunctionRegistry:
     return registry
 
 
-__all__ = ["AGGREGATES", "BUILTINS", "DATE", "DATE_PRESERVING", "Function", "FunctionRegistry", "register_builtin_functions"]
+__all__ = [
+    "AGGREGATES",
+    "BUILTINS",
+    "DATE",
+    "DATE_PRESERVING",
+    "Function",
+    "FunctionRegistry",
+    "register_builtin_functions",
+]

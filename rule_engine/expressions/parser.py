@@ -1,4 +1,5 @@
 """Parsing with py-expression-eval into our own small tree, after bounding size and nesting."""
+
 from __future__ import annotations
 
 import re
@@ -79,7 +80,9 @@ def parse(text: str) -> Node:
     except Exception as exc:  # the library raises bare Exceptions with its own wording
         message = str(exc)
         found = re.search(r"(?:column|character) (\d+)", message)
-        raise ExpressionError(f"syntax error: {message.split(':')[0]}", int(found.group(1)) if found else None) from None
+        raise ExpressionError(
+            f"syntax error: {message.split(':')[0]}", int(found.group(1)) if found else None
+        ) from None
     tokens = parsed.tokens
     if len(tokens) > MAX_TOKENS:
         raise ExpressionError(f"the expression has more than {MAX_TOKENS} parts")
@@ -106,7 +109,9 @@ def parse(text: str) -> Node:
                 raise ExpressionError(f"operator {op!r} is missing an operand", locator.find(op))
             right, left = stack.pop(), stack.pop()
             if op == ",":
-                items = (left.items if isinstance(left, _Args) else [_node(left, locator)]) + [_node(right, locator)]
+                items = (left.items if isinstance(left, _Args) else [_node(left, locator)]) + [
+                    _node(right, locator)
+                ]
                 stack.append(_Args(items))
                 continue
             if op not in _BINARY:

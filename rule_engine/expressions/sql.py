@@ -4,6 +4,7 @@ Conditions keep the expression semantics for empty values: comparisons with an e
 ``!=`` is true, so translating ``not`` stays equivalent. Anything without a faithful SQL form gives None
 and the caller filters in Python.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,19 @@ class _NoSql(Exception):
     """The expression has no faithful SQL form."""
 
 
-_CONSTANT_FUNCTIONS = {"now", "today", "add_days", "add_hours", "add_months", "date", "lower", "upper", "trim", "abs", "concat"}
+_CONSTANT_FUNCTIONS = {
+    "now",
+    "today",
+    "add_days",
+    "add_hours",
+    "add_months",
+    "date",
+    "lower",
+    "upper",
+    "trim",
+    "abs",
+    "concat",
+}
 _SHIFTS = {"add_days": "days", "add_hours": "hours"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
@@ -67,7 +80,11 @@ class _Translator:
         if isinstance(node, FieldRef) and len(node.path) == 1:
             column = self.column(node.path[0])
             return and_(column.is_not(None), column == True)  # noqa: E712
-        if isinstance(node, Call) and node.name in ("is_null", "isnull") and isinstance(node.args[0], FieldRef):
+        if (
+            isinstance(node, Call)
+            and node.name in ("is_null", "isnull")
+            and isinstance(node.args[0], FieldRef)
+        ):
             return self.operand(node.args[0]).is_(None)
         if isinstance(node, Call) and node.name in ("contains", "startswith") and len(node.args) == 2:
             column = self.operand(node.args[0])
@@ -103,7 +120,12 @@ class _Translator:
 
     def unshift(self, node: Node, value: Any) -> tuple[Node, Any]:
         # add_hours(field, k) OP v  ==  field OP v - k hours: keeps the column bare so its index is used.
-        if isinstance(node, Call) and node.name in _SHIFTS and len(node.args) == 2 and self.is_constant(node.args[1]):
+        if (
+            isinstance(node, Call)
+            and node.name in _SHIFTS
+            and len(node.args) == 2
+            and self.is_constant(node.args[1])
+        ):
             amount = self.constant(node.args[1])
             if value is not None and amount is not None:
                 value = value - dt.timedelta(**{_SHIFTS[node.name]: float(amount)})
@@ -142,7 +164,12 @@ class _Translator:
         if target is None or path[1] not in target.table.c or path[1] in target.seals:
             raise _NoSql
         column = target.table.c[path[1]]
-        return select(column).where(target.table.c.id == self.table.c[path[0]]).correlate(self.table).scalar_subquery()
+        return (
+            select(column)
+            .where(target.table.c.id == self.table.c[path[0]])
+            .correlate(self.table)
+            .scalar_subquery()
+        )
 
     def aggregate(self, node: Call) -> Any:
         spec = self._spec_for(node)

@@ -3,6 +3,7 @@
 One converter per field kind, chosen once per field (at compile time for generated functions), each
 the identity on a value that already has its Python form, and on null.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,10 @@ def _to_datetime(value: Any) -> Any:
 
 
 _CONVERTERS: dict[str, Converter] = {
-    "decimal": _to_decimal, "currency": _to_decimal, "date": _to_date, "datetime": _to_datetime,
+    "decimal": _to_decimal,
+    "currency": _to_decimal,
+    "date": _to_date,
+    "datetime": _to_datetime,
 }
 
 

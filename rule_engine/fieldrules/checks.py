@@ -81,23 +81,29 @@ def _check_field(
         yield Problem(at, "give either formula or rollup, not both", "invalid")
     if derived:
         if definition.required:
-            yield Problem(f"{path}.required", "a computed field is never entered, so it cannot be required", "invalid")
+            yield Problem(
+                f"{path}.required", "a computed field is never entered, so it cannot be required", "invalid"
+            )
         for key in ("default", "required_if", "readonly_if"):
             if getattr(rule, key):
                 yield Problem(f"{at}.{key}", "a computed field is never entered; remove this rule", "invalid")
         if definition.get("default") is not None:
             yield Problem(f"{path}.default", "a computed field has no default", "invalid")
     if rule.default and definition.get("default") is not None:
-        yield Problem(f"{at}.default", "give either a fixed default or a default expression, not both", "invalid")
+        yield Problem(
+            f"{at}.default", "give either a fixed default or a default expression, not both", "invalid"
+        )
     if rule.default and definition.required:
         yield Problem(
             f"{path}.required",
-            "required is checked before defaults apply; use rules.required_if \"true\" with a default",
+            'required is checked before defaults apply; use rules.required_if "true" with a default',
             "invalid",
         )
     if rule.visible_if and definition.required:
         yield Problem(
-            f"{path}.required", "a field that can be hidden cannot always be required; use rules.required_if", "invalid"
+            f"{path}.required",
+            "a field that can be hidden cannot always be required; use rules.required_if",
+            "invalid",
         )
     if rule.formula and kind is not None:
         try:
@@ -119,7 +125,9 @@ def _check_field(
         if text:
             yield from _typed(site, model, text, BOOLEAN, f"{at}.{key}", rules)
     for index, validation in enumerate(rule.validations):
-        yield from _typed(site, model, validation.condition, BOOLEAN, f"{at}.validations[{index}].condition", rules)
+        yield from _typed(
+            site, model, validation.condition, BOOLEAN, f"{at}.validations[{index}].condition", rules
+        )
     if rule.rollup is not None:
         yield from _check_rollup(site, model, definition, rule.rollup, f"{at}.rollup", rules)
 
@@ -166,12 +174,16 @@ def _check_rollup(
                     path, f"a sum of a {source_field.type} field needs a decimal or currency field", "invalid"
                 )
         elif source_kind in (None, "list", "any") or source_field.type in ("link", "boolean"):
-            yield Problem(f"{path}.field", f"cannot take the {rollup.kind} of a {source_field.type} field", "invalid")
+            yield Problem(
+                f"{path}.field", f"cannot take the {rollup.kind} of a {source_field.type} field", "invalid"
+            )
         elif source_kind != FIELD_TYPE_TYPES.get(definition.type) or (
             definition.type == "integer" and source_field.type != "integer"
         ):
             yield Problem(
-                path, f"the {rollup.kind} of a {source_field.type} field does not fit a {definition.type} field", "invalid"
+                path,
+                f"the {rollup.kind} of a {source_field.type} field does not fit a {definition.type} field",
+                "invalid",
             )
     if rollup.filter:
         expressions = shared_expressions(rules.functions)

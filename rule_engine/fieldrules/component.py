@@ -78,7 +78,11 @@ class FieldRuleComponent:
         values = event.values
         creating = event.action == "create"
         # owner_id is a system column without a field type: it is always kept as sent.
-        sent = {k: v for k, v in values.items() if not (creating and k in model.types and model.types[k].is_empty(v))}
+        sent = {
+            k: v
+            for k, v in values.items()
+            if not (creating and k in model.types and model.types[k].is_empty(v))
+        }
         for name in entity.derived:
             values.pop(name, None)  # computed, never entered: a sent value is ignored like record_no
         record: dict[str, Any] = {**(event.before or {}), **values}
@@ -97,7 +101,9 @@ class FieldRuleComponent:
         if entity.unique_sets:
             problems += unique_problems(event.conn, model, entity.unique_sets, record, event.record_id)
 
-    def _defaults(self, calc: Calculator, entity: EntityRules, values: dict[str, Any], record: dict[str, Any]) -> None:
+    def _defaults(
+        self, calc: Calculator, entity: EntityRules, values: dict[str, Any], record: dict[str, Any]
+    ) -> None:
         model = calc.model
         for name, rule in entity.fields.items():
             if rule.default and model.types[name].is_empty(values.get(name)):
@@ -151,7 +157,9 @@ class FieldRuleComponent:
             links = [event.before or {}, {**(event.before or {}), **event.values}]
             refresh_parents(expressions, rules, site, event.conn, name, links, now)
 
-    def _line_parents(self, expressions: Expressions, rules: SiteRules, site: SiteModel, event: SaveEvent, now: dt.datetime) -> None:
+    def _line_parents(
+        self, expressions: Expressions, rules: SiteRules, site: SiteModel, event: SaveEvent, now: dt.datetime
+    ) -> None:
         # Lines have no save hooks of their own, so roll-ups of other records over them (a spare
         # part's used quantity summed over work-order part lines) are refreshed here, for the link
         # values the lines had before this save and have now, whenever the lines changed.
@@ -162,7 +170,9 @@ class FieldRuleComponent:
                 continue
             table = child.table
             rows = event.conn.execute(
-                select(table).where(table.c.parent_id == event.record_id, table.c.parent_field == child_field.name)
+                select(table).where(
+                    table.c.parent_id == event.record_id, table.c.parent_field == child_field.name
+                )
             ).mappings()
             after = {int(row["id"]): serialize_row(child, row) for row in rows}
             before = {
@@ -189,7 +199,9 @@ class FieldRuleComponent:
             for name in entity.formula_order
         )
 
-    def _lines(self, expressions: Expressions, rules: SiteRules, site: SiteModel, event: SaveEvent, now: dt.datetime) -> None:
+    def _lines(
+        self, expressions: Expressions, rules: SiteRules, site: SiteModel, event: SaveEvent, now: dt.datetime
+    ) -> None:
         # Lines are written by the parent's save without hooks of their own, so their rules run here.
         problems: list[Problem] = []
         for child_field in event.entity.child_fields():

@@ -43,7 +43,9 @@ def stored(model: EntityModel, name: str, value: Any) -> Any:
 class Calculator:
     """Evaluates one entity's rule expressions for a record, inside the caller's transaction."""
 
-    def __init__(self, expressions: Expressions, site: SiteModel, entity: str, conn: Connection, now: dt.datetime):
+    def __init__(
+        self, expressions: Expressions, site: SiteModel, entity: str, conn: Connection, now: dt.datetime
+    ):
         self.expressions = expressions
         self.site = site
         self.entity = entity
@@ -56,7 +58,9 @@ class Calculator:
         compiled = self.expressions.compile(self.site, self.entity, text)
         if compiled.record_only:
             return compiled.evaluate_record(record, self.now)
-        context = RecordContext(self.conn, self.site, self.entity, record, self.now, self.expressions.functions)
+        context = RecordContext(
+            self.conn, self.site, self.entity, record, self.now, self.expressions.functions
+        )
         return compiled.evaluate(context)
 
     def holds(self, text: str | None, record: Mapping[str, Any], otherwise: bool) -> bool:
@@ -84,17 +88,24 @@ class Calculator:
         else:
             child = str(self.model.fields[rollup.source].get("child_entity"))
             source, link_field, parent_field = self.site.entity(child), None, rollup.source
-        condition = (
-            self.expressions.compile(self.site, source.name, rollup.filter) if rollup.filter else None
+        condition = self.expressions.compile(self.site, source.name, rollup.filter) if rollup.filter else None
+        spec = AggregateSpec(
+            ROLLUP_AGGREGATES[rollup.kind], source, link_field, parent_field, rollup.field, condition
         )
-        spec = AggregateSpec(ROLLUP_AGGREGATES[rollup.kind], source, link_field, parent_field, rollup.field, condition)
-        context = RecordContext(self.conn, self.site, self.entity, record, self.now, self.expressions.functions)
+        context = RecordContext(
+            self.conn, self.site, self.entity, record, self.now, self.expressions.functions
+        )
         value = context.aggregate(spec)
         return stored(self.model, rollup.target, value)
 
 
 def refresh(
-    expressions: Expressions, rules: SiteRules, site: SiteModel, conn: Connection, entity: str, record_id: int,
+    expressions: Expressions,
+    rules: SiteRules,
+    site: SiteModel,
+    conn: Connection,
+    entity: str,
+    record_id: int,
     now: dt.datetime,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Recompute a stored record's roll-ups and formulas; write and return the columns that changed.
@@ -114,11 +125,7 @@ def refresh(
         record[rollup.target] = calc.rollup(rollup, record)
     for name in entity_rules.formula_order:
         record[name] = calc.formula(name, str(entity_rules.fields[name].formula), record)
-    changes = {
-        name: record[name]
-        for name in entity_rules.derived
-        if not _same(record[name], row[name])
-    }
+    changes = {name: record[name] for name in entity_rules.derived if not _same(record[name], row[name])}
     if changes:
         conn.execute(table.update().where(table.c.id == record_id).values(changes))
     return changes, record

@@ -64,7 +64,15 @@ def check_conditions(
         if not shown:
             continue  # a hidden field is neither required nor validated; its value is kept as it is
         empty = model.types[name].is_empty(record.get(name))
-        if rule.required_if and empty and (changed is None or _reads(calc, rule.required_if, changed) or _reads(calc, rule.visible_if, changed)):
+        if (
+            rule.required_if
+            and empty
+            and (
+                changed is None
+                or _reads(calc, rule.required_if, changed)
+                or _reads(calc, rule.visible_if, changed)
+            )
+        ):
             if calc.holds(rule.required_if, record, False):
                 problems.append(Problem(name, "is required", "required"))
         if empty:

@@ -23,8 +23,15 @@ MAX_DEPTH = 10
 
 
 def refresh_and_check(
-    expressions: Expressions, rules: SiteRules, site: SiteModel, conn: Any, entity: str, record_id: int,
-    now: dt.datetime, *, label: str = "",
+    expressions: Expressions,
+    rules: SiteRules,
+    site: SiteModel,
+    conn: Any,
+    entity: str,
+    record_id: int,
+    now: dt.datetime,
+    *,
+    label: str = "",
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Refresh a record's computed fields; raise RecordInvalid when a rule reading them now fails."""
     changes, record = refresh(expressions, rules, site, conn, entity, record_id, now)
@@ -34,15 +41,22 @@ def refresh_and_check(
         if problems:
             if label:
                 problems = [
-                    Problem("", f"{label}: {p.path + ' ' if p.path else ''}{p.message}", p.code) for p in problems
+                    Problem("", f"{label}: {p.path + ' ' if p.path else ''}{p.message}", p.code)
+                    for p in problems
                 ]
             raise RecordInvalid(f"the {entity} record is not valid", problems)
     return changes, record
 
 
 def refresh_parents(
-    expressions: Expressions, rules: SiteRules, site: SiteModel, conn: Any, entity: str,
-    links: Iterable[Mapping[str, Any]], now: dt.datetime, depth: int = 0,
+    expressions: Expressions,
+    rules: SiteRules,
+    site: SiteModel,
+    conn: Any,
+    entity: str,
+    links: Iterable[Mapping[str, Any]],
+    now: dt.datetime,
+    depth: int = 0,
 ) -> None:
     """Refresh the records whose roll-ups count records of ``entity`` with these link values (old and new)."""
     if depth > MAX_DEPTH:
@@ -70,7 +84,8 @@ class RecomputeFields(Action):
         """The entity must have computed fields."""
         model = site.entity(entity)
         if not any(
-            isinstance(f.get("rules"), Mapping) and (f.get("rules").get("formula") or f.get("rules").get("rollup"))
+            isinstance(f.get("rules"), Mapping)
+            and (f.get("rules").get("formula") or f.get("rules").get("rollup"))
             for f in model.entity.fields
         ):
             yield "", f"{entity} has no formula or roll-up fields to recompute"
@@ -84,7 +99,9 @@ class RecomputeFields(Action):
         record_id = int(ctx.record["id"])
         expressions = expressions_of(ctx.services)
         rules = site_rules(ctx.site, expressions)
-        changes, record = refresh_and_check(expressions, rules, ctx.site, ctx.conn, ctx.entity, record_id, ctx.now)
+        changes, record = refresh_and_check(
+            expressions, rules, ctx.site, ctx.conn, ctx.entity, record_id, ctx.now
+        )
         if changes and record is not None:
             refresh_parents(expressions, rules, ctx.site, ctx.conn, ctx.entity, [record], ctx.now)
         return f"recomputed {', '.join(sorted(changes)) or 'nothing'} of {ctx.entity} {record_id}"

@@ -231,7 +231,11 @@ def build_site_rules(site: SiteModel, expressions: Any) -> SiteRules:
     for name, model in site.entities.items():
         rules = field_rules(model.entity)
         used = {
-            f: {u for u in expressions.compile(site, name, r.formula).fields_used if "." not in u and ":" not in u}
+            f: {
+                u
+                for u in expressions.compile(site, name, r.formula).fields_used
+                if "." not in u and ":" not in u
+            }
             for f, r in rules.items()
             if r.formula
         }

@@ -36,7 +36,9 @@ class PoolReturnJob:
             returned = return_stale(conn, model, now)
             if returned:
                 report[model.name] = len(returned)
-                _notify(conn, model.name, model.entity.label("zh-CN"), config.return_after_days, returned, now)
+                _notify(
+                    conn, model.name, model.entity.label("zh-CN"), config.return_after_days, returned, now
+                )
         return report
 
 
@@ -52,7 +54,9 @@ def _notify(
         rows.append(
             {
                 "user_id": owner,
-                "subject": f"{count} {entity} record(s) returned to the pool / {count} 条{label}已退回公海"[:300],
+                "subject": f"{count} {entity} record(s) returned to the pool / {count} 条{label}已退回公海"[
+                    :300
+                ],
                 "body": (
                     f"No follow-up for {days} days: {count} {entity} record(s) went back to the pool.\n"
                     f"超过 {days} 天未跟进：{count} 条{label}已退回公海。"

@@ -66,7 +66,12 @@ class SchedulerService:
             firing = run_due(self.db, site, now, self.rules, self.hooks, self.limit, self.max_attempts)
             delivery = self.outbox.tick(self.clock())
             jobs = run_jobs(self.db, self.jobs, now)
-        return {"at": now.isoformat(), "firing": firing.as_dict(), "delivery": delivery.as_dict(), "jobs": jobs}
+        return {
+            "at": now.isoformat(),
+            "firing": firing.as_dict(),
+            "delivery": delivery.as_dict(),
+            "jobs": jobs,
+        }
 
     def _safe_tick(self) -> None:
         try:
@@ -74,8 +79,11 @@ class SchedulerService:
         except Exception:  # the loop must survive a bad tick (database down, broken metadata)
             log.exception("scheduler tick failed")
             return
-        if report["firing"]["fired"] or report["firing"]["errors"] or report["delivery"]["delivered"] or any(
-            value != "taken" and value != {} for value in report["jobs"].values()
+        if (
+            report["firing"]["fired"]
+            or report["firing"]["errors"]
+            or report["delivery"]["delivered"]
+            or any(value != "taken" and value != {} for value in report["jobs"].values())
         ):
             log.info("scheduler tick: %s", report)
 

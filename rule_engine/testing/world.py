@@ -114,7 +114,9 @@ def add_user(
     """Insert an active user with roles and team memberships (creating them); returns the id."""
     with db.begin() as conn:
         user_id = conn.execute(
-            users.insert().returning(users.c.id).values(
+            users.insert()
+            .returning(users.c.id)
+            .values(
                 username=username,
                 password_hash="x",
                 display_name=username.title(),

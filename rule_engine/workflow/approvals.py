@@ -49,7 +49,9 @@ def pending_of(conn: Connection, entity: str, record_id: int) -> list[dict[str, 
     """Return the record's pending approvals, oldest first, in JSON form."""
     rows = conn.execute(
         select(approvals)
-        .where(approvals.c.entity == entity, approvals.c.record_id == record_id, approvals.c.status == PENDING)
+        .where(
+            approvals.c.entity == entity, approvals.c.record_id == record_id, approvals.c.status == PENDING
+        )
         .order_by(approvals.c.id)
     ).mappings()
     return [plain(dict(row)) for row in rows]

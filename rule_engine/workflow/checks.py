@@ -14,7 +14,9 @@ from rule_engine.triggers.checks import check_trigger, expression_problem
 from rule_engine.workflow.spec import ANY_STATE
 
 
-def check_workflows(docs: Mapping[str, Mapping[str, Any]], site: SiteModel, rules: RuleEngine) -> list[Problem]:
+def check_workflows(
+    docs: Mapping[str, Mapping[str, Any]], site: SiteModel, rules: RuleEngine
+) -> list[Problem]:
     """Return every problem of the workflow documents, plus entities that have more than one."""
     problems: list[Problem] = []
     owner: dict[str, str] = {}
@@ -118,11 +120,15 @@ def _check_transition(
     for index, name in enumerate(transition.get("required_fields") or ()):
         if name not in model.fields:
             problems.append(
-                Problem(f"{path}.required_fields[{index}]", f"unknown field '{name}' of {entity}", "reference")
+                Problem(
+                    f"{path}.required_fields[{index}]", f"unknown field '{name}' of {entity}", "reference"
+                )
             )
         elif name == doc.get("state_field"):
             problems.append(
-                Problem(f"{path}.required_fields[{index}]", "the state field is set by the transition", "invalid")
+                Problem(
+                    f"{path}.required_fields[{index}]", "the state field is set by the transition", "invalid"
+                )
             )
     guard = str(transition.get("guard") or "").strip()
     if guard:
@@ -139,7 +145,9 @@ def _guard_problem(rules: RuleEngine, site: SiteModel, entity: str, text: str, p
     except Exception as exc:
         return expression_problem(exc, path)
     if not compatible(compiled.result_type, BOOLEAN):
-        return Problem(path, f"a guard must be a condition (true or false), not a {compiled.result_type}", "expression")
+        return Problem(
+            path, f"a guard must be a condition (true or false), not a {compiled.result_type}", "expression"
+        )
     return None
 
 

@@ -189,7 +189,13 @@ class WorkflowService:
             )
 
     def guard_failure(
-        self, conn: Connection, runtime: Any, spec: WorkflowSpec, step: TransitionSpec, record_id: int, actor: Actor
+        self,
+        conn: Connection,
+        runtime: Any,
+        spec: WorkflowSpec,
+        step: TransitionSpec,
+        record_id: int,
+        actor: Actor,
     ) -> str:
         """Return why the transition's guard stops it ("" when it holds or there is none)."""
         if not step.guard:
@@ -221,7 +227,10 @@ class WorkflowService:
         assert actor.now is not None
         # The transition permission covers writing the state (no "update" permission needed, and a
         # state field read-only for the actor still moves).
-        with moving(conn, spec.entity, record_id), authorized_write(conn, spec.entity, record_id, [spec.state_field]):
+        with (
+            moving(conn, spec.entity, record_id),
+            authorized_write(conn, spec.entity, record_id, [spec.state_field]),
+        ):
             runtime.update(
                 spec.entity,
                 record_id,
@@ -244,8 +253,18 @@ class WorkflowService:
         )
         self._run_actions(runtime, conn, spec, step, record_id, actor.now)
         event = Transitioned(
-            spec.entity, record_id, spec.name, step.name, before, step.target, actor, conn, runtime,
-            actor.now, history_id, comment,
+            spec.entity,
+            record_id,
+            spec.name,
+            step.name,
+            before,
+            step.target,
+            actor,
+            conn,
+            runtime,
+            actor.now,
+            history_id,
+            comment,
         )
         for listener in self.listeners:
             listener(event)
@@ -257,7 +276,13 @@ class WorkflowService:
         return TransitionResult("done", final, history_id=history_id)
 
     def _run_actions(
-        self, runtime: Any, conn: Connection, spec: WorkflowSpec, step: TransitionSpec, record_id: int, now: dt.datetime
+        self,
+        runtime: Any,
+        conn: Connection,
+        spec: WorkflowSpec,
+        step: TransitionSpec,
+        record_id: int,
+        now: dt.datetime,
     ) -> None:
         if not step.actions:
             return
@@ -348,7 +373,13 @@ class WorkflowService:
 
     # --- reading -----------------------------------------------------------------------------------
     def available_transitions(
-        self, runtime: Any, entity: str, record: Mapping[str, Any], actor: Actor, *, conn: Connection | None = None
+        self,
+        runtime: Any,
+        entity: str,
+        record: Mapping[str, Any],
+        actor: Actor,
+        *,
+        conn: Connection | None = None,
     ) -> list[dict[str, Any]]:
         """Return the transitions the actor may take from the record's state now, with their guard result."""
         spec = workflow_for(runtime.model, entity)
@@ -364,7 +395,9 @@ class WorkflowService:
                 if not step.leaves(state) or not holds_any(c, actor, step.roles, held):
                     continue
                 reason = self.guard_failure(c, runtime, spec, step, int(record["id"]), actor)
-                approval = bool(step.approval_role) and not holds_any(c, actor, [str(step.approval_role)], held)
+                approval = bool(step.approval_role) and not holds_any(
+                    c, actor, [str(step.approval_role)], held
+                )
                 found.append(
                     {
                         "name": step.name,

@@ -1,4 +1,5 @@
 """List views offer no sort link and only exact filters for encrypted fields."""
+
 from __future__ import annotations
 
 from form_renderer.listview import filter_controls, list_columns
@@ -26,7 +27,11 @@ def model(sealing: Sealing) -> SiteModel:
 
 def test_encrypted_columns_are_not_sortable_and_filter_by_exact_match_only() -> None:
     lead = model(Sealing(keyring())).entity("lead")
-    assert {c.name: c.sortable for c in list_columns(lead, "en")} == {"name": True, "phone": False, "note": False}
+    assert {c.name: c.sortable for c in list_columns(lead, "en")} == {
+        "name": True,
+        "phone": False,
+        "note": False,
+    }
     controls = {c.name: c.operators for c in filter_controls(lead, "en")}
     assert controls["phone"] == ("eq", "ne", "in")
     assert "note" not in controls and "contains" in controls["name"]

@@ -1,4 +1,5 @@
 """Fixtures for the pack tests: sites on a fresh database, closed afterwards."""
+
 from __future__ import annotations
 
 import secrets
@@ -21,7 +22,11 @@ def pack_site(db_url: str, tmp_path: Path) -> Iterator[Callable[..., Site]]:
     built: list[Site] = []
 
     def make(*packs: str | Path, sample: bool = True) -> Site:
-        site = installed_site(db_url, *packs, sample=sample, instance_dir=tmp_path / f"site{len(built)}") if packs else build_site(db_url, tmp_path / f"site{len(built)}")
+        site = (
+            installed_site(db_url, *packs, sample=sample, instance_dir=tmp_path / f"site{len(built)}")
+            if packs
+            else build_site(db_url, tmp_path / f"site{len(built)}")
+        )
         built.append(site)
         return site
 
@@ -40,11 +45,16 @@ def other_db_url(db_kind: str, tmp_path: Path) -> Iterator[str]:
     admin = sa.create_engine(PG_URL, poolclass=sa.NullPool)
     with admin.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}", "application_name": schema})
+    url = sa.make_url(PG_URL).update_query_dict(
+        {"options": f"-csearch_path={schema}", "application_name": schema}
+    )
     try:
         yield url.render_as_string(hide_password=False)
     finally:
         with admin.begin() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"), {"n": schema})
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"),
+                {"n": schema},
+            )
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()

@@ -8,6 +8,7 @@
 
 or the ``pack_site`` fixture of tests/industry_templates/conftest.py, which closes the site itself.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,7 +61,9 @@ class Site:
     def actor(self, username: str) -> Actor:
         """Return the record-runtime actor of a user (its grants are resolved by the runtime)."""
         with self.services.engine.connect() as conn:
-            row = conn.execute(select(users.c.id, users.c.is_admin).where(users.c.username == username)).first()
+            row = conn.execute(
+                select(users.c.id, users.c.is_admin).where(users.c.username == username)
+            ).first()
         assert row is not None, f"no user {username}"
         return Actor(int(row.id), username, bool(row.is_admin))
 
@@ -75,8 +78,12 @@ class Site:
     def install(self, pack: str | Path, *, sample: bool = True, **kwargs: Any) -> InstallReport:
         """Install one more pack (bundled name or folder) as the administrator."""
         report = install_pack(
-            self.services, pack, with_sample_data=sample, actor=self.admin,
-            password_hash=hash_password(DEMO_PASSWORD) if sample else None, **kwargs,
+            self.services,
+            pack,
+            with_sample_data=sample,
+            actor=self.admin,
+            password_hash=hash_password(DEMO_PASSWORD) if sample else None,
+            **kwargs,
         )
         self.reports.append(report)
         return report
@@ -89,17 +96,25 @@ class Site:
 def build_site(db_url: str, instance_dir: Path | None = None) -> Site:
     """Return an empty site with an administrator (``admin`` / ADMIN_PASSWORD)."""
     config: dict[str, Any] = {
-        "CRM_DATABASE_URL": db_url, "SECRET_KEY": "test", "TESTING": True, "CRM_SCHEDULER": "off", **TEST_ENCRYPTION
+        "CRM_DATABASE_URL": db_url,
+        "SECRET_KEY": "test",
+        "TESTING": True,
+        "CRM_SCHEDULER": "off",
+        **TEST_ENCRYPTION,
     }
     if instance_dir is not None:
-        config.update({"CRM_INSTANCE_DIR": str(instance_dir), "CRM_ATTACHMENT_DIR": str(instance_dir / "att")})
+        config.update(
+            {"CRM_INSTANCE_DIR": str(instance_dir), "CRM_ATTACHMENT_DIR": str(instance_dir / "att")}
+        )
     app = create_app(config)
     services: CrmServices = app.extensions["crm"]
     account = create_user(services.engine, ADMIN, ADMIN_PASSWORD, is_admin=True)
     return Site(app, services, Actor(account.id, ADMIN, True))
 
 
-def installed_site(db_url: str, *packs: str | Path, sample: bool = True, instance_dir: Path | None = None) -> Site:
+def installed_site(
+    db_url: str, *packs: str | Path, sample: bool = True, instance_dir: Path | None = None
+) -> Site:
     """Return a site with ``packs`` installed in order (bundled names or folders), with sample data."""
     site = build_site(db_url, instance_dir)
     for pack in packs:
@@ -157,10 +172,24 @@ def site_state(site: Site) -> dict[str, Any]:
             "tables": sorted(inspect(conn).get_table_names()),
             "physical": sorted(tuple(r) for r in conn.execute(select(t.physical_tables))),
         }
-        for name in ("roles", "role_permissions", "org_units", "org_unit_tree", "users", "user_roles", "user_org_units", "packs", "access_state"):
+        for name in (
+            "roles",
+            "role_permissions",
+            "org_units",
+            "org_unit_tree",
+            "users",
+            "user_roles",
+            "user_org_units",
+            "packs",
+            "access_state",
+        ):
             table = getattr(t, name)
             state[name] = sorted(
-                tuple(str(v) for k, v in row._mapping.items() if k not in ("created_at", "installed_at", "password_hash"))
+                tuple(
+                    str(v)
+                    for k, v in row._mapping.items()
+                    if k not in ("created_at", "installed_at", "password_hash")
+                )
                 for row in conn.execute(select(table))
             )
         counts = {}

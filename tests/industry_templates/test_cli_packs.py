@@ -1,4 +1,5 @@
 """``crm pack validate|install|upgrade|uninstall|export|list`` on a test database."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,8 +18,12 @@ Crm = Callable[..., Result]
 @pytest.fixture
 def crm(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Crm:
     """Return ``crm(*args)``: one command in-process on the test database."""
-    for key, value in {"CRM_DATABASE_URL": db_url, "CRM_INSTANCE_DIR": str(tmp_path / "instance"),
-                       "CRM_SECRET_KEY": "test-secret", "CRM_SCHEDULER": "off"}.items():
+    for key, value in {
+        "CRM_DATABASE_URL": db_url,
+        "CRM_INSTANCE_DIR": str(tmp_path / "instance"),
+        "CRM_SECRET_KEY": "test-secret",
+        "CRM_SCHEDULER": "off",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("CRM_DEMO_PASSWORD", raising=False)
 
@@ -65,5 +70,7 @@ def test_export_writes_a_pack_that_validates(crm: Crm, tmp_path: Path) -> None:
     crm("pack", "install", V10)
     result = crm("pack", "export", str(tmp_path / "out"), "--name", "my_shop", "--label-zh", "我的店")
     assert result.exit_code == 0, result.output
-    assert crm("pack", "validate", str(tmp_path / "out")).exit_code == 1  # its entities are on this site already
+    assert (
+        crm("pack", "validate", str(tmp_path / "out")).exit_code == 1
+    )  # its entities are on this site already
     assert (tmp_path / "out" / "metadata" / "entity" / "member.json").is_file()

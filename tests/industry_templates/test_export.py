@@ -1,4 +1,5 @@
 """Exporting the site's configuration as a pack that validates and installs on an empty site."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ def test_an_exported_site_reinstalls_on_an_empty_site(
     site.services.metadata.publish("admin")
     AccessAdmin(site.services.engine).grant("clerk", "visit", "read", "own")
     folder = tmp_path / "export"
-    files = export_pack(site.services, folder, name="my_shop", version="2.0.0", label={"en": "My shop", "zh-CN": "我的店"})
+    files = export_pack(
+        site.services, folder, name="my_shop", version="2.0.0", label={"en": "My shop", "zh-CN": "我的店"}
+    )
     assert folder / "metadata" / "entity" / "member.json" in files
     assert not (folder / "roles" / "auditor.json").exists()
     assert "id" not in json.loads((folder / "metadata" / "entity" / "member.json").read_text("utf-8"))
@@ -32,8 +35,14 @@ def test_an_exported_site_reinstalls_on_an_empty_site(
     other = installed_site(other_db_url, folder, sample=False, instance_dir=tmp_path / "other")
     try:
         bundle = other.services.metadata.model().bundle
-        assert {f["name"] for f in bundle.docs("entity")["member"]["fields"]} >= {"wechat", "phone", "home_store"}
-        assert {"entity": "visit", "operation": "read", "scope": "own"} in AccessAdmin(other.services.engine).permissions("clerk")
+        assert {f["name"] for f in bundle.docs("entity")["member"]["fields"]} >= {
+            "wechat",
+            "phone",
+            "home_store",
+        }
+        assert {"entity": "visit", "operation": "read", "scope": "own"} in AccessAdmin(
+            other.services.engine
+        ).permissions("clerk")
         assert other.reports[0].name == "my_shop"
     finally:
         other.close()

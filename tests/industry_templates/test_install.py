@@ -1,4 +1,5 @@
 """Installing a pack: validation first, then metadata, roles, org, demo users and sample records."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,13 +35,23 @@ def test_the_fixture_packs_validate() -> None:
 
 def test_validation_names_every_broken_file(tmp_path: Path) -> None:
     pack = copy_pack(SHOP, tmp_path / "broken")
-    edit_json(pack / "roles" / "clerk.json", lambda r: r["permissions"].append({"entity": "member", "operation": "fly"}))
+    edit_json(
+        pack / "roles" / "clerk.json",
+        lambda r: r["permissions"].append({"entity": "member", "operation": "fly"}),
+    )
     edit_json(pack / "translations" / "zh-CN.json", lambda t: t.pop("message.welcome"))
-    edit_json(pack / "metadata" / "entity" / "store.json", lambda e: e["fields"].append({"name": "x", "type": "no_such_type"}))
+    edit_json(
+        pack / "metadata" / "entity" / "store.json",
+        lambda e: e["fields"].append({"name": "x", "type": "no_such_type"}),
+    )
     edit_json(pack / "sample_data" / "records.json", lambda r: r["keys"].update(member="nickname"))
     (pack / "metadata" / "form" / "bad.json").write_text("{not json", "utf-8")
     paths = {p.path for p in validate_pack(pack)}
-    assert paths == {"roles/clerk.json.permissions[4].operation", "translations/zh-CN.json.message.welcome", "metadata/form/bad.json"}
+    assert paths == {
+        "roles/clerk.json.permissions[4].operation",
+        "translations/zh-CN.json.message.welcome",
+        "metadata/form/bad.json",
+    }
     # The checks of the metadata as a whole, and of references, run once every file reads well.
     (pack / "metadata" / "form" / "bad.json").unlink()
     edit_json(pack / "roles" / "clerk.json", lambda r: r["permissions"].pop())
@@ -49,7 +60,9 @@ def test_validation_names_every_broken_file(tmp_path: Path) -> None:
     assert "sample_data/records.json.keys.member" in paths
     assert "entity.store.fields[3].type" in paths
     edit_json(pack / "metadata" / "entity" / "store.json", lambda e: e["fields"].pop())
-    assert [(p.path, p.code) for p in validate_pack(pack)] == [("sample_data/records.json.keys.member", "reference")]
+    assert [(p.path, p.code) for p in validate_pack(pack)] == [
+        ("sample_data/records.json.keys.member", "reference")
+    ]
 
 
 def test_a_bad_manifest_is_reported_without_reading_further(tmp_path: Path) -> None:
@@ -63,7 +76,13 @@ def test_a_bad_manifest_is_reported_without_reading_further(tmp_path: Path) -> N
 def test_install_with_sample_data(pack_site: Callable[..., Site]) -> None:
     site = pack_site(SHOP)
     (report,) = site.reports
-    assert (report.name, report.version, report.records, report.users, report.units) == ("tinyshop", "1.0.0", 6, 2, 3)
+    assert (report.name, report.version, report.records, report.users, report.units) == (
+        "tinyshop",
+        "1.0.0",
+        6,
+        2,
+        3,
+    )
     assert site.services.metadata.active_version() == report.metadata_version == 1
     stores = {s["code"]: s for s in records_of(site, "store")}
     members = {m["phone"]: m for m in records_of(site, "member")}
@@ -78,10 +97,15 @@ def test_install_with_sample_data(pack_site: Callable[..., Site]) -> None:
     with site.services.engine.connect() as conn:
         row = conn.execute(select(packs)).mappings().one()
         held = set(conn.execute(select(user_roles.c.role)).scalars())
-        scopes = {(r.entity, r.operation): r.scope for r in conn.execute(select(role_permissions).where(role_permissions.c.role == "store_manager"))}
+        scopes = {
+            (r.entity, r.operation): r.scope
+            for r in conn.execute(select(role_permissions).where(role_permissions.c.role == "store_manager"))
+        }
     assert (row["name"], row["version"], row["metadata_version"]) == ("tinyshop", "1.0.0", 1)
     assert set(row["documents"]["metadata"]["entity"]) == {"store", "member", "visit", "visit_line"}
-    assert "id" not in row["documents"]["metadata"]["entity"]["member"]  # the pack as shipped, the upgrade base
+    assert (
+        "id" not in row["documents"]["metadata"]["entity"]["member"]
+    )  # the pack as shipped, the upgrade base
     assert held == {"store_manager", "clerk"}
     assert scopes[("member", "update")] == "org_unit" and scopes[("visit", "create")] == "all"
 
@@ -109,24 +133,37 @@ def test_installing_twice_is_refused(pack_site: Callable[..., Site]) -> None:
 
 def test_a_pack_never_overwrites_the_sites_own_documents(pack_site: Callable[..., Site]) -> None:
     other = pack_site()
-    other.services.metadata.put_document("entity", "store", {"name": "store", "fields": [{"name": "x", "type": "text"}]}, "admin")
+    other.services.metadata.put_document(
+        "entity", "store", {"name": "store", "fields": [{"name": "x", "type": "text"}]}, "admin"
+    )
     with pytest.raises(PackInvalid) as caught:
         other.install(SHOP)
     assert [(p.path, p.code) for p in caught.value.problems] == [("metadata/entity/store.json", "clash")]
 
 
-def test_dependencies_are_checked_before_anything_is_written(pack_site: Callable[..., Site], tmp_path: Path) -> None:
+def test_dependencies_are_checked_before_anything_is_written(
+    pack_site: Callable[..., Site], tmp_path: Path
+) -> None:
     site = pack_site()
     with pytest.raises(PackInvalid) as caught:
         site.install(LOYALTY)
     assert [p.path for p in caught.value.problems] == ["pack.json.depends.packs.tinyshop"]
     site.install(SHOP)
     pack = copy_pack(LOYALTY, tmp_path / "loyalty")
-    edit_json(pack / "pack.json", lambda m: m.update(platform=">=9.0", depends={"packs": {"tinyshop": ">=1.1"}, "plugins": {"birthday": ">=1.0"}}))
+    edit_json(
+        pack / "pack.json",
+        lambda m: m.update(
+            platform=">=9.0", depends={"packs": {"tinyshop": ">=1.1"}, "plugins": {"birthday": ">=1.0"}}
+        ),
+    )
     with pytest.raises(PackInvalid) as caught:
         site.install(pack, plugins_available={"birthday": "0.9"})
     messages = {p.path: p.message for p in caught.value.problems}
-    assert set(messages) == {"pack.json.platform", "pack.json.depends.packs.tinyshop", "pack.json.depends.plugins.birthday"}
+    assert set(messages) == {
+        "pack.json.platform",
+        "pack.json.depends.packs.tinyshop",
+        "pack.json.depends.plugins.birthday",
+    }
     assert "installed is 1.0.0" in messages["pack.json.depends.packs.tinyshop"]
     assert "installed is 0.9" in messages["pack.json.depends.plugins.birthday"]
     report = install_pack(site.services, LOYALTY, actor=site.admin)
@@ -137,8 +174,11 @@ def test_packs_sharing_a_role_name_add_to_it(pack_site: Callable[..., Site], tmp
     site = pack_site(SHOP)
     addon = copy_pack(LOYALTY, tmp_path / "loyalty")
     (addon / "roles").mkdir()
-    role = {"name": "store_manager", "label": {"en": "Manager", "zh-CN": "经理"},
-            "permissions": [{"entity": "points", "operation": "read", "scope": "org_subtree"}]}
+    role = {
+        "name": "store_manager",
+        "label": {"en": "Manager", "zh-CN": "经理"},
+        "permissions": [{"entity": "points", "operation": "read", "scope": "org_subtree"}],
+    }
     (addon / "roles" / "store_manager.json").write_text(json.dumps(role), "utf-8")
     site.install(addon)
     admin = AccessAdmin(site.services.engine)
@@ -150,10 +190,15 @@ def test_packs_sharing_a_role_name_add_to_it(pack_site: Callable[..., Site], tmp
     assert ("points", "read") not in granted and ("member", "update") in granted
 
 
-def test_without_a_site_a_pack_is_checked_on_top_of_the_bundled_packs_it_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_site_a_pack_is_checked_on_top_of_the_bundled_packs_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from industry_templates import installer
     from tests.industry_templates.packsupport import bundle_dir
 
-    assert [p.path for p in validate_pack(LOYALTY)] == ["pack.json.depends.packs.tinyshop", "entity.points.fields[0].target"]
+    assert [p.path for p in validate_pack(LOYALTY)] == [
+        "pack.json.depends.packs.tinyshop",
+        "entity.points.fields[0].target",
+    ]
     monkeypatch.setattr(installer, "BUNDLED_DIR", bundle_dir(tmp_path / "bundled", tinyshop=SHOP))
     assert validate_pack(LOYALTY) == []

@@ -1,4 +1,5 @@
 """The 3-way merge of documents: one-sided changes win, same-spot changes conflict and keep the site's."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,9 @@ json_values = st.recursive(
     max_leaves=8,
 )
 named_lists = st.lists(
-    st.fixed_dictionaries({"name": st.sampled_from(["a", "b", "c", "d"]), "x": st.integers(0, 2)}), max_size=4, unique_by=lambda d: d["name"]
+    st.fixed_dictionaries({"name": st.sampled_from(["a", "b", "c", "d"]), "x": st.integers(0, 2)}),
+    max_size=4,
+    unique_by=lambda d: d["name"],
 )
 
 
@@ -45,8 +48,14 @@ def test_named_lists_merge_item_by_item(base: list[Any], ours: list[Any], theirs
 
 def test_conflicts_name_their_path_and_keep_the_site_value() -> None:
     base = {"label": {"en": "Member", "zh-CN": "会员"}, "fields": [{"name": "tier", "default": "a"}]}
-    ours = {"label": {"en": "Customer", "zh-CN": "会员"}, "fields": [{"name": "tier", "default": "b"}, {"name": "wechat"}]}
-    theirs = {"label": {"en": "Club member", "zh-CN": "俱乐部会员"}, "fields": [{"name": "tier", "default": "c"}, {"name": "birthday"}]}
+    ours = {
+        "label": {"en": "Customer", "zh-CN": "会员"},
+        "fields": [{"name": "tier", "default": "b"}, {"name": "wechat"}],
+    }
+    theirs = {
+        "label": {"en": "Club member", "zh-CN": "俱乐部会员"},
+        "fields": [{"name": "tier", "default": "c"}, {"name": "birthday"}],
+    }
     result = merge3(base, ours, theirs, "entity.member")
     assert result.value == {
         "label": {"en": "Customer", "zh-CN": "俱乐部会员"},

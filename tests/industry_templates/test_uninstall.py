@@ -1,4 +1,5 @@
 """Uninstalling a pack: metadata removed, records kept (and back on re-install) unless purged."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,13 +28,19 @@ def test_uninstall_keeps_records_and_a_reinstall_brings_them_back(pack_site: Cal
     report = uninstall_pack(site.services, "tinyshop", actor=site.admin)
     assert not report.purged and "entity.member" in report.removed and "form.member" in report.removed
     assert not site.services.metadata.model().bundle.docs("entity")
-    assert not any(t.startswith("rec_") for t in _tables(site)) and any(t.startswith("rm_") for t in _tables(site))
-    assert not any(p["entity"] == "member" for p in AccessAdmin(site.services.engine).permissions("store_manager"))
+    assert not any(t.startswith("rec_") for t in _tables(site)) and any(
+        t.startswith("rm_") for t in _tables(site)
+    )
+    assert not any(
+        p["entity"] == "member" for p in AccessAdmin(site.services.engine).permissions("store_manager")
+    )
     with site.services.engine.connect() as conn:
         assert conn.execute(select(packs.c.status)).scalar_one() == "removed"
     again = site.install(SHOP, sample=False)
     assert any(c.startswith("restored table rm_") for c in again.changes), again.changes
-    assert [(m["id"], m["phone"]) for m in records_of(site, "member")] == [(m["id"], m["phone"]) for m in members]
+    assert [(m["id"], m["phone"]) for m in records_of(site, "member")] == [
+        (m["id"], m["phone"]) for m in members
+    ]
     assert len(records_of(site, "visit")) == 2
 
 
@@ -67,8 +74,12 @@ def test_a_pack_another_pack_needs_is_not_uninstalled(pack_site: Callable[..., S
 
 def test_site_documents_that_use_the_pack_block_the_uninstall(pack_site: Callable[..., Site]) -> None:
     site = pack_site(SHOP)
-    site.services.metadata.put_document("entity", "gift", {"name": "gift", "fields": [
-        {"name": "member", "type": "link", "target": "member"}]}, "admin")
+    site.services.metadata.put_document(
+        "entity",
+        "gift",
+        {"name": "gift", "fields": [{"name": "member", "type": "link", "target": "member"}]},
+        "admin",
+    )
     site.services.metadata.publish("admin")
     version = site.services.metadata.active_version()
     with pytest.raises(PackConflict) as caught:

@@ -109,6 +109,8 @@ class Site:
         """Return sys_physical_column rows (what schema sync tracks), ordered for comparison."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(physical_columns).order_by(physical_columns.c.entity_id, physical_columns.c.field_id)
+                sa.select(physical_columns).order_by(
+                    physical_columns.c.entity_id, physical_columns.c.field_id
+                )
             )
             return [dict(r) for r in rows.mappings()]

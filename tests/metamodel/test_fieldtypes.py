@@ -219,7 +219,9 @@ def test_date_accepts_iso_dates(registry: FieldTypeRegistry) -> None:
 def test_datetime_is_normalised_to_utc(registry: FieldTypeRegistry) -> None:
     shanghai = prepare(registry, "datetime", "2026-01-31T09:30:00+08:00")
     assert shanghai == dt.datetime(2026, 1, 31, 1, 30, tzinfo=UTC) and shanghai.tzinfo == UTC
-    assert prepare(registry, "datetime", "2026-01-31T09:30:00Z") == dt.datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+    assert prepare(registry, "datetime", "2026-01-31T09:30:00Z") == dt.datetime(
+        2026, 1, 31, 9, 30, tzinfo=UTC
+    )
     assert prepare(registry, "datetime", "2026-01-31T09:30:00") == dt.datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
     assert prepare(registry, "datetime", "2026-01-31T20:00:00-05:00").day == 1  # next day in UTC
     assert prepare(registry, "datetime", dt.date(2026, 1, 31)) == dt.datetime(2026, 1, 31, tzinfo=UTC)
@@ -290,9 +292,9 @@ def test_convert_between_types(registry: FieldTypeRegistry) -> None:
     with pytest.raises(ValueProblem, match="must be a number"):
         convert(registry, text, integer, "n/a")
     assert convert(registry, text, integer, None) is None
-    assert convert(registry, field("decimal", scale=2), field("decimal", scale=3), Decimal("1.25")) == Decimal(
-        "1.250"
-    )
+    assert convert(
+        registry, field("decimal", scale=2), field("decimal", scale=3), Decimal("1.25")
+    ) == Decimal("1.250")
     with pytest.raises(ValueProblem, match="at most 1 decimal places"):
         convert(registry, field("decimal", scale=2), field("decimal", scale=1), Decimal("1.25"))
     assert convert(registry, text, field("email"), "Ann@EXAMPLE.org") == "Ann@example.org"
@@ -340,9 +342,13 @@ def test_definition_checks_of_types(registry: FieldTypeRegistry) -> None:
 
     [(key, message)] = problems(field("text", pattern="[a-"))
     assert key == "pattern" and message.startswith("pattern is not a valid regular expression: ")
-    assert problems(field("text", min_length=5, max_length=2)) == [("min_length", "min_length is greater than max_length")]
+    assert problems(field("text", min_length=5, max_length=2)) == [
+        ("min_length", "min_length is greater than max_length")
+    ]
     assert problems(field("integer", min=5, max=1)) == [("min", "min is greater than max")]
-    assert problems(field("integer", default="abc")) == [("default", "default value is not valid: must be a number")]
+    assert problems(field("integer", default="abc")) == [
+        ("default", "default value is not valid: must be a number")
+    ]
     assert problems(field("select", options=[{"value": "a"}, {"value": "a"}])) == [
         ("options", "option values must be unique; repeated: a")
     ]
@@ -384,8 +390,12 @@ def test_every_type_round_trips_through_the_database(site: Site, things: RecordR
     with site.engine.begin() as conn:
         file_id = conn.execute(
             attachments.insert().values(
-                filename="a.pdf", content_type="application/pdf", size=3, sha256="0" * 64,
-                storage_key="k1", created_at=site.clock(),
+                filename="a.pdf",
+                content_type="application/pdf",
+                size=3,
+                sha256="0" * 64,
+                storage_key="k1",
+                created_at=site.clock(),
             )
         ).inserted_primary_key[0]
     parent = things.create("thing", {"title": "Parent"})
@@ -450,7 +460,9 @@ def test_decimals_are_exact_to_the_cent_in_storage(site: Site, things: RecordRun
         assert raw == [Decimal(a) for a in amounts]
 
     def titles(**args: str) -> list[str]:
-        query = parse_list_args(things.model.entity("thing"), site.registry, {k: [v] for k, v in args.items()})
+        query = parse_list_args(
+            things.model.entity("thing"), site.registry, {k: [v] for k, v in args.items()}
+        )
         query.sort = "price"
         return [r["title"] for r in things.list("thing", query).items]
 
@@ -510,8 +522,15 @@ def test_email_and_phone_filters_normalise_their_value(site: Site, things: Recor
 def filled(things: RecordRuntime) -> RecordRuntime:
     rows: list[dict[str, Any]] = [
         {"title": "alpha", "qty": 1, "active": True, "due": "2026-01-10", "stage": "new", "tags": ["red"]},
-        {"title": "beta", "qty": 5, "active": False, "due": "2026-02-10", "stage": "won", "tags": ["red", "green"],
-         "extra": {"k": None}},
+        {
+            "title": "beta",
+            "qty": 5,
+            "active": False,
+            "due": "2026-02-10",
+            "stage": "won",
+            "tags": ["red", "green"],
+            "extra": {"k": None},
+        },
         {"title": "gamma 100%", "qty": 10, "due": "2026-03-10", "stage": "lost", "tags": ["green", "blue"]},
         {"title": "delta_x", "active": True, "tags": ["blue"]},
         {"title": "Alphabet"},
@@ -564,7 +583,9 @@ def _titles(runtime: RecordRuntime, site: Site, key: str, value: str) -> list[st
         ("extra__isnull", "true", ["alpha", "gamma 100%", "delta_x", "Alphabet"]),
     ],
 )
-def test_filter_operators(site: Site, filled: RecordRuntime, key: str, value: str, expected: list[str]) -> None:
+def test_filter_operators(
+    site: Site, filled: RecordRuntime, key: str, value: str, expected: list[str]
+) -> None:
     assert _titles(filled, site, key, value) == expected
 
 
@@ -581,7 +602,11 @@ def test_link_filters(site: Site, things: RecordRuntime) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("qty__contains", "1", "operator 'contains' is not supported for a integer field; use one of: eq, ne"),
+        (
+            "qty__contains",
+            "1",
+            "operator 'contains' is not supported for a integer field; use one of: eq, ne",
+        ),
         ("tags__eq", "red", "operator 'eq' is not supported for a multi_select field"),
         ("active__gt", "true", "operator 'gt' is not supported for a boolean field"),
         ("extra__eq", "1", "operator 'eq' is not supported for a json field; use one of: isnull"),

@@ -45,10 +45,22 @@ CONTACT = entity(
 def test_first_publish_creates_tables_with_system_and_field_columns(site: Site) -> None:
     info = site.publish_info([CONTACT, entity("line", [{"name": "qty", "type": "integer"}], is_child=True)])
     assert info.number == 1 and info.action == "publish"
-    assert set(info.changes) >= {"created table rec_contact", "created table rec_line", "added field contact.name"}
+    assert set(info.changes) >= {
+        "created table rec_contact",
+        "created table rec_line",
+        "added field contact.name",
+    }
     assert site.columns("rec_contact") == [
-        "id", "record_no", "lock_version", "owner_id", "created_at", "created_by", "updated_at", "updated_by",
-        "name", "code",
+        "id",
+        "record_no",
+        "lock_version",
+        "owner_id",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+        "name",
+        "code",
     ]
     assert site.columns("rec_line")[-4:] == ["parent_id", "parent_field", "line_no", "qty"]
 
@@ -74,13 +86,18 @@ def test_rename_field_keeps_its_data(site: Site) -> None:
     info = site.publish_info(list(docs.values()))
     assert "renamed field contact.code -> reference" in info.changes
     runtime = site.runtime()
-    assert values(runtime, "contact", "name", "reference", "code") == [("Ann", "A1", "<absent>"), ("Bob", None, "<absent>")]
+    assert values(runtime, "contact", "name", "reference", "code") == [
+        ("Ann", "A1", "<absent>"),
+        ("Bob", None, "<absent>"),
+    ]
     assert "code" not in site.columns("rec_contact")
     assert runtime.get("contact", ids[0])["reference"] == "A1"
 
 
 def test_swapping_two_field_names_keeps_each_value_with_its_field(site: Site) -> None:
-    runtime = site.publish([entity("pair", [{"name": "first", "type": "text"}, {"name": "second", "type": "integer"}])])
+    runtime = site.publish(
+        [entity("pair", [{"name": "first", "type": "text"}, {"name": "second", "type": "integer"}])]
+    )
     runtime.create("pair", {"first": "L", "second": 7})
     docs = site.draft_docs()
     first, second = fdoc(docs, "pair", "first"), fdoc(docs, "pair", "second")
@@ -100,14 +117,24 @@ def test_retype_text_to_integer_converts_values(site: Site, db_kind: str) -> Non
     assert "converted contact.code to integer (4 records)" in info.changes
     runtime = site.runtime()
     assert values(runtime, "contact", "code") == [(12,), (None,), (7,), (1000,)]
-    assert [r["code"] for r in site.rows("rec_contact", "code")] == [12, None, 7, 1000]  # a real integer column
-    query = parse_list_args(runtime.model.entity("contact"), site.registry, {"code__gt": ["10"], "sort": ["code"]})
+    assert [r["code"] for r in site.rows("rec_contact", "code")] == [
+        12,
+        None,
+        7,
+        1000,
+    ]  # a real integer column
+    query = parse_list_args(
+        runtime.model.entity("contact"), site.registry, {"code__gt": ["10"], "sort": ["code"]}
+    )
     assert [r["name"] for r in runtime.list("contact", query).items] == ["Ann", "Di"]
     # the old column is kept as a backup until purge
     backups = [s for s in site.column_states() if s["status"] == "backup"]
     assert [(b["field_name"], b["signature"]) for b in backups] == [("code", "text")]
     assert [r[backups[0]["column_name"]] for r in site.rows("rec_contact", backups[0]["column_name"])] == [
-        "12", None, "7", "1,000",
+        "12",
+        None,
+        "7",
+        "1,000",
     ]
 
 
@@ -147,7 +174,9 @@ def test_retype_with_a_value_that_cannot_convert_is_refused_and_changes_nothing(
 
 
 def test_retype_to_a_normalising_type_stores_the_normal_form(site: Site) -> None:
-    runtime = site.publish([entity("person", [{"name": "mail", "type": "text"}, {"name": "tel", "type": "text"}])])
+    runtime = site.publish(
+        [entity("person", [{"name": "mail", "type": "text"}, {"name": "tel", "type": "text"}])]
+    )
     runtime.create("person", {"mail": "Ann@EXAMPLE.com", "tel": "+1 (555) 123-4567"})
     runtime.create("person", {"mail": "bob@example.com", "tel": "555 0000"})
     docs = site.draft_docs()
@@ -181,7 +210,9 @@ def test_retype_between_choices_and_decimal_scales(site: Site) -> None:
     fdoc(docs, "deal", "amount")["scale"] = 1
     with pytest.raises(SchemaChangeRefused) as caught:
         site.publish(list(docs.values()))
-    assert caught.value.extra["records"] == [{"id": 2, "value": "0.250", "message": "must have at most 1 decimal places"}]
+    assert caught.value.extra["records"] == [
+        {"id": 2, "value": "0.250", "message": "must have at most 1 decimal places"}
+    ]
     assert values(site.runtime(), "deal", "amount") == [("10.500",), ("0.250",)]
 
 
@@ -211,7 +242,16 @@ def test_remove_field_then_roll_back_restores_values(site: Site) -> None:
 
 def test_unique_with_duplicate_data_is_refused_naming_the_values(site: Site) -> None:
     runtime = site.publish([CONTACT])
-    for name, code in (("a", "X"), ("b", "Y"), ("c", "X"), ("d", None), ("e", None), ("f", "Y"), ("g", "X"), ("h", "Z")):
+    for name, code in (
+        ("a", "X"),
+        ("b", "Y"),
+        ("c", "X"),
+        ("d", None),
+        ("e", None),
+        ("f", "Y"),
+        ("g", "X"),
+        ("h", "Z"),
+    ):
         runtime.create("contact", {"name": name, "code": code})
     before = snapshot(site, "rec_contact")
     docs = site.draft_docs()
@@ -273,9 +313,9 @@ def test_indexes_follow_the_definition(site: Site) -> None:
     site.publish(list(docs.values()))
     found = indexes()
     assert f"ix_{code_id}" not in found
-    assert [v for k, v in found.items() if k.startswith("ux_") and k != f"ux_{docs['contact']['id']}_record_no"] == [
-        (["name", "ref"], True)
-    ]
+    assert [
+        v for k, v in found.items() if k.startswith("ux_") and k != f"ux_{docs['contact']['id']}_record_no"
+    ] == [(["name", "ref"], True)]
 
 
 def test_entity_rename_keeps_records_and_links(site: Site) -> None:
@@ -286,7 +326,10 @@ def test_entity_rename_keeps_records_and_links(site: Site) -> None:
     )
     person = entity(
         "person",
-        [{"name": "name", "type": "text"}, {"name": "employer", "type": "link", "target": "company", "on_delete": "cascade"}],
+        [
+            {"name": "name", "type": "text"},
+            {"name": "employer", "type": "link", "target": "company", "on_delete": "cascade"},
+        ],
     )
     runtime = site.publish([company, person])
     acme = runtime.create("company", {"name": "Acme"})
@@ -316,7 +359,9 @@ def test_swapping_two_entity_names(site: Site) -> None:
     runtime = site.publish(
         [
             entity("cat", [{"name": "name", "type": "text"}], title_field="name"),
-            entity("dog", [{"name": "name", "type": "text"}, {"name": "friend", "type": "link", "target": "cat"}]),
+            entity(
+                "dog", [{"name": "name", "type": "text"}, {"name": "friend", "type": "link", "target": "cat"}]
+            ),
         ]
     )
     tom = runtime.create("cat", {"name": "Tom"})
@@ -351,20 +396,40 @@ def test_an_entity_can_be_recreated_under_a_removed_name(site: Site) -> None:
     runtime = site.publish([CONTACT])
     runtime.create("contact", {"name": "old"})
     site.publish([entity("other", [{"name": "x", "type": "text"}])])
-    runtime = site.publish([entity("contact", [{"name": "name", "type": "text"}]), entity("other", [{"name": "x", "type": "text"}])])
+    runtime = site.publish(
+        [
+            entity("contact", [{"name": "name", "type": "text"}]),
+            entity("other", [{"name": "x", "type": "text"}]),
+        ]
+    )
     assert runtime.create("contact", {"name": "new"})["id"] == 1
     assert values(runtime, "contact", "name") == [("new",)]
 
 
 def test_purge_drops_set_aside_columns_and_tables(site: Site) -> None:
-    company = entity("company", [{"name": "name", "type": "text"}, {"name": "parent", "type": "link", "target": "company", "on_delete": "set_null"}])
-    person = entity("person", [{"name": "name", "type": "text"}, {"name": "age", "type": "text"}, {"name": "employer", "type": "link", "target": "company", "on_delete": "cascade"}])
+    company = entity(
+        "company",
+        [
+            {"name": "name", "type": "text"},
+            {"name": "parent", "type": "link", "target": "company", "on_delete": "set_null"},
+        ],
+    )
+    person = entity(
+        "person",
+        [
+            {"name": "name", "type": "text"},
+            {"name": "age", "type": "text"},
+            {"name": "employer", "type": "link", "target": "company", "on_delete": "cascade"},
+        ],
+    )
     runtime = site.publish([company, person, entity("note", [{"name": "text", "type": "text"}])])
     acme = runtime.create("company", {"name": "Acme"})
     runtime.create("company", {"name": "Sub", "parent": acme["id"]})
     ann = runtime.create("person", {"name": "Ann", "age": "40", "employer": acme["id"]})
     docs = site.draft_docs()
-    docs["company"]["fields"] = [f for f in docs["company"]["fields"] if f["name"] != "parent"]  # a link column
+    docs["company"]["fields"] = [
+        f for f in docs["company"]["fields"] if f["name"] != "parent"
+    ]  # a link column
     fdoc(docs, "person", "age")["type"] = "integer"  # leaves a backup column
     del docs["note"]
     site.publish(list(docs.values()))
@@ -406,7 +471,9 @@ def test_rollback_two_versions_and_forward_again_loses_nothing(site: Site) -> No
     d3 = runtime.create("deal", {"title": "three", "value": 300, "note": "n3"})["id"]
     runtime.update("deal", d2, {"value": 250})
     assert values(runtime, "deal", "title", "value", "note") == [
-        ("one", 100, "n1"), ("two", 250, "n2"), ("three", 300, "n3"),
+        ("one", 100, "n1"),
+        ("two", 250, "n2"),
+        ("three", 300, "n3"),
     ]
     # back to v1: amount is text again, the note is set aside
     runtime = site.rollback(1)
@@ -421,14 +488,24 @@ def test_rollback_two_versions_and_forward_again_loses_nothing(site: Site) -> No
     # forward to v2, then to v3 again
     runtime = site.rollback(2)
     assert values(runtime, "deal", "title", "amount", "note") == [
-        ("one", "101", "n1"), ("two", "250", "n2"), ("three", "300", "n3"), ("four", "400", None),
+        ("one", "101", "n1"),
+        ("two", "250", "n2"),
+        ("three", "300", "n3"),
+        ("four", "400", None),
     ]
     runtime = site.rollback(3)
     assert values(runtime, "deal", "title", "value", "note") == [
-        ("one", 101, "n1"), ("two", 250, "n2"), ("three", 300, "n3"), ("four", 400, None),
+        ("one", 101, "n1"),
+        ("two", 250, "n2"),
+        ("three", 300, "n3"),
+        ("four", 400, None),
     ]
     assert [d1, d2, d3, d4] == [1, 2, 3, 4]
     assert [(v.number, v.action, v.source_version) for v in site.svc.versions()] == [
-        (6, "rollback", 3), (5, "rollback", 2), (4, "rollback", 1),
-        (3, "publish", None), (2, "publish", None), (1, "publish", None),
+        (6, "rollback", 3),
+        (5, "rollback", 2),
+        (4, "rollback", 1),
+        (3, "publish", None),
+        (2, "publish", None),
+        (1, "publish", None),
     ]

@@ -41,26 +41,44 @@ def test_a_good_bundle_has_no_problems(registry: FieldTypeRegistry) -> None:
         indexes=[{"fields": ["status", "created_at"]}],
     )
     line = entity("contact_line", [{"name": "note", "type": "text"}], is_child=True)
-    form = {"name": "contact_form", "entity": "contact", "tabs": [{"sections": [{"fields": ["name", "status"]}]}]}
+    form = {
+        "name": "contact_form",
+        "entity": "contact",
+        "tabs": [{"sections": [{"fields": ["name", "status"]}]}],
+    }
     workflow = {
         "name": "lifecycle",
         "entity": "contact",
         "state_field": "status",
         "states": [{"name": "lead", "initial": True}, {"name": "customer", "final": True}],
-        "transitions": [{"name": "convert", "from": ["lead"], "to": "customer", "required_fields": ["company"]}],
+        "transitions": [
+            {"name": "convert", "from": ["lead"], "to": "customer", "required_fields": ["company"]}
+        ],
     }
-    assert problems_of(registry, contact, line, form={"contact_form": form}, workflow={"lifecycle": workflow}) == []
+    assert (
+        problems_of(registry, contact, line, form={"contact_form": form}, workflow={"lifecycle": workflow})
+        == []
+    )
 
 
 def test_unknown_field_type(registry: FieldTypeRegistry) -> None:
-    [found] = problems_of(registry, entity("deal", [{"name": "a", "type": "text"}, {"name": "b", "type": "money"}]))
+    [found] = problems_of(
+        registry, entity("deal", [{"name": "a", "type": "text"}, {"name": "b", "type": "money"}])
+    )
     assert found.path == "entity.deal.fields[1].type"
     assert found.code == "unknown_type"
     assert found.message.startswith("unknown field type 'money'; known types: text, long_text, integer")
 
 
 def test_duplicate_field_name(registry: FieldTypeRegistry) -> None:
-    deal = entity("deal", [{"name": "title", "type": "text"}, {"name": "x", "type": "text"}, {"name": "title", "type": "integer"}])
+    deal = entity(
+        "deal",
+        [
+            {"name": "title", "type": "text"},
+            {"name": "x", "type": "text"},
+            {"name": "title", "type": "integer"},
+        ],
+    )
     assert paths(problems_of(registry, deal)) == {
         "entity.deal.fields[2].name": "duplicate field name 'title' (also fields[0])"
     }
@@ -85,7 +103,9 @@ def test_duplicate_field_name(registry: FieldTypeRegistry) -> None:
     ],
 )
 def test_bad_field_names(registry: FieldTypeRegistry, name: str, message: str) -> None:
-    [found] = problems_of(registry, entity("deal", [{"name": "ok", "type": "text"}, {"name": name, "type": "text"}]))
+    [found] = problems_of(
+        registry, entity("deal", [{"name": "ok", "type": "text"}, {"name": name, "type": "text"}])
+    )
     assert (found.path, found.code) == ("entity.deal.fields[1].name", "name")
     assert found.message.startswith(message)
 
@@ -100,11 +120,15 @@ def test_bad_entity_names(registry: FieldTypeRegistry, name: str) -> None:
 def test_document_name_must_match_its_key(registry: FieldTypeRegistry) -> None:
     bundle = as_bundle({"entity": {"deal": entity("offer", [])}})
     assign_ids(bundle, None)
-    assert paths(validate_bundle(bundle, registry)) == {"entity.deal.name": "must equal the document key 'deal'"}
+    assert paths(validate_bundle(bundle, registry)) == {
+        "entity.deal.name": "must equal the document key 'deal'"
+    }
 
 
 def test_structural_problems_come_from_the_json_schema(registry: FieldTypeRegistry) -> None:
-    deal = entity("deal", [{"name": "a", "type": "text", "colour": "red"}, {"name": "b"}], is_child="yes", bogus=1)
+    deal = entity(
+        "deal", [{"name": "a", "type": "text", "colour": "red"}, {"name": "b"}], is_child="yes", bogus=1
+    )
     found = paths(problems_of(registry, deal))
     assert found == {
         "entity.deal": "unknown key ('bogus' was unexpected)",
@@ -130,7 +154,13 @@ def test_select_default_must_be_an_option(registry: FieldTypeRegistry) -> None:
 
 
 def test_other_defaults_are_checked_by_their_type(registry: FieldTypeRegistry) -> None:
-    deal = entity("deal", [{"name": "n", "type": "integer", "default": "ten", "max": 5}, {"name": "d", "type": "date", "default": "soon"}])
+    deal = entity(
+        "deal",
+        [
+            {"name": "n", "type": "integer", "default": "ten", "max": 5},
+            {"name": "d", "type": "date", "default": "soon"},
+        ],
+    )
     assert paths(problems_of(registry, deal)) == {
         "entity.deal.fields[0].default": "default value is not valid: must be a number",
         "entity.deal.fields[1].default": "default value is not valid: must be a date like 2026-01-31",
@@ -144,7 +174,13 @@ def test_links_must_point_at_existing_parent_entities(registry: FieldTypeRegistr
         [
             {"name": "account", "type": "link", "target": "account"},
             {"name": "line", "type": "link", "target": "deal_line"},
-            {"name": "company", "type": "link", "target": "company", "on_delete": "set_null", "required": True},
+            {
+                "name": "company",
+                "type": "link",
+                "target": "company",
+                "on_delete": "set_null",
+                "required": True,
+            },
             {"name": "nothing", "type": "link"},
             {"name": "lines", "type": "child_table", "child_entity": "deal_line"},
         ],
@@ -201,7 +237,10 @@ def test_autonumber_pattern_characters_and_child_entities(registry: FieldTypeReg
 def test_entity_settings_must_name_real_fields(registry: FieldTypeRegistry) -> None:
     deal = entity(
         "deal",
-        [{"name": "title", "type": "text"}, {"name": "lines", "type": "child_table", "child_entity": "deal_line"}],
+        [
+            {"name": "title", "type": "text"},
+            {"name": "lines", "type": "child_table", "child_entity": "deal_line"},
+        ],
         title_field="lines",
         list_fields=["title", "ghost"],
         indexes=[{"fields": ["title", "created_at"]}, {"fields": ["title", "nothing"]}],
@@ -232,7 +271,9 @@ def test_form_referencing_unknown_fields(registry: FieldTypeRegistry) -> None:
         "form.company_form.overrides.fax": "entity 'company' has no field 'fax'",
     }
     orphan = {"name": "orphan", "entity": "ghost", "tabs": [{"sections": [{"fields": ["x"]}]}]}
-    assert paths(problems_of(registry, form={"orphan": orphan})) == {"form.orphan.entity": "entity 'ghost' does not exist"}
+    assert paths(problems_of(registry, form={"orphan": orphan})) == {
+        "form.orphan.entity": "entity 'ghost' does not exist"
+    }
 
 
 def test_workflow_with_unknown_states(registry: FieldTypeRegistry) -> None:
@@ -281,11 +322,15 @@ def test_trigger_references(registry: FieldTypeRegistry) -> None:
 
 def test_extra_bundle_checks_run_last(site: Site) -> None:
     def no_deals(bundle: Any) -> list[Problem]:
-        return [Problem("entity.deal", "deals are not allowed here", "policy")] if bundle.entity("deal") else []
+        return (
+            [Problem("entity.deal", "deals are not allowed here", "policy")] if bundle.entity("deal") else []
+        )
 
     bundle = as_bundle([COMPANY, entity("deal", [{"name": "x", "type": "text"}])])
     assign_ids(bundle, None)
-    assert paths(validate_bundle(bundle, site.registry, [no_deals])) == {"entity.deal": "deals are not allowed here"}
+    assert paths(validate_bundle(bundle, site.registry, [no_deals])) == {
+        "entity.deal": "deals are not allowed here"
+    }
     bad = as_bundle([COMPANY, entity("deal", [{"name": "x", "type": "nope"}])])
     assign_ids(bad, None)
     assert [p.code for p in validate_bundle(bad, site.registry, [no_deals])] == ["unknown_type"]
@@ -294,7 +339,9 @@ def test_extra_bundle_checks_run_last(site: Site) -> None:
 def test_publish_refuses_bad_metadata_and_changes_nothing(site: Site) -> None:
     site.publish([COMPANY])
     tables_before = site.tables()
-    bad = entity("deal", [{"name": "id", "type": "text"}, {"name": "company", "type": "link", "target": "firm"}])
+    bad = entity(
+        "deal", [{"name": "id", "type": "text"}, {"name": "company", "type": "link", "target": "firm"}]
+    )
     site.svc.replace_draft(as_bundle([COMPANY, bad]), "tester")
     with pytest.raises(MetadataInvalid) as caught:
         site.svc.publish("tester")

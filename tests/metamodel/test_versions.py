@@ -11,7 +11,9 @@ from metamodel.errors import MetadataInvalid, NotFound, SchemaChangeRefused
 from metamodel.versions import MetadataService
 from tests.metamodel.mmsupport import T0, Site, as_bundle, entity, select_field
 
-DEAL = entity("deal", [{"name": "title", "type": "text"}, select_field("stage", ["open", "won"])], title_field="title")
+DEAL = entity(
+    "deal", [{"name": "title", "type": "text"}, select_field("stage", ["open", "won"])], title_field="title"
+)
 
 
 def test_nothing_is_published_at_first(site: Site) -> None:
@@ -25,7 +27,9 @@ def test_nothing_is_published_at_first(site: Site) -> None:
 def test_drafts_are_edited_document_by_document(site: Site) -> None:
     svc = site.svc
     svc.put_document("entity", "deal", DEAL, "ann")
-    svc.put_document("form", "deal_form", {"entity": "deal", "tabs": [{"sections": [{"fields": ["title"]}]}]}, "ann")
+    svc.put_document(
+        "form", "deal_form", {"entity": "deal", "tabs": [{"sections": [{"fields": ["title"]}]}]}, "ann"
+    )
     draft = svc.draft()
     assert sorted(draft.docs("entity")) == ["deal"] and sorted(draft.docs("form")) == ["deal_form"]
     ids = {f["name"]: f["id"] for f in draft.docs("entity")["deal"]["fields"]}
@@ -49,7 +53,11 @@ def test_publish_stores_a_numbered_version_with_its_metadata(site: Site) -> None
     site.svc.replace_draft(as_bundle([DEAL]), "ann")
     first = site.svc.publish("ann", "first cut")
     assert (first.number, first.created_by, first.comment, first.action, first.source_version) == (
-        1, "ann", "first cut", "publish", None,
+        1,
+        "ann",
+        "first cut",
+        "publish",
+        None,
     )
     assert "created table rec_deal" in first.changes
     assert abs(first.created_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
@@ -128,12 +136,54 @@ def test_diff_between_versions_and_the_draft(site: Site) -> None:
     task = site.svc.bundle_of(2).docs("entity")["task"]
     note = site.svc.bundle_of(1).docs("entity")["note"]
     assert changes == [
-        {"kind": "entity", "name": "deal", "change": "field_added", "path": "deal.amount", "before": None, "after": amount},
-        {"kind": "entity", "name": "deal", "change": "field_changed", "path": "deal.name.required", "before": None, "after": True},
-        {"kind": "entity", "name": "deal", "change": "field_removed", "path": "deal.stage", "before": stage, "after": None},
-        {"kind": "entity", "name": "deal", "change": "field_renamed", "path": "deal.title", "before": "title", "after": "name"},
-        {"kind": "entity", "name": "deal", "change": "changed", "path": "deal.title_field", "before": "title", "after": "name"},
-        {"kind": "entity", "name": "note", "change": "removed", "path": "note", "before": note, "after": None},
+        {
+            "kind": "entity",
+            "name": "deal",
+            "change": "field_added",
+            "path": "deal.amount",
+            "before": None,
+            "after": amount,
+        },
+        {
+            "kind": "entity",
+            "name": "deal",
+            "change": "field_changed",
+            "path": "deal.name.required",
+            "before": None,
+            "after": True,
+        },
+        {
+            "kind": "entity",
+            "name": "deal",
+            "change": "field_removed",
+            "path": "deal.stage",
+            "before": stage,
+            "after": None,
+        },
+        {
+            "kind": "entity",
+            "name": "deal",
+            "change": "field_renamed",
+            "path": "deal.title",
+            "before": "title",
+            "after": "name",
+        },
+        {
+            "kind": "entity",
+            "name": "deal",
+            "change": "changed",
+            "path": "deal.title_field",
+            "before": "title",
+            "after": "name",
+        },
+        {
+            "kind": "entity",
+            "name": "note",
+            "change": "removed",
+            "path": "note",
+            "before": note,
+            "after": None,
+        },
         {"kind": "entity", "name": "task", "change": "added", "path": "task", "before": None, "after": task},
     ]
     assert amount["id"] != title_id
@@ -158,7 +208,11 @@ def test_rollback_publishes_an_old_version_again(site: Site) -> None:
     site.publish(list(docs.values()), "v2")
     info = site.svc.rollback(1, "carol")
     assert (info.number, info.action, info.source_version, info.comment, info.created_by) == (
-        3, "rollback", 1, "rollback to version 1", "carol",
+        3,
+        "rollback",
+        1,
+        "rollback to version 1",
+        "carol",
     )
     assert site.svc.active_version() == 3
     assert site.svc.bundle_of(3).to_json() == site.svc.bundle_of(1).to_json()

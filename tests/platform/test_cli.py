@@ -211,7 +211,9 @@ def test_import_rejects_a_name_that_differs_from_the_file(crm: Crm, tmp_path: Pa
     assert "item.json: the document is named 'product'" in result.output
 
 
-def test_publish_of_an_invalid_draft_prints_problem_paths(published: Crm, svc: CrmServices, tmp_path: Path) -> None:
+def test_publish_of_an_invalid_draft_prints_problem_paths(
+    published: Crm, svc: CrmServices, tmp_path: Path
+) -> None:
     """Each problem is printed as ``path: message``, the status is 1 and no version is added."""
     out = tmp_path / "meta"
     assert published("export-meta", str(out)).exit_code == 0
@@ -301,7 +303,13 @@ def test_installed_crm_script(crm_env: dict[str, str], tmp_path: Path) -> None:
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(CRM_SCRIPT), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+            [str(CRM_SCRIPT), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     assert run("init-db").returncode == 0

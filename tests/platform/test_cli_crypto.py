@@ -1,4 +1,5 @@
 """``crm generate-key`` and ``crm rotate-key`` through the command line."""
+
 from __future__ import annotations
 
 import base64
@@ -81,7 +82,9 @@ def test_rotate_key_rewrites_values_and_the_old_key_can_go(
     stale.extensions["crm"].engine.dispose()
 
 
-def test_rotate_key_without_keys_is_a_clear_error(crm_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rotate_key_without_keys_is_a_clear_error(
+    crm_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CRM_ENCRYPTION", "off")
     result = crm("rotate-key")
     assert result.exit_code == 1

@@ -67,7 +67,9 @@ def test_demo_on_an_empty_database(app: Flask, svc: CrmServices, crm_env: dict[s
     assert any("/login" in line for line in lines)
 
     demo_actor = Actor(normal.id, "demo")
-    assert svc.runtime().list("customer", ListQuery(count=True), demo_actor).total == EXPECTED_COUNTS["customer"]
+    assert (
+        svc.runtime().list("customer", ListQuery(count=True), demo_actor).total == EXPECTED_COUNTS["customer"]
+    )
 
     credentials = Path(crm_env["CRM_INSTANCE_DIR"]) / CREDENTIALS_FILE
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
@@ -93,7 +95,9 @@ def test_demo_is_idempotent(app: Flask, svc: CrmServices) -> None:
         assert conn.exec_driver_sql("SELECT count(*) FROM sys_user").scalar() == 2 + pack_users
 
 
-def test_demo_password_from_environment(app: Flask, svc: CrmServices, crm_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_password_from_environment(
+    app: Flask, svc: CrmServices, crm_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """CRM_DEMO_PASSWORD is used as is and not written to the instance folder."""
     monkeypatch.setenv("CRM_DEMO_PASSWORD", "from-the-env-1")
     assert login_password(prepare_demo(app)) == "from-the-env-1"

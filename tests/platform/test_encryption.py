@@ -1,4 +1,5 @@
 """Encryption settings: keys from configuration, the local key file, the opt-out and start-up checks."""
+
 from __future__ import annotations
 
 import stat
@@ -66,7 +67,9 @@ def test_other_databases_need_configured_keys(tmp_path: Path) -> None:
     assert load_encryption(settings(tmp_path, url, CRM_ENCRYPTION="off")).source == "off"
 
 
-@pytest.mark.parametrize("keys", ["k1", "k1:short", f"k1:{KEY_OLD},k1:{KEY_NEW}"], ids=["no-key", "short", "twice"])
+@pytest.mark.parametrize(
+    "keys", ["k1", "k1:short", f"k1:{KEY_OLD},k1:{KEY_NEW}"], ids=["no-key", "short", "twice"]
+)
 def test_malformed_keys_stop_the_start_with_a_clear_message(tmp_path: Path, keys: str) -> None:
     with pytest.raises(EncryptionNotConfigured, match="CRM_ENCRYPTION_KEYS") as caught:
         load_encryption(settings(tmp_path, "sqlite://", CRM_ENCRYPTION_KEYS=keys))
@@ -88,7 +91,9 @@ def test_without_keys_sensitive_fields_are_refused_at_publish_and_start(app: Fla
         prepare_encryption(metadata, missing)
 
 
-def test_opting_out_stores_plainly_and_switching_on_encrypts_at_the_next_start(db_url: str, tmp_path: Path) -> None:
+def test_opting_out_stores_plainly_and_switching_on_encrypts_at_the_next_start(
+    db_url: str, tmp_path: Path
+) -> None:
     plain = app_on(db_url, tmp_path, CRM_ENCRYPTION="off")
     svc: CrmServices = plain.extensions["crm"]
     publish_patients(svc)
@@ -116,8 +121,12 @@ def test_the_demo_stores_customer_phones_and_emails_encrypted(db_url: str, tmp_p
     prepare_demo(app)
     with svc.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT phone, email FROM rec_customer WHERE phone IS NOT NULL")).all()
-    assert rows and all(p.startswith("v1:test1:") and (e is None or e.startswith("v1:test1:")) for p, e in rows)
-    customers = svc.runtime().list("customer", parse(svc, phone=svc.runtime().get("customer", 1)["phone"])).items
+    assert rows and all(
+        p.startswith("v1:test1:") and (e is None or e.startswith("v1:test1:")) for p, e in rows
+    )
+    customers = (
+        svc.runtime().list("customer", parse(svc, phone=svc.runtime().get("customer", 1)["phone"])).items
+    )
     assert [c["id"] for c in customers] == [1]
     svc.engine.dispose()
 
@@ -131,8 +140,12 @@ def test_a_removed_key_answers_a_clear_500(db_url: str, tmp_path: Path) -> None:
     from crm_platform.auth.users import create_token, create_user
 
     svc: CrmServices = other.extensions["crm"]
-    token = create_token(svc.engine, create_user(svc.engine, "admin", "admin-password", is_admin=True).id, "t")
-    response = other.test_client().get("/api/v1/records/patient/1", headers={"Authorization": f"Bearer {token}"})
+    token = create_token(
+        svc.engine, create_user(svc.engine, "admin", "admin-password", is_admin=True).id, "t"
+    )
+    response = other.test_client().get(
+        "/api/v1/records/patient/1", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 500
     error = response.get_json()["error"]
     assert error["code"] == "encryption_error" and "key 'test1'" in error["message"]

@@ -1,4 +1,5 @@
 """Plugins that fail to load: one raises in ``register`` after staging a function, one is no plugin."""
+
 from __future__ import annotations
 
 from plugins.api import Plugin, PluginContext

@@ -1,4 +1,5 @@
 """Fixtures for plugin tests: an app on a fresh database with the sample and broken test plugins installed."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """An older action-only plugin module (``CRM_ACTION_PLUGINS``): ``register_actions(registry)``."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

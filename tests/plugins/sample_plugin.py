@@ -5,6 +5,7 @@ records, an API route and a page. Some titles make its hooks fail on purpose:
 ``boom-before`` / ``boom-delete`` raise in before-save / before-delete, ``boom-after`` raises in
 after-save after writing a note (its after-save notes each created gadget), ``keep`` is refused deletion (a CrmError, on purpose).
 """
+
 from __future__ import annotations
 
 import re
@@ -42,13 +43,17 @@ class Stamp(Action):
 
     type = "stamp"
     schema: ClassVar[dict[str, Any]] = {
-        "type": "object", "required": ["text"], "additionalProperties": False,
+        "type": "object",
+        "required": ["text"],
+        "additionalProperties": False,
         "properties": {"text": {"type": "string"}},
     }
 
     def run(self, config: Mapping[str, Any], ctx: ActionContext) -> str:
         record_id = int(ctx.record["id"])
-        ctx.record = ctx.runtime.update(ctx.entity, record_id, {"stamp": config["text"]}, actor=ctx.actor, conn=ctx.conn)
+        ctx.record = ctx.runtime.update(
+            ctx.entity, record_id, {"stamp": config["text"]}, actor=ctx.actor, conn=ctx.conn
+        )
         return f"stamped {ctx.entity} {record_id}"
 
 

@@ -1,4 +1,5 @@
 """Finding plugins (bundled, entry points, CRM_ACTION_PLUGINS modules), the enable list, and isolating failures."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,13 +34,18 @@ def test_bundled_and_entry_point_plugins_are_found(tmp_path: Path, monkeypatch: 
     assert installed_plugins({"CRM_PLUGINS": "sample"}) == {"sample": "2.1.0"}
 
 
-def test_failing_plugins_are_skipped_and_listed(plugin_app: Flask, plugin_svc: CrmServices, admin: Api) -> None:
+def test_failing_plugins_are_skipped_and_listed(
+    plugin_app: Flask, plugin_svc: CrmServices, admin: Api
+) -> None:
     statuses = _statuses(plugin_svc)
     assert statuses["sample"]["status"] == "active" and statuses["birthday"]["status"] == "active"
     assert statuses["broken"]["status"] == "failed"
     assert "RuntimeError: the broken plugin cannot start" in statuses["broken"]["error"]
     assert statuses["bogus"]["status"] == "failed" and "not a plugin" in statuses["bogus"]["error"]
-    assert statuses["missing_module"]["status"] == "failed" and "ModuleNotFoundError" in statuses["missing_module"]["error"]
+    assert (
+        statuses["missing_module"]["status"] == "failed"
+        and "ModuleNotFoundError" in statuses["missing_module"]["error"]
+    )
     assert statuses["clash"]["status"] == "failed" and "function 'upper'" in statuses["clash"]["error"]
     functions = plugin_svc.rules.functions
     # Nothing a failed plugin staged was applied, not even what it staged before failing.
@@ -56,10 +62,14 @@ def test_plugin_listing_is_for_administrators(user: Api, plugin_app: Flask) -> N
     assert Api(plugin_app.test_client(), None).call("GET", "/plugins").status_code == 401
 
 
-def test_enable_list_and_older_action_modules(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_enable_list_and_older_action_modules(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     install_distribution(tmp_path / "site", monkeypatch, {**SAMPLE, **BROKEN})
     config = app_config(
-        db_url, tmp_path, CRM_PLUGINS="birthday,tests.plugins.legacy_actions,nowhere",
+        db_url,
+        tmp_path,
+        CRM_PLUGINS="birthday,tests.plugins.legacy_actions,nowhere",
         CRM_ACTION_PLUGINS="tests.plugins.legacy_actions",
     )
     app = create_app(config)
@@ -69,7 +79,9 @@ def test_enable_list_and_older_action_modules(db_url: str, tmp_path: Path, monke
         assert statuses["birthday"]["status"] == "active"
         assert statuses["sample"]["status"] == "disabled" and statuses["broken"]["status"] == "disabled"
         assert statuses["tests.plugins.legacy_actions"] == {
-            **statuses["tests.plugins.legacy_actions"], "status": "active", "source": "module",
+            **statuses["tests.plugins.legacy_actions"],
+            "status": "active",
+            "source": "module",
         }
         assert statuses["nowhere"]["status"] == "missing"
         assert "wave" in svc.rules.actions and svc.rules.functions.get("shout") is None

@@ -1,4 +1,5 @@
 """Each kind of plugin addition working through a real app and database, and failing hooks isolated."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,10 @@ GADGET = {
 }
 NOTE = {"name": "note", "title_field": "text", "fields": [{"name": "text", "type": "text"}]}
 STAMP = {
-    "name": "stamp_new_gadgets", "entity": "gadget", "event": "create", "condition": "title != 'plain'",
+    "name": "stamp_new_gadgets",
+    "entity": "gadget",
+    "event": "create",
+    "condition": "title != 'plain'",
     "actions": [{"type": "stamp", "text": "stamped!"}],
 }
 
@@ -58,9 +62,17 @@ def _status(admin: Api, name: str) -> dict[str, Any]:
 def test_field_type_function_action_and_hooks_work_together(admin: Api, plugin_svc: CrmServices) -> None:
     _publish(admin)
     today = dt.datetime.now(dt.UTC).date()
-    created = admin.ok("POST", "/records/gadget", {
-        "title": "lamp", "paint": "#AABBCC", "code": "ab-1", "born": "2000-01-01",
-    }, status=201)
+    created = admin.ok(
+        "POST",
+        "/records/gadget",
+        {
+            "title": "lamp",
+            "paint": "#AABBCC",
+            "code": "ab-1",
+            "born": "2000-01-01",
+        },
+        status=201,
+    )
     assert created["paint"] == "#aabbcc"  # the plugin's field type normalised it
     assert created["code"] == "AB-1"  # the before-save hook
     assert created["loud"] == "LAMP!"  # the plugin's function in a formula
@@ -70,14 +82,20 @@ def test_field_type_function_action_and_hooks_work_together(admin: Api, plugin_s
     record = admin.ok("GET", f"/records/gadget/{created['id']}")
     assert record["stamp"] == "stamped!"  # the plugin's action in a trigger
     with plugin_svc.engine.connect() as conn:
-        logged = conn.execute(sa.select(action_log.c.message).where(action_log.c.action == "stamp")).scalars().all()
+        logged = (
+            conn.execute(sa.select(action_log.c.message).where(action_log.c.action == "stamp"))
+            .scalars()
+            .all()
+        )
     assert logged == [f"stamped gadget {created['id']}"]
     assert _count(plugin_svc, "note", text="after lamp") == 1  # the after-save hook
     bad = admin.call("POST", "/records/gadget", {"title": "bad paint", "paint": "red"})
     assert bad.status_code == 422 and error_of(bad)["details"][0]["path"] == "paint"
     refused = admin.call("POST", "/records/gadget", {"title": "invalid"})
     assert refused.status_code == 422
-    assert error_of(refused)["details"] == [{"path": "title", "message": "the sample plugin refuses this title", "code": "plugin"}]
+    assert error_of(refused)["details"] == [
+        {"path": "title", "message": "the sample plugin refuses this title", "code": "plugin"}
+    ]
     kept = admin.ok("POST", "/records/gadget", {"title": "keep"}, status=201)
     response = admin.call("DELETE", f"/records/gadget/{kept['id']}")
     assert response.status_code == 409 and error_of(response)["code"] == "kept"
@@ -86,7 +104,9 @@ def test_field_type_function_action_and_hooks_work_together(admin: Api, plugin_s
     assert _count(plugin_svc, "gadget", title="lamp") == 0
 
 
-def test_a_raising_before_hook_refuses_the_save_and_writes_nothing(admin: Api, plugin_svc: CrmServices) -> None:
+def test_a_raising_before_hook_refuses_the_save_and_writes_nothing(
+    admin: Api, plugin_svc: CrmServices
+) -> None:
     _publish(admin)
     response = admin.call("POST", "/records/gadget", {"title": "boom-before", "paint": "#000000"})
     assert response.status_code == 422
@@ -107,7 +127,9 @@ def test_a_raising_before_hook_refuses_the_save_and_writes_nothing(admin: Api, p
     assert "before_delete of gadget: RuntimeError" in status["last_hook_error"]
 
 
-def test_a_raising_after_hook_keeps_the_save_and_undoes_only_its_own_writes(admin: Api, plugin_svc: CrmServices) -> None:
+def test_a_raising_after_hook_keeps_the_save_and_undoes_only_its_own_writes(
+    admin: Api, plugin_svc: CrmServices
+) -> None:
     _publish(admin)
     created = admin.ok("POST", "/records/gadget", {"title": "boom-after", "code": "x"}, status=201)
     stored = admin.ok("GET", f"/records/gadget/{created['id']}")

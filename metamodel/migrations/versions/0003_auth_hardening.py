@@ -4,6 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 13:55:00
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -21,15 +22,21 @@ def upgrade() -> None:
     """Apply this migration."""
     # Plain ADD COLUMN, not batch mode: on SQLite a batch rebuild drops sys_user, and with foreign keys
     # on that drop cascades to the rows referencing users (tokens, roles, team memberships).
-    op.add_column("sys_user", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column(
+        "sys_user", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     op.add_column("sys_user", sa.Column("totp_secret", sa.String(length=64), nullable=True))
-    op.add_column("sys_user", sa.Column("totp_enabled", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column(
+        "sys_user", sa.Column("totp_enabled", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     op.add_column("sys_user", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
     op.add_column("sys_api_token", sa.Column("scopes", sa.String(length=200), nullable=True))
     op.add_column("sys_api_token", sa.Column("last_used_at", metamodel.coltypes.UTCDateTime(), nullable=True))
     op.create_table(
         "sys_login_attempt",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("at", metamodel.coltypes.UTCDateTime(), nullable=False),
         sa.Column("username", sa.String(length=80), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),

@@ -4,6 +4,7 @@ Revision ID: 0004
 Revises: 0002
 Create Date: 2026-11-23 13:55:00
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -21,7 +22,9 @@ def upgrade() -> None:
     """Apply this migration."""
     op.create_table(
         "sys_org_unit",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("label", sa.JSON(), nullable=False),
         sa.Column("parent_id", sa.BigInteger(), nullable=True),
@@ -70,7 +73,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "sys_record_share",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("entity_id", sa.String(length=40), nullable=False),
         sa.Column("record_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),

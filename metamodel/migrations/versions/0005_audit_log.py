@@ -4,6 +4,7 @@ Revision ID: 0005
 Revises: 0002
 Create Date: 2026-11-23 14:30:00
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -23,7 +24,9 @@ def upgrade() -> None:
     """Apply this migration."""
     op.create_table(
         "sys_audit",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("actor_id", sa.BigInteger(), nullable=True),
         sa.Column("actor_name", sa.String(length=80), nullable=True),
@@ -60,7 +63,7 @@ def upgrade() -> None:
             )
     # Holders of this role may browse and export the audit log (administrators always may).
     op.execute(
-        "INSERT INTO sys_role (name, label) SELECT 'auditor', '{\"en\": \"Auditor\", \"zh-CN\": \"审计员\"}' "
+        'INSERT INTO sys_role (name, label) SELECT \'auditor\', \'{"en": "Auditor", "zh-CN": "审计员"}\' '
         "WHERE NOT EXISTS (SELECT 1 FROM sys_role WHERE name = 'auditor')"
     )
 

@@ -4,6 +4,7 @@ Revision ID: 0008
 Revises: 0002
 Create Date: 2026-11-23 16:10:00
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

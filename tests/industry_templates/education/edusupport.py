@@ -1,7 +1,7 @@
 """The education pack installed by the pack installer on a fresh site whose clock only moves when told to.
 
-    site = edu_site(db_url, tmp_path)                   # with its org, demo users and sample records
-    site = edu_site(db_url, tmp_path, records=False)    # org and demo users only: scenarios start clean
+site = edu_site(db_url, tmp_path)                   # with its org, demo users and sample records
+site = edu_site(db_url, tmp_path, records=False)    # org and demo users only: scenarios start clean
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from rule_engine.testing.world import T0, FakeClock
 from tests.industry_templates.packsupport import Site, build_site, copy_pack
 
 PACK = Path(__file__).resolve().parents[3] / "industry_templates" / "packs" / "education"
-ENTITIES = ("course", "edu_class", "edu_lead", "follow_up", "student", "enrollment", "attendance", "care_ticket")
+ENTITIES = (
+    "course",
+    "edu_class",
+    "edu_lead",
+    "follow_up",
+    "student",
+    "enrollment",
+    "attendance",
+    "care_ticket",
+)
 
 
 def pack_json(path: str) -> Any:
@@ -89,13 +98,20 @@ def school(site: EduSite) -> dict[str, Any]:
     course = runtime.create("course", {"code": "MATH-G4", "name": "思维数学", "subject": "math"}, manager)
     klass = runtime.create(
         "edu_class",
-        {"code": "XH-M4-01", "name": "周六上午班", "course": course["id"], "owner_id": site.user("edu_advisor_wang")},
+        {
+            "code": "XH-M4-01",
+            "name": "周六上午班",
+            "course": course["id"],
+            "owner_id": site.user("edu_advisor_wang"),
+        },
         manager,
     )
     li = site.actor("edu_advisor_li")
     enrolled = {}
     for name, phone in (("孙嘉怡", "+8613900000011"), ("周子轩", "+8613900000012")):
-        student = runtime.create("student", {"name": name, "guardian_name": "家长", "guardian_phone": phone}, li)
+        student = runtime.create(
+            "student", {"name": name, "guardian_name": "家长", "guardian_phone": phone}, li
+        )
         enrolled[name] = runtime.create(
             "enrollment", {"student": student["id"], "edu_class": klass["id"], "purchased_hours": "40"}, li
         )
@@ -109,7 +125,11 @@ def take(site: EduSite, enrollment: dict[str, Any], statuses: str, first: dt.dat
     return [
         site.runtime().create(
             "attendance",
-            {"enrollment": enrollment["id"], "lesson_on": (first + dt.timedelta(weeks=n)).isoformat(), "status": kinds[s]},
+            {
+                "enrollment": enrollment["id"],
+                "lesson_on": (first + dt.timedelta(weeks=n)).isoformat(),
+                "status": kinds[s],
+            },
             teacher,
         )["id"]
         for n, s in enumerate(statuses)

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from tests.industry_templates.education.edusupport import EduSite, school, take
 
 
-def test_third_absence_in_a_row_opens_one_care_ticket_for_the_class_advisor(edu: Callable[..., EduSite]) -> None:
+def test_third_absence_in_a_row_opens_one_care_ticket_for_the_class_advisor(
+    edu: Callable[..., EduSite],
+) -> None:
     site = edu(records=False)
     made = school(site)
     sun, zhou = made["enrollments"]["孙嘉怡"], made["enrollments"]["周子轩"]
@@ -21,9 +23,10 @@ def test_third_absence_in_a_row_opens_one_care_ticket_for_the_class_advisor(edu:
     take(site, sun, "A", start + dt.timedelta(weeks=6))  # the 4th in a row opens no second ticket
     tickets = site.all("care_ticket")
     wang = site.user("edu_advisor_wang")
-    assert [(t["reason"], t["enrollment"], t["attendance"], t["student"], t["edu_class"], t["owner_id"]) for t in tickets] == [
-        ("absences", sun["id"], third, sun["student"], made["class"]["id"], wang)
-    ]
+    assert [
+        (t["reason"], t["enrollment"], t["attendance"], t["student"], t["edu_class"], t["owner_id"])
+        for t in tickets
+    ] == [("absences", sun["id"], third, sun["student"], made["class"]["id"], wang)]
     assert tickets[0]["status"] == "open" and "孙嘉怡" in tickets[0]["subject"]
     assert [(m["user_id"], m["record_id"]) for m in site.inbox()] == [(wang, tickets[0]["id"])]
     # The class advisor sees and works the ticket; the student's advisor (Li) does not own it.

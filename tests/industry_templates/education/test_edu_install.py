@@ -40,7 +40,10 @@ def test_install_from_empty_database_with_sample_data(edu: Callable[..., EduSite
     tickets = sorted((t["reason"], t["enrollment"], t["owner_id"]) for t in site.all("care_ticket"))
     absent = site.by("enrollment", "contract_no", "HT-2026-003")
     wang, li = site.user("edu_advisor_wang"), site.user("edu_advisor_li")
-    assert tickets == [("absences", absent["id"], wang), ("renewal", low["id"], li)]  # class / student advisor
+    assert tickets == [
+        ("absences", absent["id"], wang),
+        ("renewal", low["id"], li),
+    ]  # class / student advisor
     assert all(t["status"] == "open" for t in site.all("care_ticket"))
     assert sorted(m["user_id"] for m in site.inbox()) == sorted([wang, li])
     # Relative dates keep the data current: the latest lessons lie within the last week.

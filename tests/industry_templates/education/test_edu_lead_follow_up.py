@@ -25,7 +25,12 @@ def test_a_lead_without_contact_for_72_hours_raises_one_reminder(edu: Callable[.
     site.clock.advance(hours=22)  # 70 h: contacted just in time
     runtime.create(
         "follow_up",
-        {"lead": called["id"], "subject": "微信沟通", "kind": "wechat", "contacted_at": site.clock().isoformat()},
+        {
+            "lead": called["id"],
+            "subject": "微信沟通",
+            "kind": "wechat",
+            "contacted_at": site.clock().isoformat(),
+        },
         li,
     )
     site.clock.advance(hours=1, minutes=59)

@@ -15,7 +15,9 @@ def signed_in(site: EduSite, username: str, password: str) -> FlaskClient:
     client = site.site.client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     assert token
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token[1]})
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token[1]}
+    )
     assert response.status_code == 302, response.text
     return client
 
@@ -25,7 +27,12 @@ def test_every_entity_has_working_pages(edu: Callable[..., EduSite]) -> None:
     admin = signed_in(site, ADMIN, ADMIN_PASSWORD)
     for entity in ENTITIES:
         first = site.all(entity)[0]
-        for url in (f"/e/{entity}", f"/e/{entity}/new", f"/e/{entity}/{first['id']}", f"/e/{entity}/{first['id']}/edit"):
+        for url in (
+            f"/e/{entity}",
+            f"/e/{entity}/new",
+            f"/e/{entity}/{first['id']}",
+            f"/e/{entity}/{first['id']}/edit",
+        ):
             response = admin.get(url)
             assert response.status_code == 200, (url, response.status_code)
     form = admin.get("/e/enrollment/new").text

@@ -16,11 +16,15 @@ def renewals(site: EduSite) -> list[dict[str, Any]]:
     return [t for t in site.all("care_ticket") if t["reason"] == "renewal"]
 
 
-def test_the_renewal_reminder_fires_once_when_the_hours_left_reach_the_threshold(edu: Callable[..., EduSite]) -> None:
+def test_the_renewal_reminder_fires_once_when_the_hours_left_reach_the_threshold(
+    edu: Callable[..., EduSite],
+) -> None:
     site = edu(records=False)
     made = school(site)  # 2-hour lessons; the course's default threshold: 4 hours left
     li = site.actor("edu_advisor_li")
-    sun = site.runtime().update("enrollment", made["enrollments"]["孙嘉怡"]["id"], {"purchased_hours": "10"}, li)
+    sun = site.runtime().update(
+        "enrollment", made["enrollments"]["孙嘉怡"]["id"], {"purchased_hours": "10"}, li
+    )
     assert (sun["remaining_hours"], sun["renewal_threshold"], sun["hours_low"]) == ("10.0", "4.0", False)
     week = dt.date(2026, 1, 3)
 
@@ -53,6 +57,7 @@ def test_the_renewal_reminder_fires_once_when_the_hours_left_reach_the_threshold
     again = take(site, sun, "P", week + dt.timedelta(weeks=9))[0]
     assert [t["attendance"] for t in renewals(site)] == [crossing, again]
 
+
 def test_editing_the_paid_hours_down_to_the_threshold_reminds_once(edu: Callable[..., EduSite]) -> None:
     site = edu(records=False)
     made = school(site)
@@ -62,4 +67,6 @@ def test_editing_the_paid_hours_down_to_the_threshold_reminds_once(edu: Callable
     site.runtime().update("enrollment", zhou["id"], {"purchased_hours": "8"}, li)  # 4 hours left
     site.runtime().update("enrollment", zhou["id"], {"notes": "家长考虑续费"}, li)
     site.runtime().update("enrollment", zhou["id"], {"purchased_hours": "7"}, li)  # still low
-    assert [(t["enrollment"], t["owner_id"]) for t in renewals(site)] == [(zhou["id"], site.user("edu_advisor_li"))]
+    assert [(t["enrollment"], t["owner_id"]) for t in renewals(site)] == [
+        (zhou["id"], site.user("edu_advisor_li"))
+    ]

@@ -29,7 +29,9 @@ def test_an_advisor_sees_only_her_own_leads(edu: Callable[..., EduSite]) -> None
     with pytest.raises(NotFound):
         runtime.get("edu_lead", owned["edu_advisor_wang"], site.actor("edu_advisor_li"))
     with pytest.raises(NotFound):
-        runtime.update("edu_lead", owned["edu_advisor_wang"], {"status": "lost"}, site.actor("edu_advisor_li"))
+        runtime.update(
+            "edu_lead", owned["edu_advisor_wang"], {"status": "lost"}, site.actor("edu_advisor_li")
+        )
     # The Xuhui manager sees her campus's advisors' leads; the director at HQ sees every campus.
     assert visible("edu_manager_xh") == sorted([owned["edu_advisor_li"], owned["edu_advisor_wang"]])
     assert visible("edu_director") == sorted(owned.values())

@@ -1,4 +1,5 @@
 """Fixtures of the manufacturing pack's scenario tests."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """A site with the manufacturing pack installed on a fixed clock, and short ways to act on it."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """The manufacturing pack installs on an empty database with its roles, org, team and live sample data."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,17 @@ def test_the_pack_validates() -> None:
 
 
 def test_install_from_empty_database_with_sample_data(mfg: MfgSite) -> None:
-    counts = {e: len(mfg.records(e)) for e in ("mfg_customer", "equipment", "spare_part", "maintenance_plan", "work_order")}
-    assert counts == {"mfg_customer": 4, "equipment": 6, "spare_part": 6, "maintenance_plan": 3, "work_order": 5}
+    counts = {
+        e: len(mfg.records(e))
+        for e in ("mfg_customer", "equipment", "spare_part", "maintenance_plan", "work_order")
+    }
+    assert counts == {
+        "mfg_customer": 4,
+        "equipment": 6,
+        "spare_part": 6,
+        "maintenance_plan": 3,
+        "work_order": 5,
+    }
     # Every sample work order was auto-dispatched, spread over the three engineers of the team.
     orders = mfg.records("work_order")
     assert {o["status"] for o in orders} == {"dispatched"}
@@ -26,7 +36,11 @@ def test_install_from_empty_database_with_sample_data(mfg: MfgSite) -> None:
     assert cnc["install_date"] == (T0.date() - dt.timedelta(days=500)).isoformat()
     assert cnc["warranty_until"] == "2026-10-17" and cnc["open_work_orders"] == 1
     spindle = orders[0]
-    assert (spindle["customer"], spindle["under_warranty"], spindle["parts_cost"]) == (cnc["customer"], True, "206.50")
+    assert (spindle["customer"], spindle["under_warranty"], spindle["parts_cost"]) == (
+        cnc["customer"],
+        True,
+        "206.50",
+    )
     # Parts used on the sample work orders came off stock.
     bearing = mfg.by_key("spare_part", "part_no", "SP-BRG-6205")
     belt = mfg.by_key("spare_part", "part_no", "SP-BLT-A42")
@@ -36,7 +50,10 @@ def test_install_from_empty_database_with_sample_data(mfg: MfgSite) -> None:
     # belt went below its level with the second sample work order: a request was raised at once.
     nozzle = mfg.by_key("spare_part", "part_no", "SP-NZL-0402")
     requests = mfg.records("reorder_request")
-    assert [(r["spare_part"], r["quantity"], r["status"]) for r in requests] == [(nozzle["id"], 10, "open"), (belt["id"], 20, "open")]
+    assert [(r["spare_part"], r["quantity"], r["status"]) for r in requests] == [
+        (nozzle["id"], 10, "open"),
+        (belt["id"], 20, "open"),
+    ]
     assert nozzle["open_reorders"] == 1
     # Demo users hold the pack's roles; the warehouse heard about the reorder.
     assert {m["user_id"] for m in mfg.inbox() if m["entity"] == "spare_part"} == {mfg.uid("mfg_warehouse")}

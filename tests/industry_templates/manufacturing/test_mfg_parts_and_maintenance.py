@@ -1,4 +1,5 @@
 """Spare parts: usage on work orders decrements stock, the reorder level raises one request; maintenance plans."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,19 +22,39 @@ def requests_for(mfg: MfgSite, part_id: int) -> list[tuple[int, str]]:
 def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_request(mfg: MfgSite) -> None:
     rt = mfg.runtime()
     manager = mfg.actor("mfg_manager")
-    gear = rt.create("spare_part", {"part_no": "SP-GEAR-1", "name": "Gear", "unit_cost": "10.00",
-                                    "opening_stock": 10, "reorder_level": 5, "reorder_qty": 12}, mfg.actor("mfg_warehouse"))
+    gear = rt.create(
+        "spare_part",
+        {
+            "part_no": "SP-GEAR-1",
+            "name": "Gear",
+            "unit_cost": "10.00",
+            "opening_stock": 10,
+            "reorder_level": 5,
+            "reorder_qty": 12,
+        },
+        mfg.actor("mfg_warehouse"),
+    )
     press = mfg.by_key("equipment", "serial_no", "INJ-H-3321")["id"]
-    order = rt.create("work_order", {"subject": "Gearbox", "equipment": press,
-                                     "parts": [{"spare_part": gear["id"], "quantity": 3}]}, manager)
+    order = rt.create(
+        "work_order",
+        {"subject": "Gearbox", "equipment": press, "parts": [{"spare_part": gear["id"], "quantity": 3}]},
+        manager,
+    )
     assert (part(mfg, "SP-GEAR-1")["stock"], order["parts_cost"]) == (7, "30.00")
     mfg.clock.advance(minutes=10)
     mfg.run_due()
     assert requests_for(mfg, gear["id"]) == []  # 7 is not below 5
     # The engineer raises the quantity on the job: 10 - 6 = 4 crosses the level.
-    engineer = next(n for n in ("mfg_eng_zhang", "mfg_eng_li", "mfg_eng_wang") if mfg.uid(n) == order["owner_id"])
+    engineer = next(
+        n for n in ("mfg_eng_zhang", "mfg_eng_li", "mfg_eng_wang") if mfg.uid(n) == order["owner_id"]
+    )
     line = order["parts"][0]["id"]
-    rt.update("work_order", order["id"], {"parts": [{"id": line, "spare_part": gear["id"], "quantity": 6}]}, mfg.actor(engineer))
+    rt.update(
+        "work_order",
+        order["id"],
+        {"parts": [{"id": line, "spare_part": gear["id"], "quantity": 6}]},
+        mfg.actor(engineer),
+    )
     assert part(mfg, "SP-GEAR-1")["stock"] == 4
     assert requests_for(mfg, gear["id"]) == [(12, "open")]  # at once, with the part's reorder quantity
     assert mfg.records("reorder_request", spare_part=gear["id"])[0]["reason"].endswith(order["record_no"])
@@ -41,15 +62,25 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
     mfg.run_due()
     assert requests_for(mfg, gear["id"]) == [(12, "open")]
     # Falling further while a request is open raises no second one.
-    rt.create("work_order", {"subject": "Second gearbox", "equipment": press,
-                             "parts": [{"spare_part": gear["id"], "quantity": 2}]}, manager)
+    rt.create(
+        "work_order",
+        {
+            "subject": "Second gearbox",
+            "equipment": press,
+            "parts": [{"spare_part": gear["id"], "quantity": 2}],
+        },
+        manager,
+    )
     mfg.clock.advance(minutes=10)
     mfg.run_due()
     assert (part(mfg, "SP-GEAR-1")["stock"], requests_for(mfg, gear["id"])) == (2, [(12, "open")])
     # Using more than is in stock is refused, and nothing of that save is kept.
     with pytest.raises(RecordInvalid, match="not valid"):
-        rt.create("work_order", {"subject": "Too many", "equipment": press,
-                                 "parts": [{"spare_part": gear["id"], "quantity": 3}]}, manager)
+        rt.create(
+            "work_order",
+            {"subject": "Too many", "equipment": press, "parts": [{"spare_part": gear["id"], "quantity": 3}]},
+            manager,
+        )
     assert part(mfg, "SP-GEAR-1")["stock"] == 2
     # The warehouse orders and receives: stock rises by the received quantity.
     request = mfg.records("reorder_request", spare_part=gear["id"])[0]["id"]
@@ -74,13 +105,24 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
 
 def test_parts_crossing_together_are_all_reordered_by_the_next_sweep(mfg: MfgSite) -> None:
     rt = mfg.runtime()
-    made = [rt.create("spare_part", {"part_no": f"SP-T{n}", "name": f"T{n}", "opening_stock": 6, "reorder_level": 5})["id"]
-            for n in range(3)]
+    made = [
+        rt.create(
+            "spare_part", {"part_no": f"SP-T{n}", "name": f"T{n}", "opening_stock": 6, "reorder_level": 5}
+        )["id"]
+        for n in range(3)
+    ]
     press = mfg.by_key("equipment", "serial_no", "INJ-H-3321")["id"]
     order = rt.create("work_order", {"subject": "Overhaul", "equipment": press}, mfg.actor("mfg_manager"))
-    engineer = next(n for n in ("mfg_eng_zhang", "mfg_eng_li", "mfg_eng_wang") if mfg.uid(n) == order["owner_id"])
+    engineer = next(
+        n for n in ("mfg_eng_zhang", "mfg_eng_li", "mfg_eng_wang") if mfg.uid(n) == order["owner_id"]
+    )
     # One save takes three parts below their level: one request at once (a trigger fires once per save) ...
-    rt.update("work_order", order["id"], {"parts": [{"spare_part": p, "quantity": 2} for p in made]}, mfg.actor(engineer))
+    rt.update(
+        "work_order",
+        order["id"],
+        {"parts": [{"spare_part": p, "quantity": 2} for p in made]},
+        mfg.actor(engineer),
+    )
     assert [len(requests_for(mfg, p)) for p in made] == [1, 0, 0]
     # ... and the sweep every ten minutes raises the others, each once.
     mfg.clock.advance(minutes=10)
@@ -93,9 +135,18 @@ def test_parts_crossing_together_are_all_reordered_by_the_next_sweep(mfg: MfgSit
 def test_a_maintenance_plan_raises_a_work_order_when_due_and_moves_its_next_due_date(mfg: MfgSite) -> None:
     rt = mfg.runtime()
     compressor = mfg.by_key("equipment", "serial_no", "AIR-C-7710")
-    plan = rt.create("maintenance_plan", {"code": "PM-T", "name": "Weekly check", "equipment": compressor["id"],
-                                          "interval_days": 7, "next_due": (T0.date() + dt.timedelta(days=2)).isoformat(),
-                                          "checklist": "Drain condensate"}, mfg.actor("mfg_manager"))
+    plan = rt.create(
+        "maintenance_plan",
+        {
+            "code": "PM-T",
+            "name": "Weekly check",
+            "equipment": compressor["id"],
+            "interval_days": 7,
+            "next_due": (T0.date() + dt.timedelta(days=2)).isoformat(),
+            "checklist": "Drain condensate",
+        },
+        mfg.actor("mfg_manager"),
+    )
     mfg.clock.advance(days=1)
     mfg.run_due()
     assert mfg.records("work_order", maintenance_plan=plan["id"]) == []
@@ -103,11 +154,19 @@ def test_a_maintenance_plan_raises_a_work_order_when_due_and_moves_its_next_due_
     mfg.run_due()
     [order] = mfg.records("work_order", maintenance_plan=plan["id"])
     assert (order["kind"], order["status"], order["equipment"], order["customer"]) == (
-        "preventive", "dispatched", compressor["id"], compressor["customer"])
+        "preventive",
+        "dispatched",
+        compressor["id"],
+        compressor["customer"],
+    )
     assert order["subject"] == "Weekly check (2026-03-04)" and order["description"] == "Drain condensate"
     assert order["owner_id"] in mfg.load()
     moved = rt.get("maintenance_plan", plan["id"])
-    assert (moved["next_due"], moved["last_generated"], moved["work_orders"]) == ("2026-03-11", "2026-03-04", 1)
+    assert (moved["next_due"], moved["last_generated"], moved["work_orders"]) == (
+        "2026-03-11",
+        "2026-03-04",
+        1,
+    )
     mfg.clock.advance(days=3)
     mfg.run_due()
     assert len(mfg.records("work_order", maintenance_plan=plan["id"])) == 1  # not before the next due date

@@ -1,4 +1,5 @@
 """Work orders: auto-dispatch to the least-loaded engineer, 48-hour escalation, engineers see only their own."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +14,9 @@ from tests.industry_templates.manufacturing.mfgsupport import MfgSite
 
 def new_order(mfg: MfgSite, subject: str, username: str = "mfg_manager") -> dict[str, Any]:
     equipment = mfg.by_key("equipment", "serial_no", "INJ-H-3321")
-    return mfg.runtime().create("work_order", {"subject": subject, "equipment": equipment["id"]}, mfg.actor(username))
+    return mfg.runtime().create(
+        "work_order", {"subject": subject, "equipment": equipment["id"]}, mfg.actor(username)
+    )
 
 
 def test_a_new_work_order_is_dispatched_to_the_least_loaded_engineer(mfg: MfgSite) -> None:
@@ -21,7 +24,11 @@ def test_a_new_work_order_is_dispatched_to_the_least_loaded_engineer(mfg: MfgSit
     lightest = min(load, key=lambda user: (load[user], user))
     order = new_order(mfg, "Hydraulic leak")
     stored = mfg.runtime().get("work_order", order["id"])
-    assert (stored["owner_id"], stored["status"], stored["dispatched_at"]) == (lightest, "dispatched", "2026-03-02T09:00:00Z")
+    assert (stored["owner_id"], stored["status"], stored["dispatched_at"]) == (
+        lightest,
+        "dispatched",
+        "2026-03-02T09:00:00Z",
+    )
     assert stored["under_warranty"] is True  # installed 60 days ago with 18 months of warranty
     assert any(m["user_id"] == lightest and m["record_id"] == order["id"] for m in mfg.inbox())
     # Now everyone carries two; finishing work lightens an engineer, who gets the next one.
@@ -37,7 +44,9 @@ def test_a_new_work_order_is_dispatched_to_the_least_loaded_engineer(mfg: MfgSit
 def test_a_work_order_not_progressed_for_48_hours_is_escalated_once(mfg: MfgSite) -> None:
     forgotten = new_order(mfg, "Forgotten")
     started = new_order(mfg, "Started")
-    owner = next(n for n in ("mfg_eng_zhang", "mfg_eng_li", "mfg_eng_wang") if mfg.uid(n) == started["owner_id"])
+    owner = next(
+        n for n in ("mfg_eng_zhang", "mfg_eng_li", "mfg_eng_wang") if mfg.uid(n) == started["owner_id"]
+    )
     mfg.clock.advance(hours=30)
     mfg.transition("work_order", started["id"], "start", owner)
     before = len(mfg.inbox())
@@ -47,7 +56,11 @@ def test_a_work_order_not_progressed_for_48_hours_is_escalated_once(mfg: MfgSite
     mfg.clock.advance(minutes=1)
     mfg.run_due()
     escalated = mfg.runtime().get("work_order", forgotten["id"])
-    assert (escalated["escalated"], escalated["priority"], escalated["escalated_at"]) == (True, "urgent", "2026-03-04T09:00:00Z")
+    assert (escalated["escalated"], escalated["priority"], escalated["escalated_at"]) == (
+        True,
+        "urgent",
+        "2026-03-04T09:00:00Z",
+    )
     assert mfg.runtime().get("work_order", started["id"])["escalated"] is False
     # The sample orders were dispatched at the same moment: all five are escalated too.
     assert sum(o["escalated"] for o in mfg.records("work_order")) == 6
@@ -57,7 +70,9 @@ def test_a_work_order_not_progressed_for_48_hours_is_escalated_once(mfg: MfgSite
     assert "escalated" in notes[0]["subject"]
     mfg.clock.advance(days=5)
     mfg.run_due()
-    assert sum(m["record_id"] == forgotten["id"] for m in mfg.inbox()) == len(notes) + 1  # + the dispatch note
+    assert (
+        sum(m["record_id"] == forgotten["id"] for m in mfg.inbox()) == len(notes) + 1
+    )  # + the dispatch note
 
 
 def test_an_engineer_sees_and_changes_only_their_own_work_orders(mfg: MfgSite) -> None:
@@ -84,7 +99,12 @@ def test_an_engineer_sees_and_changes_only_their_own_work_orders(mfg: MfgSite) -
     with pytest.raises(AccessDenied):
         rt.create("work_order", {"subject": "x", "equipment": mine[0]["equipment"]}, zhang)
     with pytest.raises(AccessDenied):
-        rt.update("spare_part", mfg.by_key("spare_part", "part_no", "SP-BLT-A42")["id"], {"opening_stock": 99}, zhang)
+        rt.update(
+            "spare_part",
+            mfg.by_key("spare_part", "part_no", "SP-BLT-A42")["id"],
+            {"opening_stock": 99},
+            zhang,
+        )
     mfg.transition("work_order", order, "close", "mfg_manager")
     assert rt.get("work_order", order)["status"] == "closed"
 

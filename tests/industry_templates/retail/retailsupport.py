@@ -105,7 +105,13 @@ class RetailSite:
         return int(record["id"])
 
     def order(
-        self, member: int | None, store: int, amount: str, *, on: str | None = None, actor: Actor | None = None
+        self,
+        member: int | None,
+        store: int,
+        amount: str,
+        *,
+        on: str | None = None,
+        actor: Actor | None = None,
     ) -> dict[str, Any]:
         """Create a paid order with one line of ``amount`` yuan."""
         values: dict[str, Any] = {

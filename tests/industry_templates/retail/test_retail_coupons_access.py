@@ -65,7 +65,9 @@ def test_coupon_is_redeemed_on_an_order_once_and_a_second_redemption_is_refused(
         redeem(site, coupon["id"], bobs["id"], clerk)
     assert "its own member" in messages(refused.value)
     with pytest.raises(RecordInvalid) as fixed:
-        site.runtime().update("coupon", coupon["id"], {"value": "500.00"}, clerk)  # terms are fixed once issued
+        site.runtime().update(
+            "coupon", coupon["id"], {"value": "500.00"}, clerk
+        )  # terms are fixed once issued
     assert [p.path for p in fixed.value.problems] == ["value"]
     got = site.get("coupon", coupon["id"])
     assert (got["status"], got["redeemed_order"], got["value"]) == ("issued", None, "100.00")
@@ -73,7 +75,11 @@ def test_coupon_is_redeemed_on_an_order_once_and_a_second_redemption_is_refused(
     order = site.order(ann, shop, "368.00", actor=clerk)
     redeem(site, coupon["id"], order["id"], clerk)
     got = site.get("coupon", coupon["id"])
-    assert (got["status"], got["redeemed_order"], got["redeemed_on"]) == ("redeemed", order["id"], "2026-03-02")
+    assert (got["status"], got["redeemed_order"], got["redeemed_on"]) == (
+        "redeemed",
+        order["id"],
+        "2026-03-02",
+    )
     paid = site.get("retail_order", order["id"])
     assert (paid["total"], paid["coupon_discount"], paid["net_amount"]) == ("368.00", "100.00", "268.00")
 
@@ -101,7 +107,10 @@ def test_unused_coupons_expire_after_their_last_day_and_count_in_their_campaign(
     redeem(site, used["id"], order["id"], Actor())
     got = site.get("campaign", campaign["id"])
     assert (got["status"], got["coupons_issued"], got["coupons_redeemed"], got["redeemed_value"]) == (
-        "planned", 2, 1, "100.00",
+        "planned",
+        2,
+        1,
+        "100.00",
     )
     site.advance_to(NOW + dt.timedelta(days=1))  # 09:00 in Shanghai on the first day
     site.run_due()
@@ -143,6 +152,10 @@ def test_store_manager_sees_only_her_stores_members_and_a_clerk_only_her_own(sit
     with pytest.raises(AccessDenied):
         site.runtime().update("member", ann, {"notes": "市场部改的"}, marketing)  # HQ reads, stores edit
     with pytest.raises(AccessDenied):
-        site.runtime().create("campaign", {"name": "店内活动", "starts_on": site.today(), "ends_on": site.today(1)}, manager)
-    site.runtime().create("campaign", {"name": "全国活动", "starts_on": site.today(), "ends_on": site.today(1)}, marketing)
+        site.runtime().create(
+            "campaign", {"name": "店内活动", "starts_on": site.today(), "ends_on": site.today(1)}, manager
+        )
+    site.runtime().create(
+        "campaign", {"name": "全国活动", "starts_on": site.today(), "ends_on": site.today(1)}, marketing
+    )
     assert site.get("member", ann)["notes"] == "喜欢围巾"

@@ -49,7 +49,9 @@ def test_install_on_an_empty_site_with_sample_data(pack_site: Callable[..., Site
     entries = records_of(site, "points_entry")
     with_member = [o for o in orders if o["member"] is not None]
     assert sorted(e["retail_order"] for e in entries) == sorted(o["id"] for o in with_member)
-    assert all(e["points"] == int(float(o["total"])) for e in entries for o in orders if o["id"] == e["retail_order"])
+    assert all(
+        e["points"] == int(float(o["total"])) for e in entries for o in orders if o["id"] == e["retail_order"]
+    )
     # Tiers follow the spend of the last 12 months: some members have risen, the rule holds for each.
     tiers = Counter(m["tier"] for m in members)
     assert tiers["regular"] and tiers["silver"] and tiers["gold"]
@@ -74,7 +76,11 @@ def test_sample_data_comes_alive_in_the_first_due_scan(pack_site: Callable[..., 
     for entry in records_of(site, "points_entry"):
         assert entry["status"] == ("expired" if entry["expires_on"] <= now.date().isoformat() else "active")
     for member in records_of(site, "member"):
-        live = sum(e["points"] for e in records_of(site, "points_entry") if e["member"] == member["id"] and e["status"] == "active")
+        live = sum(
+            e["points"]
+            for e in records_of(site, "points_entry")
+            if e["member"] == member["id"] and e["status"] == "active"
+        )
         assert member["points_balance"] == live
     welcome = next(c for c in records_of(site, "coupon") if c["code"] == "WELCOME-0031")
     assert welcome["status"] == "expired"  # its last valid day was five days ago
@@ -123,10 +129,16 @@ def test_a_clerk_redeems_a_sample_coupon_through_the_api_once(pack_site: Callabl
     member = next(m for m in records_of(site, "member") if m["id"] == coupon["member"])
     clerk = site.api("sh01_clerk")
     assert coupon["owner_id"] == member["owner_id"] == site.user_id("sh01_clerk")
-    order = clerk.ok("POST", "/records/retail_order", {
-        "member": member["id"], "store": member["home_store"],
-        "lines": [{"item": "保湿精华液 50ml", "quantity": 1, "unit_price": "368.00"}],
-    }, status=201)
+    order = clerk.ok(
+        "POST",
+        "/records/retail_order",
+        {
+            "member": member["id"],
+            "store": member["home_store"],
+            "lines": [{"item": "保湿精华液 50ml", "quantity": 1, "unit_price": "368.00"}],
+        },
+        status=201,
+    )
     path = f"/records/coupon/{coupon['id']}/transitions/redeem"
     clerk.ok("POST", path, {"values": {"redeemed_order": order["id"]}})
     paid = clerk.ok("GET", f"/records/retail_order/{order['id']}")
@@ -136,8 +148,20 @@ def test_a_clerk_redeems_a_sample_coupon_through_the_api_once(pack_site: Callabl
     assert clerk.ok("GET", f"/records/coupon/{coupon['id']}")["status"] == "redeemed"
     assert site.api("bj01_manager").get(f"/records/coupon/{coupon['id']}").status_code == 404
     # HQ marketing issues a coupon with the fewest fields; it starts issued and goes to the member's clerk.
-    issued = site.api("retail_marketing").ok("POST", "/records/coupon", {
-        "code": "VIP-0001", "member": member["id"], "value": "30.00", "valid_until": "2099-12-31",
-    }, status=201)
+    issued = site.api("retail_marketing").ok(
+        "POST",
+        "/records/coupon",
+        {
+            "code": "VIP-0001",
+            "member": member["id"],
+            "value": "30.00",
+            "valid_until": "2099-12-31",
+        },
+        status=201,
+    )
     got = clerk.ok("GET", f"/records/coupon/{issued['id']}")
-    assert (got["status"], got["owner_id"], got["issued_on"]) == ("issued", member["owner_id"], paid["order_date"])
+    assert (got["status"], got["owner_id"], got["issued_on"]) == (
+        "issued",
+        member["owner_id"],
+        paid["order_date"],
+    )

@@ -108,7 +108,10 @@ def test_a_refund_takes_the_points_back_and_only_a_store_manager_may_refund(db_u
     workflow.transition(site.runtime(), "retail_order", order["id"], "refund", actor=manager)
     got = site.get("member", ann)
     assert (got["points_balance"], got["spent_12m"], got["tier"]) == (0, "0.00", "regular")
-    kinds = sorted((e["kind"], e["points"]) for e in site.world.rows(site.world.metadata.model().entity("points_entry").table))
+    kinds = sorted(
+        (e["kind"], e["points"])
+        for e in site.world.rows(site.world.metadata.model().entity("points_entry").table)
+    )
     assert kinds == [("earned", 1200), ("reversed", -1200)]
 
 
@@ -168,7 +171,8 @@ def test_birthday_brings_a_coupon_and_a_greeting_once_a_year(db_url: str) -> Non
     assert birthdays(site) == (2, 1)
     coupons = site.world.rows(site.world.metadata.model().entity("coupon").table)
     assert [(c["member"], c["code"], str(c["value"]), c["status"]) for c in coupons] == [
-        (ann, f"BD2026-{ann}", "50.00", "issued"), (imported, f"BD2026-{imported}", "50.00", "issued"),
+        (ann, f"BD2026-{ann}", "50.00", "issued"),
+        (imported, f"BD2026-{imported}", "50.00", "issued"),
     ]
     assert str(coupons[0]["valid_until"]) == "2026-04-02"
     assert coupons[0]["owner_id"] == clerk.user_id
@@ -191,7 +195,10 @@ def test_member_rules_refuse_bad_input(db_url: str) -> None:
     site.member("王芳", "+8613800000001", shop)
     for values, field in (
         ({"name": "重复", "phone": "+8613800000001", "home_store": shop}, "phone"),
-        ({"name": "未来", "phone": "+8613800000009", "home_store": shop, "birthday": "2030-01-01"}, "birthday"),
+        (
+            {"name": "未来", "phone": "+8613800000009", "home_store": shop, "birthday": "2030-01-01"},
+            "birthday",
+        ),
         ({"name": "无店", "phone": "+8613800000008"}, "home_store"),
     ):
         with pytest.raises(RecordInvalid) as refused:

@@ -33,19 +33,28 @@ def retail_1_1(folder: Path) -> Path:
 
     def member(doc: dict[str, Any]) -> None:
         doc["label"]["en"] = "Loyalty member"
-        doc["fields"].insert(4, {
-            "name": "preferred_channel", "type": "select", "label": {"en": "Preferred channel", "zh-CN": "偏好渠道"},
-            "options": [
-                {"value": "store", "label": {"en": "In store", "zh-CN": "门店"}},
-                {"value": "online", "label": {"en": "Online shop", "zh-CN": "线上商城"}},
-            ],
-        })
+        doc["fields"].insert(
+            4,
+            {
+                "name": "preferred_channel",
+                "type": "select",
+                "label": {"en": "Preferred channel", "zh-CN": "偏好渠道"},
+                "options": [
+                    {"value": "store", "label": {"en": "In store", "zh-CN": "门店"}},
+                    {"value": "online", "label": {"en": "Online shop", "zh-CN": "线上商城"}},
+                ],
+            },
+        )
 
     edit_json(pack / "metadata" / "entity" / "member.json", member)
-    edit_json(pack / "metadata" / "trigger" / "points_expiry_reminder.json",
-              lambda t: t["schedule"].update(offset_hours=-14 * 24))
-    edit_json(pack / "roles" / "store_manager.json",
-              lambda r: r["permissions"].append({"entity": "coupon", "operation": "export", "scope": "org_unit"}))
+    edit_json(
+        pack / "metadata" / "trigger" / "points_expiry_reminder.json",
+        lambda t: t["schedule"].update(offset_hours=-14 * 24),
+    )
+    edit_json(
+        pack / "roles" / "store_manager.json",
+        lambda r: r["permissions"].append({"entity": "coupon", "operation": "export", "scope": "org_unit"}),
+    )
     return pack
 
 
@@ -53,7 +62,9 @@ def customise(site: Site) -> None:
     """The site's own changes after installing 1.0.0: a field of its own, a label, a wider scope."""
     meta = site.services.metadata
     member = meta.draft().docs("entity")["member"]
-    member["fields"].append({"name": "wechat_id", "type": "text", "label": {"en": "WeChat ID", "zh-CN": "微信号"}})
+    member["fields"].append(
+        {"name": "wechat_id", "type": "text", "label": {"en": "WeChat ID", "zh-CN": "微信号"}}
+    )
     field_of(member, "home_store")["label"]["zh-CN"] = "开卡门店"
     meta.put_document("entity", "member", member, "admin")
     meta.publish("admin", "site changes")
@@ -75,8 +86,14 @@ def test_upgrade_keeps_the_sites_field_and_label_and_applies_the_new_release(
 
     bundle = site.services.metadata.model().bundle
     member = bundle.docs("entity")["member"]
-    assert field_of(member, "wechat_id")["label"] == {"en": "WeChat ID", "zh-CN": "微信号"}  # the site's field
-    assert field_of(member, "home_store")["label"] == {"en": "Home store", "zh-CN": "开卡门店"}  # the site's label
+    assert field_of(member, "wechat_id")["label"] == {
+        "en": "WeChat ID",
+        "zh-CN": "微信号",
+    }  # the site's field
+    assert field_of(member, "home_store")["label"] == {
+        "en": "Home store",
+        "zh-CN": "开卡门店",
+    }  # the site's label
     assert member["label"] == {"en": "Loyalty member", "zh-CN": "会员"}  # the release's label
     assert field_of(member, "preferred_channel")["type"] == "select"  # the release's field
     assert bundle.docs("trigger")["points_expiry_reminder"]["schedule"]["offset_hours"] == -336
@@ -88,16 +105,24 @@ def test_upgrade_keeps_the_sites_field_and_label_and_applies_the_new_release(
         assert conn.execute(select(packs.c.version).where(packs.c.name == "retail")).scalar_one() == "1.1.0"
 
     # The records and the site's data in its own field are kept; the new field is there to use.
-    assert [(m["id"], m["phone"], m["tier"], m["points_balance"]) for m in records_of(site, "member")] == before
+    assert [
+        (m["id"], m["phone"], m["tier"], m["points_balance"]) for m in records_of(site, "member")
+    ] == before
     assert site.runtime().get("member", ann["id"])["wechat_id"] == "wf_0001"
     site.runtime().update("member", ann["id"], {"preferred_channel": "online"}, site.admin)
 
     # The rules run on the new version: an order earns points, reminded two weeks before they expire.
     store = records_of(site, "store")[0]
-    order = site.runtime().create("retail_order", {
-        "member": ann["id"], "store": store["id"], "owner_id": site.user_id("sh01_clerk"),
-        "lines": [{"item": "丝巾", "quantity": 1, "unit_price": "459.00"}],
-    }, site.admin)
+    order = site.runtime().create(
+        "retail_order",
+        {
+            "member": ann["id"],
+            "store": store["id"],
+            "owner_id": site.user_id("sh01_clerk"),
+            "lines": [{"item": "丝巾", "quantity": 1, "unit_price": "459.00"}],
+        },
+        site.admin,
+    )
     [entry] = [e for e in records_of(site, "points_entry") if e["retail_order"] == order["id"]]
     assert entry["points"] == 459
     expires = dt.datetime.fromisoformat(entry["expires_on"]).replace(tzinfo=dt.UTC)
@@ -110,9 +135,15 @@ def test_upgrade_keeps_the_sites_field_and_label_and_applies_the_new_release(
 
     reminders(expires - dt.timedelta(days=30))  # when 1.0.0 reminded
     with svc.engine.connect() as conn:
-        seen = {row.record_id for row in conn.execute(select(inbox).where(inbox.c.rule == "points_expiry_reminder"))}
+        seen = {
+            row.record_id
+            for row in conn.execute(select(inbox).where(inbox.c.rule == "points_expiry_reminder"))
+        }
     assert entry["id"] not in seen  # not 30 days before any more
     assert reminders(expires - dt.timedelta(days=14)) >= 1
     with svc.engine.connect() as conn:
-        seen = {row.record_id for row in conn.execute(select(inbox).where(inbox.c.rule == "points_expiry_reminder"))}
+        seen = {
+            row.record_id
+            for row in conn.execute(select(inbox).where(inbox.c.rule == "points_expiry_reminder"))
+        }
     assert entry["id"] in seen

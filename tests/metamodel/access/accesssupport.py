@@ -46,14 +46,21 @@ class Shop:
     names: dict[int, str] = field(default_factory=dict)
     admins: set[int] = field(default_factory=set)
 
-    def user(self, name: str, *, is_admin: bool = False, unit: int | None = None, roles: tuple[str, ...] = ()) -> int:
+    def user(
+        self, name: str, *, is_admin: bool = False, unit: int | None = None, roles: tuple[str, ...] = ()
+    ) -> int:
         """Create a user (directly in sys_user), put her in ``unit`` and give her ``roles``."""
         with self.site.engine.begin() as conn:
             user_id = int(
                 conn.execute(
                     users.insert().values(
-                        username=name, password_hash="x", display_name=name, locale="en",
-                        is_admin=is_admin, is_active=True, created_at=self.site.clock(),
+                        username=name,
+                        password_hash="x",
+                        display_name=name,
+                        locale="en",
+                        is_admin=is_admin,
+                        is_active=True,
+                        created_at=self.site.clock(),
                     )
                 ).inserted_primary_key[0]
             )
@@ -75,12 +82,16 @@ class Shop:
     def role(self, name: str, *permissions: tuple[str, str, str]) -> str:
         """Create a role with (entity, operation, scope) permissions."""
         self.admin.create_role(name)
-        self.admin.set_permissions(name, [{"entity": e, "operation": o, "scope": s} for e, o, s in permissions])
+        self.admin.set_permissions(
+            name, [{"entity": e, "operation": o, "scope": s} for e, o, s in permissions]
+        )
         return name
 
     def deal(self, title: str, owner: int | None, amount: int = 0, entity_name: str = "deal") -> int:
         """Create a record as the system, owned by ``owner``; returns its id."""
-        values: dict[str, Any] = {"title": title, "amount": amount} if entity_name == "deal" else {"text": title}
+        values: dict[str, Any] = (
+            {"title": title, "amount": amount} if entity_name == "deal" else {"text": title}
+        )
         if owner is not None:
             values["owner_id"] = owner
         return int(self.runtime.create(entity_name, values)["id"])
@@ -100,7 +111,9 @@ class Shop:
     def field_rules(self, role: str, *rules: tuple[Any, ...]) -> None:
         """Set a role's field rules from (entity, field, access[, mask[, reveal]]) tuples."""
         keys = ("entity", "field", "access", "mask", "reveal")
-        self.admin.set_field_rules(role, [dict(zip(keys, rule, strict=False)) for rule in rules], self.runtime.model)
+        self.admin.set_field_rules(
+            role, [dict(zip(keys, rule, strict=False)) for rule in rules], self.runtime.model
+        )
 
     def tomorrow(self) -> dt.datetime:
         """Return the fake clock's time plus a day."""

@@ -14,7 +14,12 @@ from metamodel.records.runtime import RecordRuntime
 from tests.metamodel.access.accesssupport import Shop
 from tests.metamodel.mmsupport import Site, entity
 
-POOL = {"contact_fields": ["phone", "email"], "claim_limit": 2, "return_after_days": 7, "follow_up_field": "last_contact_at"}
+POOL = {
+    "contact_fields": ["phone", "email"],
+    "claim_limit": 2,
+    "return_after_days": 7,
+    "follow_up_field": "last_contact_at",
+}
 
 
 def lead_entity(pool: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -50,7 +55,12 @@ class PoolShop:
 
     def lead(self, company: str, owner: int | None = None, phone: str = "13812345678", **values: Any) -> int:
         """Create a lead as the system (no owner: in the pool); returns its id."""
-        body: dict[str, Any] = {"company": company, "phone": phone, "email": f"{company.replace(' ', '.')}@example.com", **values}
+        body: dict[str, Any] = {
+            "company": company,
+            "phone": phone,
+            "email": f"{company.replace(' ', '.')}@example.com",
+            **values,
+        }
         if owner is not None:
             body["owner_id"] = owner
         return int(self.runtime.create("lead", body)["id"])
@@ -68,7 +78,8 @@ def make_pool_shop(site: Site, pool: dict[str, Any] | None = None) -> PoolShop:
     shop.admin.set_permissions("sales", [*own, {"entity": "lead", "operation": "claim", "scope": "all"}])
     shop.admin.create_role("lead_manager")
     shop.admin.set_permissions(
-        "lead_manager", [{"entity": "lead", "operation": op, "scope": "all"} for op in ("read", "update", "claim")]
+        "lead_manager",
+        [{"entity": "lead", "operation": op, "scope": "all"} for op in ("read", "update", "claim")],
     )
     sales = shop.user("sue", roles=("sales",))
     sam = shop.user("sam", roles=("sales",))

@@ -50,7 +50,9 @@ class World:
     assignments: list[tuple[int, int, str | None]]  # (user, role, expiry), at most one per pair
     team_of: list[list[int]]  # members of each team
     owners: list[int | None]  # owner index of each record
-    shares: list[tuple[int, str, int, str, str | None]]  # (record, "user"|"team", grantee, permission, expiry)
+    shares: list[
+        tuple[int, str, int, str, str | None]
+    ]  # (record, "user"|"team", grantee, permission, expiry)
 
 
 @st.composite
@@ -60,14 +62,24 @@ def worlds(draw: Any) -> World:
     parents: list[int | None] = [None] + [
         draw(st.sampled_from([i - 1, i - 1, i - 1, None, *range(i)])) for i in range(1, n_units)
     ]
-    move = draw(st.one_of(st.none(), st.tuples(st.integers(0, n_units - 1), st.one_of(st.none(), st.integers(0, n_units - 1)))))
+    move = draw(
+        st.one_of(
+            st.none(),
+            st.tuples(st.integers(0, n_units - 1), st.one_of(st.none(), st.integers(0, n_units - 1))),
+        )
+    )
     n_users = draw(st.integers(2, 6))
     # The first unit (a root) and the last (often the deepest) are drawn often, so scopes span levels.
     unit = st.sampled_from([n_units - 1, 0, n_units - 1, 0, None, *range(n_units)])
     user_units = [draw(unit) for _ in range(n_users)]
     admins = [draw(st.integers(0, 9)) == 0 for _ in range(n_users)]
     role_list = [
-        {"entity": draw(st.sampled_from(["deal", "*"])), "read": draw(SCOPE), "update": draw(SCOPE), "note": draw(SCOPE)}
+        {
+            "entity": draw(st.sampled_from(["deal", "*"])),
+            "read": draw(SCOPE),
+            "update": draw(SCOPE),
+            "note": draw(SCOPE),
+        }
         for _ in range(draw(st.integers(1, 3)))
     ]
     # Each user holds each role with probability about one half; a few of the grants are time-limited.
@@ -78,7 +90,10 @@ def worlds(draw: Any) -> World:
         for r in range(len(role_list))
         if (expiry := draw(held)) != "no"
     ]
-    team_of = [draw(st.lists(st.integers(0, n_users - 1), unique=True, max_size=n_users)) for _ in range(draw(st.integers(0, 2)))]
+    team_of = [
+        draw(st.lists(st.integers(0, n_users - 1), unique=True, max_size=n_users))
+        for _ in range(draw(st.integers(0, 2)))
+    ]
     n_records = draw(st.integers(1, 10))
     owners = [draw(st.one_of(st.integers(0, n_users - 1), st.none())) for _ in range(n_records)]
     grantee_kinds = ["user", "team"] if team_of else ["user"]
@@ -88,7 +103,13 @@ def worlds(draw: Any) -> World:
             kind = draw(st.sampled_from(grantee_kinds))
             grantee = draw(st.integers(0, (n_users if kind == "user" else len(team_of)) - 1))
             shares.append(
-                (draw(st.integers(0, n_records - 1)), kind, grantee, draw(st.sampled_from(["read", "write"])), draw(EXPIRY))
+                (
+                    draw(st.integers(0, n_records - 1)),
+                    kind,
+                    grantee,
+                    draw(st.sampled_from(["read", "write"])),
+                    draw(EXPIRY),
+                )
             )
     return World(parents, move, user_units, admins, role_list, assignments, team_of, owners, shares)
 
@@ -130,7 +151,9 @@ def scopes(world: World, user: int, entity: str, operation: str) -> set[str]:
     return found
 
 
-def owner_allowed(world: World, parents: list[int | None], user: int, granted: set[str], owner: int | None) -> bool:
+def owner_allowed(
+    world: World, parents: list[int | None], user: int, granted: set[str], owner: int | None
+) -> bool:
     if "all" in granted:
         return True
     if owner is None:
@@ -158,7 +181,17 @@ def shared(world: World, user: int, record: int, permissions: tuple[str, ...]) -
 def reset(shop: Shop) -> None:
     deal = shop.runtime.model.entity("deal").table
     with shop.site.engine.begin() as conn:
-        for table in (record_shares, team_members, teams, user_role_expiry, user_roles, role_permissions, roles, user_org_units, deal):
+        for table in (
+            record_shares,
+            team_members,
+            teams,
+            user_role_expiry,
+            user_roles,
+            role_permissions,
+            roles,
+            user_org_units,
+            deal,
+        ):
             conn.execute(table.delete())
         conn.execute(org_units.update().values(parent_id=None))
         conn.execute(org_unit_tree.delete())
@@ -169,7 +202,9 @@ def reset(shop: Shop) -> None:
 
 
 def expiry_time(expiry: str | None) -> dt.datetime | None:
-    return None if expiry is None else T0 + (dt.timedelta(days=-1) if expiry == "past" else dt.timedelta(days=1))
+    return (
+        None if expiry is None else T0 + (dt.timedelta(days=-1) if expiry == "past" else dt.timedelta(days=1))
+    )
 
 
 def build(shop: Shop, world: World) -> tuple[list[int], list[int], list[int]]:
@@ -189,7 +224,11 @@ def build(shop: Shop, world: World) -> tuple[list[int], list[int], list[int]]:
         for i, unit in enumerate(world.user_units)
     ]
     for index, spec in enumerate(world.roles):
-        rules = [{"entity": spec["entity"], "operation": op, "scope": spec[op]} for op in ("read", "update") if spec[op]]
+        rules = [
+            {"entity": spec["entity"], "operation": op, "scope": spec[op]}
+            for op in ("read", "update")
+            if spec[op]
+        ]
         if spec["note"]:
             rules.append({"entity": "note", "operation": "read", "scope": spec["note"]})
         admin.create_role(f"r{index}")
@@ -205,17 +244,24 @@ def build(shop: Shop, world: World) -> tuple[list[int], list[int], list[int]]:
     with shop.site.engine.begin() as conn:
         for index, owner in enumerate(world.owners):
             row = {
-                "title": f"d{index}", "amount": 0, "lock_version": 1, "created_at": T0, "updated_at": T0,
+                "title": f"d{index}",
+                "amount": 0,
+                "lock_version": 1,
+                "created_at": T0,
+                "updated_at": T0,
                 "owner_id": None if owner is None else user_ids[owner],
             }
             record_ids.append(int(conn.execute(model.table.insert().values(row)).inserted_primary_key[0]))
         for record, kind, grantee, permission, expiry in world.shares:
             conn.execute(
                 record_shares.insert().values(
-                    entity_id=model.entity.id, record_id=record_ids[record], permission=permission,
+                    entity_id=model.entity.id,
+                    record_id=record_ids[record],
+                    permission=permission,
                     user_id=user_ids[grantee] if kind == "user" else None,
                     team=f"t{grantee}" if kind == "team" else None,
-                    expires_at=expiry_time(expiry), created_at=T0,
+                    expires_at=expiry_time(expiry),
+                    created_at=T0,
                 )
             )
     return unit_ids, user_ids, record_ids
@@ -246,12 +292,22 @@ def test_users_see_and_change_exactly_what_the_rules_allow(shop: Shop, world: Wo
             writable = set(visible)
         else:
             visible = {
-                r for r, owner in enumerate(world.owners)
-                if read and (owner_allowed(world, parents, user, read, owner) or shared(world, user, r, ("read", "write")))
+                r
+                for r, owner in enumerate(world.owners)
+                if read
+                and (
+                    owner_allowed(world, parents, user, read, owner)
+                    or shared(world, user, r, ("read", "write"))
+                )
             }
             writable = {
-                r for r in visible
-                if update and (owner_allowed(world, parents, user, update, world.owners[r]) or shared(world, user, r, ("write",)))
+                r
+                for r in visible
+                if update
+                and (
+                    owner_allowed(world, parents, user, update, world.owners[r])
+                    or shared(world, user, r, ("write",))
+                )
             }
         can_read = world.admins[user] or bool(read)
         # list, three rows a page, following the cursor

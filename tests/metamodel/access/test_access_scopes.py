@@ -115,7 +115,11 @@ def test_permissions_are_the_union_of_roles(shop: Any) -> None:
     # the inspector role reads but does not write: update comes from 'sales' (own) only
     with pytest.raises(AccessDenied) as caught:
         shop.runtime.update("deal", shop.d_ann, {"amount": 1}, shop.actor(shop.sue))
-    assert (caught.value.status, caught.value.code, caught.value.operation) == (403, "permission_denied", "update")
+    assert (caught.value.status, caught.value.code, caught.value.operation) == (
+        403,
+        "permission_denied",
+        "update",
+    )
 
 
 def test_denied_operations_name_entity_and_operation(shop: Any) -> None:
@@ -168,7 +172,9 @@ def test_without_any_permission_set_access_is_not_enforced(site: Site) -> None:
 def test_sharing_with_a_user_read_and_write(shop: Any) -> None:
     """A read share shows a record outside the scope; only a write share lets her change it."""
     sam = shop.actor(shop.sam)
-    share = shop.admin.share(shop.runtime.model.entity("deal"), shop.d_sue, user_id=shop.sam, permission="read")
+    share = shop.admin.share(
+        shop.runtime.model.entity("deal"), shop.d_sue, user_id=shop.sam, permission="read"
+    )
     assert shop.titles(shop.sam) == ["n1 sam", "s1 sue"]
     assert shop.runtime.get("deal", shop.d_sue, sam)["title"] == "s1 sue"
     with pytest.raises(AccessDenied):

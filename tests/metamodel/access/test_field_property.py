@@ -69,7 +69,9 @@ def worlds(draw: Any) -> World:
     n_users = draw(st.integers(1, 4))
     admins = [draw(st.integers(0, 9)) == 0 for _ in range(n_users)]
     held = st.sampled_from(["no", None, None, "past", "future"])
-    assignments = [(u, r, e) for u in range(n_users) for r in range(len(role_list)) if (e := draw(held)) != "no"]
+    assignments = [
+        (u, r, e) for u in range(n_users) for r in range(len(role_list)) if (e := draw(held)) != "no"
+    ]
     contacts = []
     for index in range(draw(st.integers(1, 4))):
         # Distinct, recognisable values: a leak of any of them shows up as a substring.
@@ -91,7 +93,9 @@ def held_roles(world: World, user: int) -> list[int]:
 
 
 def can_read(world: World, user: int) -> bool:
-    return world.admins[user] or any(world.roles[r].grant in ("contact", "*") for r in held_roles(world, user))
+    return world.admins[user] or any(
+        world.roles[r].grant in ("contact", "*") for r in held_roles(world, user)
+    )
 
 
 def can_update(world: World, user: int) -> bool:
@@ -118,7 +122,15 @@ def access(world: World, user: int, name: str) -> tuple[str, bool]:
 def reset(shop: Shop) -> None:
     contact = shop.runtime.model.entity("contact").table
     with shop.site.engine.begin() as conn:
-        for table in (field_permissions, user_role_expiry, user_roles, role_permissions, roles, contact, users):
+        for table in (
+            field_permissions,
+            user_role_expiry,
+            user_roles,
+            role_permissions,
+            roles,
+            contact,
+            users,
+        ):
             conn.execute(table.delete())
     shop.names.clear()
     shop.admins.clear()
@@ -151,8 +163,11 @@ def check_record(world: World, user: int, shown: dict[str, Any], clear: dict[str
             assert name not in shown, (name, level)
         elif level == "masked":
             assert shown[name] != clear[name]
-            masks = {STYLES.apply(model.fields[name], clear[name], role.rules[name][1])
-                     for role in world.roles if name in role.rules}
+            masks = {
+                STYLES.apply(model.fields[name], clear[name], role.rules[name][1])
+                for role in world.roles
+                if name in role.rules
+            }
             masks.add(STYLES.apply(model.fields[name], clear[name]))
             assert shown[name] in masks, (name, shown[name])
         else:
@@ -207,7 +222,11 @@ def test_field_rules_never_leak_a_value(shop: Shop, world: World) -> None:
                 with pytest.raises(AccessDenied):
                     runtime.list("contact", ListQuery(sort=f"-{name}"), actor)
             else:
-                same = {rid for rid, c in zip(record_ids, world.contacts, strict=True) if c[name] == world.contacts[0][name]}
+                same = {
+                    rid
+                    for rid, c in zip(record_ids, world.contacts, strict=True)
+                    if c[name] == world.contacts[0][name]
+                }
                 assert {i["id"] for i in runtime.list("contact", query, actor).items} == same
         # writes: only fields at full access change; an unchanged echo of what she sees passes
         if can_update(world, user):
@@ -215,7 +234,9 @@ def test_field_rules_never_leak_a_value(shop: Shop, world: World) -> None:
             echo = {name: shown[name] for name in FIELDS if name in shown}
             runtime.update("contact", record_ids[0], echo, actor)
             for name in FIELDS:
-                change = {name: "+8613700000000" if name == "phone" else ("a@b.cn" if name == "email" else "New")}
+                change = {
+                    name: "+8613700000000" if name == "phone" else ("a@b.cn" if name == "email" else "New")
+                }
                 if levels[name][0] == "full":
                     runtime.update("contact", record_ids[0], change, actor)
                     runtime.update("contact", record_ids[0], {name: world.contacts[0][name]})
@@ -227,7 +248,9 @@ def test_field_rules_never_leak_a_value(shop: Shop, world: World) -> None:
         # reveal: exactly the restricted fields she holds a reveal rule for
         for name in sorted(unseen):
             if levels[name][1]:
-                assert reveal(runtime, "contact", record_ids[0], [name], actor) == {name: world.contacts[0][name]}
+                assert reveal(runtime, "contact", record_ids[0], [name], actor) == {
+                    name: world.contacts[0][name]
+                }
             else:
                 with pytest.raises(AccessDenied):
                     reveal(runtime, "contact", record_ids[0], [name], actor)

@@ -27,8 +27,11 @@ def shop(site: Site) -> Shop:
     everything = [("contact", op, "all") for op in ("read", "create", "update")] + [("deal", "read", "all")]
     shop.role("agent", *everything)
     shop.field_rules(
-        "agent", ("contact", "phone", "masked"), ("contact", "email", "masked", None, True),
-        ("contact", "id_no", "hidden"), ("contact", "name", "readonly"),
+        "agent",
+        ("contact", "phone", "masked"),
+        ("contact", "email", "masked", None, True),
+        ("contact", "id_no", "hidden"),
+        ("contact", "name", "readonly"),
     )
     return shop
 
@@ -57,7 +60,12 @@ def test_the_most_permissive_role_wins_and_unrelated_roles_do_not_count(shop: Sh
     assert record["phone"] == "+86 138****1234"
     assert record["id_no"] == "110****1234"
     assert record["email"] == EMAIL
-    shop.field_rules("viewer", ("contact", "phone", "hidden"), ("contact", "id_no", "hidden"), ("contact", "email", "hidden"))
+    shop.field_rules(
+        "viewer",
+        ("contact", "phone", "hidden"),
+        ("contact", "id_no", "hidden"),
+        ("contact", "email", "hidden"),
+    )
     again = shop.runtime.get("contact", 1, both)
     assert "id_no" not in again and again["email"] == "a***@x.com"
 
@@ -112,7 +120,12 @@ def test_restricted_fields_cannot_be_written_but_unchanged_echoes_pass(shop: Sho
     updated = shop.runtime.update("contact", 1, {**echoed, "deal": None}, agent)
     assert updated["deal"] is None and updated["phone"] == "+86 138****1234"
     stored = shop.runtime.get("contact", 1)
-    assert (stored["name"], stored["phone"], stored["email"], stored["id_no"]) == ("Alice Smith", PHONE, EMAIL, ID_NO)
+    assert (stored["name"], stored["phone"], stored["email"], stored["id_no"]) == (
+        "Alice Smith",
+        PHONE,
+        EMAIL,
+        ID_NO,
+    )
     with pytest.raises(AccessDenied):
         shop.runtime.create("contact", {"name": "Bob"}, agent)  # name is read-only for her, even when new
     with pytest.raises(RecordInvalid) as missing:  # an empty restricted field passes the guard...
@@ -133,7 +146,9 @@ def test_reveal_returns_clear_values_and_is_audited(shop: Shop, site: Site) -> N
     with pytest.raises(AccessDenied):
         reveal(shop.runtime, "contact", 1, ["email"], stranger)
     with site.engine.connect() as conn:
-        rows = conn.execute(sa.select(audit_log).where(audit_log.c.action == "record.reveal")).mappings().all()
+        rows = (
+            conn.execute(sa.select(audit_log).where(audit_log.c.action == "record.reveal")).mappings().all()
+        )
     assert [(r["actor_id"], r["origin"], r["entity"], r["record_id"], r["changes"]) for r in rows] == [
         (ann, "10.0.0.7", "contact", 1, {"fields": ["email"]})
     ]
@@ -151,8 +166,12 @@ def test_reveal_of_an_invisible_record_is_not_found(shop: Shop) -> None:
 def test_rules_are_checked_against_the_model(shop: Shop) -> None:
     with pytest.raises(RecordInvalid) as bad:
         shop.field_rules(
-            "agent", ("nope", "x", "hidden"), ("contact", "nope", "hidden"), ("contact", "phone", "secret"),
-            ("contact", "email", "masked", "zigzag"), ("contact", "owner_id", "hidden"),
+            "agent",
+            ("nope", "x", "hidden"),
+            ("contact", "nope", "hidden"),
+            ("contact", "phone", "secret"),
+            ("contact", "email", "masked", "zigzag"),
+            ("contact", "owner_id", "hidden"),
         )
     assert [(p.path, p.code) for p in bad.value.problems] == [
         ("fields[0].entity", "unknown_entity"),

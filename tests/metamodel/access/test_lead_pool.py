@@ -43,7 +43,9 @@ def audit_rows(ps: PoolShop, action: str) -> list[dict[str, Any]]:
 def problems_of(site: Site, pool: dict[str, Any], **extra: Any) -> dict[str, str]:
     doc = lead_entity(pool)
     doc.update(extra)
-    with pytest.raises(MetadataInvalid) as caught:  # the schema's problems come at once, the references at publish
+    with pytest.raises(
+        MetadataInvalid
+    ) as caught:  # the schema's problems come at once, the references at publish
         site.svc.replace_draft(as_bundle([doc]), "tester")
         site.svc.publish("tester", "")
     return {p.path: p.message for p in caught.value.problems}
@@ -58,7 +60,9 @@ def test_pool_settings_are_checked_with_paths(site: Site) -> None:
     assert "title field" in found["entity.lead.pool.contact_fields[0]"]
 
 
-@pytest.mark.parametrize("key, value", [("claim_limit", 0), ("return_after_days", -3), ("claim_limit", "20"), ("colour", 1)])
+@pytest.mark.parametrize(
+    "key, value", [("claim_limit", 0), ("return_after_days", -3), ("claim_limit", "20"), ("colour", 1)]
+)
 def test_pool_numbers_must_be_positive_whole_numbers(site: Site, key: str, value: Any) -> None:
     found = problems_of(site, {"contact_fields": ["phone"], key: value})
     assert any(path.startswith("entity.lead.pool") for path in found), found
@@ -188,7 +192,9 @@ def test_a_stale_owner_change_loses_with_a_conflict(ps: PoolShop) -> None:
     pooled = ps.lead("pooled")
     ps.pool.claim("lead", pooled, ps.shop.actor(ps.sam))
     with pytest.raises(Conflict):
-        ps.runtime.set_owner("lead", pooled, ps.sales, ps.shop.actor(ps.manager), operation="claim", expected_version=1)
+        ps.runtime.set_owner(
+            "lead", pooled, ps.sales, ps.shop.actor(ps.manager), operation="claim", expected_version=1
+        )
 
 
 def test_concurrent_claims_of_one_record_have_exactly_one_winner(site: Site) -> None:
@@ -198,7 +204,12 @@ def test_concurrent_claims_of_one_record_have_exactly_one_winner(site: Site) -> 
         outcomes: dict[int, str] = {}
         barrier = threading.Barrier(2)
 
-        def claim(user: int, record_id: int = record_id, outcomes: dict[int, str] = outcomes, barrier: threading.Barrier = barrier) -> None:
+        def claim(
+            user: int,
+            record_id: int = record_id,
+            outcomes: dict[int, str] = outcomes,
+            barrier: threading.Barrier = barrier,
+        ) -> None:
             barrier.wait()
             try:
                 ps.pool.claim("lead", record_id, ps.shop.actor(user))
@@ -231,7 +242,9 @@ def test_records_without_follow_up_return_to_the_pool(ps: PoolShop) -> None:
     ps.pool.claim("lead", quiet, ps.shop.actor(ps.sales))
     ps.pool.claim("lead", busy, ps.shop.actor(ps.sam))
     # Old follow-up, but held since long: returns; a lead created with an owner counts from creation.
-    assigned = ps.lead("assigned", owner=ps.sales, last_contact_at=(start - dt.timedelta(days=30)).isoformat())
+    assigned = ps.lead(
+        "assigned", owner=ps.sales, last_contact_at=(start - dt.timedelta(days=30)).isoformat()
+    )
     clock.now = start + dt.timedelta(days=5)
     ps.runtime.update("lead", busy, {"last_contact_at": clock.now.isoformat()}, ps.shop.actor(ps.sam))
     model = ps.runtime.model.entity("lead")
@@ -265,7 +278,9 @@ def test_without_follow_up_field_updated_at_counts(site: Site) -> None:
     ps.runtime.update("lead", lead, {"company": "renamed"}, ps.shop.actor(ps.sales))
     with site.engine.begin() as conn:
         assert return_stale(conn, model, site.clock.now + dt.timedelta(days=2)) == []
-        assert return_stale(conn, model, site.clock.now + dt.timedelta(days=3, seconds=1)) == [(lead, ps.sales)]
+        assert return_stale(conn, model, site.clock.now + dt.timedelta(days=3, seconds=1)) == [
+            (lead, ps.sales)
+        ]
 
 
 # --- masking and no oracle ----------------------------------------------------------------------

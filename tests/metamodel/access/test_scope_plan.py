@@ -31,7 +31,9 @@ def test_unit_scoped_newest_first_list_walks_the_created_at_index(site: Site) ->
 
     statements: list[tuple[str, Any]] = []
 
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    def capture(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if "ORDER BY" in statement and "rec_" in statement:
             statements.append((statement, parameters))
 

@@ -1,4 +1,5 @@
 """Helpers for the audit tests: a runtime whose hooks write the audit log, and reading the log back."""
+
 from __future__ import annotations
 
 from typing import Any

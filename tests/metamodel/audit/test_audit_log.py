@@ -1,4 +1,5 @@
 """Publishes and rollbacks are logged; the log is append-only in the database; CSV cells are safe."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,10 +18,22 @@ ITEM = entity("item", [{"name": "name", "type": "text"}])
 
 def test_publish_and_rollback_are_logged_with_version_comment_and_changes(site: Site) -> None:
     with site.engine.begin() as conn:
-        conn.execute(users.insert().values(username="tester", password_hash="x", display_name="T", locale="en", is_admin=True, is_active=True, created_at=T0))
+        conn.execute(
+            users.insert().values(
+                username="tester",
+                password_hash="x",
+                display_name="T",
+                locale="en",
+                is_admin=True,
+                is_active=True,
+                created_at=T0,
+            )
+        )
     site.svc.on_publish.append(lambda event: record_publish(event, "cli"))
     site.publish([ITEM], "first")
-    site.publish([entity("item", [{"name": "name", "type": "text"}, {"name": "size", "type": "integer"}])], "add size")
+    site.publish(
+        [entity("item", [{"name": "name", "type": "text"}, {"name": "size", "type": "integer"}])], "add size"
+    )
     site.rollback(1)
     first, second, back = entries(site.engine)
     assert (first["action"], first["actor_name"], first["origin"]) == ("meta.publish", "tester", "cli")
@@ -29,7 +42,9 @@ def test_publish_and_rollback_are_logged_with_version_comment_and_changes(site: 
     assert second["changes"]["version"] == [1, 2] and second["changes"]["comment"] == "add size"
     assert any("size" in line and "field_added" in line for line in second["changes"]["metadata"])
     assert back["action"] == "meta.rollback" and back["changes"]["version"] == [2, 3]
-    assert back["changes"]["source_version"] == 1 and "rolled back to version 1 as version 3" in back["summary"]
+    assert (
+        back["changes"]["source_version"] == 1 and "rolled back to version 1 as version 3" in back["summary"]
+    )
     assert any("field_removed" in line for line in back["changes"]["metadata"])
 
 
@@ -48,9 +63,16 @@ def test_a_refused_publish_leaves_no_entry(site: Site) -> None:
 
 def test_the_database_refuses_updates_and_deletes_of_entries(site: Site) -> None:
     with site.engine.begin() as conn:
-        record_access_change(conn, Actor(1, "root", True, T0, "cli"), "granted sales to bob", {"role": "sales", "password": "pw-Secret-1"})
+        record_access_change(
+            conn,
+            Actor(1, "root", True, T0, "cli"),
+            "granted sales to bob",
+            {"role": "sales", "password": "pw-Secret-1"},
+        )
     [entry] = entries(site.engine)
-    assert entry["changes"] == {"role": "sales", "password": "[redacted]"} and entry["action"] == "access.change"
+    assert (
+        entry["changes"] == {"role": "sales", "password": "[redacted]"} and entry["action"] == "access.change"
+    )
     for statement in (
         sa.update(audit_log).values(summary="nothing happened"),
         sa.delete(audit_log),
@@ -89,8 +111,16 @@ def test_browse_filters_and_pages_newest_first(site: Site) -> None:
 
 def test_csv_cells_cannot_become_formulas() -> None:
     assert [safe_cell(v) for v in ("=1+1", "+cmd", "-2", "@SUM(A1)", "plain", None, 5)] == [
-        "'=1+1", "'+cmd", "'-2", "'@SUM(A1)", "plain", "", "5"
+        "'=1+1",
+        "'+cmd",
+        "'-2",
+        "'@SUM(A1)",
+        "plain",
+        "",
+        "5",
     ]
-    lines = list(csv_lines([{"id": 1, "summary": '=HYPERLINK("x")', "actor_name": "李雷", "changes": {"a": [1, 2]}}]))
+    lines = list(
+        csv_lines([{"id": 1, "summary": '=HYPERLINK("x")', "actor_name": "李雷", "changes": {"a": [1, 2]}}])
+    )
     assert lines[0].startswith(BOM + "id,at,")
     assert lines[1] == '1,,,李雷,,,,,"\'=HYPERLINK(""x"")","{""a"": [1, 2]}"\r\n'

@@ -1,4 +1,5 @@
 """Record changes are logged in their own transaction, with who, when, from where and masked values."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,11 @@ from tests.metamodel.audit.auditsupport import audited_runtime, entries
 from tests.metamodel.mmsupport import T0, Site, entity
 
 ALICE = Actor(7, "alice", origin="192.0.2.10")
-LINE = entity("contact_line", [{"name": "note", "type": "text"}, {"name": "mobile", "type": "phone", "sensitive": True}], is_child=True)
+LINE = entity(
+    "contact_line",
+    [{"name": "note", "type": "text"}, {"name": "mobile", "type": "phone", "sensitive": True}],
+    is_child=True,
+)
 CONTACT = entity(
     "contact",
     [
@@ -26,7 +31,12 @@ CONTACT = entity(
         {"name": "lines", "type": "child_table", "child_entity": "contact_line"},
     ],
 )
-CLEAR = {"email": "alice@example.com", "phone": "13812341234", "id_number": "110101199003071234", "api_token": "tok-s3cr3t-value"}
+CLEAR = {
+    "email": "alice@example.com",
+    "phone": "13812341234",
+    "id_number": "110101199003071234",
+    "api_token": "tok-s3cr3t-value",
+}
 
 
 def test_create_update_delete_are_logged_with_before_and_after(site: Site) -> None:
@@ -38,8 +48,17 @@ def test_create_update_delete_are_logged_with_before_and_after(site: Site) -> No
     runtime.delete("contact", record["id"], ALICE)
     created, updated, deleted = entries(site.engine)
 
-    assert (created["action"], created["entity"], created["record_id"]) == ("record.create", "contact", record["id"])
-    assert (created["actor_id"], created["actor_name"], created["origin"], created["at"]) == (7, "alice", "192.0.2.10", T0)
+    assert (created["action"], created["entity"], created["record_id"]) == (
+        "record.create",
+        "contact",
+        record["id"],
+    )
+    assert (created["actor_id"], created["actor_name"], created["origin"], created["at"]) == (
+        7,
+        "alice",
+        "192.0.2.10",
+        T0,
+    )
     assert created["changes"]["name"] == [None, "Ann"] and created["changes"]["age"] == [None, 30]
     assert created["changes"]["email"] == [None, None]  # full values on create, empty ones included
     [line] = created["changes"]["lines"][1]
@@ -77,9 +96,15 @@ def test_sensitive_and_secret_values_are_never_stored_in_clear(site: Site) -> No
     assert len(rows) == 3
     created = rows[0]["changes"]
     assert created["phone"] == [None, "138****1234"] and created["email"] == [None, "a***@example.com"]
-    assert created["id_number"] == [None, "110***********1234"] and created["api_token"] == [None, "[redacted]"]
+    assert created["id_number"] == [None, "110***********1234"] and created["api_token"] == [
+        None,
+        "[redacted]",
+    ]
     assert created["lines"][1][0]["mobile"] == "139****1111"
-    assert rows[1]["changes"] == {"phone": ["138****1234", "139****4321"], "email": ["a***@example.com", "z***@example.org"]}
+    assert rows[1]["changes"] == {
+        "phone": ["138****1234", "139****4321"],
+        "email": ["a***@example.com", "z***@example.org"],
+    }
     with site.engine.connect() as conn:
         raw = " ".join(str(v) for row in conn.execute(sa.text("SELECT * FROM sys_audit")) for v in row)
     for clear in [*CLEAR.values(), "13900001111", "13987654321", "zed@example.org"]:

@@ -65,7 +65,9 @@ def test_search_hashes_are_deterministic_per_field() -> None:
     ring = keyring()
     assert ring.search_hash("a@x.com", b"e/email") == keyring().search_hash("a@x.com", b"e/email")
     assert ring.search_hash("a@x.com", b"e/email") != ring.search_hash("a@x.com", b"e/other")
-    assert ring.search_hash("a@x.com", b"e/email") != keyring(search=generate_key()).search_hash("a@x.com", b"e/email")
+    assert ring.search_hash("a@x.com", b"e/email") != keyring(search=generate_key()).search_hash(
+        "a@x.com", b"e/email"
+    )
     assert Keyring.parse(f"k0:{KEY_OLD}").can_hash is False
     with pytest.raises(KeyringError, match="CRM_SEARCH_HASH_KEY"):
         Keyring.parse(f"k0:{KEY_OLD}").search_hash("x", b"e/f")

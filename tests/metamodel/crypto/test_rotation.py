@@ -32,7 +32,10 @@ def test_rotation_rewrites_everything_resumably_and_the_old_key_can_go(
     old_site = sealed_site(engine, registry, keyring(f"k0:{KEY_OLD}"))
     runtime = old_site.publish([DOC])
     for n in range(7):
-        runtime.create("patient", {"name": f"p{n}", "insurance_no": f"INS-{n}", "diagnosis": f"dx {n}", "allergy": f"al {n}"})
+        runtime.create(
+            "patient",
+            {"name": f"p{n}", "insurance_no": f"INS-{n}", "diagnosis": f"dx {n}", "allergy": f"al {n}"},
+        )
     runtime.create("patient", {"name": "blank"})
     # A removed field keeps its (encrypted) column until purge: it must be rotated too.
     draft = old_site.draft_docs()["patient"]
@@ -52,12 +55,17 @@ def test_rotation_rewrites_everything_resumably_and_the_old_key_can_go(
 
     with pytest.raises(Interrupted):
         rotate_keys(engine, both, batch_size=3, progress=stop_after_first_batch)
-    assert sum(str(v).startswith("v1:k1:") for v in raw_column(engine, "rec_patient", seen[0][0].split(".")[1])) == 3
+    assert (
+        sum(str(v).startswith("v1:k1:") for v in raw_column(engine, "rec_patient", seen[0][0].split(".")[1]))
+        == 3
+    )
 
     report = rotate_keys(engine, both, batch_size=3)
     assert report.total == 3 * 7 - 3  # the first run's batch stayed done
     assert set(report.rewritten) == {
-        "rec_patient.insurance_no", "rec_patient.diagnosis", "rec_patient.rm_" + _field_id(old_site, "allergy")
+        "rec_patient.insurance_no",
+        "rec_patient.diagnosis",
+        "rec_patient.rm_" + _field_id(old_site, "allergy"),
     }
     assert set(report.current.values()) == {7}
     for column in ("insurance_no", "diagnosis", "rm_" + _field_id(old_site, "allergy")):
@@ -69,12 +77,16 @@ def test_rotation_rewrites_everything_resumably_and_the_old_key_can_go(
     new_only = sealed_site(engine, registry, keyring(f"k1:{KEY_NEW}"))
     runtime = new_only.runtime()
     after = runtime.list("patient", ListQuery(sort="id")).items
-    assert [(r["insurance_no"], r["diagnosis"]) for r in after] == [(r["insurance_no"], r["diagnosis"]) for r in before]
+    assert [(r["insurance_no"], r["diagnosis"]) for r in after] == [
+        (r["insurance_no"], r["diagnosis"]) for r in before
+    ]
     model = runtime.model.entity("patient")
     query = ListQuery([make_filter(model, runtime.registry, "insurance_no", "eq", "INS-4")])
     assert [r["name"] for r in runtime.list("patient", query).items] == ["p4"]
     restored = new_only.draft_docs()["patient"]
-    restored["fields"].append(next(f for f in DOC["fields"] if f["name"] == "allergy") | {"id": _field_id(old_site, "allergy")})
+    restored["fields"].append(
+        next(f for f in DOC["fields"] if f["name"] == "allergy") | {"id": _field_id(old_site, "allergy")}
+    )
     runtime = new_only.publish([restored])
     assert runtime.get("patient", 3)["allergy"] == "al 2"  # the set-aside column was rotated as well
 
@@ -87,5 +99,7 @@ def _field_id(site: object, name: str) -> str:
     engine: Engine = site.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
         return str(
-            conn.execute(sa.select(physical_columns.c.field_id).where(physical_columns.c.field_name == name)).scalar_one()
+            conn.execute(
+                sa.select(physical_columns.c.field_id).where(physical_columns.c.field_name == name)
+            ).scalar_one()
         )

@@ -41,7 +41,15 @@ ALICE = {
     "children": 3,
     "notes": [{"text": "prefers-whispers-42"}],
 }
-SECRETS = ("Alice.Secret", "alice.secret", "13812345678", "ID-XJ-77001", "1988-04-01", "91234", "prefers-whispers-42")
+SECRETS = (
+    "Alice.Secret",
+    "alice.secret",
+    "13812345678",
+    "ID-XJ-77001",
+    "1988-04-01",
+    "91234",
+    "prefers-whispers-42",
+)
 
 
 @pytest.fixture
@@ -70,7 +78,10 @@ def test_values_round_trip_and_are_ciphertext_in_the_table(contacts: RecordRunti
     assert created["notes"][0]["text"] == "prefers-whispers-42"
     again = contacts.get("contact", created["id"])
     assert {k: again[k] for k in ("phone", "id_number", "born", "salary")} == {
-        "phone": "13812345678", "id_number": "ID-XJ-77001", "born": "1988-04-01", "salary": "91234.50"
+        "phone": "13812345678",
+        "id_number": "ID-XJ-77001",
+        "born": "1988-04-01",
+        "salary": "91234.50",
     }
     for column in ("email", "phone", "id_number", "born", "salary", "children"):
         assert all(str(v).startswith("v1:k0:") for v in raw_column(sealed.engine, "rec_contact", column))
@@ -132,12 +143,16 @@ def test_free_text_search_matches_whole_hashed_values(sealed: Site) -> None:
 
 
 def test_search_over_an_unhashed_encrypted_title_is_refused(sealed: Site) -> None:
-    runtime = sealed.publish([entity("secretive", [{"name": "code", "type": "text", "sensitive": True}], title_field="code")])
+    runtime = sealed.publish(
+        [entity("secretive", [{"name": "code", "type": "text", "sensitive": True}], title_field="code")]
+    )
     with pytest.raises(BadQuery, match="free-text search needs"):
         runtime.list("secretive", ListQuery(search="abc"))
 
 
-def test_uniqueness_goes_through_the_hash_and_never_echoes_the_value(contacts: RecordRuntime, sealed: Site) -> None:
+def test_uniqueness_goes_through_the_hash_and_never_echoes_the_value(
+    contacts: RecordRuntime, sealed: Site
+) -> None:
     contacts.create("contact", ALICE)
     with pytest.raises(RecordInvalid) as caught:
         contacts.create("contact", {"name": "Imposter", "email": "alice.secret@example.com"})
@@ -165,13 +180,18 @@ def test_a_ciphertext_moved_to_another_column_does_not_decrypt(contacts: RecordR
 @pytest.mark.parametrize(
     ("field", "message"),
     [
-        ({"name": "owner", "type": "link", "target": "contact", "sensitive": True}, "cannot be stored encrypted"),
+        (
+            {"name": "owner", "type": "link", "target": "contact", "sensitive": True},
+            "cannot be stored encrypted",
+        ),
         ({"name": "tax_id", "type": "text", "sensitive": True, "unique": True}, "search_hash"),
         ({"name": "tax_id", "type": "text", "sensitive": True, "searchable": True}, "search_hash"),
         ({"name": "tax_id", "type": "text", "search_hash": True}, "only a sensitive"),
     ],
 )
-def test_publish_refuses_what_an_encrypted_field_cannot_do(sealed: Site, field: dict[str, Any], message: str) -> None:
+def test_publish_refuses_what_an_encrypted_field_cannot_do(
+    sealed: Site, field: dict[str, Any], message: str
+) -> None:
     with pytest.raises(MetadataInvalid) as caught:
         sealed.publish([CONTACT, LINE, entity("account", [{"name": "name", "type": "text"}, field])])
     assert any(message in p.message for p in caught.value.problems)
@@ -187,7 +207,9 @@ def test_an_index_over_an_unhashed_encrypted_field_is_refused(sealed: Site) -> N
         sealed.publish([doc])
 
 
-def test_without_a_search_hash_key_hashed_fields_are_refused(engine: Engine, registry: FieldTypeRegistry) -> None:
+def test_without_a_search_hash_key_hashed_fields_are_refused(
+    engine: Engine, registry: FieldTypeRegistry
+) -> None:
     site = sealed_site(engine, registry, keyring(search=None))
     with pytest.raises(MetadataInvalid) as caught:
         site.publish([CONTACT, LINE])
@@ -217,10 +239,18 @@ def test_workflow_states_and_time_triggers_cannot_use_encrypted_fields(registry:
             {"name": "open_on", "type": "date"},
         ],
     )
-    trigger = {"name": "remind", "entity": "visit", "event": "time", "schedule": {"relative_to": "due_on"}, "actions": []}
+    trigger = {
+        "name": "remind",
+        "entity": "visit",
+        "event": "time",
+        "schedule": {"relative_to": "due_on"},
+        "actions": [],
+    }
     plain_trigger = {**trigger, "name": "plain", "schedule": {"relative_to": "open_on"}}
     flow = {"name": "visit_flow", "entity": "visit", "state_field": "status", "states": [], "transitions": []}
-    bundle = as_bundle([doc], trigger={"remind": trigger, "plain": plain_trigger}, workflow={"visit_flow": flow})
+    bundle = as_bundle(
+        [doc], trigger={"remind": trigger, "plain": plain_trigger}, workflow={"visit_flow": flow}
+    )
     paths = {p.path for p in check_encryption(bundle, registry, Sealing(keyring()))}
     assert paths == {"trigger.remind.schedule.relative_to", "workflow.visit_flow.state_field"}
     assert check_encryption(bundle, registry, Sealing(None)) == []

@@ -48,7 +48,11 @@ def expected() -> list[tuple[Any, ...]]:
 def with_ids(site: Site, doc: dict[str, Any]) -> dict[str, Any]:
     """Return ``doc`` carrying the ids its fields already have in the draft (so it is a change, not a new field)."""
     ids = {f["name"]: f["id"] for f in site.draft_docs()["person"]["fields"]}
-    return {**doc, "id": site.draft_docs()["person"]["id"], "fields": [{**f, "id": ids.get(f["name"])} for f in doc["fields"]]}
+    return {
+        **doc,
+        "id": site.draft_docs()["person"]["id"],
+        "fields": [{**f, "id": ids.get(f["name"])} for f in doc["fields"]],
+    }
 
 
 def test_making_fields_sensitive_encrypts_existing_values_and_back(sealed: Site) -> None:
@@ -118,7 +122,9 @@ def test_retyping_an_encrypted_field_refuses_without_showing_values(sealed: Site
     assert "3 record(s)" in shown and "A-1" not in shown and "[sensitive]" in shown
 
 
-def test_switching_encryption_off_cannot_read_sealed_columns(engine: Engine, registry: FieldTypeRegistry) -> None:
+def test_switching_encryption_off_cannot_read_sealed_columns(
+    engine: Engine, registry: FieldTypeRegistry
+) -> None:
     sealed = sealed_site(engine, registry, keyring())
     runtime = sealed.publish([person(sensitive=True, search_hash=True)])
     runtime.create("person", PEOPLE[0])

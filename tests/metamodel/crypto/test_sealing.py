@@ -1,4 +1,5 @@
 """Sealed values round-trip through every field type that can be encrypted; hashes follow normalisation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,10 +30,15 @@ def seal_of(doc: dict[str, Any]) -> FieldSeal:
 CASES: list[tuple[dict[str, Any], Any]] = [
     (
         {"type": "long_text"},
-        st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=50).map(str.strip).filter(bool),
+        st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=50)
+        .map(str.strip)
+        .filter(bool),
     ),
     ({"type": "integer"}, st.integers(-(10**12), 10**12)),
-    ({"type": "decimal", "scale": 2}, st.decimals(-(10**9), 10**9, places=2, allow_nan=False, allow_infinity=False)),
+    (
+        {"type": "decimal", "scale": 2},
+        st.decimals(-(10**9), 10**9, places=2, allow_nan=False, allow_infinity=False),
+    ),
     ({"type": "boolean"}, st.booleans()),
     ({"type": "date"}, st.dates(dt.date(1900, 1, 1), dt.date(2200, 1, 1))),
     (

@@ -42,12 +42,16 @@ def numbered(pattern: str) -> list[dict[str, object]]:
 def test_numbers_count_up_per_entity(site: Site) -> None:
     runtime = site.publish(numbered("INV-{YYYY}-{0000}"))
     assert [runtime.create("invoice", {})["record_no"] for _ in range(3)] == [
-        "INV-2026-0001", "INV-2026-0002", "INV-2026-0003",
+        "INV-2026-0001",
+        "INV-2026-0002",
+        "INV-2026-0003",
     ]
     assert runtime.create("ticket", {})["record_no"] == "T-0001"
     assert runtime.create("note", {})["record_no"] is None
     assert [r["record_no"] for r in site.rows("rec_invoice", "record_no")] == [
-        "INV-2026-0001", "INV-2026-0002", "INV-2026-0003",
+        "INV-2026-0001",
+        "INV-2026-0002",
+        "INV-2026-0003",
     ]
     # a record number cannot be set or changed by input
     record = runtime.update("invoice", 1, {"record_no": "HACK", "title": "x"})
@@ -127,5 +131,7 @@ def test_record_numbers_are_titles_and_filterable(site: Site) -> None:
     model = runtime.model.entity("invoice")
     from metamodel.records.query import ListQuery
 
-    query = ListQuery([make_filter(model, site.registry, "record_no", "startswith", "INV-000")], sort="-record_no")
+    query = ListQuery(
+        [make_filter(model, site.registry, "record_no", "startswith", "INV-000")], sort="-record_no"
+    )
     assert [r["record_no"] for r in runtime.list("invoice", query).items] == ["INV-0002", "INV-0001"]

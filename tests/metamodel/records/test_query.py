@@ -96,9 +96,7 @@ SORTS = ["score", "title", "amount", "due", "seen_at", "flag", "stage", "created
 
 
 @pytest.mark.parametrize("sort", SORTS)
-def test_sorting_puts_empty_values_at_the_dialects_end(
-    items: RecordRuntime, db_kind: str, sort: str
-) -> None:
+def test_sorting_puts_empty_values_at_the_dialects_end(items: RecordRuntime, db_kind: str, sort: str) -> None:
     everything = items.list("item", ListQuery(sort="id", limit=MAX_LIMIT)).items
     for descending in (False, True):
         wanted = expected_order(everything, sort, descending, db_kind)
@@ -129,7 +127,9 @@ def test_keyset_paging_with_filters(site: Site, items: RecordRuntime) -> None:
     limit=st.integers(1, 5),
     descending=st.booleans(),
 )
-def test_keyset_paging_property(site: Site, db_kind: str, scores: list[int | None], limit: int, descending: bool) -> None:
+def test_keyset_paging_property(
+    site: Site, db_kind: str, scores: list[int | None], limit: int, descending: bool
+) -> None:
     if "rec_item" not in site.tables():  # the site fixture is shared by every generated example
         site.publish([entity("item", [{"name": "score", "type": "integer"}])])
     runtime = site.runtime()
@@ -166,7 +166,9 @@ def test_first_page_and_count(site: Site, items: RecordRuntime) -> None:
     assert items.list("item", query).total == SCORES.count(None)
     query = parse_list_args(model, site.registry, {"stage__in": ["a,b"], "flag": ["true"], "count": ["yes"]})
     everything = items.list("item", ListQuery(sort="id", limit=MAX_LIMIT)).items
-    assert items.list("item", query).total == sum(1 for r in everything if r["stage"] in ("a", "b") and r["flag"] is True)
+    assert items.list("item", query).total == sum(
+        1 for r in everything if r["stage"] in ("a", "b") and r["flag"] is True
+    )
 
 
 def test_system_columns_filter_and_sort(site: Site, items: RecordRuntime) -> None:
@@ -201,7 +203,14 @@ def test_search_over_searchable_fields(site: Site) -> None:
         ]
     )
     rows: list[dict[str, Any]] = [
-        {"name": "Ann Lee", "email": "ann@acme.com", "city": "Paris", "age": 42, "balance": "10.50", "born": "1984-02-29"},
+        {
+            "name": "Ann Lee",
+            "email": "ann@acme.com",
+            "city": "Paris",
+            "age": 42,
+            "balance": "10.50",
+            "born": "1984-02-29",
+        },
         {"name": "Bob 100% Real", "email": "bob@beta.org", "city": "Acme", "age": 7},
         {"name": "Cyd_Smith", "email": "cyd@example.com", "city": "Rome", "balance": "42.00"},
     ]
@@ -246,7 +255,10 @@ def test_bad_query_arguments_name_the_parameter(site: Site, items: RecordRuntime
 
     assert problems_of(parse(colour__eq="red")) == [("colour__eq", "unknown field 'colour'")]
     assert problems_of(parse(score__like="3")) == [
-        ("score__like", "operator 'like' is not supported for a integer field; use one of: eq, ne, lt, lte, gt, gte, between, in, isnull")
+        (
+            "score__like",
+            "operator 'like' is not supported for a integer field; use one of: eq, ne, lt, lte, gt, gte, between, in, isnull",
+        )
     ]
     assert problems_of(parse(sort="-colour")) == [("sort", "unknown field 'colour'")]
     assert problems_of(parse(sort="tags")) == [("sort", "a multi_select field cannot be sorted")]
@@ -258,11 +270,18 @@ def test_bad_query_arguments_name_the_parameter(site: Site, items: RecordRuntime
     assert problems_of(parse(offset="-1")) == [("offset", "must be between 0 and 1000000")]
     # every problem is reported at once
     assert [p for p, _ in problems_of(parse(colour="x", score__gt="high", sort="nope", limit="x"))] == [
-        "colour__eq", "score__gt", "limit", "sort",
+        "colour__eq",
+        "score__gt",
+        "limit",
+        "sort",
     ]
     # filters and sorts given directly to list() are checked too
-    assert problems_of(lambda: items.list("item", ListQuery(sort="nope"))) == [("sort", "unknown field 'nope'")]
-    assert problems_of(lambda: make_filter(model, site.registry, "ghost", "eq", "1")) == [("ghost__eq", "unknown field 'ghost'")]
+    assert problems_of(lambda: items.list("item", ListQuery(sort="nope"))) == [
+        ("sort", "unknown field 'nope'")
+    ]
+    assert problems_of(lambda: make_filter(model, site.registry, "ghost", "eq", "1")) == [
+        ("ghost__eq", "unknown field 'ghost'")
+    ]
 
 
 def b64(payload: str) -> str:
@@ -275,8 +294,8 @@ def b64(payload: str) -> str:
         "garbage!!",
         b64('{"a": 1}'),  # an object, not a [value, id] pair
         b64('["x", "y"]'),  # the id is not a number
-        b64('[3, 1.5]'),
-        b64('[3]'),
+        b64("[3, 1.5]"),
+        b64("[3]"),
         b64('["three", 1]'),  # not a value of the sort field
         b64("[3, 1"),  # not JSON
         "été",
@@ -291,7 +310,9 @@ def test_bad_cursors(items: RecordRuntime, cursor: str) -> None:
 def test_a_hand_made_cursor_works(items: RecordRuntime) -> None:
     everything = ids_of(items, ListQuery(sort="id", limit=MAX_LIMIT))
     assert ids_of(items, ListQuery(sort="id", cursor=b64("[5, 5]"), limit=3)) == everything[5:8]
-    assert ids_of(items, ListQuery(sort="-id", cursor=encode_cursor(items.registry.get("integer"), None, 5, 5))) == (  # type: ignore[arg-type]
+    assert ids_of(
+        items, ListQuery(sort="-id", cursor=encode_cursor(items.registry.get("integer"), None, 5, 5))
+    ) == (  # type: ignore[arg-type]
         [4, 3, 2, 1]
     )
 
@@ -305,7 +326,9 @@ def test_a_cursor_only_fits_its_own_sort(site: Site, items: RecordRuntime) -> No
     ]
     # a cursor from parse_list_args round-trips through the query string
     model = items.model.entity("item")
-    query = parse_list_args(model, site.registry, {"sort": ["notes"], "limit": ["3"], "cursor": [page.next_cursor]})
+    query = parse_list_args(
+        model, site.registry, {"sort": ["notes"], "limit": ["3"], "cursor": [page.next_cursor]}
+    )
     assert ids_of(items, query) == ids_of(items, ListQuery(sort="notes", limit=MAX_LIMIT))[3:6]
 
 

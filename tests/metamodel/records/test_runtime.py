@@ -38,7 +38,9 @@ def runtime(site: Site) -> RecordRuntime:
 
 
 def test_create_and_get(site: Site, runtime: RecordRuntime) -> None:
-    created = runtime.create("company", {"name": " Acme ", "employees": "12"}, Actor(user_id=7, username="ann"))
+    created = runtime.create(
+        "company", {"name": " Acme ", "employees": "12"}, Actor(user_id=7, username="ann")
+    )
     assert created == {
         "id": 1,
         "record_no": None,
@@ -74,14 +76,23 @@ def test_owner_can_be_given(runtime: RecordRuntime) -> None:
 def test_update_changes_only_given_fields(site: Site, runtime: RecordRuntime) -> None:
     record = runtime.create("company", {"name": "Acme", "vat": "V1", "tier": "big"})
     site.clock.now = T0 + dt.timedelta(hours=2)
-    updated = runtime.update("company", record["id"], {"employees": 40, "id": 99, "lock_version": 1}, Actor(user_id=3))
-    assert (updated["name"], updated["vat"], updated["tier"], updated["employees"]) == ("Acme", "V1", "big", 40)
+    updated = runtime.update(
+        "company", record["id"], {"employees": 40, "id": 99, "lock_version": 1}, Actor(user_id=3)
+    )
+    assert (updated["name"], updated["vat"], updated["tier"], updated["employees"]) == (
+        "Acme",
+        "V1",
+        "big",
+        40,
+    )
     assert updated["lock_version"] == 2 and updated["id"] == record["id"]  # read-only keys are ignored
     assert (updated["created_at"], updated["updated_at"]) == ("2026-03-02T09:00:00Z", "2026-03-02T11:00:00Z")
     assert (updated["created_by"], updated["updated_by"]) == (None, 3)
     cleared = runtime.update("company", record["id"], {"vat": "", "tier": None})
     assert (cleared["vat"], cleared["tier"], cleared["lock_version"]) == (None, None, 3)
-    assert site.rows("rec_company", "vat", "tier", "employees") == [{"vat": None, "tier": None, "employees": 40}]
+    assert site.rows("rec_company", "vat", "tier", "employees") == [
+        {"vat": None, "tier": None, "employees": 40}
+    ]
     with pytest.raises(NotFound):
         runtime.update("company", 99, {"name": "x"})
 
@@ -89,10 +100,17 @@ def test_update_changes_only_given_fields(site: Site, runtime: RecordRuntime) ->
 def test_stale_lock_version_is_refused_and_nothing_is_overwritten(site: Site, runtime: RecordRuntime) -> None:
     record = runtime.create("company", {"name": "Acme"})
     mine = runtime.get("company", record["id"])
-    theirs = runtime.update("company", record["id"], {"name": "Acme Corp"}, expected_version=mine["lock_version"])
+    theirs = runtime.update(
+        "company", record["id"], {"name": "Acme Corp"}, expected_version=mine["lock_version"]
+    )
     assert theirs["lock_version"] == 2
     with pytest.raises(Conflict) as caught:
-        runtime.update("company", record["id"], {"name": "Acme Ltd", "employees": 3}, expected_version=mine["lock_version"])
+        runtime.update(
+            "company",
+            record["id"],
+            {"name": "Acme Ltd", "employees": 3},
+            expected_version=mine["lock_version"],
+        )
     assert caught.value.extra == {"current_version": 2}
     assert "was changed by someone else (version 2, you had 1)" in caught.value.message
     assert site.rows("rec_company", "name", "employees", "lock_version") == [
@@ -146,7 +164,9 @@ def test_unique_violation_names_the_other_record(site: Site, runtime: RecordRunt
     ]
     with pytest.raises(RecordInvalid):
         runtime.update("company", second["id"], {"vat": "DE123"})
-    assert runtime.update("company", first["id"], {"vat": "DE123", "name": "A2"})["name"] == "A2"  # itself is fine
+    assert (
+        runtime.update("company", first["id"], {"vat": "DE123", "name": "A2"})["name"] == "A2"
+    )  # itself is fine
     assert [r["vat"] for r in site.rows("rec_company", "vat")] == ["DE123", "DE456"]
 
 
@@ -168,7 +188,12 @@ def test_attachment_fields_must_reference_stored_files(site: Site, runtime: Reco
     with site.engine.begin() as conn:
         file_id = conn.execute(
             attachments.insert().values(
-                filename="logo.png", content_type="image/png", size=1, sha256="0" * 64, storage_key="k", created_at=T0
+                filename="logo.png",
+                content_type="image/png",
+                size=1,
+                sha256="0" * 64,
+                storage_key="k",
+                created_at=T0,
             )
         ).inserted_primary_key[0]
     assert runtime.create("company", {"name": "A", "logo": file_id})["logo"] == file_id
@@ -303,7 +328,8 @@ def line_values(record: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 def test_child_lines_are_created_with_the_parent(site: Site, invoices: RecordRuntime) -> None:
     created = invoices.create(
-        "invoice", {"ref": "O-1", "lines": [{"product": 1, "qty": 2, "price": "1.50"}, {"product": 2, "qty": "1"}]}
+        "invoice",
+        {"ref": "O-1", "lines": [{"product": 1, "qty": 2, "price": "1.50"}, {"product": 2, "qty": "1"}]},
     )
     assert line_values(created) == [(1, 1, 2, "1.50"), (2, 2, 1, None)]
     assert created["lines"][0]["_titles"] == {"product": "Pen"}
@@ -319,16 +345,34 @@ def test_child_lines_are_created_with_the_parent(site: Site, invoices: RecordRun
         invoices.create("invoice_line", {"qty": 1})
 
 
-def test_child_lines_are_updated_added_and_removed_through_the_parent(site: Site, invoices: RecordRuntime) -> None:
-    order = invoices.create("invoice", {"ref": "O-1", "lines": [{"product": 1, "qty": 1}, {"product": 2, "qty": 2}, {"product": 3, "qty": 3}]})
+def test_child_lines_are_updated_added_and_removed_through_the_parent(
+    site: Site, invoices: RecordRuntime
+) -> None:
+    order = invoices.create(
+        "invoice",
+        {
+            "ref": "O-1",
+            "lines": [{"product": 1, "qty": 1}, {"product": 2, "qty": 2}, {"product": 3, "qty": 3}],
+        },
+    )
     first, second, third = (line["id"] for line in order["lines"])
     other = invoices.create("invoice", {"ref": "O-2", "lines": [{"product": 1, "qty": 9}]})
     updated = invoices.update(
         "invoice",
         order["id"],
-        {"lines": [{"id": third, "product": 3, "qty": 30}, {"product": 2, "qty": 5, "price": "2"}, {"id": first, "product": 1, "qty": 1}]},
+        {
+            "lines": [
+                {"id": third, "product": 3, "qty": 30},
+                {"product": 2, "qty": 5, "price": "2"},
+                {"id": first, "product": 1, "qty": 1},
+            ]
+        },
     )
-    assert [line["id"] for line in updated["lines"]] == [third, max(third, other["lines"][0]["id"]) + 1, first]
+    assert [line["id"] for line in updated["lines"]] == [
+        third,
+        max(third, other["lines"][0]["id"]) + 1,
+        first,
+    ]
     assert line_values(updated) == [(1, 3, 30, None), (2, 2, 5, "2.00"), (3, 1, 1, None)]
     assert second not in {r["id"] for r in site.rows("rec_invoice_line", "id")}
     assert invoices.get("invoice", other["id"])["lines"][0]["qty"] == 9  # another order's lines are untouched
@@ -373,7 +417,9 @@ def test_child_line_problems_name_the_line(site: Site, invoices: RecordRuntime) 
 
 
 def test_deleting_the_parent_deletes_its_lines(site: Site, invoices: RecordRuntime) -> None:
-    order = invoices.create("invoice", {"ref": "O-1", "lines": [{"product": 1, "qty": 1}, {"product": 2, "qty": 1}]})
+    order = invoices.create(
+        "invoice", {"ref": "O-1", "lines": [{"product": 1, "qty": 1}, {"product": 2, "qty": 1}]}
+    )
     keep = invoices.create("invoice", {"ref": "O-2", "lines": [{"product": 1, "qty": 1}]})
     invoices.delete("invoice", order["id"])
     assert [r["parent_id"] for r in site.rows("rec_invoice_line", "parent_id")] == [keep["id"]]
@@ -402,7 +448,9 @@ def test_hooks_see_and_shape_writes(site: Site) -> None:
     def own_only(model: Any, actor: Actor) -> Any:
         return None if actor.is_admin else model.table.c.owner_id == actor.user_id
 
-    hooks = RecordHooks(before_save=[before], after_save=[after], before_delete=[no_delete], query_scopes=[own_only])
+    hooks = RecordHooks(
+        before_save=[before], after_save=[after], before_delete=[no_delete], query_scopes=[own_only]
+    )
     site.publish([COMPANY])
     runtime = RecordRuntime(site.svc.model(), site.engine, hooks, clock=site.clock)
     ann, bob, admin = Actor(user_id=1), Actor(user_id=2), Actor(user_id=3, is_admin=True)

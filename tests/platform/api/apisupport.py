@@ -1,4 +1,5 @@
 """Helpers for API tests: a client bound to one user's token, and the acceptance test's metadata."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,7 +81,11 @@ def options(*values: str) -> list[dict[str, str]]:
     return [{"value": v} for v in values]
 
 
-COMPANY = {"label": {"en": "Company"}, "title_field": "name", "fields": [{"name": "name", "type": "text", "required": True, "searchable": True}]}
+COMPANY = {
+    "label": {"en": "Company"},
+    "title_field": "name",
+    "fields": [{"name": "name", "type": "text", "required": True, "searchable": True}],
+}
 CUSTOMER_LINE = {
     "is_child": True,
     "fields": [
@@ -112,7 +117,11 @@ CUSTOMER_FIELDS: list[dict[str, Any]] = [
 
 def customer_doc(fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Return the customer entity document."""
-    return {"label": {"en": "Customer"}, "title_field": "name", "fields": fields if fields is not None else CUSTOMER_FIELDS}
+    return {
+        "label": {"en": "Customer"},
+        "title_field": "name",
+        "fields": fields if fields is not None else CUSTOMER_FIELDS,
+    }
 
 
 def define_crm(api: Api) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """Fixtures for the API tests: an app on a fresh database, an administrator and a normal user."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

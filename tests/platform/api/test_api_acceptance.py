@@ -1,4 +1,5 @@
 """Acceptance: a 17-field customer built and evolved through the API without losing a value."""
+
 from __future__ import annotations
 
 import io
@@ -46,7 +47,9 @@ def test_customer_lifecycle_keeps_every_value(admin: Api) -> None:
     acme = admin.ok("POST", "/records/company", {"name": "Acme"}, status=201)["id"]
     globex = admin.ok("POST", "/records/company", {"name": "Globex"}, status=201)["id"]
     upload = admin.call(
-        "POST", "/records/customer/attachments?field=contract", data={"file": (io.BytesIO(b"signed"), "contract.txt", "text/plain")}
+        "POST",
+        "/records/customer/attachments?field=contract",
+        data={"file": (io.BytesIO(b"signed"), "contract.txt", "text/plain")},
     )
     assert upload.status_code == 201, upload.get_data(as_text=True)
     contract = upload.get_json()["id"]
@@ -77,7 +80,9 @@ def test_customer_lifecycle_keeps_every_value(admin: Api) -> None:
             "notes": f"line one\nline two of {name}",
             "extra": {"source": "import", "rank": index, "nested": [1, {"x": None}]},
             "company": company,
-            "lines": [{"product": f"P{index}-{n}", "qty": n + 1, "price": f"{n}.99"} for n in range(index % 3)],
+            "lines": [
+                {"product": f"P{index}-{n}", "qty": n + 1, "price": f"{n}.99"} for n in range(index % 3)
+            ],
         }
         if tier is not None:
             body["tier"] = tier
@@ -164,7 +169,9 @@ def test_customer_lifecycle_keeps_every_value(admin: Api) -> None:
     # 4. roll back two versions: to version 2 (with rating, phone and an integer age)
     versions = admin.ok("GET", "/meta/versions")
     assert versions["active"] == 4 and [v["number"] for v in versions["items"]] == [4, 3, 2, 1]
-    rolled = admin.ok("POST", "/meta/rollback", {"version": 2, "comment": "undo rename and retype"}, status=201)
+    rolled = admin.ok(
+        "POST", "/meta/rollback", {"version": 2, "comment": "undo rename and retype"}, status=201
+    )
     assert rolled["action"] == "rollback" and rolled["source_version"] == 2 and rolled["number"] == 5
     after_rollback = snapshot(admin)
     assert after_rollback == after_add

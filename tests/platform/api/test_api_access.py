@@ -1,4 +1,5 @@
 """Access-control administration through the API, and its effect on the record endpoints."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,7 +39,10 @@ def stores(admin: Api, user: Api, bob: Api, api_svc: CrmServices) -> dict[str, A
     admin.ok("PUT", f"/access/users/{alice_id}/org-unit", {"unit_id": a["id"]})
     admin.ok("PUT", f"/access/users/{bob_id}/org-unit", {"unit_id": b["id"]})
     admin.ok("POST", "/access/roles", {"name": "store_manager"}, status=201)
-    rules = [{"entity": "company", "operation": op, "scope": "org_unit"} for op in ("read", "create", "update", "delete")]
+    rules = [
+        {"entity": "company", "operation": op, "scope": "org_unit"}
+        for op in ("read", "create", "update", "delete")
+    ]
     saved = admin.ok("PUT", "/access/roles/store_manager/permissions", {"permissions": rules})
     assert len(saved["permissions"]) == 4
     for uid in (alice_id, bob_id):
@@ -85,7 +89,10 @@ def test_denied_operation_is_a_403_naming_entity_and_operation(stores: dict[str,
     response = user.get("/records/customer")
     assert response.status_code == 403
     assert error_of(response) | {"message": ""} == {
-        "code": "permission_denied", "message": "", "entity": "customer", "operation": "read"
+        "code": "permission_denied",
+        "message": "",
+        "entity": "customer",
+        "operation": "read",
     }
     assert user.post("/records/customer", {"name": "x"}).status_code == 403
 
@@ -93,13 +100,18 @@ def test_denied_operation_is_a_403_naming_entity_and_operation(stores: dict[str,
 def test_sharing_through_the_api(stores: dict[str, Any], admin: Api, user: Api) -> None:
     """Read shares show, write shares allow changes, removed and expired shares stop counting."""
     b1, alice = stores["b1"], stores["alice"]
-    share = admin.ok("POST", "/access/shares", {"entity": "company", "record_id": b1, "user_id": alice}, status=201)
+    share = admin.ok(
+        "POST", "/access/shares", {"entity": "company", "record_id": b1, "user_id": alice}, status=201
+    )
     assert share["permission"] == "read" and share["entity"] == "company"
     assert user.ok("GET", f"/records/company/{b1}")["name"] == "B1"
     denied = user.patch(f"/records/company/{b1}", {"name": "B1 by alice"})
     assert denied.status_code == 403 and error_of(denied)["operation"] == "update"
     write = admin.ok(
-        "POST", "/access/shares", {"entity": "company", "record_id": b1, "user_id": alice, "permission": "write"}, status=201
+        "POST",
+        "/access/shares",
+        {"entity": "company", "record_id": b1, "user_id": alice, "permission": "write"},
+        status=201,
     )
     assert user.ok("PATCH", f"/records/company/{b1}", {"name": "B1 by alice"})["name"] == "B1 by alice"
     listed = admin.ok("GET", f"/access/shares?entity=company&record_id={b1}")["items"]
@@ -108,8 +120,10 @@ def test_sharing_through_the_api(stores: dict[str, Any], admin: Api, user: Api) 
         admin.ok("DELETE", f"/access/shares/{item['id']}", status=204)
     assert user.get(f"/records/company/{b1}").status_code == 404
     admin.ok(
-        "POST", "/access/shares",
-        {"entity": "company", "record_id": b1, "user_id": alice, "expires_at": "2000-01-01T00:00:00Z"}, status=201,
+        "POST",
+        "/access/shares",
+        {"entity": "company", "record_id": b1, "user_id": alice, "expires_at": "2000-01-01T00:00:00Z"},
+        status=201,
     )
     assert user.get(f"/records/company/{b1}").status_code == 404
 
@@ -118,11 +132,17 @@ def test_team_shares_and_expiring_roles(stores: dict[str, Any], admin: Api, user
     """A team share reaches its members; a role given until a past time gives nothing."""
     admin.ok("POST", "/access/teams", {"name": "east"}, status=201)
     admin.ok("PUT", f"/access/teams/east/members/{stores['alice']}", status=204)
-    admin.ok("POST", "/access/shares", {"entity": "company", "record_id": stores["b1"], "team": "east"}, status=201)
+    admin.ok(
+        "POST", "/access/shares", {"entity": "company", "record_id": stores["b1"], "team": "east"}, status=201
+    )
     assert names(user) == ["A1", "B1"]
     admin.ok("DELETE", f"/access/teams/east/members/{stores['alice']}", status=204)
     assert names(user) == ["A1"]
-    info = admin.ok("POST", f"/access/users/{stores['bob']}/roles", {"role": "store_manager", "expires_at": "2001-01-01T00:00:00"})
+    info = admin.ok(
+        "POST",
+        f"/access/users/{stores['bob']}/roles",
+        {"role": "store_manager", "expires_at": "2001-01-01T00:00:00"},
+    )
     assert info["roles"] == [{"role": "store_manager", "expires_at": "2001-01-01T00:00:00+00:00"}]
     assert bob.get("/records/company").status_code == 403
     admin.ok("DELETE", f"/access/users/{stores['bob']}/roles/store_manager", status=204)
@@ -131,7 +151,9 @@ def test_team_shares_and_expiring_roles(stores: dict[str, Any], admin: Api, user
 
 def test_org_units_move_and_delete(stores: dict[str, Any], admin: Api) -> None:
     """Units can be renamed and moved (not below themselves) and deleted only when empty."""
-    moved = admin.ok("PATCH", f"/access/org-units/{stores['b']}", {"parent_id": stores["a"], "name": "store_b2"})
+    moved = admin.ok(
+        "PATCH", f"/access/org-units/{stores['b']}", {"parent_id": stores["a"], "name": "store_b2"}
+    )
     assert moved == {"id": stores["b"], "name": "store_b2", "label": {}, "parent_id": stores["a"]}
     cycle = admin.patch(f"/access/org-units/{stores['hq']}", {"parent_id": stores["b"]})
     assert cycle.status_code == 422 and paths_of(cycle) == {"parent_id"}
@@ -144,9 +166,15 @@ def test_org_units_move_and_delete(stores: dict[str, Any], admin: Api) -> None:
 
 def test_bad_input_gets_4xx_never_500(stores: dict[str, Any], admin: Api) -> None:
     """Malformed or impossible requests are answered with JSON 4xx errors naming the problem."""
-    bad_scope = admin.put("/access/roles/store_manager/permissions", {"permissions": [{"entity": "company", "operation": "read", "scope": "galaxy"}]})
+    bad_scope = admin.put(
+        "/access/roles/store_manager/permissions",
+        {"permissions": [{"entity": "company", "operation": "read", "scope": "galaxy"}]},
+    )
     assert bad_scope.status_code == 422 and paths_of(bad_scope) == {"permissions[0].scope"}
-    bad_op = admin.put("/access/roles/store_manager/permissions", {"permissions": [{"entity": "Bad Name", "operation": "fly"}]})
+    bad_op = admin.put(
+        "/access/roles/store_manager/permissions",
+        {"permissions": [{"entity": "Bad Name", "operation": "fly"}]},
+    )
     assert paths_of(bad_op) == {"permissions[0].entity", "permissions[0].operation"}
     assert admin.put("/access/roles/nobody/permissions", {"permissions": []}).status_code == 404
     assert admin.put("/access/roles/store_manager/permissions", {"permissions": "all"}).status_code == 422
@@ -156,20 +184,52 @@ def test_bad_input_gets_4xx_never_500(stores: dict[str, Any], admin: Api) -> Non
     assert admin.post("/access/org-units", {"name": "x", "parent_id": 999}).status_code == 422
     assert admin.post("/access/org-units", {"name": "x", "parent_id": "abc"}).status_code == 400
     assert admin.post("/access/org-units", {"name": "x", "label": ["no"]}).status_code == 422
-    assert admin.call("POST", "/access/org-units", data="{", headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        admin.call(
+            "POST", "/access/org-units", data="{", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert admin.get("/access/org-units/999").status_code == 404
     assert admin.get("/access/org-units/abc").status_code == 404
     assert admin.put("/access/users/999/org-unit", {"unit_id": None}).status_code == 404
     assert admin.put(f"/access/users/{stores['bob']}/org-unit", {}).status_code == 422
-    assert admin.post(f"/access/users/{stores['bob']}/roles", {"role": "store_manager", "expires_at": "soon"}).status_code == 422
+    assert (
+        admin.post(
+            f"/access/users/{stores['bob']}/roles", {"role": "store_manager", "expires_at": "soon"}
+        ).status_code
+        == 422
+    )
     assert admin.post(f"/access/users/{stores['bob']}/roles", {"role": "ghost"}).status_code == 404
     assert admin.delete(f"/access/users/{stores['bob']}/roles/ghost").status_code == 404
-    both = admin.post("/access/shares", {"entity": "company", "record_id": stores["b1"], "user_id": stores["bob"], "team": "t"})
+    both = admin.post(
+        "/access/shares",
+        {"entity": "company", "record_id": stores["b1"], "user_id": stores["bob"], "team": "t"},
+    )
     assert both.status_code == 422
-    assert admin.post("/access/shares", {"entity": "company", "record_id": 999, "user_id": stores["bob"]}).status_code == 404
-    assert admin.post("/access/shares", {"entity": "nope", "record_id": 1, "user_id": stores["bob"]}).status_code == 404
-    assert admin.post("/access/shares", {"entity": "company", "record_id": stores["b1"], "user_id": stores["bob"], "permission": "own"}).status_code == 422
-    assert admin.post("/access/shares", {"entity": "company", "record_id": stores["b1"], "team": "ghosts"}).status_code == 404
+    assert (
+        admin.post(
+            "/access/shares", {"entity": "company", "record_id": 999, "user_id": stores["bob"]}
+        ).status_code
+        == 404
+    )
+    assert (
+        admin.post("/access/shares", {"entity": "nope", "record_id": 1, "user_id": stores["bob"]}).status_code
+        == 404
+    )
+    assert (
+        admin.post(
+            "/access/shares",
+            {"entity": "company", "record_id": stores["b1"], "user_id": stores["bob"], "permission": "own"},
+        ).status_code
+        == 422
+    )
+    assert (
+        admin.post(
+            "/access/shares", {"entity": "company", "record_id": stores["b1"], "team": "ghosts"}
+        ).status_code
+        == 404
+    )
     assert admin.get("/access/shares?entity=company").status_code == 400
     assert admin.delete("/access/shares/999").status_code == 404
     assert admin.put("/access/teams/ghosts/members/1").status_code == 404

@@ -1,5 +1,6 @@
 """The audit log through the app: what gets logged (records, transitions, publishes, sign-ins, access
 changes) with who and from where, browsing and CSV export for auditors, and 403 for everyone else."""
+
 from __future__ import annotations
 
 import csv
@@ -56,14 +57,22 @@ def test_record_changes_and_transitions_are_logged_with_actor_and_origin(admin: 
     alice.ok("PATCH", path, {"title": "Printer jam"})
     alice.ok("POST", f"{path}/transitions/start", {"comment": "on it"})
     items = admin.ok("GET", f"/audit?entity=ticket&record_id={ticket['id']}")["items"]
-    assert [e["action"] for e in items] == ["record.transition", "record.update", "record.update", "record.create"]
+    assert [e["action"] for e in items] == [
+        "record.transition",
+        "record.update",
+        "record.update",
+        "record.create",
+    ]
     transition, state_update, title_update, created = items
     assert all((e["actor_name"], e["origin"]) == ("alice", "198.51.100.7") for e in items)
     assert transition["changes"]["state"] == ["new", "open"] and transition["changes"]["comment"] == "on it"
     assert transition["changes"]["transition"] == "start" and "new -> open" in transition["summary"]
     assert state_update["changes"] == {"status": ["new", "open"]}
     assert title_update["changes"] == {"title": ["Printer", "Printer jam"]}
-    assert created["changes"]["phone"] == [None, "138****1234"] and created["changes"]["title"] == [None, "Printer"]
+    assert created["changes"]["phone"] == [None, "138****1234"] and created["changes"]["title"] == [
+        None,
+        "Printer",
+    ]
     alice.ok("DELETE", path, status=204)
     [deleted] = admin.ok("GET", "/audit?action=record.delete")["items"]
     assert deleted["record_id"] == ticket["id"] and deleted["changes"]["phone"] == ["138****1234", None]
@@ -89,14 +98,22 @@ def test_publish_rollback_and_access_changes_are_logged(admin: Api) -> None:
     items = admin.ok("GET", "/audit")["items"]
     assert [e["action"] for e in items] == ["access.change", "meta.rollback", "meta.publish", "meta.publish"]
     access, rollback, second, first = items
-    assert (first["actor_name"], first["origin"], first["changes"]["version"]) == ("admin", "203.0.113.5", [None, 1])
-    assert second["changes"]["comment"] == "notes" and any("note" in line for line in second["changes"]["metadata"])
+    assert (first["actor_name"], first["origin"], first["changes"]["version"]) == (
+        "admin",
+        "203.0.113.5",
+        [None, 1],
+    )
+    assert second["changes"]["comment"] == "notes" and any(
+        "note" in line for line in second["changes"]["metadata"]
+    )
     assert rollback["changes"]["version"] == [2, 3] and rollback["summary"].endswith("undo notes")
     assert access["summary"] == "POST /access/roles" and access["changes"]["request"] == {"name": "sales"}
     assert admin.ok("GET", "/audit?action=meta")["items"] == [rollback, second, first]
 
 
-def test_sign_ins_and_sign_outs_are_logged_with_the_address(api_app: Flask, api_svc: CrmServices, admin: Api) -> None:
+def test_sign_ins_and_sign_outs_are_logged_with_the_address(
+    api_app: Flask, api_svc: CrmServices, admin: Api
+) -> None:
     create_user(api_svc.engine, "carol", "carol-password")
     client = client_at(api_app, "192.0.2.44")
     assert login(client, "carol", "wrong-password").status_code == 401
@@ -128,7 +145,9 @@ def test_browse_filters_and_keyset_paging(admin: Api, user: Api) -> None:
     assert third["next_cursor"] is None and not third["has_more"]
     assert {e["actor_name"] for e in admin.ok("GET", "/audit?actor=alice")["items"]} == {"alice"}
     assert admin.ok("GET", "/audit?actor=alice&entity=other")["items"] == []
-    assert len(admin.ok("GET", "/audit?since=2000-01-01&until=2999-01-01T00:00:00Z&action=record")["items"]) == 5
+    assert (
+        len(admin.ok("GET", "/audit?since=2000-01-01&until=2999-01-01T00:00:00Z&action=record")["items"]) == 5
+    )
     assert admin.ok("GET", "/audit?until=2000-01-01")["items"] == []
     bad = admin.get("/audit?since=yesterday")
     assert bad.status_code == 400 and error_of(bad)["code"] == "bad_request"
@@ -144,12 +163,27 @@ def test_csv_export_is_excel_ready_and_formula_safe(admin: Api, user: Api) -> No
     raw = response.get_data()
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["id", "at", "actor_id", "actor_name", "origin", "action", "entity", "record_id", "summary", "changes"]
+    assert rows[0] == [
+        "id",
+        "at",
+        "actor_id",
+        "actor_name",
+        "origin",
+        "action",
+        "entity",
+        "record_id",
+        "summary",
+        "changes",
+    ]
     [entry] = rows[1:]
-    assert entry[3:8] == ["alice", "'=HYPERLINK(1)", "record.create", "ticket", "1"] and "李雷的工单" in entry[9]
+    assert (
+        entry[3:8] == ["alice", "'=HYPERLINK(1)", "record.create", "ticket", "1"] and "李雷的工单" in entry[9]
+    )
 
 
-def test_only_auditors_and_admins_browse_but_readers_see_a_record_history(api_app: Flask, api_svc: CrmServices, admin: Api, user: Api) -> None:
+def test_only_auditors_and_admins_browse_but_readers_see_a_record_history(
+    api_app: Flask, api_svc: CrmServices, admin: Api, user: Api
+) -> None:
     _define(admin)
     ticket = admin.ok("POST", "/records/ticket", {"title": "Shared"}, status=201)
     for path in ("/audit", "/audit/export"):
@@ -160,5 +194,7 @@ def test_only_auditors_and_admins_browse_but_readers_see_a_record_history(api_ap
     assert [e["action"] for e in auditor.ok("GET", "/audit?entity=ticket")["items"]] == ["record.create"]
     assert auditor.get("/audit/export").status_code == 200
     history = user.ok("GET", f"/records/ticket/{ticket['id']}/audit")
-    assert [e["action"] for e in history["items"]] == ["record.create"] and history["items"][0]["actor_name"] == "admin"
+    assert [e["action"] for e in history["items"]] == ["record.create"] and history["items"][0][
+        "actor_name"
+    ] == "admin"
     assert user.get("/records/ticket/999/audit").status_code == 404

@@ -1,4 +1,5 @@
 """Authentication, administrator checks, CSRF for cookie sessions and API tokens."""
+
 from __future__ import annotations
 
 import re
@@ -12,10 +13,18 @@ from tests.platform.api.apisupport import Api, define_crm, error_of
 def test_every_endpoint_needs_sign_in(anonymous: Api, admin: Api) -> None:
     """Without a session or token the API answers 401 JSON; a bad token too."""
     define_crm(admin)
-    for path in ("/meta/entities", "/meta/field-types", "/records/customer", "/records/customer/1", "/meta/versions"):
+    for path in (
+        "/meta/entities",
+        "/meta/field-types",
+        "/records/customer",
+        "/records/customer/1",
+        "/meta/versions",
+    ):
         response = anonymous.get(path)
         assert response.status_code == 401 and error_of(response)["code"] == "unauthorized"
-    forged = anonymous.post("/records/customer", {"name": "x"}, headers={"Authorization": "Bearer crm_forged"})
+    forged = anonymous.post(
+        "/records/customer", {"name": "x"}, headers={"Authorization": "Bearer crm_forged"}
+    )
     assert forged.status_code == 401 and error_of(forged)["code"] == "unauthorized"
     assert anonymous.get("/openapi.json").status_code == 200
 
@@ -23,7 +32,11 @@ def test_every_endpoint_needs_sign_in(anonymous: Api, admin: Api) -> None:
 def test_metadata_writes_need_an_administrator(user: Api, admin: Api) -> None:
     """A normal user reads published metadata and records but cannot change metadata (403)."""
     define_crm(admin)
-    assert [e["name"] for e in user.ok("GET", "/meta/entities")["items"]] == ["company", "customer", "customer_line"]
+    assert [e["name"] for e in user.ok("GET", "/meta/entities")["items"]] == [
+        "company",
+        "customer",
+        "customer_line",
+    ]
     assert user.ok("GET", "/meta/entities/customer")["name"] == "customer"
     assert user.ok("GET", "/meta/versions")["active"] == 1
     assert user.ok("POST", "/records/company", {"name": "Mine"}, status=201)["name"] == "Mine"
@@ -50,7 +63,9 @@ def _sign_in(app: Flask, username: str, password: str) -> tuple[Api, str]:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token, page
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token.group(1)})
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token.group(1)}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return Api(client, None), token.group(1)
 
@@ -62,7 +77,9 @@ def test_cookie_session_needs_the_csrf_header(api_app: Flask, admin: Api) -> Non
     assert browser.ok("GET", "/meta/entities")["version"] == 1
     refused = browser.post("/records/company", {"name": "No token"})
     assert refused.status_code == 400 and error_of(refused)["code"] == "csrf_failed"
-    created = browser.ok("POST", "/records/company", {"name": "With token"}, status=201, headers={"X-CSRFToken": csrf})
+    created = browser.ok(
+        "POST", "/records/company", {"name": "With token"}, status=201, headers={"X-CSRFToken": csrf}
+    )
     assert created["name"] == "With token"
     names = [r["name"] for r in admin.ok("GET", "/records/company")["items"]]
     assert names == ["With token"]
@@ -74,6 +91,13 @@ def test_tokens_are_created_for_the_signed_in_user(user: Api, anonymous: Api) ->
     assert made["token"].startswith("crm_") and made["expires_at"]
     other = Api(anonymous.client, made["token"])
     assert other.ok("GET", "/meta/field-types")["items"]
-    for body in ({}, {"name": ""}, {"name": "x" * 101}, {"name": "n", "days": 0}, {"name": "n", "days": "many"}, {"name": "n", "days": True}):
+    for body in (
+        {},
+        {"name": ""},
+        {"name": "x" * 101},
+        {"name": "n", "days": 0},
+        {"name": "n", "days": "many"},
+        {"name": "n", "days": True},
+    ):
         response = user.post("/tokens", body)
         assert response.status_code == 400 and error_of(response)["code"] == "bad_request", body

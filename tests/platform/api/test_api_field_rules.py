@@ -1,4 +1,5 @@
 """Field rules through the REST API: conditional required and read-only, validations, uniqueness, formulas, roll-ups."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,9 @@ def test_conditional_fields_are_enforced_through_the_api(admin: Api, user: Api) 
     assert details(user.post("/records/ticket", {"title": "t", "kind": "bug"})) == {
         "severity": ("is required", "required")
     }
-    hidden = user.ok("POST", "/records/ticket", {"title": "q", "kind": "question", "severity": "low"}, status=201)
+    hidden = user.ok(
+        "POST", "/records/ticket", {"title": "q", "kind": "question", "severity": "low"}, status=201
+    )
     assert hidden["severity"] == "low"
     ticket = user.ok("POST", "/records/ticket", {"title": "t"}, status=201)
     assert ticket["opened"] is not None and ticket["label"] == "NEW: t"  # a default and a formula
@@ -42,11 +45,16 @@ def test_conditional_fields_are_enforced_through_the_api(admin: Api, user: Api) 
 
 def test_validations_and_uniqueness_through_the_api(admin: Api) -> None:
     publish(admin, tickets())
-    bad = admin.post("/records/ticket", {"title": "t", "estimate": 9, "budget": 5, "steps": "x", "kind": "bug", "severity": "low"})
+    bad = admin.post(
+        "/records/ticket",
+        {"title": "t", "estimate": 9, "budget": 5, "steps": "x", "kind": "bug", "severity": "low"},
+    )
     found = details(bad)
     assert found[""] == (BUDGET_MESSAGE["en"], "validation") and found["steps"][1] == "validation"
     admin.ok("POST", "/records/ticket", {"title": "a", "project": "crm", "code": "T-1"}, status=201)
-    message, code = details(admin.post("/records/ticket", {"title": "b", "project": "crm", "code": "T-1"}))[""]
+    message, code = details(admin.post("/records/ticket", {"title": "b", "project": "crm", "code": "T-1"}))[
+        ""
+    ]
     assert code == "unique" and "project, code" in message
 
 

@@ -1,5 +1,6 @@
 """Field-level security over the API: rules per role, masked and hidden values, reveal, export, import,
 and the export / import / transition / configure permissions."""
+
 from __future__ import annotations
 
 import csv
@@ -73,7 +74,12 @@ def test_field_rules_are_for_administrators_and_checked(leads: int, admin: Api, 
     assert user.get("/access/roles/agent/fields").status_code == 403
     bad = admin.put(
         "/access/roles/agent/fields",
-        {"fields": [{"entity": "nope", "field": "x", "access": "hidden"}, {"entity": "lead", "field": "zip", "access": "masked"}]},
+        {
+            "fields": [
+                {"entity": "nope", "field": "x", "access": "hidden"},
+                {"entity": "lead", "field": "zip", "access": "masked"},
+            ]
+        },
     )
     assert bad.status_code == 422
     assert paths_of(bad) == {"fields[0].entity", "fields[1].field"}
@@ -82,20 +88,29 @@ def test_field_rules_are_for_administrators_and_checked(leads: int, admin: Api, 
     assert admin.put("/access/roles/ghost/fields", {"fields": []}).status_code == 404
     listed = admin.ok("GET", "/access/roles/agent/fields")["fields"]
     assert [(r["field"], r["access"], r["reveal"]) for r in listed] == [
-        ("email", "masked", False), ("id_no", "hidden", False), ("phone", "masked", True), ("stage", "readonly", False)
+        ("email", "masked", False),
+        ("id_no", "hidden", False),
+        ("phone", "masked", True),
+        ("stage", "readonly", False),
     ]
 
 
 def test_records_are_masked_and_hidden_fields_cannot_be_queried(leads: int, admin: Api, user: Api) -> None:
     record = user.ok("GET", f"/records/lead/{leads}")
-    assert (record["phone"], record["email"], record["name"]) == ("+86 138****1234", "a***@x.com", "Alice Smith")
+    assert (record["phone"], record["email"], record["name"]) == (
+        "+86 138****1234",
+        "a***@x.com",
+        "Alice Smith",
+    )
     assert "id_no" not in record
     [item] = user.ok("GET", "/records/lead")["items"]
     assert item["phone"] == "+86 138****1234" and "id_no" not in item
     assert admin.ok("GET", f"/records/lead/{leads}")["id_no"] == ID_NO
     for query in ("phone=" + PHONE.replace("+", "%2B"), "id_no__contains=1101", "sort=-email"):
         refused = user.get(f"/records/lead?{query}")
-        assert refused.status_code == 403 and "hidden or masked for you" in error_of(refused)["message"], query
+        assert refused.status_code == 403 and "hidden or masked for you" in error_of(refused)["message"], (
+            query
+        )
     assert user.ok("GET", "/records/lead?q=13812341234")["items"] == []
     assert user.ok("GET", "/records/lead?q=1990")["items"] == []
     assert len(user.ok("GET", "/records/lead?q=Alice")["items"]) == 1
@@ -107,12 +122,21 @@ def test_restricted_fields_are_refused_on_write_and_kept_by_put(leads: int, admi
     assert refused.status_code == 403 and "may not change phone" in error_of(refused)["message"]
     assert user.patch(f"/records/lead/{leads}", {"id_no": "X"}).status_code == 403
     shown = user.ok("GET", f"/records/lead/{leads}")
-    echoed = user.ok("PATCH", f"/records/lead/{leads}", {"name": "Alicia", "phone": shown["phone"], "email": shown["email"]})
+    echoed = user.ok(
+        "PATCH",
+        f"/records/lead/{leads}",
+        {"name": "Alicia", "phone": shown["phone"], "email": shown["email"]},
+    )
     assert echoed["name"] == "Alicia"
     put = user.ok("PUT", f"/records/lead/{leads}", {"name": "Ali"})
     assert put["name"] == "Ali"
     stored = admin.ok("GET", f"/records/lead/{leads}")
-    assert (stored["phone"], stored["email"], stored["id_no"], stored["stage"]) == (PHONE, EMAIL, ID_NO, "new")
+    assert (stored["phone"], stored["email"], stored["id_no"], stored["stage"]) == (
+        PHONE,
+        EMAIL,
+        ID_NO,
+        "new",
+    )
     assert user.post("/records/lead", {"name": "Bob", "id_no": "123"}).status_code == 403
     assert user.ok("GET", "/records/lead/lookup?q=Ali") == [{"id": leads, "title": "Ali"}]
 
@@ -126,7 +150,9 @@ def test_reveal_is_allowed_per_field_and_audited(leads: int, user: Api, api_svc:
     assert user.post(f"/records/lead/{leads}/reveal", {"fields": "phone"}).status_code == 422
     assert user.post("/records/lead/999/reveal", {"fields": ["phone"]}).status_code == 404
     with api_svc.engine.connect() as conn:
-        rows = conn.execute(sa.select(audit_log).where(audit_log.c.action == "record.reveal")).mappings().all()
+        rows = (
+            conn.execute(sa.select(audit_log).where(audit_log.c.action == "record.reveal")).mappings().all()
+        )
     assert [(r["actor_name"], r["entity"], r["record_id"], r["changes"]) for r in rows] == [
         ("alice", "lead", leads, {"fields": ["phone"]})
     ]
@@ -184,7 +210,11 @@ def test_metadata_changes_need_the_configure_permission(leads: int, admin: Api, 
     assert "configure" in error_of(refused)["message"]
     permissions(admin, "agent", "read", "configure")  # on 'lead' only: not enough for the whole metadata
     assert user.put("/meta/draft/entity/memo", doc).status_code == 403
-    admin.ok("PUT", "/access/roles/agent/permissions", {"permissions": [{"entity": "*", "operation": "configure", "scope": "all"}]})
+    admin.ok(
+        "PUT",
+        "/access/roles/agent/permissions",
+        {"permissions": [{"entity": "*", "operation": "configure", "scope": "all"}]},
+    )
     user.ok("PUT", "/meta/draft/entity/memo", doc)
     assert user.ok("POST", "/meta/publish", {"comment": "memo"}, status=201)["number"] >= 2
     assert user.post("/meta/rollback", {"version": 1}).status_code == 201
@@ -194,13 +224,23 @@ def test_metadata_changes_need_the_configure_permission(leads: int, admin: Api, 
 LEVELS = st.sampled_from([None, "hidden", "masked", "readonly"])
 
 
-@settings(max_examples=15 if ON_POSTGRES else 40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15 if ON_POSTGRES else 40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(levels=st.tuples(LEVELS, LEVELS, LEVELS, LEVELS))
-def test_no_api_response_leaks_a_restricted_value(leads: int, admin: Api, user: Api, levels: tuple[str | None, ...]) -> None:
+def test_no_api_response_leaks_a_restricted_value(
+    leads: int, admin: Api, user: Api, levels: tuple[str | None, ...]
+) -> None:
     """Whatever the agent's field rules, list, get, search, lookup and export hide what they restrict."""
     names = ("name", "phone", "email", "id_no")
     clear = {"name": "Alice Smith", "phone": PHONE, "email": EMAIL, "id_no": ID_NO}
-    rules = [{"entity": "lead", "field": n, "access": level} for n, level in zip(names, levels, strict=True) if level]
+    rules = [
+        {"entity": "lead", "field": n, "access": level}
+        for n, level in zip(names, levels, strict=True)
+        if level
+    ]
     admin.ok("PUT", "/access/roles/agent/fields", {"fields": rules})
     permissions(admin, "agent", "read", "export")
     closed = [clear[n] for n, level in zip(names, levels, strict=True) if level in ("hidden", "masked")]

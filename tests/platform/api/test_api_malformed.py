@@ -1,4 +1,5 @@
 """Malformed requests: every one gets a JSON 4xx with a stable code, never a 5xx."""
+
 from __future__ import annotations
 
 import base64
@@ -29,9 +30,17 @@ def test_malformed_requests_never_fail_the_server(admin: Api) -> None:
         (b'{"age": 1' + b"0" * 5000 + b"}", "application/json", "invalid_json"),
     ]
     for data, content_type, code in raw_bodies:
-        for method, path in (("POST", "/records/customer"), ("PATCH", f"/records/customer/{rid}"), ("PUT", "/meta/draft/entity/x")):
+        for method, path in (
+            ("POST", "/records/customer"),
+            ("PATCH", f"/records/customer/{rid}"),
+            ("PUT", "/meta/draft/entity/x"),
+        ):
             response = admin.call(method, path, data=data, content_type=content_type)
-            assert response.status_code == 400 and error_of(response)["code"] == code, (data[:30], method, path)
+            assert response.status_code == 400 and error_of(response)["code"] == code, (
+                data[:30],
+                method,
+                path,
+            )
     bodies = [
         {"name": ["list"]},
         {"name": {"a": 1}},
@@ -58,11 +67,19 @@ def test_malformed_requests_never_fail_the_server(admin: Api) -> None:
         response = admin.post("/records/customer", body)
         assert 400 <= response.status_code < 500, (body, response.get_data(as_text=True))
         assert error_of(response)["code"] in ("validation_failed", "bad_request", "invalid_json"), body
-    for body in ({"lock_version": "abc"}, {"lock_version": 10**40}, {"lock_version": [1]}, {"age": {"$gt": 1}}):
+    for body in (
+        {"lock_version": "abc"},
+        {"lock_version": 10**40},
+        {"lock_version": [1]},
+        {"age": {"$gt": 1}},
+    ):
         response = admin.patch(f"/records/customer/{rid}", body)
         assert response.status_code in (400, 422), body
     for header in ("abc", 'W/"x"', "1" * 50):
-        assert admin.patch(f"/records/customer/{rid}", {"age": 1}, headers={"If-Match": header}).status_code == 400
+        assert (
+            admin.patch(f"/records/customer/{rid}", {"age": 1}, headers={"If-Match": header}).status_code
+            == 400
+        )
     queries = [
         "age__regex=1",
         "age__gt=abc",
@@ -108,17 +125,46 @@ def test_malformed_requests_never_fail_the_server(admin: Api) -> None:
         assert admin.ok("GET", f"/records/customer?{query}")["items"] == []
     harmless = admin.get("/records/customer?name=' OR 1=1 --&q=%'; DROP TABLE x; --")
     assert harmless.status_code == 200 and harmless.get_json()["items"] == []
-    for path in ("/records/customer/abc", "/records/customer/-1", "/records/customer/0", "/records/customer/1.5",
-                 "/records/customer/99999999999999999999999", "/records/customer/%20", "/records/nosuch", "/records/nosuch/1",
-                 "/records/nosuch/lookup", "/meta/entities/nosuch", "/meta/versions/abc", "/meta/versions/-1", "/nosuch",
-                 "/attachments/1e3", "/records/customer_line/1"):
+    for path in (
+        "/records/customer/abc",
+        "/records/customer/-1",
+        "/records/customer/0",
+        "/records/customer/1.5",
+        "/records/customer/99999999999999999999999",
+        "/records/customer/%20",
+        "/records/nosuch",
+        "/records/nosuch/1",
+        "/records/nosuch/lookup",
+        "/meta/entities/nosuch",
+        "/meta/versions/abc",
+        "/meta/versions/-1",
+        "/nosuch",
+        "/attachments/1e3",
+        "/records/customer_line/1",
+    ):
         response = admin.get(path)
         assert response.status_code == 404 and error_of(response)["code"] in ("not_found",), path
-    for method, path in (("DELETE", "/records/customer"), ("PUT", "/records/customer"), ("POST", f"/records/customer/{rid}"),
-                         ("GET", "/meta/publish"), ("DELETE", "/meta/versions"), ("PATCH", "/tokens"), ("POST", "/openapi.json")):
+    for method, path in (
+        ("DELETE", "/records/customer"),
+        ("PUT", "/records/customer"),
+        ("POST", f"/records/customer/{rid}"),
+        ("GET", "/meta/publish"),
+        ("DELETE", "/meta/versions"),
+        ("PATCH", "/tokens"),
+        ("POST", "/openapi.json"),
+    ):
         response = admin.call(method, path)
-        assert response.status_code == 405 and error_of(response)["code"] == "method_not_allowed", (method, path)
-    for body in ({"version": "two"}, {"version": 0}, {"version": None}, {"version": 2**80}, {"comment": 5, "version": 1}):
+        assert response.status_code == 405 and error_of(response)["code"] == "method_not_allowed", (
+            method,
+            path,
+        )
+    for body in (
+        {"version": "two"},
+        {"version": 0},
+        {"version": None},
+        {"version": 2**80},
+        {"comment": 5, "version": 1},
+    ):
         assert admin.post("/meta/rollback", body).status_code == 400, body
     assert admin.post("/meta/publish", {"comment": ["x"]}).status_code == 400
     assert admin.get("/records/customer/lookup?limit=abc").status_code == 400

@@ -1,4 +1,5 @@
 """Metadata endpoints: drafts, validation with exact paths, publish, versions, diff, discard, purge."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -60,7 +61,9 @@ def test_draft_publish_versions_diff_discard_purge(admin: Api) -> None:
     """The draft workflow end to end, with ids assigned and kept."""
     company = admin.define("entity", "company", COMPANY)
     assert company["id"] and company["fields"][0]["id"]
-    again = admin.define("entity", "company", {**COMPANY, "fields": [*COMPANY["fields"], {"name": "city", "type": "text"}]})
+    again = admin.define(
+        "entity", "company", {**COMPANY, "fields": [*COMPANY["fields"], {"name": "city", "type": "text"}]}
+    )
     assert again["id"] == company["id"] and again["fields"][0]["id"] == company["fields"][0]["id"]
     assert admin.ok("POST", "/meta/draft/validate") == {"valid": True, "problems": []}
     first = admin.publish("first")
@@ -76,7 +79,9 @@ def test_draft_publish_versions_diff_discard_purge(admin: Api) -> None:
     assert detail["number"] == 2 and "city" not in str(detail["bundle"]["entity"]["company"]["fields"])
     assert admin.get("/meta/versions/9").status_code == 404
     purged = admin.ok("POST", "/meta/purge")
-    assert any(change.startswith("dropped removed column rec_company") for change in purged["changes"]), purged
+    assert any(change.startswith("dropped removed column rec_company") for change in purged["changes"]), (
+        purged
+    )
     assert admin.get("/meta/diff?from=1").status_code == 400
     assert admin.get("/meta/diff?from=1&to=x").status_code == 400
     assert admin.get("/meta/diff?from=1&to=99").status_code == 404

@@ -1,4 +1,5 @@
 """The OpenAPI document matches the real routes, and real responses validate against it."""
+
 from __future__ import annotations
 
 import io
@@ -16,7 +17,9 @@ def _rules(app: Flask) -> dict[str, set[str]]:
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
             path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-            found.setdefault(path, set()).update(m.lower() for m in (rule.methods or set()) - {"HEAD", "OPTIONS"})
+            found.setdefault(path, set()).update(
+                m.lower() for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+            )
     return found
 
 
@@ -45,10 +48,14 @@ def test_document_lists_exactly_the_routes(api_app: Flask, anonymous: Api, admin
     documented = {path.removeprefix(""): {m for m in item} for path, item in doc["paths"].items()}
     assert documented == _rules(api_app)
     schemas = doc["components"]["schemas"]
-    assert {"customerRecord", "customerInput", "companyRecord", "customer_lineRecord", "Error"} <= set(schemas)
+    assert {"customerRecord", "customerInput", "companyRecord", "customer_lineRecord", "Error"} <= set(
+        schemas
+    )
     props = schemas["customerRecord"]["properties"]
     assert props["age"]["type"] == "integer" and props["birthday"]["format"] == "date"
-    assert props["tier"]["enum"] == ["gold", "silver", "bronze", None] and props["active"]["type"] == "boolean"
+    assert (
+        props["tier"]["enum"] == ["gold", "silver", "bronze", None] and props["active"]["type"] == "boolean"
+    )
     assert props["lines"]["items"] == {"$ref": "#/components/schemas/customer_lineRecord"}
     assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "cookieAuth"}
     list_params = {p["name"] for p in doc["paths"]["/api/v1/records/{entity}"]["get"]["parameters"]}
@@ -79,13 +86,30 @@ def test_real_responses_validate_against_the_document(admin: Api) -> None:
         schema = {**_json_schema(content["schema"]), "components": root["components"]}
         jsonschema.validate(response.get_json(), schema)
 
-    upload = admin.call("POST", "/records/customer/attachments?field=contract", data={"file": (io.BytesIO(b"x"), "a.txt", "text/plain")})
+    upload = admin.call(
+        "POST",
+        "/records/customer/attachments?field=contract",
+        data={"file": (io.BytesIO(b"x"), "a.txt", "text/plain")},
+    )
     file_id = upload.get_json()["id"]
     full = {
-        "name": "Ada", "email": "ada@example.com", "phone": "+4930123", "age": 36, "score": "1.50", "balance": 12,
-        "active": True, "birthday": "1990-01-02", "last_contact": "2024-01-01T10:00:00Z", "tier": "gold", "tags": ["vip"],
-        "website": "https://a.example.com", "notes": "x\ny", "extra": {"a": [1]}, "company": acme,
-        "lines": [{"product": "Pen", "qty": 1, "price": "2.00"}], "contract": file_id,
+        "name": "Ada",
+        "email": "ada@example.com",
+        "phone": "+4930123",
+        "age": 36,
+        "score": "1.50",
+        "balance": 12,
+        "active": True,
+        "birthday": "1990-01-02",
+        "last_contact": "2024-01-01T10:00:00Z",
+        "tier": "gold",
+        "tags": ["vip"],
+        "website": "https://a.example.com",
+        "notes": "x\ny",
+        "extra": {"a": [1]},
+        "company": acme,
+        "lines": [{"product": "Pen", "qty": 1, "price": "2.00"}],
+        "contract": file_id,
     }
     created = admin.ok("POST", "/records/customer", full, status=201)
     rid = created["id"]
@@ -99,15 +123,24 @@ def test_real_responses_validate_against_the_document(admin: Api) -> None:
     check("PATCH", "/records/{entity}/{record_id}", f"/records/customer/{rid}", {"age": 1, "lock_version": 1})
     check("PUT", "/records/{entity}/{record_id}", f"/records/customer/{rid}", full)
     check("GET", "/records/{entity}/lookup", "/records/customer/lookup", query_string={"q": "a"})
-    check("POST", "/records/{entity}/attachments", "/records/customer/attachments?field=contract",
-          data={"file": (io.BytesIO(b"y"), "b.txt", "text/plain")})
+    check(
+        "POST",
+        "/records/{entity}/attachments",
+        "/records/customer/attachments?field=contract",
+        data={"file": (io.BytesIO(b"y"), "b.txt", "text/plain")},
+    )
     check("GET", "/records/{entity}", "/records/company")
     check("GET", "/meta/field-types", "/meta/field-types")
     check("GET", "/meta/entities", "/meta/entities")
     check("GET", "/meta/entities/{name}", "/meta/entities/customer")
     check("GET", "/meta/draft", "/meta/draft")
     check("GET", "/meta/draft/{kind}/{name}", "/meta/draft/entity/customer")
-    check("PUT", "/meta/draft/{kind}/{name}", "/meta/draft/entity/note", {"fields": [{"name": "text", "type": "long_text"}]})
+    check(
+        "PUT",
+        "/meta/draft/{kind}/{name}",
+        "/meta/draft/entity/note",
+        {"fields": [{"name": "text", "type": "long_text"}]},
+    )
     check("POST", "/meta/draft/validate", "/meta/draft/validate")
     check("GET", "/meta/diff", "/meta/diff?from=1&to=draft")
     check("POST", "/meta/publish", "/meta/publish", {"comment": "notes"})

@@ -1,4 +1,5 @@
 """The lead pool through the API: masked until claimed, claim races and limits, release, auto-return, no oracle."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,12 @@ LEAD = {
         {"name": "email", "type": "email", "searchable": True},
         {"name": "last_contact_at", "type": "datetime"},
     ],
-    "pool": {"contact_fields": ["phone", "email"], "claim_limit": 2, "return_after_days": 7, "follow_up_field": "last_contact_at"},
+    "pool": {
+        "contact_fields": ["phone", "email"],
+        "claim_limit": 2,
+        "return_after_days": 7,
+        "follow_up_field": "last_contact_at",
+    },
 }
 
 
@@ -65,7 +71,12 @@ def pool(admin: Api, user: Api, bob: Api, api_svc: CrmServices, clock: FakeClock
     for uid in ids.values():
         admin.ok("POST", f"/access/users/{uid}/roles", {"role": "sales"})
     leads = [
-        admin.ok("POST", "/records/lead", {"company": f"Lead {n}", "phone": f"1381234567{n}", "email": f"boss{n}@acme.cn"}, status=201)
+        admin.ok(
+            "POST",
+            "/records/lead",
+            {"company": f"Lead {n}", "phone": f"1381234567{n}", "email": f"boss{n}@acme.cn"},
+            status=201,
+        )
         for n in range(3)
     ]
     assert all(lead["owner_id"] == user_id(api_svc, "admin") for lead in leads)
@@ -80,7 +91,11 @@ def test_masked_before_claim_and_visible_after(pool: dict[str, Any], user: Api, 
     assert (items[0]["phone"], items[0]["email"]) == ("138****5670", "b***@acme.cn")
     assert user.ok("GET", f"/records/lead/{first}")["phone"] == "138****5670"
     claimed = user.ok("POST", f"/records/lead/{first}/claim")
-    assert (claimed["phone"], claimed["email"], claimed["owner_id"]) == ("13812345670", "boss0@acme.cn", pool["alice"])
+    assert (claimed["phone"], claimed["email"], claimed["owner_id"]) == (
+        "13812345670",
+        "boss0@acme.cn",
+        pool["alice"],
+    )
     assert user.ok("GET", f"/records/lead/{first}")["phone"] == "13812345670"
     assert first not in [i["id"] for i in bob.ok("GET", "/records/lead")["items"]]
 
@@ -140,7 +155,10 @@ def test_release_rights_and_audit(pool: dict[str, Any], admin: Api, user: Api, b
     claims = admin.ok("GET", f"/audit?action=record.claim&record_id={first}&entity=lead")["items"]
     releases = admin.ok("GET", f"/audit?action=record.release&record_id={first}&entity=lead")["items"]
     assert [e["actor_name"] for e in claims] == ["alice"]
-    assert [e["actor_name"] for e in releases] == ["alice", "admin"]  # newest first: the fixture's release last
+    assert [e["actor_name"] for e in releases] == [
+        "alice",
+        "admin",
+    ]  # newest first: the fixture's release last
 
 
 def test_an_entity_without_pool_answers_404(admin: Api) -> None:
@@ -181,7 +199,9 @@ def test_auto_return_runs_once_per_period_and_notifies(
         notes = conn.execute(sa.select(inbox.c.user_id, inbox.c.subject, inbox.c.record_id)).all()
     assert [(n.user_id, n.record_id) for n in notes] == [(pool["alice"], one)]
     assert "returned to the pool" in notes[0].subject and "退回公海" in notes[0].subject
-    scheduler.clock = FakeClock(T0 + dt.timedelta(days=13, hours=23))  # a later period: bob's follow-up is 7 days old
+    scheduler.clock = FakeClock(
+        T0 + dt.timedelta(days=13, hours=23)
+    )  # a later period: bob's follow-up is 7 days old
     assert scheduler.tick()["jobs"]["pool_return"] == {"lead": 1}
     assert bob.ok("GET", f"/records/lead/{two}")["owner_id"] is None
 
@@ -200,4 +220,6 @@ def test_no_leak_through_history_or_reveal(pool: dict[str, Any], admin: Api, use
     history = user.ok("GET", f"/records/lead/{first}/audit")["items"]
     created = next(entry for entry in history if entry["action"] == "record.create")
     assert created["changes"]["phone"] == [None, "13812345670"]
-    assert user.ok("POST", f"/records/lead/{first}/reveal", {"fields": ["phone"]})["values"] == {"phone": "13812345670"}
+    assert user.ok("POST", f"/records/lead/{first}/reveal", {"fields": ["phone"]})["values"] == {
+        "phone": "13812345670"
+    }

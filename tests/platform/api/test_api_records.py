@@ -1,4 +1,5 @@
 """Records through the API: links, child lines, validation, optimistic locking, delete rules, lookup, files."""
+
 from __future__ import annotations
 
 import io
@@ -10,15 +11,24 @@ def test_link_and_child_lines(admin: Api) -> None:
     """Create with lines, update lines, delete a line; link titles come back in _titles."""
     define_crm(admin)
     acme = admin.ok("POST", "/records/company", {"name": "Acme"}, status=201)["id"]
-    body = {"name": "Ada", "company": acme, "lines": [{"product": "Pen", "qty": 2, "price": "1.50"}, {"product": "Ink", "qty": 1}]}
+    body = {
+        "name": "Ada",
+        "company": acme,
+        "lines": [{"product": "Pen", "qty": 2, "price": "1.50"}, {"product": "Ink", "qty": 1}],
+    }
     created = admin.ok("POST", "/records/customer", body, status=201)
     assert created["_titles"] == {"company": "Acme"}
-    assert [(ln["product"], ln["qty"], ln["price"]) for ln in created["lines"]] == [("Pen", 2, "1.50"), ("Ink", 1, None)]
+    assert [(ln["product"], ln["qty"], ln["price"]) for ln in created["lines"]] == [
+        ("Pen", 2, "1.50"),
+        ("Ink", 1, None),
+    ]
     pen, ink = created["lines"]
     lines = [{**pen, "qty": 5}, {"product": "Pad", "qty": 3}]
     updated = admin.ok("PATCH", f"/records/customer/{created['id']}", {"lines": lines, "lock_version": 1})
     assert [(ln["product"], ln["qty"]) for ln in updated["lines"]] == [("Pen", 5), ("Pad", 3)]
-    assert updated["lines"][0]["id"] == pen["id"] and ink["product"] not in [ln["product"] for ln in updated["lines"]]
+    assert updated["lines"][0]["id"] == pen["id"] and ink["product"] not in [
+        ln["product"] for ln in updated["lines"]
+    ]
     assert updated["lock_version"] == 2 and updated["name"] == "Ada"
     foreign = admin.patch(f"/records/customer/{created['id']}", {"lines": [{"id": 999, "product": "X"}]})
     assert foreign.status_code == 422 and paths_of(foreign) == {"lines[0].id"}
@@ -55,7 +65,18 @@ def test_bad_record_input_names_every_field(admin: Api) -> None:
         },
     )
     assert response.status_code == 422 and error_of(response)["code"] == "validation_failed"
-    assert paths_of(response) == {"name", "email", "age", "score", "active", "birthday", "tier", "tags", "website", "unknown"}
+    assert paths_of(response) == {
+        "name",
+        "email",
+        "age",
+        "score",
+        "active",
+        "birthday",
+        "tier",
+        "tags",
+        "website",
+        "unknown",
+    }
 
 
 def test_optimistic_locking_put_and_etag(admin: Api) -> None:
@@ -83,7 +104,11 @@ def test_attachments_upload_and_download(admin: Api) -> None:
     define_crm(admin)
 
     def upload(name: str, data: bytes, content_type: str = "text/plain", field: str = "contract"):
-        return admin.call("POST", f"/records/customer/attachments?field={field}", data={"file": (io.BytesIO(data), name, content_type)})
+        return admin.call(
+            "POST",
+            f"/records/customer/attachments?field={field}",
+            data={"file": (io.BytesIO(data), name, content_type)},
+        )
 
     stored = upload("terms.txt", b"<script>alert(1)</script>", "text/html")
     assert stored.status_code == 201, stored.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Rules through the web app: triggers configured over the API fire on API writes; dry run; the scheduler command."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,7 +38,12 @@ WELCOME = {
     "event": "create",
     "condition": "source == 'web'",
     "actions": [
-        {"type": "create_record", "entity": "task", "link_field": "lead", "values": {"title": "Call the web lead"}}
+        {
+            "type": "create_record",
+            "entity": "task",
+            "link_field": "lead",
+            "values": {"title": "Call the web lead"},
+        }
     ],
 }
 FOLLOW_UP = {
@@ -85,7 +91,10 @@ def test_dry_run_lists_due_records_and_changes_nothing(admin: Api, api_svc: CrmS
     _publish(admin)
     now = api_svc.rules.clock()
     old = admin.ok(
-        "POST", "/records/lead", {"name": "Old", "contacted_at": (now - dt.timedelta(hours=80)).isoformat()}, status=201
+        "POST",
+        "/records/lead",
+        {"name": "Old", "contacted_at": (now - dt.timedelta(hours=80)).isoformat()},
+        status=201,
     )["id"]
     admin.ok("POST", "/records/lead", {"name": "New", "contacted_at": now.isoformat()}, status=201)
     admin.ok(
@@ -106,17 +115,23 @@ def test_dry_run_lists_due_records_and_changes_nothing(admin: Api, api_svc: CrmS
 
 
 def test_dry_run_needs_an_administrator(user: Api) -> None:
-    assert user.ok("POST", "/meta/dry-run", {"document": FOLLOW_UP}, status=403)["error"]["code"] == "forbidden"
+    assert (
+        user.ok("POST", "/meta/dry-run", {"document": FOLLOW_UP}, status=403)["error"]["code"] == "forbidden"
+    )
 
 
-def test_the_scheduler_command_fires_due_time_triggers_once(crm_env: dict[str, str], app: Flask, svc: CrmServices) -> None:
+def test_the_scheduler_command_fires_due_time_triggers_once(
+    crm_env: dict[str, str], app: Flask, svc: CrmServices
+) -> None:
     for name, doc in (("lead", LEAD), ("task", TASK)):
         svc.metadata.put_document("entity", name, doc, "test")
     svc.metadata.put_document("trigger", "follow_up", FOLLOW_UP, "test")
     svc.metadata.publish("test", "rules")
     runtime = svc.runtime()
     now = svc.rules.clock()
-    due = runtime.create("lead", {"name": "Due", "contacted_at": (now - dt.timedelta(hours=73)).isoformat()})["id"]
+    due = runtime.create("lead", {"name": "Due", "contacted_at": (now - dt.timedelta(hours=73)).isoformat()})[
+        "id"
+    ]
     runtime.create("lead", {"name": "Later", "contacted_at": (now - dt.timedelta(hours=71)).isoformat()})
 
     for _ in range(2):
@@ -141,7 +156,11 @@ def test_hostile_expressions_get_clear_errors_and_the_app_keeps_serving(admin: A
     for condition in hostile:
         started = time.monotonic()
         stored = admin.put("/meta/draft/trigger/bad", {**WELCOME, "name": "bad", "condition": condition})
-        body = stored.get_json() if stored.status_code == 422 else admin.ok("POST", "/meta/publish", {}, status=422)
+        body = (
+            stored.get_json()
+            if stored.status_code == 422
+            else admin.ok("POST", "/meta/publish", {}, status=422)
+        )
         assert time.monotonic() - started < 1.0
         problem = body["error"]["details"][0]
         assert problem["path"] == "trigger.bad.condition"

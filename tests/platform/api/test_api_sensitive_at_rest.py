@@ -5,6 +5,7 @@ validation through the API, with SQL echo on; then the database is read raw (the
 bytes, or every PostgreSQL table's columns by plain SQL) and every log line, response and audit
 row is searched for the values.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,7 +74,11 @@ def _raw_database(svc: CrmServices, db_kind: str, db_url: str) -> str:
 
 
 def test_sensitive_values_are_in_neither_the_database_nor_the_logs(
-    echo_app: Flask, db_kind: str, db_url: str, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+    echo_app: Flask,
+    db_kind: str,
+    db_url: str,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     svc: CrmServices = echo_app.extensions["crm"]
@@ -90,7 +95,9 @@ def test_sensitive_values_are_in_neither_the_database_nor_the_logs(
     assert updated["passport"] == UPDATED["passport"]
     found = admin.ok("GET", f"/records/contact?email={SECRETS['email'].upper()}")["items"]
     assert [r["id"] for r in found] == [record_id]
-    assert [r["id"] for r in admin.ok("GET", f"/records/contact?q={UPDATED['mobile']}")["items"]] == [record_id]
+    assert [r["id"] for r in admin.ok("GET", f"/records/contact?q={UPDATED['mobile']}")["items"]] == [
+        record_id
+    ]
     assert admin.ok("GET", f"/records/contact?mobile__in={SECRETS['mobile']},{UPDATED['mobile']}")["items"]
 
     clash = admin.post("/records/contact", {"name": "Copy", "email": SECRETS["email"]})
@@ -111,5 +118,10 @@ def test_sensitive_values_are_in_neither_the_database_nor_the_logs(
         audit = "\n".join(repr(tuple(r)) for r in conn.exec_driver_sql("SELECT * FROM sys_audit"))
     assert "rec_contact" in audit or "contact" in audit
     for secret in EVERY_SECRET:
-        for where, text in (("database", raw), ("logs", logged), ("audit rows", audit), ("responses", "\n".join(responses))):
+        for where, text in (
+            ("database", raw),
+            ("logs", logged),
+            ("audit rows", audit),
+            ("responses", "\n".join(responses)),
+        ):
             assert secret.lower() not in text.lower(), f"{secret!r} readable in the {where}"

@@ -1,4 +1,5 @@
 """Rate limits per token (and signed-in user) and per address, shared through the database, with a clear 429."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,6 @@ from tests.platform.api.apisupport import Api, error_of
 from tests.platform.auth.authsupport import FakeClock
 
 START = dt.datetime(2026, 11, 23, 9, 0, 15, tzinfo=dt.UTC)  # 15 s into a minute window
-
 
 
 @pytest.fixture
@@ -71,7 +71,9 @@ def test_a_token_over_its_limit_gets_429_with_retry_after(small: Flask, fake_clo
     refused = api.get("/meta/field-types")
     assert refused.status_code == 429
     error = error_of(refused)
-    assert error["code"] == "rate_limited" and error["retry_after"] == 45 and "3 per minute" in error["message"]
+    assert (
+        error["code"] == "rate_limited" and error["retry_after"] == 45 and "3 per minute" in error["message"]
+    )
     assert refused.headers["Retry-After"] == "45"
     assert api.call("POST", "/tokens", {"name": "x"}).status_code == 429  # writes count too
     other = token_client(small, "bob")  # same address, own token: its own budget
@@ -99,11 +101,18 @@ def test_session_users_are_limited_too(small: Flask, fake_clock: FakeClock) -> N
     client = small.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    assert client.post("/login", data={"username": "cat", "password": "cat-password", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"username": "cat", "password": "cat-password", "csrf_token": token}
+        ).status_code
+        == 302
+    )
     assert statuses(Api(client, None), 4) == [200, 200, 200, 429]
 
 
-def test_limits_are_shared_by_workers(db_url: str, tmp_path: Path, small: Flask, fake_clock: FakeClock) -> None:
+def test_limits_are_shared_by_workers(
+    db_url: str, tmp_path: Path, small: Flask, fake_clock: FakeClock
+) -> None:
     """Counts live in the database, so a second app (another worker) continues the same count."""
     api = token_client(small, "dan")
     assert statuses(api, 2) == [200, 200]

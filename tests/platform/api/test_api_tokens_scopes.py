@@ -1,4 +1,5 @@
 """API tokens: scopes enforced per endpoint category, expiry, listing without secrets, revocation, last use."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,6 @@ from tests.platform.api.apisupport import Api, define_crm, error_of
 from tests.platform.auth.authsupport import FakeClock
 
 START = dt.datetime(2026, 11, 23, 9, 0, 10, tzinfo=dt.UTC)
-
 
 
 @pytest.fixture
@@ -85,7 +85,12 @@ def test_creating_tokens_with_scopes(user: Api, admin: Api, anonymous: Api) -> N
     """Scopes are chosen at creation; unknown ones are refused; 'admin' is for administrators."""
     made = user.ok("POST", "/tokens", {"name": "reader", "scopes": ["records:read"]}, status=201)
     assert made["scopes"] == ["records:read"]
-    assert user.ok("POST", "/tokens", {"name": "default"}, status=201)["scopes"] == ["records:read", "records:write", "meta:read", "meta:write"]
+    assert user.ok("POST", "/tokens", {"name": "default"}, status=201)["scopes"] == [
+        "records:read",
+        "records:write",
+        "meta:read",
+        "meta:write",
+    ]
     unknown = user.call("POST", "/tokens", {"name": "x", "scopes": ["records:read", "everything"]})
     assert unknown.status_code == 422 and "everything" in str(error_of(unknown)["details"])
     for bad in ("records:read", [1], {"a": 1}):
@@ -102,7 +107,9 @@ def test_creating_tokens_with_scopes(user: Api, admin: Api, anonymous: Api) -> N
     assert wider.status_code == 403 and "records:write" in error_of(wider)["message"]
 
 
-def test_expired_tokens_answer_token_expired(api_app: Flask, api_svc: CrmServices, fake_clock: FakeClock, user: Api) -> None:
+def test_expired_tokens_answer_token_expired(
+    api_app: Flask, api_svc: CrmServices, fake_clock: FakeClock, user: Api
+) -> None:
     """After its expiry a token gets 401 token_expired (unknown tokens stay 401 unauthorized)."""
     made = user.ok("POST", "/tokens", {"name": "short", "days": 1}, status=201)
     assert made["expires_at"] == "2026-11-24T09:00:10Z"
@@ -118,7 +125,9 @@ def test_expired_tokens_answer_token_expired(api_app: Flask, api_svc: CrmService
     assert listed["short"]["expired"] is True and listed["tests"]["expired"] is False
 
 
-def test_listing_never_shows_secrets_and_records_last_use(api_app: Flask, api_svc: CrmServices, fake_clock: FakeClock, user: Api, admin: Api) -> None:
+def test_listing_never_shows_secrets_and_records_last_use(
+    api_app: Flask, api_svc: CrmServices, fake_clock: FakeClock, user: Api, admin: Api
+) -> None:
     """GET /tokens lists one's own tokens with metadata only; administrators may list everyone's."""
     made = user.ok("POST", "/tokens", {"name": "script", "scopes": ["meta:read"]}, status=201)
     listed = user.ok("GET", "/tokens")["items"]
@@ -126,7 +135,9 @@ def test_listing_never_shows_secrets_and_records_last_use(api_app: Flask, api_sv
     text = str(listed)
     assert made["token"] not in text and "token_hash" not in text and "crm_" not in text
     script = listed[0]
-    assert script["last_used_at"] is None and script["scopes"] == ["meta:read"] and script["username"] == "alice"
+    assert (
+        script["last_used_at"] is None and script["scopes"] == ["meta:read"] and script["username"] == "alice"
+    )
     fake_clock.current += dt.timedelta(minutes=5)
     Api(api_app.test_client(), made["token"]).ok("GET", "/meta/field-types")
     again = {t["name"]: t for t in user.ok("GET", "/tokens")["items"]}

@@ -1,4 +1,5 @@
 """Workflow endpoints: available transitions, taking them, approvals and history, with JSON 4xx errors."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,7 +27,13 @@ FLOW: dict[str, Any] = {
     "state_field": "stage",
     "states": [{"name": "draft", "initial": True}, {"name": "open"}, {"name": "won"}, {"name": "lost"}],
     "transitions": [
-        {"name": "publish", "label": {"en": "Publish"}, "from": ["draft"], "to": "open", "guard": "amount > 0"},
+        {
+            "name": "publish",
+            "label": {"en": "Publish"},
+            "from": ["draft"],
+            "to": "open",
+            "guard": "amount > 0",
+        },
         {"name": "win", "from": ["open"], "to": "won", "roles": ["sales"], "required_fields": ["reason"]},
         {"name": "lose", "from": ["open"], "to": "lost", "approval_role": "manager"},
     ],
@@ -56,7 +63,11 @@ def test_take_transitions_with_guards_roles_and_history(admin: Api, user: Api) -
     listed = user.ok("GET", f"{base}/transitions")
     assert (listed["workflow"], listed["state"], listed["pending_approvals"]) == ("deal_flow", "draft", [])
     [publish] = listed["transitions"]
-    assert (publish["name"], publish["guard_passed"], publish["reason"]) == ("publish", False, "guard failed: amount > 0")
+    assert (publish["name"], publish["guard_passed"], publish["reason"]) == (
+        "publish",
+        False,
+        "guard failed: amount > 0",
+    )
 
     refused = user.post(f"{base}/transitions/publish", {"comment": "go"})
     assert refused.status_code == 409
@@ -74,7 +85,10 @@ def test_take_transitions_with_guards_roles_and_history(admin: Api, user: Api) -
     assert [d["path"] for d in error_of(incomplete)["details"]] == ["reason"]
     wrong_value = admin.post(f"{base}/transitions/win", {"values": {"amount": "lots"}})
     assert (wrong_value.status_code, error_of(wrong_value)["code"]) == (422, "validation_failed")
-    assert admin.ok("POST", f"{base}/transitions/win", {"values": {"reason": "price"}})["record"]["stage"] == "won"
+    assert (
+        admin.ok("POST", f"{base}/transitions/win", {"values": {"reason": "price"}})["record"]["stage"]
+        == "won"
+    )
 
     direct = admin.patch(base, {"stage": "open"})
     assert direct.status_code == 422
@@ -89,7 +103,9 @@ def test_take_transitions_with_guards_roles_and_history(admin: Api, user: Api) -
     assert [h["is_current"] for h in history] == [False, False, True]
 
 
-def test_approvals_wait_for_a_holder_of_the_role(api_app: Flask, api_svc: CrmServices, admin: Api, user: Api) -> None:
+def test_approvals_wait_for_a_holder_of_the_role(
+    api_app: Flask, api_svc: CrmServices, admin: Api, user: Api
+) -> None:
     define(admin)
     mia = manager(api_app, api_svc)
     deal = user.ok("POST", "/records/deal", {"title": "Shaky", "amount": 3}, status=201)
@@ -98,7 +114,11 @@ def test_approvals_wait_for_a_holder_of_the_role(api_app: Flask, api_svc: CrmSer
     pending = user.ok("POST", f"{base}/transitions/lose", {"comment": "silent"}, status=202)
     assert pending["status"] == "pending" and pending["record"]["stage"] == "open"
     [waiting] = user.ok("GET", f"{base}/approvals")["items"]
-    assert (waiting["id"], waiting["transition"], waiting["role"]) == (pending["approval_id"], "lose", "manager")
+    assert (waiting["id"], waiting["transition"], waiting["role"]) == (
+        pending["approval_id"],
+        "lose",
+        "manager",
+    )
     assert user.ok("GET", f"{base}/transitions")["pending_approvals"] == [waiting]
     approve = f"{base}/approvals/{waiting['id']}/approve"
     assert error_of(user.post(approve))["code"] == "transition_forbidden"
@@ -130,7 +150,10 @@ def test_errors_are_json_4xx(admin: Api, user: Api) -> None:
     ]
     for method, path, body, status, code in cases:
         response = user.call(method, path, body)
-        assert (response.status_code, error_of(response)["code"]) == (status, code), (path, response.get_json())
+        assert (response.status_code, error_of(response)["code"]) == (status, code), (
+            path,
+            response.get_json(),
+        )
     bad_json = user.call("POST", f"{base}/transitions/publish", data="{", content_type="application/json")
     assert (bad_json.status_code, error_of(bad_json)["code"]) == (400, "invalid_json")
     assert user.get(f"{base}/transitions").status_code == 200
@@ -140,7 +163,9 @@ def test_the_routes_are_in_the_openapi_document(admin: Api, anonymous: Api) -> N
     define(admin)
     doc = anonymous.ok("GET", "/openapi.json")
     take = doc["paths"]["/api/v1/records/{entity}/{record_id}/transitions/{name}"]["post"]
-    assert take["operationId"] == "workflow_take" and {"200", "202", "403", "409", "422"} <= set(take["responses"])
+    assert take["operationId"] == "workflow_take" and {"200", "202", "403", "409", "422"} <= set(
+        take["responses"]
+    )
     for path in ("transitions", "history", "approvals"):
         assert "get" in doc["paths"][f"/api/v1/records/{{entity}}/{{record_id}}/{path}"]
     approve = doc["paths"]["/api/v1/records/{entity}/{record_id}/approvals/{approval_id}/approve"]["post"]

@@ -1,4 +1,5 @@
 """Helpers for sign-in tests: a movable clock, CSRF tokens of pages, signing in through the form."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Fixtures for sign-in tests: an app with small limits, a movable clock and signed-in clients."""
+
 from __future__ import annotations
 
 import datetime as dt

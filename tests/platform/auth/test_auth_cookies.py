@@ -1,4 +1,5 @@
 """Session cookies: HttpOnly, SameSite=Lax, Secure on request, a limited lifetime, strong session protection."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,16 +46,29 @@ def test_sessions_end_after_their_lifetime(db_url: str, tmp_path: Path, fake_clo
         app.extensions["crm"].engine.dispose()
 
 
-def test_secure_cookies_and_lifetime_from_settings(db_url: str, tmp_path: Path, fake_clock: FakeClock) -> None:
+def test_secure_cookies_and_lifetime_from_settings(
+    db_url: str, tmp_path: Path, fake_clock: FakeClock
+) -> None:
     """CRM_SECURE_COOKIES=1 marks cookies Secure; CRM_SESSION_HOURS sets their lifetime."""
-    settings = load_settings({"CRM_SECURE_COOKIES": "1", "CRM_SESSION_HOURS": "2", "CRM_INSTANCE_DIR": str(tmp_path), "CRM_SECRET_KEY": "k"})
+    settings = load_settings(
+        {
+            "CRM_SECURE_COOKIES": "1",
+            "CRM_SESSION_HOURS": "2",
+            "CRM_INSTANCE_DIR": str(tmp_path),
+            "CRM_SECRET_KEY": "k",
+        }
+    )
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
     assert settings["SESSION_COOKIE_HTTPONLY"] and settings["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert settings["SESSION_PROTECTION"] == "strong"
     assert settings["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(hours=2)
     defaults = load_settings({"CRM_INSTANCE_DIR": str(tmp_path), "CRM_SECRET_KEY": "k"})
-    assert not defaults["SESSION_COOKIE_SECURE"] and defaults["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(hours=12)
-    app = make_app(db_url, tmp_path, SESSION_COOKIE_SECURE=True, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2))
+    assert not defaults["SESSION_COOKIE_SECURE"] and defaults["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(
+        hours=12
+    )
+    app = make_app(
+        db_url, tmp_path, SESSION_COOKIE_SECURE=True, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2)
+    )
     try:
         create_user(app.extensions["crm"].engine, "max", PASSWORD)
         client = app.test_client()
@@ -82,7 +96,11 @@ def test_changing_the_password_signs_out_other_sessions(auth_app: Flask, auth_sv
     create_user(auth_svc.engine, "oli", PASSWORD)
     mine, other = auth_app.test_client(), auth_app.test_client()
     assert login(mine, "oli").status_code == 302 and login(other, "oli").status_code == 302
-    data = {"current_password": PASSWORD, "new_password": "brand-new-pass-2", "confirm_password": "brand-new-pass-2"}
+    data = {
+        "current_password": PASSWORD,
+        "new_password": "brand-new-pass-2",
+        "confirm_password": "brand-new-pass-2",
+    }
     changed = post_form(mine, "/account/security", "/account/password", data)
     assert changed.status_code == 302
     assert mine.get("/account/security").status_code == 200
@@ -96,10 +114,30 @@ def test_password_change_form_explains_each_problem(auth_app: Flask, auth_svc: C
     client = auth_app.test_client()
     login(client, "pam")
     cases = [
-        ({"current_password": "wrong-one-123", "new_password": "brand-new-pass-2", "confirm_password": "brand-new-pass-2"}, "The current password is wrong."),
-        ({"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"}, "at least 10 characters"),
-        ({"current_password": PASSWORD, "new_password": "pam", "confirm_password": "pam"}, "must not be your user name"),
-        ({"current_password": PASSWORD, "new_password": "brand-new-pass-2", "confirm_password": "brand-new-pass-3"}, "differ"),
+        (
+            {
+                "current_password": "wrong-one-123",
+                "new_password": "brand-new-pass-2",
+                "confirm_password": "brand-new-pass-2",
+            },
+            "The current password is wrong.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
+            "at least 10 characters",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "pam", "confirm_password": "pam"},
+            "must not be your user name",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "new_password": "brand-new-pass-2",
+                "confirm_password": "brand-new-pass-3",
+            },
+            "differ",
+        ),
     ]
     for data, message in cases:
         response = post_form(client, "/account/security", "/account/password", data)

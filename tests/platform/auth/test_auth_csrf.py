@@ -1,4 +1,5 @@
 """CSRF: every state-changing page needs the form token; API calls need it with a session cookie, not with a token."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +17,12 @@ CSRF_MESSAGE = "security token is missing or expired"
 
 def post_routes(app: Flask, record_id: int) -> list[str]:
     """Return a URL for every page route that accepts POST (the API and static files aside)."""
-    values: dict[str, Any] = {"entity": "customer", "record_id": record_id, "name": "approve", "attachment_id": 1}
+    values: dict[str, Any] = {
+        "entity": "customer",
+        "record_id": record_id,
+        "name": "approve",
+        "attachment_id": 1,
+    }
     urls = []
     for rule in app.url_map.iter_rules():
         if "POST" not in (rule.methods or set()) or rule.rule.startswith(("/api/", "/static")):
@@ -28,7 +34,9 @@ def post_routes(app: Flask, record_id: int) -> list[str]:
 
 def site(app: Flask, svc: CrmServices) -> int:
     """Publish a small entity, create one record and the user 'vera'; return the record id."""
-    svc.metadata.put_document("entity", "customer", {"title_field": "name", "fields": [{"name": "name", "type": "text"}]}, "t")
+    svc.metadata.put_document(
+        "entity", "customer", {"title_field": "name", "fields": [{"name": "name", "type": "text"}]}, "t"
+    )
     svc.metadata.publish("t", "csrf tests")
     vera = create_user(svc.engine, "vera", PASSWORD, is_admin=True)
     api = Api(app.test_client(), create_token(svc.engine, vera.id, "t"))
@@ -42,7 +50,9 @@ def signed_in(app: Flask) -> tuple[FlaskClient, str]:
     return client, csrf_of(client.get("/account/security").get_data(as_text=True))
 
 
-def test_every_post_page_needs_the_csrf_token(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_every_post_page_needs_the_csrf_token(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """Without the token each POST route answers 400 with a clear page; with it the request goes through."""
     record_id = site(auth_app, auth_svc)
     urls = post_routes(auth_app, record_id)
@@ -64,7 +74,9 @@ def test_every_post_page_needs_the_csrf_token(auth_app: Flask, auth_svc: CrmServ
     assert client.get("/account/security").status_code == 302
 
 
-def test_api_with_a_session_needs_the_csrf_header(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_api_with_a_session_needs_the_csrf_header(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """Cookie-authenticated API writes need X-CSRFToken; reads do not; bearer tokens need none."""
     site(auth_app, auth_svc)
     client, token = signed_in(auth_app)
@@ -75,4 +87,7 @@ def test_api_with_a_session_needs_the_csrf_header(auth_app: Flask, auth_svc: Crm
         assert refused.status_code == 400 and error_of(refused)["code"] == "csrf_failed"
     browser.ok("POST", "/tokens", {"name": "from the browser"}, status=201, headers={"X-CSRFToken": token})
     bearer = Api(auth_app.test_client(), create_token(auth_svc.engine, 1, "script"))
-    assert bearer.ok("POST", "/records/customer", {"name": "No CSRF needed"}, status=201)["name"] == "No CSRF needed"
+    assert (
+        bearer.ok("POST", "/records/customer", {"name": "No CSRF needed"}, status=201)["name"]
+        == "No CSRF needed"
+    )

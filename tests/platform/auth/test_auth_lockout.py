@@ -1,4 +1,5 @@
 """Sign-in lockout: growing locks per user name and per address, kept in the database, lifted by time or an admin."""
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,9 @@ def signs_in(app: Flask, username: str, ip: str = "10.0.0.1") -> bool:
     return response.status_code == 302
 
 
-def test_five_failures_lock_the_account_for_a_growing_time(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_five_failures_lock_the_account_for_a_growing_time(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """After 5 failures even the right password is refused (429) for a minute, then 2, then 4..."""
     create_user(auth_svc.engine, "erin", PASSWORD)
     assert fail(auth_app, "erin", 5) == [401, 401, 401, 401, 401]
@@ -60,7 +63,9 @@ def test_five_failures_lock_the_account_for_a_growing_time(auth_app: Flask, auth
     assert signs_in(auth_app, "erin")
 
 
-def test_success_resets_the_count_and_quiet_time_forgets_failures(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_success_resets_the_count_and_quiet_time_forgets_failures(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """4 failures, a success, 4 more: no lock. Failures 15 minutes apart do not add up either."""
     create_user(auth_svc.engine, "fay", PASSWORD)
     assert fail(auth_app, "fay", 4) == [401] * 4
@@ -80,7 +85,9 @@ def test_lock_message_does_not_tell_whether_the_user_exists(auth_app: Flask, aut
     assert alert_of(known) == alert_of(unknown) and LOCKED_TEXT in alert_of(known)
 
 
-def test_lock_holds_across_workers(db_url: str, tmp_path: Path, auth_app: Flask, auth_svc: CrmServices) -> None:
+def test_lock_holds_across_workers(
+    db_url: str, tmp_path: Path, auth_app: Flask, auth_svc: CrmServices
+) -> None:
     """The counters live in the database: a second app (another worker) sees the lock."""
     create_user(auth_svc.engine, "hal", PASSWORD)
     assert fail(auth_app, "hal", 5) == [401] * 5
@@ -91,7 +98,9 @@ def test_lock_holds_across_workers(db_url: str, tmp_path: Path, auth_app: Flask,
         other.extensions["crm"].engine.dispose()
 
 
-def test_admin_unlocks_with_the_cli_or_the_api(auth_app: Flask, auth_svc: CrmServices, crm_env: dict[str, str], db_url: str) -> None:
+def test_admin_unlocks_with_the_cli_or_the_api(
+    auth_app: Flask, auth_svc: CrmServices, crm_env: dict[str, str], db_url: str
+) -> None:
     """``crm unlock-user`` and POST /users/<id>/unlock lift the lock at once."""
     ivy = create_user(auth_svc.engine, "ivy", PASSWORD)
     fail(auth_app, "ivy", 5)
@@ -115,7 +124,9 @@ def test_admin_unlocks_with_the_cli_or_the_api(auth_app: Flask, auth_svc: CrmSer
     assert api.call("POST", "/users/999/unlock").status_code == 404
 
 
-def test_an_address_with_many_failures_is_throttled(db_url: str, tmp_path: Path, fake_clock: FakeClock) -> None:
+def test_an_address_with_many_failures_is_throttled(
+    db_url: str, tmp_path: Path, fake_clock: FakeClock
+) -> None:
     """Failures spread over many user names from one address lock that address, not others."""
     app = make_app(db_url, tmp_path, CRM_LOGIN_IP_MAX_FAILURES=6)
     try:
@@ -128,7 +139,9 @@ def test_an_address_with_many_failures_is_throttled(db_url: str, tmp_path: Path,
         app.extensions["crm"].engine.dispose()
 
 
-def test_attempts_are_recorded_with_time_and_address(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_attempts_are_recorded_with_time_and_address(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """Each attempt is a row: time, user name, user id (if any), address and outcome."""
     kim = create_user(auth_svc.engine, "kim", PASSWORD)
     fail(auth_app, "kim", 1, ip="203.0.113.5")

@@ -1,4 +1,5 @@
 """Migration 0003 on a database with users and tokens from before it: everything keeps working."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,16 +37,22 @@ def test_upgrade_keeps_old_users_and_tokens(db_url: str) -> None:
                 {"h": generate_password_hash(OLD_PASSWORD), "t": True, "now": now},
             )
             conn.execute(
-                sa.text("INSERT INTO sys_api_token (user_id, name, token_hash, created_at) SELECT id, 'cli', :h, :now FROM sys_user"),
+                sa.text(
+                    "INSERT INTO sys_api_token (user_id, name, token_hash, created_at) SELECT id, 'cli', :h, :now FROM sys_user"
+                ),
                 {"h": hashlib.sha256(OLD_TOKEN.encode()).hexdigest(), "now": now},
             )
             conn.execute(sa.text("INSERT INTO sys_role (name, label) VALUES ('sales', '{}')"))
-            conn.execute(sa.text("INSERT INTO sys_user_role (user_id, role) SELECT id, 'sales' FROM sys_user"))
+            conn.execute(
+                sa.text("INSERT INTO sys_user_role (user_id, role) SELECT id, 'sales' FROM sys_user")
+            )
         upgrade_database(engine, MIGRATIONS)
         user = authenticate(engine, "old", OLD_PASSWORD)
         assert user is not None and user.is_admin and not user.must_change_password and not user.totp_enabled
         with engine.connect() as conn:
-            assert str(conn.execute(sa.text("SELECT password_hash FROM sys_user")).scalar_one()).startswith("$argon2id$")
+            assert str(conn.execute(sa.text("SELECT password_hash FROM sys_user")).scalar_one()).startswith(
+                "$argon2id$"
+            )
         use = lookup_token(engine, OLD_TOKEN)
         assert use is not None and not use.expired and use.scopes == frozenset(ALL_SCOPES)
         with engine.connect() as conn:

@@ -1,4 +1,5 @@
 """Passwords: argon2id hashes, older werkzeug hashes upgraded at sign-in, and the password policy."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,9 @@ from tests.platform.auth.authsupport import PASSWORD
 def stored_hash(svc: CrmServices, username: str) -> str:
     """Return the stored password hash of ``username``."""
     with svc.engine.connect() as conn:
-        return str(conn.execute(sa.select(users.c.password_hash).where(users.c.username == username)).scalar_one())
+        return str(
+            conn.execute(sa.select(users.c.password_hash).where(users.c.username == username)).scalar_one()
+        )
 
 
 def test_new_passwords_are_argon2id(auth_svc: CrmServices) -> None:
@@ -37,7 +40,11 @@ def test_old_werkzeug_hashes_still_work_and_are_upgraded(auth_svc: CrmServices) 
     """A scrypt hash from before argon2 verifies, and a successful sign-in replaces it."""
     create_user(auth_svc.engine, "ben", PASSWORD)
     with auth_svc.engine.begin() as conn:
-        conn.execute(users.update().where(users.c.username == "ben").values(password_hash=generate_password_hash(PASSWORD)))
+        conn.execute(
+            users.update()
+            .where(users.c.username == "ben")
+            .values(password_hash=generate_password_hash(PASSWORD))
+        )
     assert stored_hash(auth_svc, "ben").startswith("scrypt:") and needs_rehash(stored_hash(auth_svc, "ben"))
     assert authenticate(auth_svc.engine, "ben", "wrong-password-1") is None
     assert stored_hash(auth_svc, "ben").startswith("scrypt:")  # a failed attempt changes nothing
@@ -62,7 +69,9 @@ def test_garbage_hashes_do_not_verify() -> None:
         ("cat", "x" * 1025, "must be at most 1024 characters"),
     ],
 )
-def test_policy_refuses_weak_passwords(auth_svc: CrmServices, username: str, password: str, message: str) -> None:
+def test_policy_refuses_weak_passwords(
+    auth_svc: CrmServices, username: str, password: str, message: str
+) -> None:
     """Too short, equal to the user name or absurdly long: refused with a message naming the rule."""
     with pytest.raises(RecordInvalid) as refused:
         create_user(auth_svc.engine, username, password)

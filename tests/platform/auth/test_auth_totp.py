@@ -1,4 +1,5 @@
 """Optional TOTP two-factor sign-in: enrol with a confirming code, a code after the password, disable with a code."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +30,9 @@ def enrol(client: FlaskClient, fake_clock: FakeClock) -> str:
     assert secret, page
     uri = re.search(r'id="totp-uri">([^<]+)<', page)
     assert uri and uri.group(1).startswith("otpauth://totp/") and f"secret={secret.group(1)}" in uri.group(1)
-    confirmed = post_form(client, "/account/security", "/account/totp/confirm", {"code": code_at(secret.group(1), fake_clock)})
+    confirmed = post_form(
+        client, "/account/security", "/account/totp/confirm", {"code": code_at(secret.group(1), fake_clock)}
+    )
     assert confirmed.status_code == 302
     assert "Two-factor sign-in is now on" in client.get("/account/security").get_data(as_text=True)
     return secret.group(1)
@@ -38,10 +41,14 @@ def enrol(client: FlaskClient, fake_clock: FakeClock) -> str:
 def enabled(svc: CrmServices, username: str) -> bool:
     """Whether two-factor sign-in is on for ``username``."""
     with svc.engine.connect() as conn:
-        return bool(conn.execute(sa.select(users.c.totp_enabled).where(users.c.username == username)).scalar_one())
+        return bool(
+            conn.execute(sa.select(users.c.totp_enabled).where(users.c.username == username)).scalar_one()
+        )
 
 
-def test_enrol_then_sign_in_with_a_code(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_enrol_then_sign_in_with_a_code(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """Once enrolled, the password alone leads to the code page; the right code signs in."""
     create_user(auth_svc.engine, "quinn", PASSWORD)
     client = auth_app.test_client()
@@ -54,14 +61,21 @@ def test_enrol_then_sign_in_with_a_code(auth_app: Flask, auth_svc: CrmServices, 
     after_password = login(fresh, "quinn")
     assert after_password.status_code == 302 and after_password.headers["Location"].endswith("/login/code")
     assert fresh.get("/account/security").status_code == 302  # not signed in yet
-    wrong = post_form(fresh, "/login/code", "/login/code", {"code": "000000" if code_at(secret, fake_clock) != "000000" else "111111"})
+    wrong = post_form(
+        fresh,
+        "/login/code",
+        "/login/code",
+        {"code": "000000" if code_at(secret, fake_clock) != "000000" else "111111"},
+    )
     assert wrong.status_code == 401 and "That code is not valid" in wrong.get_data(as_text=True)
     right = post_form(fresh, "/login/code", "/login/code", {"code": code_at(secret, fake_clock)})
     assert right.status_code == 302
     assert fresh.get("/account/security").status_code == 200
 
 
-def test_a_code_works_once_and_within_one_step_of_drift(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_a_code_works_once_and_within_one_step_of_drift(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """The same code cannot be replayed; the previous and next codes are accepted, older ones not."""
     create_user(auth_svc.engine, "ruth", PASSWORD)
     client = auth_app.test_client()
@@ -75,8 +89,16 @@ def test_a_code_works_once_and_within_one_step_of_drift(auth_app: Flask, auth_sv
     replay = auth_app.test_client()
     login(replay, "ruth")
     assert post_form(replay, "/login/code", "/login/code", {"code": used}).status_code == 401
-    assert post_form(replay, "/login/code", "/login/code", {"code": code_at(secret, fake_clock, -60)}).status_code == 401
-    assert post_form(replay, "/login/code", "/login/code", {"code": code_at(secret, fake_clock, 30)}).status_code == 302
+    assert (
+        post_form(
+            replay, "/login/code", "/login/code", {"code": code_at(secret, fake_clock, -60)}
+        ).status_code
+        == 401
+    )
+    assert (
+        post_form(replay, "/login/code", "/login/code", {"code": code_at(secret, fake_clock, 30)}).status_code
+        == 302
+    )
 
 
 def test_code_checks_are_strict() -> None:
@@ -90,7 +112,9 @@ def test_code_checks_are_strict() -> None:
         assert matching_step(secret, bad, now) is None
 
 
-def test_wrong_codes_count_towards_the_lock(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_wrong_codes_count_towards_the_lock(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """Guessing codes locks the account like guessing passwords does."""
     create_user(auth_svc.engine, "sam", PASSWORD)
     client = auth_app.test_client()
@@ -135,12 +159,19 @@ def test_disable_needs_a_current_code(auth_app: Flask, auth_svc: CrmServices, fa
     assert refused.status_code == 422 and enabled(auth_svc, "tia")
     again = post_form(client, "/account/security", "/account/totp/enrol", {})
     assert again.status_code == 409 and "already on" in again.get_data(as_text=True)
-    assert post_form(client, "/account/security", "/account/totp/disable", {"code": code_at(secret, fake_clock)}).status_code == 302
+    assert (
+        post_form(
+            client, "/account/security", "/account/totp/disable", {"code": code_at(secret, fake_clock)}
+        ).status_code
+        == 302
+    )
     assert not enabled(auth_svc, "tia")
     assert login(auth_app.test_client(), "tia").headers["Location"].endswith("/")
 
 
-def test_enrolment_needs_a_confirming_code(auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock) -> None:
+def test_enrolment_needs_a_confirming_code(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
     """A started but unconfirmed enrolment does not turn two-factor on."""
     create_user(auth_svc.engine, "uma", PASSWORD)
     client = auth_app.test_client()

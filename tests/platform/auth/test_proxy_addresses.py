@@ -1,4 +1,5 @@
 """The client address behind reverse proxies: trusted from X-Forwarded-For only when configured."""
+
 from __future__ import annotations
 
 from pathlib import Path

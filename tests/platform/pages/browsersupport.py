@@ -1,4 +1,5 @@
 """Helpers for the browser tests: serve an app on a free port and sign in with Debian chromium."""
+
 from __future__ import annotations
 
 import threading
@@ -10,8 +11,15 @@ from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
 # Without the background-networking flags chromium keeps trying hosts this machine cannot reach.
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @contextmanager

@@ -1,4 +1,5 @@
 """The generated pages in a real browser (Debian chromium driven by Playwright)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -29,7 +30,9 @@ def page(chromium_path: str, live_url: str) -> Iterator[Page]:
         yield tab
 
 
-def test_create_with_picker_and_child_rows(page: Page, live_url: str, svc: CrmServices, tmp_path: Path) -> None:
+def test_create_with_picker_and_child_rows(
+    page: Page, live_url: str, svc: CrmServices, tmp_path: Path
+) -> None:
     svc.runtime().create("company", {"name": "Alpha Trading"})
     svc.runtime().create("company", {"name": "Beta Works"})
     page.goto(f"{live_url}/e/customer/new")
@@ -51,7 +54,11 @@ def test_create_with_picker_and_child_rows(page: Page, live_url: str, svc: CrmSe
     page.wait_for_url("**/e/customer/*")
     body = page.inner_text("main")
     assert "Browser Customer" in body and "Beta Works" in body and "second" in body and "first" not in body
-    stored = svc.runtime().list("customer", __import__("metamodel.records.query", fromlist=["ListQuery"]).ListQuery()).items
+    stored = (
+        svc.runtime()
+        .list("customer", __import__("metamodel.records.query", fromlist=["ListQuery"]).ListQuery())
+        .items
+    )
     assert [r["name"] for r in stored] == ["Browser Customer"]
 
 

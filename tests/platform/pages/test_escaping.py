@@ -24,10 +24,19 @@ def test_script_in_labels_is_escaped(client: FlaskClient, svc: CrmServices) -> N
             "title_field": "name",
             "list_fields": ["name", "kind"],
             "fields": [
-                {"name": "name", "type": "text", "label": _label("Name"), "help": _label("Help"),
-                 "placeholder": _label("Placeholder")},
-                {"name": "kind", "type": "select", "label": _label("Kind"),
-                 "options": [{"value": "a", "label": _label("Option")}]},
+                {
+                    "name": "name",
+                    "type": "text",
+                    "label": _label("Name"),
+                    "help": _label("Help"),
+                    "placeholder": _label("Placeholder"),
+                },
+                {
+                    "name": "kind",
+                    "type": "select",
+                    "label": _label("Kind"),
+                    "options": [{"value": "a", "label": _label("Option")}],
+                },
             ],
         },
         "test",

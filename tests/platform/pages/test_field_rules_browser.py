@@ -1,4 +1,5 @@
 """Field rules mirrored live in the generated form, in a real browser; the server's errors shown inline."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

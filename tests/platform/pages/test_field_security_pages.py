@@ -40,7 +40,9 @@ def publish_leads(svc: CrmServices, username: str) -> int:
     svc.metadata.publish("test", "leads")
     admin = AccessAdmin(svc.engine)
     admin.create_role("agent")
-    admin.set_permissions("agent", [{"entity": "lead", "operation": op, "scope": "all"} for op in ("read", "create", "update")])
+    admin.set_permissions(
+        "agent", [{"entity": "lead", "operation": op, "scope": "all"} for op in ("read", "create", "update")]
+    )
     rules: list[dict[str, Any]] = [
         {"entity": "lead", "field": "phone", "access": "masked", "reveal": True},
         {"entity": "lead", "field": "email", "access": "masked"},
@@ -60,17 +62,25 @@ def test_detail_page_masks_hides_and_reveals(client: FlaskClient, svc: CrmServic
     page = client.get(f"/e/lead/{lead}").text
     assert "+86 138****1234" in page and "a***@x.com" in page
     assert PHONE not in page and EMAIL not in page and ID_NO not in page and "ID number" not in page
-    assert page.count('name="field" value="phone"') == 1 and 'value="email"' not in page  # only phone may be revealed
+    assert (
+        page.count('name="field" value="phone"') == 1 and 'value="email"' not in page
+    )  # only phone may be revealed
     revealed = client.post(f"/e/lead/{lead}/reveal", data={"csrf_token": csrf_of(page), "field": "phone"})
     assert revealed.status_code == 200 and PHONE in revealed.text and "revealed (logged)" in revealed.text
     refused = client.post(f"/e/lead/{lead}/reveal", data={"csrf_token": csrf_of(page), "field": "email"})
     assert refused.status_code == 302 and EMAIL not in client.get(refused.location).text
     with svc.engine.connect() as conn:
-        changes = conn.execute(sa.select(audit_log.c.changes).where(audit_log.c.action == "record.reveal")).scalars().all()
+        changes = (
+            conn.execute(sa.select(audit_log.c.changes).where(audit_log.c.action == "record.reveal"))
+            .scalars()
+            .all()
+        )
     assert changes == [{"fields": ["phone"]}]
 
 
-def test_edit_form_locks_restricted_fields_and_ignores_them_on_post(client: FlaskClient, svc: CrmServices) -> None:
+def test_edit_form_locks_restricted_fields_and_ignores_them_on_post(
+    client: FlaskClient, svc: CrmServices
+) -> None:
     lead = publish_leads(svc, "clerk")
     form = client.get(f"/e/lead/{lead}/edit").text
     assert 'name="id_no"' not in form and ID_NO not in form and PHONE not in form
@@ -79,8 +89,12 @@ def test_edit_form_locks_restricted_fields_and_ignores_them_on_post(client: Flas
         tag = form[form.rindex("<", 0, start) : form.index(">", start)]
         assert "disabled" in tag, name
     posted = {
-        "csrf_token": csrf_of(form), "lock_version": "1", "name": "Alicia",
-        "score": "99", "id_no": "X", "phone": "13900000000",
+        "csrf_token": csrf_of(form),
+        "lock_version": "1",
+        "name": "Alicia",
+        "score": "99",
+        "id_no": "X",
+        "phone": "13900000000",
     }
     response = client.post(f"/e/lead/{lead}/edit", data=posted)
     assert response.status_code == 302, response.text
@@ -88,7 +102,9 @@ def test_edit_form_locks_restricted_fields_and_ignores_them_on_post(client: Flas
     assert (stored["name"], stored["score"], stored["id_no"], stored["phone"]) == ("Alicia", 7, ID_NO, PHONE)
 
 
-def test_list_page_leaves_out_hidden_columns_and_masked_filters(client: FlaskClient, svc: CrmServices) -> None:
+def test_list_page_leaves_out_hidden_columns_and_masked_filters(
+    client: FlaskClient, svc: CrmServices
+) -> None:
     publish_leads(svc, "clerk")
     page = client.get("/e/lead").text
     assert "+86 138****1234" in page and "Alice Smith" in page
@@ -126,9 +142,13 @@ def test_detail_page_in_a_browser(page: Page, live_url: str) -> None:
     phone = page.locator(".field", has=page.locator("dt", has_text="Phone"))
     expect(phone.locator(".masked")).to_have_text("+86 138****1234")
     expect(page.locator("dt", has_text="ID number")).to_have_count(0)
-    expect(page.locator(".field", has=page.locator("dt", has_text="E-mail")).locator("button")).to_have_count(0)
+    expect(page.locator(".field", has=page.locator("dt", has_text="E-mail")).locator("button")).to_have_count(
+        0
+    )
     phone.get_by_role("button", name="Reveal").click()
-    expect(page.locator(".field", has=page.locator("dt", has_text="Phone")).locator("dd")).to_contain_text(PHONE)
+    expect(page.locator(".field", has=page.locator("dt", has_text="Phone")).locator("dd")).to_contain_text(
+        PHONE
+    )
     page.goto(f"{live_url}/e/lead/1/edit")
     expect(page.locator("#f-phone")).to_be_disabled()
     expect(page.locator("#f-phone")).to_have_value("+86 138****1234")
@@ -137,4 +157,6 @@ def test_detail_page_in_a_browser(page: Page, live_url: str) -> None:
     page.fill("#f-name", "Alicia")
     page.locator("form.record-form button[type=submit]").first.click()
     expect(page.locator("h1")).to_contain_text("Lead")
-    expect(page.locator(".field", has=page.locator("dt", has_text="Score")).locator("dd")).to_contain_text("7")
+    expect(page.locator(".field", has=page.locator("dt", has_text="Score")).locator("dd")).to_contain_text(
+        "7"
+    )

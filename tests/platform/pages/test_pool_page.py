@@ -28,7 +28,11 @@ def test_claim_and_release_buttons(client: FlaskClient, svc: CrmServices) -> Non
     owner = svc.runtime().get("lead", lead["id"])["owner_id"]
     assert owner is not None
     page = client.get(f"/e/lead/{lead['id']}").text
-    assert "Claimed: the record is yours now." in page and "Release to pool" in page and "In the pool" not in page
+    assert (
+        "Claimed: the record is yours now." in page
+        and "Release to pool" in page
+        and "In the pool" not in page
+    )
     again = client.post(f"/e/lead/{lead['id']}/claim", data={"csrf_token": csrf_of(page)})
     assert again.status_code == 302
     assert "already yours" in client.get(f"/e/lead/{lead['id']}").text

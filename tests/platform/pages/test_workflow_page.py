@@ -23,7 +23,13 @@ FLOW = {
         {"name": "done", "label": {"en": "Done", "zh-CN": "已完成"}},
     ],
     "transitions": [
-        {"name": "finish", "label": {"en": "Finish", "zh-CN": "完成"}, "from": ["open"], "to": "done", "guard": "subject != 'stuck'"},
+        {
+            "name": "finish",
+            "label": {"en": "Finish", "zh-CN": "完成"},
+            "from": ["open"],
+            "to": "done",
+            "guard": "subject != 'stuck'",
+        },
         {"name": "reopen", "from": ["done"], "to": "open", "roles": ["lead"]},
     ],
 }
@@ -57,7 +63,9 @@ def test_a_refused_transition_is_shown_and_changes_nothing(client: FlaskClient, 
     publish_tickets(svc)
     ticket = svc.runtime().create("ticket", {"subject": "stuck"})
     page = client.get(f"/e/ticket/{ticket['id']}?lang=zh-CN").text
-    assert "完成 → 已完成" in page and "guard failed: subject != &#39;stuck&#39;" in page and " disabled" in page
+    assert (
+        "完成 → 已完成" in page and "guard failed: subject != &#39;stuck&#39;" in page and " disabled" in page
+    )
     response = client.post(f"/e/ticket/{ticket['id']}/transition/finish", data={"csrf_token": csrf_of(page)})
     assert response.status_code == 302
     assert "guard failed" in client.get(f"/e/ticket/{ticket['id']}").text
@@ -70,4 +78,9 @@ def test_pages_of_entities_without_a_workflow_are_unchanged(client: FlaskClient,
     company = svc.runtime().create("company", {"name": "Acme"})
     page = client.get(f"/e/company/{company['id']}").text
     assert "State history" not in page and "/transition/" not in page
-    assert client.post(f"/e/company/{company['id']}/transition/x", data={"csrf_token": csrf_of(page)}).status_code == 404
+    assert (
+        client.post(
+            f"/e/company/{company['id']}/transition/x", data={"csrf_token": csrf_of(page)}
+        ).status_code
+        == 404
+    )

@@ -56,8 +56,12 @@ def test_the_unknown_reader_gets_the_strictest_rules(db_url: str) -> None:
     for role, access in (("a", "readonly"), ("b", "masked"), ("c", "hidden")):
         admin.create_role(role)
         admin.set_permissions(role, [{"entity": "lead", "operation": "read", "scope": "all"}])
-        admin.set_field_rules(role, [{"entity": "lead", "field": "name", "access": access}], world.metadata.model())
-    admin.set_field_rules("a", [{"entity": "lead", "field": "phone", "access": "masked"}], world.metadata.model())
+        admin.set_field_rules(
+            role, [{"entity": "lead", "field": "name", "access": access}], world.metadata.model()
+        )
+    admin.set_field_rules(
+        "a", [{"entity": "lead", "field": "phone", "access": "masked"}], world.metadata.model()
+    )
     runtime = world.runtime()
     stored = runtime.create("lead", {"name": "Wang", "phone": PHONE})
     shown = runtime.present_as("lead", stored, UNKNOWN_READER)

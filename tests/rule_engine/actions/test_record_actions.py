@@ -87,15 +87,29 @@ def test_create_record_links_back_and_inherits_the_owner(db_url: str) -> None:
 def test_create_record_inherits_the_owner_onto_an_entity_with_field_rules(db_url: str) -> None:
     world = world_with(
         db_url,
-        on_create({"type": "create_record", "entity": "task", "link_field": "ticket", "values": {"title": "Follow up"}}),
+        on_create(
+            {
+                "type": "create_record",
+                "entity": "task",
+                "link_field": "ticket",
+                "values": {"title": "Follow up"},
+            }
+        ),
     )
     bundle = world.metadata.model().bundle.to_json()
-    bundle["entity"]["task"]["fields"][1]["rules"] = {"default": "2 + 3"}  # the task entity now has field rules
+    bundle["entity"]["task"]["fields"][1]["rules"] = {
+        "default": "2 + 3"
+    }  # the task entity now has field rules
     world.publish(bundle)
     ann = add_user(world.db, "ann")
     ticket = world.runtime().create("ticket", {"subject": "Call back", "owner_id": ann})
     [task] = world.rows(world.metadata.model().entity("task").table)
-    assert (task["title"], task["priority"], task["ticket"], task["owner_id"]) == ("Follow up", 5, ticket["id"], ann)
+    assert (task["title"], task["priority"], task["ticket"], task["owner_id"]) == (
+        "Follow up",
+        5,
+        ticket["id"],
+        ann,
+    )
 
 
 def test_later_actions_see_values_set_by_earlier_ones(db_url: str) -> None:

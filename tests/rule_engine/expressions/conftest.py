@@ -1,4 +1,5 @@
 """Fixtures for expression tests: a published school/shop model on a real database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,27 +19,37 @@ from rule_engine.expressions import FunctionRegistry, register_builtin_functions
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 ENTITIES: dict[str, dict[str, Any]] = {
-    "customer": {"title_field": "name", "fields": [
-        {"name": "name", "type": "text"},
-        {"name": "tier", "type": "select", "options": [{"value": "gold"}, {"value": "silver"}]},
-        {"name": "credit", "type": "currency"},
-        {"name": "born", "type": "date"},
-        {"name": "vip", "type": "boolean"},
-        {"name": "seen_at", "type": "datetime"},
-        {"name": "lines", "type": "child_table", "child_entity": "line"},
-    ]},
-    "line": {"is_child": True, "fields": [{"name": "qty", "type": "integer"}, {"name": "price", "type": "decimal"}]},
-    "purchase": {"fields": [
-        {"name": "customer", "type": "link", "target": "customer"},
-        {"name": "total", "type": "currency"},
-        {"name": "placed", "type": "date"},
-    ]},
+    "customer": {
+        "title_field": "name",
+        "fields": [
+            {"name": "name", "type": "text"},
+            {"name": "tier", "type": "select", "options": [{"value": "gold"}, {"value": "silver"}]},
+            {"name": "credit", "type": "currency"},
+            {"name": "born", "type": "date"},
+            {"name": "vip", "type": "boolean"},
+            {"name": "seen_at", "type": "datetime"},
+            {"name": "lines", "type": "child_table", "child_entity": "line"},
+        ],
+    },
+    "line": {
+        "is_child": True,
+        "fields": [{"name": "qty", "type": "integer"}, {"name": "price", "type": "decimal"}],
+    },
+    "purchase": {
+        "fields": [
+            {"name": "customer", "type": "link", "target": "customer"},
+            {"name": "total", "type": "currency"},
+            {"name": "placed", "type": "date"},
+        ]
+    },
     "student": {"title_field": "name", "fields": [{"name": "name", "type": "text"}]},
-    "attendance": {"fields": [
-        {"name": "student", "type": "link", "target": "student"},
-        {"name": "status", "type": "select", "options": [{"value": "present"}, {"value": "absent"}]},
-        {"name": "held_on", "type": "date"},
-    ]},
+    "attendance": {
+        "fields": [
+            {"name": "student", "type": "link", "target": "student"},
+            {"name": "status", "type": "select", "options": [{"value": "present"}, {"value": "absent"}]},
+            {"name": "held_on", "type": "date"},
+        ]
+    },
 }
 
 

@@ -1,4 +1,5 @@
 """A corpus of hostile expressions: each is refused when compiled or stopped when evaluated, fast and clearly."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,7 +67,10 @@ STOPPED_AT_EVALUATION = [
     ("credit % 0", "division by zero"),
     ("concat(name, name, name, name, name, name, name, name, name, name, name)", "text longer than"),
     ("replace(name, 'x', name) == ''", "text longer than"),
-    ("name || name || name || name || name || name || name || name || name || name || name", "text longer than"),
+    (
+        "name || name || name || name || name || name || name || name || name || name || name",
+        "text longer than",
+    ),
     ("add_days(born, 100000000000)", ""),
     ("add_hours(seen_at, 10000000000000)", ""),
     ("add_months(born, 99999999)", ""),
@@ -74,7 +78,9 @@ STOPPED_AT_EVALUATION = [
 
 
 @pytest.mark.parametrize(("text", "message"), REFUSED_AT_COMPILE, ids=[t[:30] for t, _ in REFUSED_AT_COMPILE])
-def test_hostile_text_is_refused_at_compile_time(site: SiteModel, functions: FunctionRegistry, text: str, message: str) -> None:
+def test_hostile_text_is_refused_at_compile_time(
+    site: SiteModel, functions: FunctionRegistry, text: str, message: str
+) -> None:
     started = time.monotonic()
     with pytest.raises(ExpressionError) as caught:
         compile_expression(text, site, "customer", functions)
@@ -83,7 +89,9 @@ def test_hostile_text_is_refused_at_compile_time(site: SiteModel, functions: Fun
     assert caught.value.message.strip()
 
 
-@pytest.mark.parametrize(("text", "message"), STOPPED_AT_EVALUATION, ids=[t[:30] for t, _ in STOPPED_AT_EVALUATION])
+@pytest.mark.parametrize(
+    ("text", "message"), STOPPED_AT_EVALUATION, ids=[t[:30] for t, _ in STOPPED_AT_EVALUATION]
+)
 def test_hostile_computation_is_stopped_with_a_clear_error(
     site: SiteModel, functions: FunctionRegistry, text: str, message: str
 ) -> None:

@@ -1,4 +1,5 @@
 """The record function (``evaluate_record``): what a RecordContext over the same mapping gives, without one."""
+
 from __future__ import annotations
 
 import ast
@@ -39,7 +40,9 @@ def _outcome(evaluate: Any, *args: Any) -> tuple[str, str]:
     return type(value).__name__, repr(value)
 
 
-def _reference(engine: Engine, site: SiteModel, compiled: CompiledExpression, record: dict[str, Any]) -> tuple[str, str]:
+def _reference(
+    engine: Engine, site: SiteModel, compiled: CompiledExpression, record: dict[str, Any]
+) -> tuple[str, str]:
     with engine.connect() as conn:
         return _outcome(compiled.evaluate, RecordContext(conn, site, "customer", record, NOW))
 
@@ -84,12 +87,18 @@ def test_json_form_values_are_converted(site: SiteModel, functions: FunctionRegi
     record = {"credit": "2.50", "born": "2026-03-10", "seen_at": "2026-03-10T12:00:00Z"}
     compiled = compile_expression("credit * 2", site, "customer", functions)
     assert compiled.evaluate_record(record, NOW) == Decimal("5.00")
-    assert compile_expression("born == today() and seen_at == now()", site, "customer", functions).evaluate_record(
-        record, NOW
-    ) is True
-    assert compile_expression("days_since(born)", site, "customer", functions).evaluate_record(
-        {"born": TODAY - dt.timedelta(days=3)}, NOW
-    ) == 3
+    assert (
+        compile_expression(
+            "born == today() and seen_at == now()", site, "customer", functions
+        ).evaluate_record(record, NOW)
+        is True
+    )
+    assert (
+        compile_expression("days_since(born)", site, "customer", functions).evaluate_record(
+            {"born": TODAY - dt.timedelta(days=3)}, NOW
+        )
+        == 3
+    )
 
 
 def test_links_and_aggregates_need_a_context(site: SiteModel, functions: FunctionRegistry) -> None:
@@ -108,8 +117,11 @@ def test_record_function_text_is_only_data(site: SiteModel, functions: FunctionR
     module, _, _ = codegen.generate_module(compiled.node, functions, {}, MAX_INT, site.entity("customer"))
     assert ALLOWED_NAMES.match("record") and ALLOWED_NAMES.match("now")
     _check_generated_module(module, {"name", "credit", HOSTILE_TEXT})
-    subscripts = [item for item in ast.walk(module) if isinstance(item, ast.Subscript)
-                  and isinstance(item.value, ast.Name) and item.value.id == "record"]
+    subscripts = [
+        item
+        for item in ast.walk(module)
+        if isinstance(item, ast.Subscript) and isinstance(item.value, ast.Name) and item.value.id == "record"
+    ]
     assert {s.slice.value for s in subscripts if isinstance(s.slice, ast.Constant)} == {"name", "credit"}
     assert compiled.record_fn is not None and compiled.record_fn.__globals__ == {"__builtins__": {}}
     assert compiled.evaluate_record({"name": HOSTILE_TEXT}, NOW) is True

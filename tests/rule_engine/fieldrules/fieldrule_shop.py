@@ -18,17 +18,43 @@ def shop(**changes: Any) -> dict[str, Any]:
                 "member",
                 [
                     {"name": "name", "type": "text", "required": True},
-                    {"name": "spent_12m", "type": "currency", "rules": {"rollup": {
-                        "source": "purchase.member", "kind": "sum", "field": "amount", "filter": TWELVE_MONTHS}}},
-                    {"name": "lifetime", "type": "currency", "rules": {"rollup": {
-                        "source": "purchase.member", "kind": "sum", "field": "total"}}},
-                    {"name": "orders", "type": "integer", "rules": {"rollup": {"source": "purchase.member", "kind": "count"}}},
-                    {"name": "biggest", "type": "currency", "rules": {"rollup": {
-                        "source": "purchase.member", "kind": "max", "field": "amount"}}},
-                    {"name": "first_order", "type": "date", "rules": {"rollup": {
-                        "source": "purchase.member", "kind": "min", "field": "placed"}}},
-                    select_field("tier", ["standard", "gold"], rules={
-                        "formula": "if(spent_12m >= 1000, 'gold', 'standard')"}),
+                    {
+                        "name": "spent_12m",
+                        "type": "currency",
+                        "rules": {
+                            "rollup": {
+                                "source": "purchase.member",
+                                "kind": "sum",
+                                "field": "amount",
+                                "filter": TWELVE_MONTHS,
+                            }
+                        },
+                    },
+                    {
+                        "name": "lifetime",
+                        "type": "currency",
+                        "rules": {"rollup": {"source": "purchase.member", "kind": "sum", "field": "total"}},
+                    },
+                    {
+                        "name": "orders",
+                        "type": "integer",
+                        "rules": {"rollup": {"source": "purchase.member", "kind": "count"}},
+                    },
+                    {
+                        "name": "biggest",
+                        "type": "currency",
+                        "rules": {"rollup": {"source": "purchase.member", "kind": "max", "field": "amount"}},
+                    },
+                    {
+                        "name": "first_order",
+                        "type": "date",
+                        "rules": {"rollup": {"source": "purchase.member", "kind": "min", "field": "placed"}},
+                    },
+                    select_field(
+                        "tier",
+                        ["standard", "gold"],
+                        rules={"formula": "if(spent_12m >= 1000, 'gold', 'standard')"},
+                    ),
                 ],
                 title_field="name",
             ),
@@ -40,17 +66,37 @@ def shop(**changes: Any) -> dict[str, Any]:
                     {"name": "amount", "type": "currency"},
                     {"name": "placed", "type": "date", "rules": {"default": "today()"}},
                     {"name": "lines", "type": "child_table", "child_entity": "order_line"},
-                    {"name": "total", "type": "currency", "rules": {"rollup": {
-                        "source": "lines", "kind": "sum", "field": "amount"}}},
-                    {"name": "line_count", "type": "integer", "rules": {"rollup": {"source": "lines", "kind": "count"}}},
-                    {"name": "big_lines", "type": "integer", "rules": {"rollup": {
-                        "source": "lines", "kind": "count", "filter": "amount >= 100"}}},
-                    {"name": "cheapest", "type": "currency", "rules": {"rollup": {
-                        "source": "lines", "kind": "min", "field": "price"}}},
-                    {"name": "dearest", "type": "currency", "rules": {"rollup": {
-                        "source": "lines", "kind": "max", "field": "price"}}},
+                    {
+                        "name": "total",
+                        "type": "currency",
+                        "rules": {"rollup": {"source": "lines", "kind": "sum", "field": "amount"}},
+                    },
+                    {
+                        "name": "line_count",
+                        "type": "integer",
+                        "rules": {"rollup": {"source": "lines", "kind": "count"}},
+                    },
+                    {
+                        "name": "big_lines",
+                        "type": "integer",
+                        "rules": {"rollup": {"source": "lines", "kind": "count", "filter": "amount >= 100"}},
+                    },
+                    {
+                        "name": "cheapest",
+                        "type": "currency",
+                        "rules": {"rollup": {"source": "lines", "kind": "min", "field": "price"}},
+                    },
+                    {
+                        "name": "dearest",
+                        "type": "currency",
+                        "rules": {"rollup": {"source": "lines", "kind": "max", "field": "price"}},
+                    },
                     {"name": "discount", "type": "currency"},
-                    {"name": "net", "type": "currency", "rules": {"formula": "total - coalesce(discount, 0)"}},
+                    {
+                        "name": "net",
+                        "type": "currency",
+                        "rules": {"formula": "total - coalesce(discount, 0)"},
+                    },
                 ],
             ),
             "order_line": entity(

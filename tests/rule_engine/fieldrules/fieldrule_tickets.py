@@ -19,30 +19,53 @@ def tickets() -> dict[str, Any]:
                 [
                     {"name": "title", "type": "text", "required": True},
                     select_field("kind", ["question", "bug"]),
-                    select_field("severity", ["low", "high"], rules={
-                        "visible_if": "kind == 'bug'", "required_if": "kind == 'bug'"}),
-                    {"name": "steps", "type": "long_text", "rules": {
-                        "visible_if": "kind == 'bug'",
-                        "validations": [{"condition": "len(steps) >= 10", "message": STEPS_MESSAGE}]}},
+                    select_field(
+                        "severity",
+                        ["low", "high"],
+                        rules={"visible_if": "kind == 'bug'", "required_if": "kind == 'bug'"},
+                    ),
+                    {
+                        "name": "steps",
+                        "type": "long_text",
+                        "rules": {
+                            "visible_if": "kind == 'bug'",
+                            "validations": [{"condition": "len(steps) >= 10", "message": STEPS_MESSAGE}],
+                        },
+                    },
                     select_field("status", ["open", "closed"], default="open"),
-                    {"name": "resolution", "type": "text", "rules": {
-                        "required_if": "status == 'closed'", "readonly_if": "status == 'closed'"}},
+                    {
+                        "name": "resolution",
+                        "type": "text",
+                        "rules": {"required_if": "status == 'closed'", "readonly_if": "status == 'closed'"},
+                    },
                     {"name": "opened", "type": "date", "rules": {"default": "today()"}},
                     {"name": "due", "type": "date", "rules": {"default": "add_days(opened, 7)"}},
                     {"name": "estimate", "type": "integer"},
                     {"name": "budget", "type": "integer"},
-                    {"name": "label", "type": "text", "rules": {"formula": "upper(coalesce(kind, 'new')) || ': ' || title"}},
+                    {
+                        "name": "label",
+                        "type": "text",
+                        "rules": {"formula": "upper(coalesce(kind, 'new')) || ': ' || title"},
+                    },
                     {"name": "project", "type": "text"},
                     # len() is beyond the form's small evaluator: the page shows the field, the server decides
                     {"name": "notes", "type": "text", "rules": {"visible_if": "len(title) > 3"}},
                     {"name": "code", "type": "text"},
                 ],
                 title_field="title",
-                rules={"validations": [
-                    {"condition": "is_empty(estimate) or is_empty(budget) or estimate <= budget", "message": BUDGET_MESSAGE},
-                    {"condition": "is_empty(due) or due >= opened", "field": "due",
-                     "message": {"en": "Due before it was opened"}},
-                ]},
+                rules={
+                    "validations": [
+                        {
+                            "condition": "is_empty(estimate) or is_empty(budget) or estimate <= budget",
+                            "message": BUDGET_MESSAGE,
+                        },
+                        {
+                            "condition": "is_empty(due) or due >= opened",
+                            "field": "due",
+                            "message": {"en": "Due before it was opened"},
+                        },
+                    ]
+                },
                 indexes=[{"fields": ["project", "code"], "unique": True}],
             ),
         }

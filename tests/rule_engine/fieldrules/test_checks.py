@@ -32,7 +32,9 @@ def test_the_shop_publishes(db_url: str) -> None:
 
 
 def test_bad_shapes_are_refused_with_paths(db_url: str) -> None:
-    found = problems(db_url, with_rules(2, {"formula": 5, "rollup": {"source": "lines", "kind": "avg"}, "hide_if": "x"}))
+    found = problems(
+        db_url, with_rules(2, {"formula": 5, "rollup": {"source": "lines", "kind": "avg"}, "hide_if": "x"})
+    )
     assert "entity.purchase.fields[2].rules.formula" in found
     assert "entity.purchase.fields[2].rules.rollup.kind" in found
     assert any("hide_if" in path or "hide_if" in message for path, message in found.items())
@@ -43,15 +45,21 @@ def test_bad_shapes_are_refused_with_paths(db_url: str) -> None:
 
 def test_formula_type_and_position(db_url: str) -> None:
     found = problems(db_url, with_rules(2, {"formula": "title + 'x'"}))
-    assert "gives a string, but amount is a currency field" in found["entity.purchase.fields[2].rules.formula"]
+    assert (
+        "gives a string, but amount is a currency field" in found["entity.purchase.fields[2].rules.formula"]
+    )
     found = problems(db_url, with_rules(2, {"formula": "total * nope"}))
     message = found["entity.purchase.fields[2].rules.formula"]
     assert "unknown field 'nope'" in message and "position 8" in message
 
 
 def test_conditions_must_be_boolean(db_url: str) -> None:
-    found = problems(db_url, with_rules(0, {"visible_if": "amount", "validations": [
-        {"condition": "len(title)", "message": {"en": "x"}}]}))
+    found = problems(
+        db_url,
+        with_rules(
+            0, {"visible_if": "amount", "validations": [{"condition": "len(title)", "message": {"en": "x"}}]}
+        ),
+    )
     assert "must give a boolean" in found["entity.purchase.fields[0].rules.visible_if"]
     assert "must give a boolean" in found["entity.purchase.fields[0].rules.validations[0].condition"]
 
@@ -74,25 +82,41 @@ def test_formula_cycles_are_named(db_url: str) -> None:
 
 def test_rollup_sources_fields_and_types(db_url: str) -> None:
     base = {"source": "lines", "kind": "sum", "field": "amount"}
-    assert "not a child table" in problems(db_url, with_rules(5, {"rollup": {**base, "source": "nolines"}}))[
-        "entity.purchase.fields[5].rules.rollup.source"
-    ]
-    assert "link to member" in problems(db_url, with_rules(1, {"rollup": {**base, "source": "purchase.title"}}, entity="member"))[
-        "entity.member.fields[1].rules.rollup.source"
-    ]
-    assert "cannot sum a text" in problems(db_url, with_rules(5, {"rollup": {**base, "field": "item"}}))[
-        "entity.purchase.fields[5].rules.rollup.field"
-    ]
+    assert (
+        "not a child table"
+        in problems(db_url, with_rules(5, {"rollup": {**base, "source": "nolines"}}))[
+            "entity.purchase.fields[5].rules.rollup.source"
+        ]
+    )
+    assert (
+        "link to member"
+        in problems(db_url, with_rules(1, {"rollup": {**base, "source": "purchase.title"}}, entity="member"))[
+            "entity.member.fields[1].rules.rollup.source"
+        ]
+    )
+    assert (
+        "cannot sum a text"
+        in problems(db_url, with_rules(5, {"rollup": {**base, "field": "item"}}))[
+            "entity.purchase.fields[5].rules.rollup.field"
+        ]
+    )
     # a count fills an integer field; a sum of money does not fit one
-    assert "needs an integer field" in problems(db_url, with_rules(0, {"rollup": {"source": "lines", "kind": "count"}}))[
-        "entity.purchase.fields[0].rules.rollup"
-    ]
-    assert "needs a decimal or currency" in problems(db_url, with_rules(6, {"rollup": base}))[
-        "entity.purchase.fields[6].rules.rollup"
-    ]
-    assert "database can evaluate" in problems(db_url, with_rules(5, {"rollup": {**base, "filter": "len(item) > 2"}}))[
-        "entity.purchase.fields[5].rules.rollup.filter"
-    ]
+    assert (
+        "needs an integer field"
+        in problems(db_url, with_rules(0, {"rollup": {"source": "lines", "kind": "count"}}))[
+            "entity.purchase.fields[0].rules.rollup"
+        ]
+    )
+    assert (
+        "needs a decimal or currency"
+        in problems(db_url, with_rules(6, {"rollup": base}))["entity.purchase.fields[6].rules.rollup"]
+    )
+    assert (
+        "database can evaluate"
+        in problems(db_url, with_rules(5, {"rollup": {**base, "filter": "len(item) > 2"}}))[
+            "entity.purchase.fields[5].rules.rollup.filter"
+        ]
+    )
 
 
 def test_hidden_fields_cannot_always_be_required(db_url: str) -> None:

@@ -23,7 +23,9 @@ def refused(call: Any, *args: Any, **kwargs: Any) -> dict[str, tuple[str, str]]:
 
 def test_required_if_only_while_visible(db_url: str) -> None:
     rt = make_world(db_url, tickets()).runtime()
-    assert refused(rt.create, "ticket", {"title": "t", "kind": "bug"}, USER) == {"severity": ("is required", "required")}
+    assert refused(rt.create, "ticket", {"title": "t", "kind": "bug"}, USER) == {
+        "severity": ("is required", "required")
+    }
     rt.create("ticket", {"title": "q", "kind": "question"}, USER)
     # a hidden field is not required, and a value it holds is kept
     kept = rt.create("ticket", {"title": "q2", "kind": "question", "severity": "low"}, USER)
@@ -36,40 +38,54 @@ def test_required_if_only_while_visible(db_url: str) -> None:
 
 def test_field_validation_skips_hidden_and_empty_values(db_url: str) -> None:
     rt = make_world(db_url, tickets()).runtime()
-    problems = refused(rt.create, "ticket", {"title": "b", "kind": "bug", "severity": "low", "steps": "short"}, USER)
+    problems = refused(
+        rt.create, "ticket", {"title": "b", "kind": "bug", "severity": "low", "steps": "short"}, USER
+    )
     assert problems == {"steps": (STEPS_MESSAGE["en"], "validation")}
     rt.create("ticket", {"title": "b", "kind": "bug", "severity": "low"}, USER)  # empty: not judged
     rt.create("ticket", {"title": "q", "kind": "question", "steps": "short"}, USER)  # hidden: not judged
     with messages_in("zh-CN"):
-        problems = refused(rt.create, "ticket", {"title": "b", "kind": "bug", "severity": "low", "steps": "x"}, USER)
+        problems = refused(
+            rt.create, "ticket", {"title": "b", "kind": "bug", "severity": "low", "steps": "x"}, USER
+        )
     assert problems["steps"][0] == STEPS_MESSAGE["zh-CN"]
 
 
 def test_record_validations_on_record_and_field_paths(db_url: str) -> None:
     rt = make_world(db_url, tickets()).runtime()
-    problems = refused(rt.create, "ticket", {"title": "t", "estimate": 9, "budget": 5, "due": "2026-01-01"}, USER)
+    problems = refused(
+        rt.create, "ticket", {"title": "t", "estimate": 9, "budget": 5, "due": "2026-01-01"}, USER
+    )
     assert problems == {
         "": (BUDGET_MESSAGE["en"], "validation"),
         "due": ("Due before it was opened", "validation"),
     }
     ticket = rt.create("ticket", {"title": "t", "estimate": 5, "budget": 5}, USER)
     with messages_in("zh-CN"):
-        assert refused(rt.update, "ticket", ticket["id"], {"budget": 4}, USER) == {"": (BUDGET_MESSAGE["zh-CN"], "validation")}
+        assert refused(rt.update, "ticket", ticket["id"], {"budget": 4}, USER) == {
+            "": (BUDGET_MESSAGE["zh-CN"], "validation")
+        }
 
 
 def test_readonly_if_refuses_user_changes_of_a_closed_ticket(db_url: str) -> None:
     world = make_world(db_url, tickets())
     rt = world.runtime()
     ticket = rt.create("ticket", {"title": "t"}, USER)
-    assert refused(rt.update, "ticket", ticket["id"], {"status": "closed"}, USER) == {"resolution": ("is required", "required")}
+    assert refused(rt.update, "ticket", ticket["id"], {"status": "closed"}, USER) == {
+        "resolution": ("is required", "required")
+    }
     # closing sets the resolution in the same save
     ticket = rt.update("ticket", ticket["id"], {"status": "closed", "resolution": "fixed"}, USER)
-    assert refused(rt.update, "ticket", ticket["id"], {"resolution": "other"}, USER) == {"resolution": ("is read-only", "readonly")}
+    assert refused(rt.update, "ticket", ticket["id"], {"resolution": "other"}, USER) == {
+        "resolution": ("is read-only", "readonly")
+    }
     # sending it back unchanged is fine, and so is a system write (a trigger's)
     rt.update("ticket", ticket["id"], {"resolution": "fixed", "title": "t2"}, USER)
     assert rt.update("ticket", ticket["id"], {"resolution": "by rule"})["resolution"] == "by rule"
     # reopening is a change of its own, then the field can be edited
-    assert "resolution" in refused(rt.update, "ticket", ticket["id"], {"status": "open", "resolution": "x"}, USER)
+    assert "resolution" in refused(
+        rt.update, "ticket", ticket["id"], {"status": "open", "resolution": "x"}, USER
+    )
     rt.update("ticket", ticket["id"], {"status": "open"}, USER)
     assert rt.update("ticket", ticket["id"], {"resolution": "x"}, USER)["resolution"] == "x"
 
@@ -105,4 +121,3 @@ def test_multi_field_uniqueness_is_a_problem_naming_the_fields(db_url: str) -> N
     # empty values never clash
     rt.create("ticket", {"title": "c", "project": "crm"}, USER)
     rt.create("ticket", {"title": "d", "project": "crm"}, USER)
-

@@ -16,13 +16,26 @@ WORKSHOP: dict[str, Any] = {
             [
                 {"name": "name", "type": "text", "required": True},
                 {"name": "opening", "type": "integer"},
-                {"name": "used", "type": "integer", "rules": {"rollup": {
-                    "source": "job_line.part", "kind": "sum", "field": "qty"}}},
-                {"name": "big_uses", "type": "integer", "rules": {"rollup": {
-                    "source": "job_line.part", "kind": "count", "filter": "qty >= 5"}}},
-                {"name": "stock", "type": "integer", "rules": {
-                    "formula": "coalesce(opening, 0) - used",
-                    "validations": [{"condition": "stock >= 0", "message": {"en": "not enough in stock"}}]}},
+                {
+                    "name": "used",
+                    "type": "integer",
+                    "rules": {"rollup": {"source": "job_line.part", "kind": "sum", "field": "qty"}},
+                },
+                {
+                    "name": "big_uses",
+                    "type": "integer",
+                    "rules": {"rollup": {"source": "job_line.part", "kind": "count", "filter": "qty >= 5"}},
+                },
+                {
+                    "name": "stock",
+                    "type": "integer",
+                    "rules": {
+                        "formula": "coalesce(opening, 0) - used",
+                        "validations": [
+                            {"condition": "stock >= 0", "message": {"en": "not enough in stock"}}
+                        ],
+                    },
+                },
             ],
             title_field="name",
         ),
@@ -60,11 +73,17 @@ def test_line_rollups_follow_added_changed_moved_and_deleted_lines(db_url: str) 
     assert parts(world, belt, fan) == [(7, 1, 13), (1, 0, 19)]
     first, second = (line["id"] for line in job["lines"])
     # change one line's quantity, move the other to another part, add a third
-    rt.update("job", job["id"], {"lines": [
-        {"id": first, "part": belt, "qty": 3},
-        {"id": second, "part": fan, "qty": 5},
-        {"part": belt, "qty": 1},
-    ]})
+    rt.update(
+        "job",
+        job["id"],
+        {
+            "lines": [
+                {"id": first, "part": belt, "qty": 3},
+                {"id": second, "part": fan, "qty": 5},
+                {"part": belt, "qty": 1},
+            ]
+        },
+    )
     assert parts(world, belt, fan) == [(4, 0, 16), (6, 1, 14)]
     rt.update("job", job["id"], {"title": "unchanged lines"})  # lines not sent: nothing moves
     assert parts(world, belt, fan) == [(4, 0, 16), (6, 1, 14)]

@@ -50,7 +50,10 @@ def test_a_direct_state_edit_is_refused_and_points_to_the_transitions(p: Pipelin
         )
     assert runtime.get("deal", deal["id"])["title"] == "Deal"
     # Writing the unchanged state (a full form or PUT) is an ordinary edit.
-    assert runtime.update("deal", deal["id"], {"stage": "draft", "title": "Edited"}, actor=p.bob)["title"] == "Edited"
+    assert (
+        runtime.update("deal", deal["id"], {"stage": "draft", "title": "Edited"}, actor=p.bob)["title"]
+        == "Edited"
+    )
     assert len(p.history(deal["id"])) == 1
 
 

@@ -10,7 +10,12 @@ STALE = {
     "event": "time",
     "schedule": {"state": "open", "in_state_hours": 48},
     "actions": [
-        {"type": "create_record", "entity": "note", "link_field": "deal", "values": {"text": {"expr": "title"}}}
+        {
+            "type": "create_record",
+            "entity": "note",
+            "link_field": "deal",
+            "values": {"text": {"expr": "title"}},
+        }
     ],
 }
 

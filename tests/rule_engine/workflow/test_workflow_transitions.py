@@ -65,7 +65,11 @@ def test_only_holders_of_a_listed_role_admins_and_the_system_may_take_it(p: Pipe
     before = snapshot(p, deals[0]["id"])
     with pytest.raises(TransitionForbidden) as caught:
         p.take(deals[0]["id"], "win", p.bob, values={"reason": "x"})
-    assert (caught.value.status, caught.value.code, caught.value.reason) == (403, "transition_forbidden", "role")
+    assert (caught.value.status, caught.value.code, caught.value.reason) == (
+        403,
+        "transition_forbidden",
+        "role",
+    )
     assert "sales" in caught.value.message
     assert snapshot(p, deals[0]["id"]) == before
     for deal, actor in zip(deals[1:], (p.sam, p.boss, Actor()), strict=True):
@@ -137,7 +141,11 @@ def test_available_transitions_follow_state_roles_and_guards(p: Pipeline) -> Non
         return {t["name"]: (t["guard_passed"], t["needs_approval"], t["missing_fields"]) for t in found}
 
     assert names(p.bob) == {"pause": (True, False, []), "lose": (True, True, [])}
-    assert names(p.sam) == {"pause": (True, False, []), "win": (True, False, ["reason"]), "lose": (True, True, [])}
+    assert names(p.sam) == {
+        "pause": (True, False, []),
+        "win": (True, False, ["reason"]),
+        "lose": (True, True, []),
+    }
     assert names(p.mia) == {"pause": (True, False, []), "lose": (True, False, [])}
 
 
@@ -152,4 +160,7 @@ def test_a_refusal_inside_the_callers_transaction_leaves_that_transaction_usable
     record = runtime.get("deal", deal["id"])
     assert (record["title"], record["stage"]) == ("Renamed", "open")
     with p.db.connect() as conn:
-        assert conn.execute(select(state_history.c.to_state).where(state_history.c.is_current)).scalar() == "open"
+        assert (
+            conn.execute(select(state_history.c.to_state).where(state_history.c.is_current)).scalar()
+            == "open"
+        )

@@ -33,7 +33,13 @@ FLOW: dict[str, Any] = {
         {"name": "lost", "final": True},
     ],
     "transitions": [
-        {"name": "publish", "label": {"en": "Publish"}, "from": ["draft"], "to": "open", "guard": "amount > 0"},
+        {
+            "name": "publish",
+            "label": {"en": "Publish"},
+            "from": ["draft"],
+            "to": "open",
+            "guard": "amount > 0",
+        },
         {"name": "pause", "from": ["open"], "to": "draft"},
         {
             "name": "win",
@@ -49,7 +55,12 @@ FLOW: dict[str, Any] = {
             "from": ["won", "lost"],
             "to": "open",
             "actions": [
-                {"type": "create_record", "entity": "note", "link_field": "deal", "values": {"text": "reopened"}},
+                {
+                    "type": "create_record",
+                    "entity": "note",
+                    "link_field": "deal",
+                    "values": {"text": "reopened"},
+                },
                 BREAKING,
             ],
         },
