@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 PYTEST := $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 MYPY_PACKAGES := metamodel rule_engine form_renderer plugins crm_platform industry_templates
 
-.PHONY: run test test-pg lint bench setup chromium clean
+.PHONY: run test test-pg lint bench setup chromium clean vendor
 
 setup: $(STAMP)
 
@@ -22,12 +22,13 @@ $(STAMP): setup.cfg setup.py pyproject.toml | $(PY)
 run: $(STAMP)
 	$(PY) run.py
 
-# Debian chromium for the browser tests; without it they skip (or fail when CI=true).
+# Debian chromium for the browser tests, and Noto CJK so Chinese pages render (and screenshot) as
+# users see them; without chromium the browser tests skip (or fail when CI=true).
 chromium:
-	@if command -v chromium >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" != 0 ]; then echo "WARNING: chromium missing and not root: browser tests will skip" >&2; \
+	@if command -v chromium >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" != 0 ]; then echo "WARNING: chromium or fonts-noto-cjk missing and not root: browser tests may skip" >&2; \
 	else apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    -o DPkg::Lock::Timeout=300 chromium \
+	    -o DPkg::Lock::Timeout=300 chromium fonts-noto-cjk \
 	  || echo "WARNING: could not install chromium: browser tests will skip" >&2; fi
 
 test: $(STAMP) chromium
@@ -45,6 +46,12 @@ lint: $(STAMP)
 	MYPYPATH=build/mypy $(PY) -m mypy $(foreach p,$(MYPY_PACKAGES),-p $(p)) || status=1; \
 	MYPYPATH=build/mypy $(PY) -m mypy --explicit-package-bases --follow-imports=silent run.py tests || status=1; \
 	exit $$status
+
+# Refresh the committed browser assets from the versions pinned in frontend/package.json + lockfile.
+# Only needed when a pin changes: running and testing use the committed copies and need no Node.
+vendor: $(STAMP)
+	npm ci --prefix frontend --no-audit --no-fund
+	$(PY) tools/vendor_assets.py
 
 bench: $(STAMP)
 	$(PY) bench/run.py
