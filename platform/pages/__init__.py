@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers, pool  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.views import bp
 
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     folder = Path(form_renderer.__file__).parent / "templates"
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(folder))])  # type: ignore[list-item]
     helpers.init_app(app)
+    shell.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
 

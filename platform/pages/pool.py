@@ -27,9 +27,9 @@ def _act(entity: str, record_id: int, operation: str) -> Any:
     except NotFound:
         raise
     except PoolError as exc:
-        flash(localised(exc).message)
+        flash(localised(exc).message, "error")
     except CrmError as exc:
-        flash(exc.message)
+        flash(exc.message, "error")
     else:
         flash(t("pool.claimed" if operation == "claim" else "pool.released"))
     if request.form.get("next") == "list":

@@ -11,15 +11,17 @@ from sqlalchemy import select
 from crm_platform.auditing import current_origin
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.fieldaccess import reader_access
+from crm_platform.pages.listcells import NUMERIC_TYPES, list_cell
+from crm_platform.pages.nav import navigation
 from crm_platform.pages.submit import save_from_form
 from crm_platform.services import services
 from form_renderer.layout import build_form
-from form_renderer.listview import cell_text, filter_controls, list_columns
+from form_renderer.listview import filter_controls, list_columns
 from metamodel.access import AccessDenied, require
 from metamodel.access.reveal import reveal
 from metamodel.errors import BadQuery, CrmError, NotFound
 from metamodel.model import EntityModel
-from metamodel.records.query import parse_list_args
+from metamodel.records.query import ListQuery, parse_list_args
 from metamodel.systables import users
 from rule_engine.fieldrules import messages_in
 from rule_engine.workflow import WorkflowService, workflow_for
@@ -52,10 +54,19 @@ def _entity(name: str) -> EntityModel:
 @bp.route("/")
 @login_required
 def home() -> Any:
-    """Show the entities a user can open."""
-    site = services().metadata.model()
-    entities = [m for m in site.entities.values() if not m.entity.is_child]
-    return render_template("pages/home.html", entities=entities, locale=current_locale())
+    """The landing page: the user's modules with a tile and a record count per entity she may read."""
+    groups = navigation()
+    counts = {e.name: _count(e.name) for group in groups for e in group.entities}
+    return render_template("pages/home.html", groups=groups, counts=counts, locale=current_locale())
+
+
+def _count(entity: str) -> int | None:
+    """Return how many records of ``entity`` the user sees, or None when her roles refuse the list."""
+    try:
+        page = services().runtime().list(entity, ListQuery(limit=1, count=True), current_user.actor())
+    except AccessDenied:
+        return None
+    return page.total
 
 
 @bp.route("/e/<entity>")
@@ -82,7 +93,7 @@ def record_list(entity: str) -> Any:
     columns = list_columns(model, locale, restricted)
     rows = []
     for record in page.items if page else []:
-        cells = [cell_text(model.fields[c.name], model, record, locale) for c in columns]
+        cells = [list_cell(model, c.name, record, locale) for c in columns]
         pooled = bool(model.entity.doc.get("pool")) and record.get("owner_id") is None
         rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells, "pooled": pooled})
     status = 400 if error else 200
@@ -95,6 +106,8 @@ def record_list(entity: str) -> Any:
         query=query,
         error=error,
         filters=filter_controls(model, locale, restricted),
+        cells_numeric=[model.fields[c.name].type in NUMERIC_TYPES for c in columns],
+        pooled_entity=bool(model.entity.doc.get("pool")),
         locale=locale,
         args=request.args,
         op_labels={op: t(f"op.{op}") for op in OPERATOR_NAMES},
@@ -130,7 +143,16 @@ def _detail(model: EntityModel, record_id: int, revealed: dict[str, Any]) -> Any
             for view in section.fields:
                 view.revealed = view.name in revealed
     workflow = _workflow_panel(runtime, model.name, record)
-    return render_template("pages/detail.html", model=model, record=record, form=form, workflow=workflow)
+    title = runtime.titles(model.name, [record_id], actor=current_user.actor()).get(record_id)
+    return render_template(
+        "pages/detail.html",
+        model=model,
+        record=record,
+        record_title=title,
+        form=form,
+        workflow=workflow,
+        locale=current_locale(),
+    )
 
 
 @bp.route("/e/<entity>/<int:record_id>/reveal", methods=["POST"])
@@ -146,7 +168,7 @@ def record_reveal(entity: str, record_id: int) -> Any:
     except NotFound:
         raise
     except CrmError as exc:
-        flash(exc.message)
+        flash(exc.message, "error")
         return redirect(url_for("pages.record_detail", entity=entity, record_id=record_id))
     return _detail(model, record_id, values)
 
@@ -257,7 +279,7 @@ def record_transition(entity: str, record_id: int, name: str) -> Any:
         raise
     except CrmError as exc:
         details = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
-        flash(exc.message + (f" ({details})" if details else ""))
+        flash(exc.message + (f" ({details})" if details else ""), "error")
     else:
         spec = workflow_for(services().metadata.model(), entity)
         state = result.get(spec.state_field) if spec else ""

@@ -156,7 +156,7 @@ def test_detail_page_in_a_browser(page: Page, live_url: str) -> None:
     expect(page.locator("#f-id_no")).to_have_count(0)
     page.fill("#f-name", "Alicia")
     page.locator("form.record-form button[type=submit]").first.click()
-    expect(page.locator("h1")).to_contain_text("Lead")
+    expect(page.locator(".page-header")).to_contain_text("Lead")  # entity label above the record title
     expect(page.locator(".field", has=page.locator("dt", has_text="Score")).locator("dd")).to_contain_text(
         "7"
     )

@@ -11,7 +11,8 @@ from crm_platform.services import CrmServices
 
 
 def _names(html: str) -> list[str]:
-    return re.findall(r'<td data-label="Name">([^<]*)</td>', html)
+    # The title column's cell links to the record.
+    return re.findall(r'<td data-label="Name"[^>]*><a [^>]*>([^<]*)</a>', html)
 
 
 def test_filters_sort_and_paging(client: FlaskClient, svc: CrmServices) -> None:

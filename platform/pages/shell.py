@@ -1,0 +1,50 @@
+"""Template globals of the app shell: sidebar groups, language links and flash toasts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, get_flashed_messages, request, url_for
+
+from crm_platform.pages.nav import entity_group, icon_name, navigation
+
+ERROR_CATEGORIES = frozenset({"error", "danger", "warning"})
+
+
+def lang_url(locale: str) -> str:
+    """Return this page's URL in ``locale``, keeping its query (filters, sort, cursor)."""
+    params = {k: v for k, v in request.args.to_dict().items() if k != "lang"}
+    if request.endpoint and request.method == "GET" and request.url_rule is not None:
+        try:
+            return url_for(request.endpoint, **(request.view_args or {}), **params, lang=locale)
+        except Exception:  # a page whose URL cannot be rebuilt falls back to a plain link
+            pass
+    return f"?lang={locale}"
+
+
+def toasts() -> list[dict[str, Any]]:
+    """Return the flashed messages as toasts: errors stay until closed, the rest hide themselves."""
+    found = []
+    for category, message in get_flashed_messages(with_categories=True):
+        error = category in ERROR_CATEGORIES
+        found.append({"text": message, "error": error, "kind": "danger" if error else "success"})
+    return found
+
+
+def safe_navigation() -> list[Any]:
+    """Return the sidebar groups, or none when they cannot be read (an error page must still render)."""
+    try:
+        return navigation()
+    except Exception:  # the 500 page is drawn while the database may be the problem
+        return []
+
+
+def init_app(app: Flask) -> None:
+    """Make the shell helpers available to every template."""
+    app.jinja_env.globals.update(
+        nav_groups=safe_navigation,
+        nav_group_of=entity_group,
+        lang_url=lang_url,
+        toasts=toasts,
+        tabler_icon=icon_name,
+    )
