@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,11 +53,11 @@ def db_kind() -> str:
     return _db_kind()
 
 
-@pytest.fixture
-def db_url(db_kind: str, tmp_path: Path) -> Iterator[str]:
-    """Yield the SQLAlchemy URL of a brand-new, empty database; it is removed afterwards."""
-    if db_kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
+@contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """Yield the SQLAlchemy URL of a brand-new, empty database of ``kind``; it is removed afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'crm.db'}"
         return
     schema = f"t_{secrets.token_hex(6)}"
     admin = sa.create_engine(PG_URL, poolclass=sa.NullPool)
@@ -75,6 +76,13 @@ def db_url(db_kind: str, tmp_path: Path) -> Iterator[str]:
             )
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture
+def db_url(db_kind: str, tmp_path: Path) -> Iterator[str]:
+    """Yield the SQLAlchemy URL of a brand-new, empty database; it is removed afterwards."""
+    with fresh_database(db_kind, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,18 @@
-"""Helpers for the browser tests: serve an app on a free port and sign in with Debian chromium."""
+"""Helpers for the browser tests: serve an app, drive Debian chromium, fail on console errors, unexpected
+4xx/5xx answers and serious axe-core violations, and keep screenshots under build/screenshots/."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 from werkzeug.serving import make_server
 
 # Without the background-networking flags chromium keeps trying hosts this machine cannot reach.
@@ -48,3 +53,134 @@ def signed_in_page(chromium_path: str, base_url: str, username: str, password: s
             yield tab
         finally:
             browser.close()
+
+
+# --- one served app per test module, guarded pages, axe-core and screenshots ---------------------------
+
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "build" / "screenshots"
+WIDTHS = (1366, 390)
+LOCALES = ("en", "zh-CN")
+SERIOUS = frozenset({"serious", "critical"})
+
+
+@contextmanager
+def module_app(folder: Path) -> Iterator[Flask]:
+    """Build an app on a brand-new database (the run's CRM_TEST_DATABASE) for a whole test module."""
+    from crm_platform.app import create_app
+    from tests.conftest import _db_kind, fresh_database
+    from tests.platform.encryptionsupport import TEST_ENCRYPTION
+
+    with fresh_database(_db_kind(), folder) as url, pytest.MonkeyPatch.context() as patch:
+        env = {
+            "CRM_DATABASE_URL": url,
+            "CRM_INSTANCE_DIR": str(folder / "instance"),
+            "CRM_SECRET_KEY": "test-secret",
+            "CRM_SCHEDULER": "off",
+            **TEST_ENCRYPTION,
+        }
+        for key, value in env.items():
+            patch.setenv(key, value)
+        patch.delenv("CRM_DEMO_PASSWORD", raising=False)
+        app = create_app()
+        try:
+            yield app
+        finally:
+            app.extensions["crm"].engine.dispose()
+
+
+@contextmanager
+def launched_browser(chromium_path: str) -> Iterator[Browser]:
+    """Launch Debian chromium once (for a module)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Watch:
+    """Collects what must fail a browser test: console errors, page errors and unexpected 4xx/5xx answers."""
+
+    def __init__(self, page: Page) -> None:
+        self.problems: list[str] = []
+        self.allowed: set[tuple[int, str]] = set()
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("response", self._response)
+
+    def allow(self, status: int, path: str) -> None:
+        """Expect ``status`` from ``path`` (e.g. the 403 page a test visits on purpose)."""
+        self.allowed.add((status, path))
+
+    def _expected(self, url: str, status: int | None = None) -> bool:
+        path = urlsplit(url).path
+        return any(p == path and (status is None or s == status) for s, p in self.allowed)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        # Chromium logs every 4xx/5xx document as a console error; those the test expects are fine.
+        if "Failed to load resource" in message.text and self._expected(message.location.get("url", "")):
+            return
+        self.problems.append(f"console error: {message.text} at {message.location.get('url')}")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400 and not self._expected(response.url, response.status):
+            self.problems.append(
+                f"unexpected {response.status} from {response.request.method} {response.url}"
+            )
+
+    def check(self) -> None:
+        """Fail the test on anything collected."""
+        assert not self.problems, "\n".join(self.problems)
+
+
+@contextmanager
+def watched_page(browser: Browser, base_url: str) -> Iterator[tuple[Page, Watch]]:
+    """Open a fresh browser context (no cookies) and page; fails at the end on anything the Watch saw."""
+    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900}, base_url=base_url)
+    page = context.new_page()
+    watch = Watch(page)
+    try:
+        yield page, watch
+        watch.check()
+    finally:
+        context.close()
+
+
+def sign_in(page: Page, username: str, password: str, *, lands_on: str = "/") -> None:
+    """Sign in through the sign-in page."""
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"**{lands_on}")
+
+
+def audit(page: Page, name: str) -> None:
+    """Check the page as shown: axe-core (no serious or critical violation), no horizontal scrolling,
+    a screenshot under build/screenshots/."""
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in SERIOUS]
+    summary = "; ".join(f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:4]}" for v in bad)
+    assert not bad, f"{name}: axe violations: {summary}"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name}: scrolls {overflow}px sideways"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def tour(page: Page, path: str, name: str, *, status: int = 200, watch: Watch | None = None) -> None:
+    """Visit ``path`` in both languages at both widths, auditing each view."""
+    if watch is not None and status >= 400:
+        watch.allow(status, urlsplit(path).path)
+    for locale in LOCALES:
+        joiner = "&" if "?" in path else "?"
+        response = page.goto(f"{path}{joiner}lang={locale}")
+        assert response is not None and response.status == status, f"{path}: {response and response.status}"
+        assert page.get_attribute("html", "lang") == locale
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
+            audit(page, f"{name}-{locale}-{width}")
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
