@@ -191,6 +191,7 @@ _WORKFLOW_TEXT = {
         "moved": "Moved to {state}.",
         "requested": "Sent for approval.",
         "none": "No transitions are available to you now.",
+        "system": "system",
     },
     "zh-CN": {
         "title": "流程",
@@ -208,6 +209,7 @@ _WORKFLOW_TEXT = {
         "moved": "已转为 {state}。",
         "requested": "已提交审批。",
         "none": "当前没有可执行的流程操作。",
+        "system": "系统",
     },
 }
 
@@ -243,13 +245,16 @@ def _workflow_panel(runtime: Any, entity: str, record: dict[str, Any]) -> dict[s
     state = record.get(spec.state_field)
     history = service.history(runtime, entity, int(record["id"]))
     users = _user_names({h["actor_id"] for h in history if h["actor_id"] is not None})
+    text = _workflow_text()
     for row in history:
-        row["by"] = users.get(row["actor_id"], "") if row["actor_id"] is not None else "system"
+        row["by"] = users.get(row["actor_id"], "") if row["actor_id"] is not None else text["system"]
+        row["from_title"] = label(spec.labels.get(str(row["from_state"])), str(row["from_state"] or ""))
+        row["to_title"] = label(spec.labels.get(str(row["to_state"])), str(row["to_state"] or ""))
     return {
         "state": label(spec.labels.get(str(state)), str(state or "")),
         "transitions": transitions,
         "history": list(reversed(history)),
-        "text": _workflow_text(),
+        "text": text,
     }
 
 
