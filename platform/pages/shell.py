@@ -14,10 +14,12 @@ ERROR_CATEGORIES = frozenset({"error", "danger", "warning"})
 
 def lang_url(locale: str) -> str:
     """Return this page's URL in ``locale``, keeping its query (filters, sort, cursor)."""
-    params = {k: v for k, v in request.args.to_dict().items() if k != "lang"}
+    params: dict[str, Any] = {k: v for k, v in request.args.to_dict().items() if k != "lang"}
+    params.update(request.view_args or {})
+    params["lang"] = locale
     if request.endpoint and request.method == "GET" and request.url_rule is not None:
         try:
-            return url_for(request.endpoint, **(request.view_args or {}), **params, lang=locale)
+            return url_for(request.endpoint, **params)
         except Exception:  # a page whose URL cannot be rebuilt falls back to a plain link
             pass
     return f"?lang={locale}"
@@ -26,7 +28,8 @@ def lang_url(locale: str) -> str:
 def toasts() -> list[dict[str, Any]]:
     """Return the flashed messages as toasts: errors stay until closed, the rest hide themselves."""
     found = []
-    for category, message in get_flashed_messages(with_categories=True):
+    flashed: list[tuple[str, str]] = list(get_flashed_messages(with_categories=True))  # type: ignore[arg-type]
+    for category, message in flashed:
         error = category in ERROR_CATEGORIES
         found.append({"text": message, "error": error, "kind": "danger" if error else "success"})
     return found
