@@ -259,7 +259,7 @@ def _order_expression(table: Any, measure: Measure) -> Any:
     column = table.c[measure.field]
     if measure.function == "count_distinct":
         return func.count(column.distinct())
-    return {"sum": func.sum, "avg": func.avg, "min": func.min, "max": func.max}[measure.function](column)
+    return getattr(func, measure.function)(column)  # sum, avg, min or max: checked by parse_aggregate
 
 
 def _measure_columns(table: Any, measure: Measure) -> list[Any]:
@@ -274,11 +274,11 @@ def _measure_columns(table: Any, measure: Measure) -> list[Any]:
             func.sum(column, type_=column.type).label(f"{measure.key}__sum"),
             func.count(column).label(f"{measure.key}__n"),
         ]
-    aggregate = {"sum": func.sum, "min": func.min, "max": func.max}[measure.function]
-    return [aggregate(column, type_=column.type).label(measure.key)]
+    # sum, min or max (checked by parse_aggregate), typed as the column so decimals and dates convert back.
+    return [getattr(func, measure.function)(column, type_=column.type).label(measure.key)]
 
 
-def shape_rows(query: AggregateQuery, rows: Sequence[Mapping[str, Any]]) -> AggregateResult:
+def shape_rows(query: AggregateQuery, rows: Sequence[Any]) -> AggregateResult:
     """Turn database rows into result rows (averages divided, buckets as ISO text, at most ``limit``)."""
     result = []
     for row in rows[: query.limit]:

@@ -71,10 +71,10 @@ def oracle(
     groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         groups[key(record)].append(record)
-    answer = {}
+    answer: dict[Any, Any] = {}
     for group, members in groups.items():
         values = [r[field] for r in members if field and r[field] is not None]
-        numbers = [Decimal(str(v)) for v in values] if field in ("qty", "amount") else values
+        numbers: list[Any] = [Decimal(str(v)) for v in values] if field in ("qty", "amount") else values
         if function == "count":
             answer[group] = len(members)
         elif function == "count_distinct":
