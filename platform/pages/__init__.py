@@ -9,6 +9,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
 from crm_platform.pages.packs import bp as packs_bp
+from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.views import bp
 
 
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     shell.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
+    app.register_blueprint(studio_bp)
 
 
 __all__ = ["bp", "init_app"]

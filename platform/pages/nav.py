@@ -15,6 +15,8 @@ from sqlalchemy import Connection
 from crm_platform.i18n import current_locale, t
 from crm_platform.services import services
 from industry_templates.store import installed_packs
+from metamodel.access import AccessDenied
+from metamodel.access.enforcement import require_configure
 from metamodel.access.grants import Grants, bypasses, resolve_actor
 from metamodel.model import EntityModel
 
@@ -108,6 +110,24 @@ def navigation() -> list[NavGroup]:
         groups = _groups(conn, readable_entities(conn), current_locale())
     g.crm_nav = groups
     return groups
+
+
+def may_configure() -> bool:
+    """Whether the signed-in user may open the studio (an administrator, or "configure" on every entity)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return False
+    if current_user.is_admin:
+        return True
+    cached = g.get("crm_may_configure")
+    if cached is None:
+        with services().engine.connect() as conn:
+            try:
+                require_configure(conn, current_user.actor())
+                cached = True
+            except AccessDenied:
+                cached = False
+        g.crm_may_configure = cached
+    return bool(cached)
 
 
 def entity_group(entity: str) -> NavGroup | None:

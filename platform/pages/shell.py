@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, get_flashed_messages, request, url_for
 
-from crm_platform.pages.nav import entity_group, icon_name, navigation
+from crm_platform.pages.nav import entity_group, icon_name, may_configure, navigation
 
 ERROR_CATEGORIES = frozenset({"error", "danger", "warning"})
 
@@ -55,6 +55,14 @@ def safe_navigation() -> list[Any]:
         return []
 
 
+def safe_may_configure() -> bool:
+    """Whether to offer the studio; False when it cannot be told (on the 500 page)."""
+    try:
+        return may_configure()
+    except Exception:  # as above: the error page must render
+        return False
+
+
 def init_app(app: Flask) -> None:
     """Make the shell helpers available to every template."""
     app.jinja_env.filters["when"] = when
@@ -64,4 +72,5 @@ def init_app(app: Flask) -> None:
         lang_url=lang_url,
         toasts=toasts,
         tabler_icon=icon_name,
+        may_configure=safe_may_configure,
     )

@@ -268,3 +268,27 @@ def test_shell_language_menu_drawer_and_keyboard(admin: tuple[Page, Watch], tmp_
     audit(page, "drawer-open-en-390")
     page.locator(".crm-mobile-tools .crm-user .nav-link").click()
     expect(page.locator(".crm-mobile-tools .crm-sign-out")).to_be_visible()
+
+
+def test_studio_pages(admin: tuple[Page, Watch]) -> None:
+    page, _ = admin
+    tour(page, "/studio", "studio-home")
+    page.goto("/studio?lang=en")
+    page.fill("#e-label-en", "Service ticket")
+    expect(page.locator("#e-name")).to_have_value("service_ticket")  # suggested from the label
+    page.fill("#e-label-zh", "服务工单")
+    page.fill("#e-title-en", "Subject")
+    page.click("#new-entity button[type=submit]")
+    page.wait_for_url("**/studio/entities/service_ticket")
+    expect(page.locator(".crm-toast")).to_contain_text("Entity service_ticket added to the draft.")
+    expect(page.locator(".crm-pending-count")).to_have_text("1 unpublished change(s)")
+    # Only the chosen type's settings are shown.
+    page.select_option("#f-type", "select")
+    expect(page.locator("#f-options")).to_be_visible()
+    expect(page.locator("#f-target")).to_be_hidden()
+    page.select_option("#f-type", "link")
+    expect(page.locator("#f-target")).to_be_visible()
+    expect(page.locator("#f-options")).to_be_hidden()
+    tour(page, "/studio/entities/service_ticket", "studio-entity")
+    tour(page, "/studio/review", "studio-review")
+    expect(page.locator(".crm-changes")).to_contain_text("服务工单")

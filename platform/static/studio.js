@@ -1,0 +1,37 @@
+// The studio's forms: show only the chosen field type's options, and suggest a technical name from the
+// English label until the admin types one herself.
+(function () {
+  "use strict";
+
+  function initTypePanels(select) {
+    var form = select.form;
+    function apply() {
+      form.querySelectorAll("[data-crm-for-types]").forEach(function (panel) {
+        var show = panel.dataset.crmForTypes.split(" ").indexOf(select.value) >= 0;
+        panel.hidden = !show;
+        panel.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !show; });
+      });
+    }
+    select.addEventListener("change", apply);
+    apply();
+  }
+
+  function slug(text) {
+    var s = text.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+    if (s && !/^[a-z]/.test(s)) { s = "f_" + s; }
+    return s.slice(0, 40);
+  }
+
+  function initSlug(input) {
+    var source = document.getElementById(input.dataset.crmSlugFrom);
+    if (!source) { return; }
+    var touched = input.value !== "";
+    input.addEventListener("input", function () { touched = input.value !== ""; });
+    source.addEventListener("input", function () { if (!touched) { input.value = slug(source.value); } });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-crm-type-select]").forEach(initTypePanels);
+    document.querySelectorAll("[data-crm-slug-from]").forEach(initSlug);
+  });
+}());
