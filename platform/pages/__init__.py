@@ -10,6 +10,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from crm_platform.pages import helpers, pool  # noqa: F401  (pool routes join the pages blueprint)
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.views import bp
+from crm_platform.services import CrmServices
 
 
 def init_app(app: Flask) -> None:
@@ -17,7 +18,10 @@ def init_app(app: Flask) -> None:
     import form_renderer
 
     folder = Path(form_renderer.__file__).parent / "templates"
-    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(folder))])  # type: ignore[list-item]
+    # Plugin presentations bring their own widget templates (widgets/<name>.html) in their folders.
+    crm: CrmServices | None = app.extensions.get("crm")
+    extra = [str(f) for f in crm.presentations.template_folders()] if crm else []
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)

@@ -7,8 +7,10 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup, escape
 
-from crm_platform.i18n import current_locale
+from crm_platform.i18n import current_locale, t
+from crm_platform.services import services
 from form_renderer.layout import FieldView
+from form_renderer.presentation import DisplayContext, Shown
 
 
 def reject_key(values: dict[str, Any], key: str) -> dict[str, Any]:
@@ -30,36 +32,29 @@ def sort_mark(args: Any, name: str) -> str:
     return " ▲" if current == name else " ▼" if current == f"-{name}" else ""
 
 
-def display(view: FieldView) -> Markup:
-    """Render a field's stored value read-only, escaped."""
-    value = view.value
-    if value is None or value == "" or value == []:
-        return Markup('<span class="empty">—</span>')
-    if view.masked and not view.revealed:
-        return Markup(f'<span class="masked">{escape(value)}</span>')
-    if view.widget == "link":
-        target = view.settings.get("target")
-        href = url_for("pages.record_detail", entity=target, record_id=value)
-        return Markup(f'<a href="{escape(href)}">{escape(view.title or "#" + str(value))}</a>')
-    if view.widget == "attachment":
-        href = url_for("pages.attachment_file", attachment_id=value)
-        return Markup(f'<a href="{escape(href)}">#{escape(value)}</a>')
-    options = dict(view.options)
-    if view.widget in ("select", "radio"):
-        return escape(options.get(str(value), value))
-    if view.widget == "multi_select":
-        return escape(", ".join(options.get(v, v) for v in value))
-    if view.widget == "checkbox":
-        return Markup("✓") if value else Markup("✗")
-    if view.widget == "url":
-        return Markup(f'<a href="{escape(value)}" rel="noopener noreferrer nofollow">{escape(value)}</a>')
-    if view.widget == "currency" and view.settings.get("currency"):
-        return escape(f"{value} {view.settings['currency']}")
-    if view.widget == "json":
-        import json
+def display_context() -> DisplayContext:
+    """Return what presentations need for this request: its locale, record and file URLs, the catalog."""
 
-        return Markup(f"<pre>{escape(json.dumps(value, ensure_ascii=False, indent=2))}</pre>")
-    return escape(value)
+    def record_url(entity: str, record_id: Any) -> str:
+        return url_for("pages.record_detail", entity=entity, record_id=record_id)
+
+    def file_url(attachment_id: Any) -> str:
+        return url_for("pages.attachment_file", attachment_id=attachment_id)
+
+    return DisplayContext(current_locale(), record_url, file_url, t)
+
+
+def display(view: FieldView) -> Markup:
+    """Render a field's value read-only through its type's registered presentation (escaped)."""
+    if view.definition is None:
+        return escape(view.value)
+    shown = Shown(
+        view.definition,
+        view.value,
+        title=view.title,
+        masked=view.masked and not view.revealed,
+    )
+    return services().presentations.present(shown, display_context())
 
 
 def init_app(app: Flask) -> None:

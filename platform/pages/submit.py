@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.fieldaccess import reader_access, writable_only
+from crm_platform.pages.formstate import states_for
 from crm_platform.services import services
 from form_renderer.formdata import parse_form, problems_by_path
 from form_renderer.layout import build_form
@@ -55,7 +56,10 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
         # Keep what the user typed, but let them resubmit against the version they saw.
         record = {**record, "lock_version": expected if expected is not None else record["lock_version"]}
     shown = {**(record or {}), **data} if record is not None else data
-    form = build_form(site, model, shown, errors, current_locale(), _titles(model, data), access)
+    states = states_for(model, shown, record)
+    form = build_form(
+        site, model, shown, errors, current_locale(), _titles(model, data), access, svc.presentations, states
+    )
     if not message and problems:
         message = t("form.fix_errors")
     return render_template("pages/form.html", model=model, form=form, record=record, message=message), status
