@@ -34,14 +34,20 @@ def _options(definition: FieldDef, locale: str) -> tuple[tuple[str, str], ...]:
 
 
 def badge(label: str, colour: str | None) -> Markup:
-    """Return an option badge in the option's colour (light tint of a named colour, or a hex colour)."""
+    """Return an option badge: a dot and a light tint of the option's colour, the text in the body colour.
+
+    The text keeps the body colour so every badge reads at 4.5:1 whatever the option's colour; the colour
+    is a Tabler name (``var(--tblr-green)``) or a ``#rgb`` / ``#rrggbb`` value, anything else is grey.
+    """
     if colour and colour in NAMED_COLOURS:
-        return Markup('<span class="badge bg-{}-lt">{}</span>').format(colour, label)
-    if colour and _HEX.match(colour):
-        return Markup(
-            '<span class="badge crm-badge-hex" style="--crm-badge: {}"><span class="crm-dot"></span>{}</span>'
-        ).format(colour, label)
-    return Markup('<span class="badge bg-secondary-lt">{}</span>').format(label)
+        tone = f"var(--tblr-{colour})"
+    elif colour and _HEX.match(colour):
+        tone = colour
+    else:
+        tone = "var(--tblr-secondary)"
+    return Markup('<span class="badge crm-badge" style="--crm-badge: {}"><span class="crm-dot"></span>{}</span>').format(
+        tone, label
+    )
 
 
 class TextPresentation(Presentation):

@@ -17,7 +17,8 @@
       maxOptions: 20,
       loadThrottle: 200,
       preload: "focus",
-      allowEmptyOption: true,
+      allowEmptyOption: false,
+      plugins: select.required ? [] : ["clear_button"],
       placeholder: select.dataset.placeholder || "",
       load: function (query, callback) {
         fetch(url + "?q=" + encodeURIComponent(query), {credentials: "same-origin", headers: {Accept: "application/json"}})
@@ -85,7 +86,8 @@
     });
     var error = form.querySelector(".has-error");  // show the tab holding the first error
     var panel = error && error.closest(".tab-panel");
-    if (panel) { form.querySelector('.tab[data-tab="' + panel.dataset.panel + '"]').click(); }
+    var tab = panel && form.querySelector('.tab[data-tab="' + panel.dataset.panel + '"]');
+    if (tab) { tab.click(); }
   }
 
   // --- conditional fields, judged by the server -----------------------------------------------

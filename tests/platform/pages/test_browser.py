@@ -39,7 +39,7 @@ def test_create_with_picker_and_child_rows(
     page.fill("#f-name", "Browser Customer")
     page.select_option("#f-tier", "gold")
     page.fill("#f-credit", "99.90")
-    page.click("#f-company-ts-control")  # Tom Select's search box over the link's select
+    page.click('[data-field="company"] .ts-control')  # Tom Select's search box over the link's select
     page.keyboard.type("bet")
     expect(page.locator("#f-company-ts-dropdown .option")).to_have_text(["Beta Works"])
     page.keyboard.press("Enter")
