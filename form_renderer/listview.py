@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
@@ -42,7 +42,9 @@ class FilterControl:
     widget: str
     operators: tuple[str, ...]
     options: tuple[tuple[str, str], ...]
-    input: FilterWidget = FilterWidget()  # the value input its type's presentation offers
+    input: FilterWidget = field(
+        default_factory=FilterWidget
+    )  # the value input its type's presentation offers
 
 
 def list_columns(

@@ -9,7 +9,8 @@ and widgets only through the registry, so a new field type needs no change anywh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,7 +59,7 @@ class Shown:
     value: Any
     title: str = ""  # a linked record's title
     masked: bool = False  # the value is a mask (138****1234), shown as such
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dc_field(default_factory=dict)
 
 
 class Presentation:

@@ -45,23 +45,23 @@ def badge(label: str, colour: str | None) -> Markup:
         tone = colour
     else:
         tone = "var(--tblr-secondary)"
-    return Markup('<span class="badge crm-badge" style="--crm-badge: {}"><span class="crm-dot"></span>{}</span>').format(
-        tone, label
-    )
+    return Markup(
+        '<span class="badge crm-badge" style="--crm-badge: {}"><span class="crm-dot"></span>{}</span>'
+    ).format(tone, label)
 
 
 class TextPresentation(Presentation):
     """Single-line text."""
 
     type = "text"
-    widgets = ("text", "textarea", "email", "tel", "url")
+    widgets: ClassVar[tuple[str, ...]] = ("text", "textarea", "email", "tel", "url")
 
 
 class LongTextPresentation(Presentation):
     """Multi-line text: line breaks are kept when shown."""
 
     type = "long_text"
-    widgets = ("textarea", "text")
+    widgets: ClassVar[tuple[str, ...]] = ("textarea", "text")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         return Markup('<span class="crm-multiline">{}</span>').format(shown.value)
@@ -73,7 +73,7 @@ class LongTextPresentation(Presentation):
 
 
 class _NumberPresentation(Presentation):
-    widgets = ("number",)
+    widgets: ClassVar[tuple[str, ...]] = ("number",)
     align_end = True
 
     def decimals(self, definition: FieldDef) -> int:
@@ -118,7 +118,7 @@ class CurrencyPresentation(DecimalPresentation):
     """Money: the amount with its currency symbol as the locale writes it."""
 
     type = "currency"
-    widgets = ("currency",)
+    widgets: ClassVar[tuple[str, ...]] = ("currency",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         number = self.number(shown.value)
@@ -138,7 +138,7 @@ class BooleanPresentation(Presentation):
     """Yes / no as an icon with a text for screen readers."""
 
     type = "boolean"
-    widgets = ("checkbox",)
+    widgets: ClassVar[tuple[str, ...]] = ("checkbox",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         return ctx.text("value.yes") if shown.value else ctx.text("value.no")
@@ -163,7 +163,7 @@ class DatePresentation(Presentation):
     """Calendar dates as 2026-12-04."""
 
     type = "date"
-    widgets = ("date",)
+    widgets: ClassVar[tuple[str, ...]] = ("date",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         return str(shown.value)[:10]
@@ -185,7 +185,7 @@ class DateTimePresentation(Presentation):
     """Moments without seconds or microseconds (UTC, marked as such); lists shorten to 12-04 14:30."""
 
     type = "datetime"
-    widgets = ("datetime",)
+    widgets: ClassVar[tuple[str, ...]] = ("datetime",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         moment = _moment(shown.value)
@@ -219,7 +219,7 @@ class SelectPresentation(Presentation):
     """One option: its label as a badge in the option's colour."""
 
     type = "select"
-    widgets = ("select", "radio")
+    widgets: ClassVar[tuple[str, ...]] = ("select", "radio")
 
     def colour(self, definition: FieldDef, value: str) -> str | None:
         """Return the colour of an option, if it has one."""
@@ -250,14 +250,14 @@ class MultiSelectPresentation(SelectPresentation):
     """Several options, each a badge."""
 
     type = "multi_select"
-    widgets = ("multi_select",)
+    widgets: ClassVar[tuple[str, ...]] = ("multi_select",)
 
 
 class EmailPresentation(TextPresentation):
     """An e-mail address, linked with mailto:."""
 
     type = "email"
-    widgets = ("email", "text")
+    widgets: ClassVar[tuple[str, ...]] = ("email", "text")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         return Markup('<a href="mailto:{0}">{0}</a>').format(shown.value)
@@ -267,7 +267,7 @@ class PhonePresentation(TextPresentation):
     """A phone number, linked with tel: so a phone can call it."""
 
     type = "phone"
-    widgets = ("tel", "text")
+    widgets: ClassVar[tuple[str, ...]] = ("tel", "text")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         number = re.sub(r"[^0-9+]", "", str(shown.value))
@@ -278,7 +278,7 @@ class UrlPresentation(TextPresentation):
     """A web address, linked (only http and https; anything else shown as text)."""
 
     type = "url"
-    widgets = ("url", "text")
+    widgets: ClassVar[tuple[str, ...]] = ("url", "text")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         text = str(shown.value)
@@ -291,7 +291,7 @@ class LinkPresentation(Presentation):
     """A linked record: its title, linked to it."""
 
     type = "link"
-    widgets = ("link",)
+    widgets: ClassVar[tuple[str, ...]] = ("link",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         return shown.title or f"#{shown.value}"
@@ -308,7 +308,7 @@ class ChildTablePresentation(Presentation):
     """Lines of a child table: the page renders them as a table; elsewhere their count."""
 
     type = "child_table"
-    widgets = ("child_table",)
+    widgets: ClassVar[tuple[str, ...]] = ("child_table",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         count = len(shown.value) if isinstance(shown.value, list) else 0
@@ -319,7 +319,7 @@ class JsonPresentation(Presentation):
     """JSON, pretty-printed."""
 
     type = "json"
-    widgets = ("json",)
+    widgets: ClassVar[tuple[str, ...]] = ("json",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         return json.dumps(shown.value, ensure_ascii=False)
@@ -337,7 +337,7 @@ class AttachmentPresentation(Presentation):
     """A stored file, linked for download."""
 
     type = "attachment"
-    widgets = ("attachment",)
+    widgets: ClassVar[tuple[str, ...]] = ("attachment",)
     icon: ClassVar[str] = "ti ti-paperclip"
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:

@@ -18,7 +18,6 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from form_renderer.presentation import DisplayContext, FilterWidget, Presentation, Shown
-
 from metamodel.errors import CrmError
 from metamodel.fieldtypes.base import FieldDef, ValueProblem
 from metamodel.fieldtypes.text import TextType

@@ -48,4 +48,3 @@ def test_plugin_field_type_renders_in_list_detail_and_form(
     bad = client.post("/e/palette/new", data={"csrf_token": csrf_of(form), "title": "Bad", "paint": "blue"})
     assert bad.status_code == 422 and "must be a colour like #12ab9f" in bad.text
     assert 'value="blue"' in bad.text  # what she typed is kept
-

@@ -123,7 +123,8 @@ def expect_status(page: Page, status: int) -> None:
 
 def _open(browser: Browser, url: str, width: int, locale: str) -> Iterator[Page]:
     context = browser.new_context(
-        viewport={"width": width, "height": 900 if width > 600 else 844}, locale="zh-CN" if locale != "en" else "en-US"
+        viewport={"width": width, "height": 900 if width > 600 else 844},
+        locale="zh-CN" if locale != "en" else "en-US",
     )
     context.add_cookies([{"name": "lang", "value": locale, "url": url}])
     tab = context.new_page()
@@ -131,18 +132,22 @@ def _open(browser: Browser, url: str, width: int, locale: str) -> Iterator[Page]
     # A failed request shows as a console error without its address: responses name it instead.
     tab.on(
         "console",
-        lambda m: problems.append(m.text)
-        if m.type == "error" and not m.text.startswith("Failed to load resource")
-        else None,
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
     )
     tab.on("pageerror", lambda e: problems.append(str(e)))
     tab.on(
         "response",
-        lambda r: problems.append(f"{r.status} {r.url}")
-        if r.status >= 400
-        and not r.url.endswith("/favicon.ico")
-        and r.status not in _EXPECTED.get(id(tab), set())
-        else None,
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400
+            and not r.url.endswith("/favicon.ico")
+            and r.status not in _EXPECTED.get(id(tab), set())
+            else None
+        ),
     )
     tab.goto(f"{url}/login")
     tab.fill("input[name=username]", "clerk")
@@ -173,7 +178,7 @@ def _shot(page: Page, folder: Path, name: str) -> None:
 def test_desktop_form_widgets_save_and_show(
     desktop: Page, site: tuple[str, CrmServices], tmp_path: Path
 ) -> None:
-    url, svc = site
+    url = site[0]
     page = desktop
     page.goto(f"{url}/e/customer/new")
     save = page.locator("button.primary[type=submit]")
@@ -268,7 +273,9 @@ def test_phone_form_in_chinese(phone: Page, site: tuple[str, CrmServices], tmp_p
     page.wait_for_selector('[data-field="name"] .field-error')
     expect(page.locator(".crm-lines-table td.has-error .field-error").first).to_be_visible()
     _shot(page, tmp_path, "form-errors-390-zh")
-    record = svc.runtime().create("customer", {"name": "王芳", "tier": "silver", "seen_at": "2026-12-04T14:30:00Z"})
+    record = svc.runtime().create(
+        "customer", {"name": "王芳", "tier": "silver", "seen_at": "2026-12-04T14:30:00Z"}
+    )
     page.goto(f"{url}/e/customer/{record['id']}")
     expect(page.locator("main .badge", has_text="银卡")).to_be_visible()
     assert "2026-12-04 14:30" in page.inner_text("main")
