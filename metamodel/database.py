@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from metamodel.records.buckets import register_sqlite_functions
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, foreign keys and real transactions."""
@@ -39,6 +41,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -17,6 +17,7 @@ SCHEMA_FILES = {
     "form": "form.json",
     "workflow": "workflow.json",
     "trigger": "trigger.json",
+    "report": "report.json",
 }
 
 

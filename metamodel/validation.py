@@ -13,6 +13,7 @@ from metamodel.errors import Problem
 from metamodel.fieldtypes.base import DefinitionContext, FieldTypeRegistry
 from metamodel.identifiers import field_name_problem, name_problem
 from metamodel.pool.config import check_pool
+from metamodel.reportdocs import check_reports
 from metamodel.tables import INDEXABLE_SYSTEM_COLUMNS
 
 # Extra checks (e.g. the rule engine's expression checks) plug in here.
@@ -60,6 +61,7 @@ def validate_bundle(
     problems += _check_forms(bundle)
     problems += _check_workflows(bundle)
     problems += _check_triggers(bundle)
+    problems += check_reports(bundle, registry) if not problems else []
     if not problems:
         for check in checks:
             problems += list(check(bundle))

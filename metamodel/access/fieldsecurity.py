@@ -66,7 +66,7 @@ class FieldSecurity:
         unseen = [name for name in restricted if not rules[name].visible]
         if use.purpose == "search":
             return set(unseen)
-        if use.purpose in ("filter", "sort"):
+        if use.purpose in ("filter", "sort", "group", "measure"):
             if unseen:
                 raise AccessDenied(
                     entity,

@@ -177,3 +177,19 @@ def resolve_actor(actor: Actor, conn: Connection) -> Actor:
         return dataclasses.replace(actor, grants=load_unknown_reader(conn))
     now = actor.now or dt.datetime.now(dt.UTC)
     return dataclasses.replace(actor, grants=load_grants(conn, actor.user_id, now))
+
+
+def held_roles(conn: Connection, user_id: int, now: dt.datetime) -> set[str]:
+    """Return the names of the roles ``user_id`` holds at ``now`` (expired grants left out)."""
+    held = and_(
+        user_role_expiry.c.user_id == user_roles.c.user_id, user_role_expiry.c.role == user_roles.c.role
+    )
+    statement = (
+        select(user_roles.c.role)
+        .select_from(user_roles.outerjoin(user_role_expiry, held))
+        .where(
+            user_roles.c.user_id == user_id,
+            or_(user_role_expiry.c.expires_at.is_(None), user_role_expiry.c.expires_at > now),
+        )
+    )
+    return {str(role) for role in conn.execute(statement).scalars()}

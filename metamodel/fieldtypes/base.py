@@ -79,6 +79,11 @@ class FieldType:
     operators: ClassVar[tuple[str, ...]] = EQUALITY_OPERATORS
     # JSON Schema properties for the keys this type adds to a field definition.
     definition_properties: ClassVar[Mapping[str, Any]] = {}
+    # Reports: whether values can be a group-by dimension (dates through buckets), and which
+    # aggregate functions apply beyond count (which counts records and needs no field).
+    groupable: ClassVar[bool] = False
+    temporal: ClassVar[bool] = False
+    measures: ClassVar[tuple[str, ...]] = ("count_distinct",)
 
     # --- storage -----------------------------------------------------------------------------
     def column_type(self, field: FieldDef) -> TypeEngine[Any]:

@@ -27,6 +27,7 @@ class BooleanType(FieldType):
     """Yes or no."""
 
     type = "boolean"
+    groupable = True
     widget = "checkbox"
     operators = ("eq", "ne", "isnull")
 
@@ -81,6 +82,7 @@ class SelectType(FieldType):
     """One value out of a list of options."""
 
     type = "select"
+    groupable = True
     widget = "select"
     operators = EQUALITY_OPERATORS
     definition_properties: ClassVar[dict[str, Any]] = _CHOICE_PROPS
@@ -119,6 +121,8 @@ class MultiSelectType(SelectType):
     """Several values out of a list of options, stored as ``|a|b|`` so filters stay in SQL."""
 
     type = "multi_select"
+    groupable = False  # a record with several options would count in several groups
+    measures = ()
     widget = "multi_select"
     operators = ("has_any", "has_all", "isnull")
     sortable = False

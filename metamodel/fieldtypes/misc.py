@@ -19,6 +19,7 @@ class JsonType(FieldType):
     """Free-form JSON extension data (not filterable; use typed fields for what you query)."""
 
     type = "json"
+    measures = ()
     widget = "json"
     sortable = False
     operators = ("isnull",)
@@ -63,6 +64,7 @@ class AttachmentType(FieldType):
     """A file stored by the attachment store; the column holds the attachment's id."""
 
     type = "attachment"
+    measures = ()
     widget = "attachment"
     sortable = False
     operators = ("isnull",)

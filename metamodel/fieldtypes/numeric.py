@@ -72,6 +72,7 @@ class IntegerType(_RangeChecked):
     """Whole numbers (64-bit)."""
 
     type = "integer"
+    measures = ("sum", "avg", "min", "max", "count_distinct")
     definition_properties: ClassVar[dict[str, Any]] = _RANGE_PROPS
 
     def column_type(self, field: FieldDef) -> TypeEngine[Any]:
@@ -97,6 +98,7 @@ class DecimalType(_RangeChecked):
     """Exact decimal numbers with a fixed number of decimal places (``scale``)."""
 
     type = "decimal"
+    measures = ("sum", "avg", "min", "max", "count_distinct")
     default_scale = 2
     definition_properties: ClassVar[dict[str, Any]] = {
         **_RANGE_PROPS,

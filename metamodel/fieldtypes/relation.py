@@ -35,6 +35,7 @@ class LinkType(FieldType):
     """A reference to one record of another entity, with what happens when that record is deleted."""
 
     type = "link"
+    groupable = True
     widget = "link"
     operators = ("eq", "ne", "in", "isnull")
     definition_properties: ClassVar[dict[str, Any]] = {
@@ -77,6 +78,7 @@ class ChildTableType(FieldType):
     """Lines owned by the record (e.g. order lines), stored in the child entity's table."""
 
     type = "child_table"
+    measures = ()
     widget = "child_table"
     has_column = False
     sortable = False

@@ -17,6 +17,9 @@ class DateType(FieldType):
     """A calendar date (YYYY-MM-DD)."""
 
     type = "date"
+    groupable = True
+    temporal = True
+    measures = ("min", "max", "count_distinct")
     widget = "date"
     operators = COMPARISON_OPERATORS
 
@@ -53,6 +56,9 @@ class DateTimeType(FieldType):
     """A moment in time; stored in UTC, input without an offset is taken as UTC."""
 
     type = "datetime"
+    groupable = True
+    temporal = True
+    measures = ("min", "max", "count_distinct")
     widget = "datetime"
     operators = COMPARISON_OPERATORS
 

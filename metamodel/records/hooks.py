@@ -86,7 +86,7 @@ class FieldUse:
     """
 
     entity: EntityModel
-    purpose: str  # write | filter | sort | search
+    purpose: str  # write | filter | sort | search | group | measure (reports: refused like filter)
     fields: frozenset[str]
     actor: Actor
     conn: Connection

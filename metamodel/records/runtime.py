@@ -18,6 +18,7 @@ from metamodel.crypto.records import equals, with_search_hashes
 from metamodel.definitions import FieldDef
 from metamodel.errors import Conflict, NotFound, Problem, ProblemList, RecordInvalid
 from metamodel.model import EntityModel, SiteModel
+from metamodel.records.aggregate import AggregateQuery, AggregateResult, build_statement, shape_rows
 from metamodel.records.autonumber import next_number
 from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, FieldUse, RecordHooks, SaveEvent
 from metamodel.records.query import (
@@ -626,6 +627,24 @@ class RecordRuntime:
             last = rows[-1]
             next_cursor = encode_cursor(field_type, definition, last[name], last["id"])
         return Page(items, next_cursor, has_more, total)
+
+    def aggregate(
+        self, entity: str, query: AggregateQuery, actor: Actor = SYSTEM, conn: Connection | None = None
+    ) -> AggregateResult:
+        """Run one GROUP BY over the records the actor may read; fields she may not see are refused."""
+        model = self.model.entity(entity)
+        actor = self._actor(actor)
+        with self.transaction(conn) as c:
+            actor = self._resolve(actor, c)
+            self._permit(c, model, "read", actor)
+            for purpose, names in query.fields_used().items():
+                self._guard_fields(c, model, purpose, names, actor)
+            conditions = where_clauses(model, self.registry, ListQuery(filters=query.filters))
+            statement = build_statement(
+                model, self.registry, query, conditions + self._scope(model, actor), c.dialect.name
+            )
+            rows = c.execute(statement).mappings().all()
+        return shape_rows(query, rows)
 
     # --- helpers ------------------------------------------------------------------------------
     def _check_values(

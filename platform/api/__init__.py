@@ -19,6 +19,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     plugins,
     pool,
     records,
+    reports,
     rules,
     tokens,
     workflow,

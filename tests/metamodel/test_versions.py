@@ -43,8 +43,8 @@ def test_drafts_are_edited_document_by_document(site: Site) -> None:
     assert svc.draft().docs("form") == {}
     with pytest.raises(NotFound, match="the draft has no form 'deal_form'"):
         svc.delete_document("form", "deal_form")
-    with pytest.raises(NotFound, match="unknown document kind 'report'"):
-        svc.put_document("report", "r", {}, "ann")
+    with pytest.raises(NotFound, match="unknown document kind 'chart'"):
+        svc.put_document("chart", "r", {}, "ann")
     assert svc.active_version() is None
 
 

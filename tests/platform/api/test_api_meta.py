@@ -51,7 +51,7 @@ def test_document_shape_problems_and_unknown_kinds(admin: Api) -> None:
     assert all(p.startswith("entity.customer") for p in paths_of(response))
     mismatch = admin.put("/meta/draft/entity/customer", {"name": "other", "fields": []})
     assert mismatch.status_code == 422 and "entity.customer.name" in paths_of(mismatch)
-    assert admin.put("/meta/draft/report/x", {"fields": []}).status_code == 404
+    assert admin.put("/meta/draft/chart/x", {"fields": []}).status_code == 404
     assert admin.get("/meta/draft/entity/missing").status_code == 404
     assert admin.delete("/meta/draft/entity/missing").status_code == 404
     assert admin.put("/meta/draft/entity/" + "x" * 101, {"fields": []}).status_code == 422

@@ -1,0 +1,91 @@
+"""Date buckets (day, week, month, quarter, year) as SQL, in the site's time zone, for SQLite and PostgreSQL.
+
+A bucket is named by its first day, as text ``YYYY-MM-DD`` on both databases, so results compare and sort
+alike. Datetimes are stored as naive UTC; they are moved into the time zone before bucketing. PostgreSQL does
+that exactly (``timezone()``); SQLite has no time-zone data, so a zone with one fixed offset (Asia/Shanghai,
+UTC) becomes a minutes modifier, and a zone with daylight saving time goes through ``crm_local_time``, a
+Python function registered on each SQLite connection (exact, slower).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Date, String, cast, func, literal
+from sqlalchemy.sql.elements import ColumnElement
+
+BUCKETS = ("day", "week", "month", "quarter", "year")
+
+
+def check_time_zone(name: str) -> ZoneInfo:
+    """Return the zone called ``name``; ValueError when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{name}'") from None
+
+
+def fixed_offset_minutes(zone: ZoneInfo) -> int | None:
+    """Return the zone's offset in minutes when it is the same all year (no daylight saving), else None."""
+    year = dt.datetime.now(dt.UTC).year
+    offsets = {
+        dt.datetime(year, month, 1, tzinfo=dt.UTC).astimezone(zone).utcoffset() for month in (1, 4, 7, 10)
+    }
+    if len(offsets) != 1:
+        return None
+    offset = offsets.pop()
+    return None if offset is None else int(offset.total_seconds() // 60)
+
+
+def local_time(value: str | None, zone_name: str) -> str | None:
+    """SQLite function ``crm_local_time``: a stored naive-UTC datetime text as local wall time text."""
+    if value is None:
+        return None
+    moment = dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+    return moment.astimezone(ZoneInfo(zone_name)).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def register_sqlite_functions(dbapi_connection: Any) -> None:
+    """Register the helper functions buckets need on a new SQLite connection."""
+    dbapi_connection.create_function("crm_local_time", 2, local_time, deterministic=True)
+
+
+def bucket(column: Any, unit: str, *, is_datetime: bool, dialect: str, zone: ZoneInfo) -> ColumnElement[Any]:
+    """Return the SQL of the bucket of ``column`` (first day of the day/week/month/quarter/year, as text)."""
+    if unit not in BUCKETS:
+        raise ValueError(f"unknown date bucket '{unit}'; use one of {', '.join(BUCKETS)}")
+    if dialect == "postgresql":
+        return _postgresql(column, unit, is_datetime, zone)
+    return _sqlite(column, unit, is_datetime, zone)
+
+
+def _postgresql(column: Any, unit: str, is_datetime: bool, zone: ZoneInfo) -> ColumnElement[Any]:
+    local = func.timezone(zone.key, func.timezone("UTC", column)) if is_datetime else column
+    # date_trunc('week') starts weeks on Monday (ISO), as the SQLite branch does.
+    return cast(cast(func.date_trunc(unit, local), Date), String)
+
+
+def _sqlite(column: Any, unit: str, is_datetime: bool, zone: ZoneInfo) -> ColumnElement[Any]:
+    local: Any = column
+    if is_datetime:
+        minutes = fixed_offset_minutes(zone)
+        if minutes is None:
+            local = func.crm_local_time(column, zone.key)
+        elif minutes:
+            local = func.datetime(column, f"{minutes:+d} minutes")
+    # Explicit operators: generic functions have no SQL type, so ``+`` would not know to concatenate.
+    if unit == "day":
+        return func.date(local)
+    if unit == "week":
+        # strftime('%w') is 0 for Sunday; step back to Monday.
+        back = func.strftime("%w", local).op("+")(literal(6)).op("%")(literal(7))
+        return func.date(local, literal("-").op("||")(back).op("||")(literal(" days")))
+    if unit == "month":
+        return func.strftime("%Y-%m-01", local)
+    if unit == "year":
+        return func.strftime("%Y-01-01", local)
+    month = func.strftime("%m", local).op("-")(literal(1)).op("/")(literal(3))  # integer division
+    first_month = month.op("*")(literal(3)).op("+")(literal(1))
+    return func.strftime("%Y-", local).op("||")(func.printf("%02d", first_month)).op("||")(literal("-01"))
