@@ -131,7 +131,7 @@ class PresentationRegistry:
         if value is None or value == "" or value == []:
             return EMPTY
         if shown.masked:
-            return Markup('<span class="crm-masked font-monospace">{}</span>').format(value)
+            return Markup('<span class="masked crm-masked font-monospace">{}</span>').format(value)
         presentation = self.of(shown.field.type)
         return presentation.cell(shown, ctx) if cell else presentation.display(shown, ctx)
 

@@ -11,6 +11,7 @@ from crm_platform.i18n import current_locale, t
 from crm_platform.services import services
 from form_renderer.layout import FieldView
 from form_renderer.presentation import DisplayContext, Shown
+from metamodel.definitions import FieldDef
 
 
 def reject_key(values: dict[str, Any], key: str) -> dict[str, Any]:
@@ -57,9 +58,16 @@ def display(view: FieldView) -> Markup:
     return services().presentations.present(shown, display_context())
 
 
+def moment(value: Any) -> Markup:
+    """Render a system timestamp (created, updated, history) like a datetime field: no seconds or microseconds."""
+    definition = FieldDef({"name": "at", "type": "datetime"})
+    return services().presentations.present(Shown(definition, value), display_context())
+
+
 def init_app(app: Flask) -> None:
     """Make the helpers available in templates."""
     app.jinja_env.filters["reject_key"] = reject_key
+    app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals.update(
         sort_url=sort_url, sort_mark=sort_mark, display=display, current_locale=current_locale
     )

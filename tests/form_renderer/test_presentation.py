@@ -18,7 +18,9 @@ from metamodel.fieldtypes import BUILTIN_FIELD_TYPES
 
 REGISTRY = register_builtin_presentations(PresentationRegistry())
 TEXT = {"value.yes": "Yes", "value.no": "No", "value.lines": "{n} line(s)", "form.current_file": "File"}
-EN = DisplayContext("en", lambda entity, rid: f"/e/{entity}/{rid}", lambda aid: f"/files/{aid}", TEXT.__getitem__)
+EN = DisplayContext(
+    "en", lambda entity, rid: f"/e/{entity}/{rid}", lambda aid: f"/files/{aid}", TEXT.__getitem__
+)
 ZH = DisplayContext("zh-CN", EN.record_url, EN.file_url, EN.text)
 
 
@@ -119,7 +121,8 @@ def test_filter_widgets_follow_the_type() -> None:
 
     assert kind({"type": "date"}) == "date" and kind({"type": "decimal"}) == "number"
     widget = REGISTRY.of("select").filter_widget(
-        FieldDef({"name": "f", "type": "select", "options": [{"value": "a", "label": {"zh-CN": "甲"}}]}), "zh-CN"
+        FieldDef({"name": "f", "type": "select", "options": [{"value": "a", "label": {"zh-CN": "甲"}}]}),
+        "zh-CN",
     )
     assert widget.kind == "select" and widget.options == (("a", "甲"),)
     assert kind({"type": "text"}) == "text"

@@ -270,7 +270,7 @@ def test_phone_form_in_chinese(phone: Page, site: tuple[str, CrmServices], tmp_p
     page.fill("input[name=lines-0-qty]", "0")
     expect_status(page, 422)
     page.click("button.primary[type=submit]")
-    page.wait_for_selector('[data-field="name"] .field-error')
+    expect(page.locator('[data-field="name"] .field-error')).to_have_text("必填")  # the engine's code, worded
     expect(page.locator(".crm-lines-table td.has-error .field-error").first).to_be_visible()
     _shot(page, tmp_path, "form-errors-390-zh")
     record = svc.runtime().create(
