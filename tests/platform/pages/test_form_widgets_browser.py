@@ -282,3 +282,26 @@ def test_phone_form_in_chinese(phone: Page, site: tuple[str, CrmServices], tmp_p
     expect(page.locator('main [data-field="line_count"] .crm-marker')).to_have_text("ƒ")
     assert "2026-12-04 14:30" in page.inner_text("main")
     _shot(page, tmp_path, "detail-390-zh")
+
+
+@pytest.mark.parametrize(("width", "locale"), [(1366, "zh-CN"), (390, "en")])
+def test_edit_a_child_line_in_place(
+    browser: Browser, site: tuple[str, CrmServices], tmp_path: Path, width: int, locale: str
+) -> None:
+    url, svc = site
+    record = svc.runtime().create(
+        "customer", {"name": f"Edit {width}", "tier": "gold", "lines": [{"item": "Bolt", "qty": 2}]}
+    )
+    for page in _open(browser, url, width, locale):
+        page.goto(f"{url}/e/customer/{record['id']}/edit")
+        save = page.locator("button.primary[type=submit]")
+        expect(save).to_be_disabled()
+        expect(page.locator('.field[data-field="discount"]')).to_be_visible()  # gold, as stored
+        page.fill("input[name=lines-0-qty]", "5")
+        expect(save).to_be_enabled()
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        _shot(page, tmp_path, f"edit-{width}-{locale}")
+        save.click()
+        page.wait_for_url(f"**/e/customer/{record['id']}")
+        lines = svc.runtime().get("customer", record["id"])["lines"]
+        assert [(line["item"], line["qty"]) for line in lines] == [("Bolt", 5)]
