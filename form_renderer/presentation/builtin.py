@@ -276,6 +276,8 @@ class EmailPresentation(TextPresentation):
     widgets: ClassVar[tuple[str, ...]] = ("email", "text")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
+        if "*" in str(shown.value):  # a mask (a pool contact, a field rule): nothing to write to
+            return Markup('<span class="masked crm-masked">{}</span>').format(shown.value)
         return Markup('<a href="mailto:{0}">{0}</a>').format(shown.value)
 
 
@@ -286,6 +288,8 @@ class PhonePresentation(TextPresentation):
     widgets: ClassVar[tuple[str, ...]] = ("tel", "text")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
+        if "*" in str(shown.value):  # a mask (a pool contact, a field rule): nothing to call
+            return Markup('<span class="masked crm-masked">{}</span>').format(shown.value)
         number = re.sub(r"[^0-9+]", "", str(shown.value))
         return Markup('<a href="tel:{}">{}</a>').format(number, shown.value)
 

@@ -12,6 +12,7 @@ from crm_platform.services import services
 from form_renderer.layout import FieldView
 from form_renderer.presentation import DisplayContext, Shown
 from metamodel.definitions import FieldDef
+from metamodel.model import EntityModel
 
 
 def reject_key(values: dict[str, Any], key: str) -> dict[str, Any]:
@@ -64,10 +65,25 @@ def moment(value: Any) -> Markup:
     return services().presentations.present(Shown(definition, value), display_context())
 
 
+def field_text(model: EntityModel, name: str, value: Any) -> str:
+    """Return a field's value as plain human text (a filter chip's "Gold" for ``tier=gold``)."""
+    definition = model.fields.get(name)
+    if definition is None:
+        return str(value)
+    if definition.type in ("select", "multi_select") and isinstance(value, str) and "," in value:
+        value = value.split(",")  # an ``in`` filter lists several options
+    shown = Shown(definition, value)
+    return services().presentations.of(definition.type).text(shown, display_context())
+
+
 def init_app(app: Flask) -> None:
     """Make the helpers available in templates."""
     app.jinja_env.filters["reject_key"] = reject_key
     app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals.update(
-        sort_url=sort_url, sort_mark=sort_mark, display=display, current_locale=current_locale
+        sort_url=sort_url,
+        sort_mark=sort_mark,
+        display=display,
+        field_text=field_text,
+        current_locale=current_locale,
     )

@@ -55,6 +55,9 @@ def test_empty_values_are_a_dash_and_masks_stay_masks() -> None:
     assert "—" in show({"type": "text"}, None) and "—" in show({"type": "multi_select"}, [])
     masked = show({"type": "phone"}, "138****1234", masked=True)
     assert "crm-masked" in masked and "138****1234" in masked and "tel:" not in masked
+    # a pool's contact arrives masked without a field rule: still no link to a number nobody can call
+    assert "tel:" not in show({"type": "phone"}, "138****1234")
+    assert "mailto:" not in show({"type": "email"}, "a***@x.com")
 
 
 @pytest.mark.parametrize(
