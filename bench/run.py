@@ -71,6 +71,11 @@ BENCHMARKS: list[Benchmark] = [
         "the lead pool's auto-return sweep over N owned records with 1% stale vs a bare UPDATE",
     ),
     Benchmark(
+        "reports",
+        "bench.reports:run",
+        "a two-dimension report (status x month) through the runtime vs the bare SQL it issues",
+    ),
+    Benchmark(
         "pack_install",
         "bench.pack_install:run",
         "installing each bundled industry pack with its sample data on an empty site",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-DOCUMENT_KINDS = ("entity", "form", "workflow", "trigger", "report")
+DOCUMENT_KINDS = ("entity", "form", "workflow", "trigger", "report", "dashboard")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ SCHEMA_FILES = {
     "workflow": "workflow.json",
     "trigger": "trigger.json",
     "report": "report.json",
+    "dashboard": "dashboard.json",
 }
 
 

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from metamodel.dashboards import check_dashboards
 from metamodel.definitions import Bundle, EntityDef
 from metamodel.documents import check_against, check_document, load_schema
 from metamodel.errors import Problem
@@ -61,7 +62,8 @@ def validate_bundle(
     problems += _check_forms(bundle)
     problems += _check_workflows(bundle)
     problems += _check_triggers(bundle)
-    problems += check_reports(bundle, registry) if not problems else []
+    if not problems:
+        problems += check_reports(bundle, registry) + check_dashboards(bundle, registry)
     if not problems:
         for check in checks:
             problems += list(check(bundle))

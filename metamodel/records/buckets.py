@@ -68,24 +68,25 @@ def _postgresql(column: Any, unit: str, is_datetime: bool, zone: ZoneInfo) -> Co
 
 
 def _sqlite(column: Any, unit: str, is_datetime: bool, zone: ZoneInfo) -> ColumnElement[Any]:
-    local: Any = column
+    # A fixed offset goes in as a modifier of the date function itself (one call per row, not two).
+    moment: list[Any] = [column]
     if is_datetime:
         minutes = fixed_offset_minutes(zone)
         if minutes is None:
-            local = func.crm_local_time(column, zone.key)
+            moment = [func.crm_local_time(column, zone.key)]
         elif minutes:
-            local = func.datetime(column, f"{minutes:+d} minutes")
+            moment = [column, f"{minutes:+d} minutes"]
     # Explicit operators: generic functions have no SQL type, so ``+`` would not know to concatenate.
     if unit == "day":
-        return func.date(local)
+        return func.date(*moment)
     if unit == "week":
         # strftime('%w') is 0 for Sunday; step back to Monday.
-        back = func.strftime("%w", local).op("+")(literal(6)).op("%")(literal(7))
-        return func.date(local, literal("-").op("||")(back).op("||")(literal(" days")))
+        back = func.strftime("%w", *moment).op("+")(literal(6)).op("%")(literal(7))
+        return func.date(*moment, literal("-").op("||")(back).op("||")(literal(" days")))
     if unit == "month":
-        return func.strftime("%Y-%m-01", local)
+        return func.strftime("%Y-%m-01", *moment)
     if unit == "year":
-        return func.strftime("%Y-01-01", local)
-    month = func.strftime("%m", local).op("-")(literal(1)).op("/")(literal(3))  # integer division
+        return func.strftime("%Y-01-01", *moment)
+    month = func.strftime("%m", *moment).op("-")(literal(1)).op("/")(literal(3))  # integer division
     first_month = month.op("*")(literal(3)).op("+")(literal(1))
-    return func.strftime("%Y-", local).op("||")(func.printf("%02d", first_month)).op("||")(literal("-01"))
+    return func.strftime("%Y-", *moment).op("||")(func.printf("%02d", first_month)).op("||")(literal("-01"))

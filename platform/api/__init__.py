@@ -11,6 +11,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     attachments,
     audit,
     common,
+    dashboards,
     exports,
     fieldsecurity,
     meta,

@@ -37,7 +37,7 @@ SITE_TIME_ZONE_SETTING = "CRM_TIME_ZONE"
 def reports_list() -> Any:
     """List the reports the user may see (her roles, entities she may read), with their labels."""
     runtime = services().runtime()
-    visible = [doc for doc in runtime.model.bundle.docs("report").values() if _may_see(runtime, doc)]
+    visible = [doc for doc in runtime.model.bundle.docs("report").values() if may_see(runtime, doc)]
     locale = current_locale()
     return jsonify(
         {
@@ -45,7 +45,7 @@ def reports_list() -> Any:
                 {
                     "name": doc["name"],
                     "entity": doc["entity"],
-                    "label": _text(doc.get("label"), locale) or doc["name"],
+                    "label": text_of(doc.get("label"), locale) or doc["name"],
                     "chart": (doc.get("chart") or {}).get("type", "table"),
                 }
                 for doc in sorted(visible, key=lambda d: str(d["name"]))
@@ -66,7 +66,7 @@ def reports_run(name: str) -> Any:
     """Run a saved report for the user: her row scope applies, fields she may not see are refused."""
     runtime = services().runtime()
     doc = _report(runtime, name)
-    return jsonify(_run(runtime, doc))
+    return jsonify(run_report(runtime, doc))
 
 
 @bp.post("/reports/run")
@@ -83,7 +83,7 @@ def reports_run_unsaved() -> Any:
     doc = {"name": "preview", "entity": entity, "query": body.get("query") or {}}
     if not isinstance(doc["query"], dict):
         raise BadRequest("'query' must be an object", [Problem("query", "must be an object", "type")])
-    return jsonify(_run(runtime, doc))
+    return jsonify(run_report(runtime, doc))
 
 
 @bp.get("/reports/<name>/export")
@@ -93,7 +93,7 @@ def reports_export(name: str) -> Any:
     doc = _report(runtime, name)
     with runtime.engine.connect() as conn:
         require(conn, runtime.resolve(actor(), conn), str(doc["entity"]), "export")
-    result = _run(runtime, doc)
+    result = run_report(runtime, doc)
     lines = io.StringIO()
     writer = csv.writer(lines)
     writer.writerow([safe_cell(c["label"]) for c in result["columns"]])
@@ -113,12 +113,13 @@ def _cell(row: dict[str, Any], column: dict[str, Any]) -> str:
 
 def _report(runtime: RecordRuntime, name: str) -> dict[str, Any]:
     doc = runtime.model.bundle.docs("report").get(name)
-    if doc is None or not _may_see(runtime, doc):
+    if doc is None or not may_see(runtime, doc):
         raise NotFound(f"no report '{name[:40]}'")
     return dict(doc)
 
 
-def _may_see(runtime: RecordRuntime, doc: dict[str, Any]) -> bool:
+def may_see(runtime: RecordRuntime, doc: dict[str, Any]) -> bool:
+    """Whether the signed-in user may see a report or dashboard: one of its roles, or she may configure."""
     roles = set(doc.get("roles") or [])
     if not roles or getattr(current_user, "is_admin", False):
         return True
@@ -133,13 +134,19 @@ def _may_see(runtime: RecordRuntime, doc: dict[str, Any]) -> bool:
         return True
 
 
-def _run(runtime: RecordRuntime, doc: dict[str, Any]) -> dict[str, Any]:
-    zone = str(current_app.config.get(SITE_TIME_ZONE_SETTING) or "UTC")
+def site_zone() -> str:
+    """Return the site's time zone name (reports bucket dates and periods in it)."""
+    return str(current_app.config.get(SITE_TIME_ZONE_SETTING) or "UTC")
+
+
+def run_report(runtime: RecordRuntime, doc: dict[str, Any]) -> dict[str, Any]:
+    """Run a report document for the signed-in user and return its labelled result."""
+    zone = site_zone()
     query = report_query(runtime.model, doc, zone)
     result = runtime.aggregate(str(doc["entity"]), query, actor())
     model = runtime.model.entity(str(doc["entity"]))
     locale = current_locale()
-    rows = [_plain(row) for row in result.rows]
+    rows = [plain(row) for row in result.rows]
     _add_labels(runtime, model, result, rows, locale)
     return {
         "report": doc["name"],
@@ -152,7 +159,8 @@ def _run(runtime: RecordRuntime, doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Return a result row with JSON-ready values (decimals as numbers, dates as ISO text)."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, Decimal):
@@ -181,7 +189,7 @@ def _columns(
         )
     labels = [m.get("label") for m in (doc.get("query") or {}).get("measures") or []]
     for index, measure in enumerate(result.measures):
-        given = _text(labels[index], locale) if index < len(labels) else None
+        given = text_of(labels[index], locale) if index < len(labels) else None
         columns.append(
             {"key": measure.key, "label": given or _measure_label(model, measure, locale), "kind": "measure"}
         )
@@ -241,7 +249,7 @@ def _add_labels(
             definition = model.fields[dimension.field]
             if definition.type == "select":
                 for option in definition.get("options") or []:
-                    names[option["value"]] = _text(option.get("label"), locale) or str(option["value"])
+                    names[option["value"]] = text_of(option.get("label"), locale) or str(option["value"])
             elif definition.type == "link" and values:
                 names = dict(runtime.titles(str(definition.get("target")), sorted(values), actor=actor()))
             elif definition.type == "boolean":
@@ -264,7 +272,8 @@ def _names(
     return {row[0]: str(row[1] or (row[2] if len(row) > 2 else "") or f"#{row[0]}") for row in rows}
 
 
-def _text(labels: Any, locale: str) -> str | None:
+def text_of(labels: Any, locale: str) -> str | None:
+    """Return a label in ``locale`` (then English, then any) from an inline labels object."""
     if isinstance(labels, str):
         return labels
     if isinstance(labels, dict):

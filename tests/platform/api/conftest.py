@@ -12,6 +12,7 @@ from crm_platform.app import create_app
 from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
 from tests.platform.api.apisupport import Api
+from tests.platform.api.reportsupport import bob, shops  # noqa: F401  (fixtures of the report tests)
 from tests.platform.encryptionsupport import TEST_ENCRYPTION
 
 
