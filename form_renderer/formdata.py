@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from metamodel.errors import ProblemList
@@ -78,12 +78,13 @@ def _parse_lines(
     return rows
 
 
-def problems_by_path(problems: ProblemList | Any) -> dict[str, str]:
-    """Return ``{path: message}``, joining several messages for one path."""
+def problems_by_path(
+    problems: ProblemList | Any, translate: Callable[[Any], str] | None = None
+) -> dict[str, str]:
+    """Return ``{path: message}``, joining several messages for one path; ``translate`` words each problem."""
     found: dict[str, str] = {}
     items: Iterable[Any] = problems.problems if isinstance(problems, ProblemList) else problems
     for problem in items:
-        found[problem.path] = (
-            f"{found[problem.path]}; {problem.message}" if problem.path in found else problem.message
-        )
+        message = translate(problem) if translate else problem.message
+        found[problem.path] = f"{found[problem.path]}; {message}" if problem.path in found else message
     return found

@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
 from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel, SiteModel
 
-# Widgets an override may pick for a field of a given type; anything else falls back to the type's own.
-_TEXT_WIDGETS = {"text", "textarea", "email", "tel", "url"}
+# Used when a caller passes no registry (tests of the layout alone); the pages pass the site's.
+_BUILTIN = register_builtin_presentations(PresentationRegistry())
 
 
 @dataclass
@@ -20,6 +21,7 @@ class FieldView:
     name: str
     type: str
     widget: str
+    template: str  # the Jinja template rendering the widget (widgets/<widget>.html)
     label: str
     help: str
     placeholder: str
@@ -37,9 +39,13 @@ class FieldView:
     required_if: str = ""
     readonly_if: str = ""
     computed: bool = False  # a formula or roll-up: shown, never entered
+    marker: str = ""  # ƒ for a formula, Σ for a roll-up
+    hidden: bool = False  # visible_if does not hold for the values shown (the server said so)
+    required_now: bool = False  # required, or required_if holds for the values shown
     masked: bool = False  # field rules show the reader a mask (138****1234), not the value
     revealable: bool = False  # ... and let her reveal the value (an audited call)
     revealed: bool = False  # the value shown is a revealed clear value
+    definition: FieldDef | None = None  # the field's metadata, for its presentation
 
 
 @dataclass
@@ -100,12 +106,17 @@ def build_form(
     locale: str,
     titles: Mapping[str, str] | None = None,
     access: FieldAccessOf | None = None,
+    presentations: PresentationRegistry | None = None,
+    states: Mapping[str, Any] | None = None,
 ) -> FormView:
     """Build the view-model of a form filled with ``values`` and ``errors`` keyed by field path.
 
     ``access`` gives the reader's field rules per entity: hidden fields are left out, read-only and
-    masked ones rendered read-only (masked ones showing their mask).
+    masked ones rendered read-only (masked ones showing their mask). ``states`` (field -> an object
+    with ``visible``, ``required``, ``readonly``) are the conditional rules evaluated by the rule
+    engine for these values, so the page opens as it will look after its first round trip.
     """
+    shown = presentations or _BUILTIN
     rules = access(model) if access else {}
     doc = form_document(site, model)
     overrides: Mapping[str, Any] = doc.get("overrides") or {}
@@ -122,9 +133,10 @@ def build_form(
                     continue
                 placed.add(name)
                 view = field_view(
-                    site, model, definition, override, values, errors, locale, titles or {}, access
+                    site, model, definition, override, values, errors, locale, titles or {}, access, shown
                 )
                 _restrict(view, rules.get(name))
+                _apply_state(view, (states or {}).get(name))
                 views.append(view)
             sections.append(
                 SectionView(_label(section.get("label"), locale, ""), int(section.get("columns", 1)), views)
@@ -146,20 +158,25 @@ def field_view(
     locale: str,
     titles: Mapping[str, str],
     access: FieldAccessOf | None = None,
+    presentations: PresentationRegistry | None = None,
 ) -> FieldView:
-    """Build the view of one field with its value and error."""
+    """Build the view of one field with its value and error; its type's presentation picks the widget."""
+    registry = presentations or _BUILTIN
+    presentation = registry.of(definition.type)
     field_type = model.types[definition.name]
     widget = str(override.get("widget") or field_type.widget)
-    if widget in _TEXT_WIDGETS and field_type.widget not in _TEXT_WIDGETS:
+    if widget not in presentation.widgets:  # an override may only pick a widget the type offers
         widget = field_type.widget
     view = FieldView(
         name=definition.name,
         type=definition.type,
         widget=widget,
+        template=presentation.widget_template(widget),
         label=_label(override.get("label"), locale, definition.label(locale)),
         help=_label(override.get("help"), locale, definition.help(locale)),
         placeholder=_label(override.get("placeholder") or definition.get("placeholder"), locale, ""),
         required=definition.required,
+        required_now=definition.required,
         readonly=bool(override.get("readonly")),
         value=values.get(definition.name),
         error=errors.get(definition.name, ""),
@@ -172,6 +189,7 @@ def field_view(
             for k in ("target", "currency", "scale", "min", "max", "max_length", "accept")
         },
         title=str(titles.get(definition.name, "")),
+        definition=definition,
     )
     _apply_rules(view, definition)
     if definition.type == "child_table":
@@ -183,7 +201,9 @@ def field_view(
             if f.type != "child_table" and _level(child_rules, f.name) != "hidden"
         ]
         view.columns = [
-            _restrict(field_view(site, child, f, {}, {}, {}, locale, {}), child_rules.get(f.name))
+            _restrict(
+                field_view(site, child, f, {}, {}, {}, locale, {}, None, registry), child_rules.get(f.name)
+            )
             for f in shown
         ]
         rows = values.get(definition.name) or []
@@ -192,7 +212,9 @@ def field_view(
             row_errors = {k[len(prefix) :]: v for k, v in errors.items() if k.startswith(prefix)}
             cells = [
                 _restrict(
-                    field_view(site, child, f, {}, row, row_errors, locale, row.get("_titles") or {}),
+                    field_view(
+                        site, child, f, {}, row, row_errors, locale, row.get("_titles") or {}, None, registry
+                    ),
                     child_rules.get(f.name),
                 )
                 for f in shown
@@ -233,4 +255,15 @@ def _apply_rules(view: FieldView, definition: FieldDef) -> None:
     view.readonly_if = str(rules.get("readonly_if") or "")
     view.computed = bool(rules.get("formula") or rules.get("rollup"))
     if view.computed:
+        view.readonly = True
+        view.marker = "Σ" if rules.get("rollup") else "ƒ"
+
+
+def _apply_state(view: FieldView, state: Any) -> None:
+    """Open the field as the rule engine judged it for the values shown."""
+    if state is None:
+        return
+    view.hidden = not state.visible
+    view.required_now = view.required or bool(state.required)
+    if state.readonly:
         view.readonly = True

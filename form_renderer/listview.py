@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
+
+from form_renderer.presentation import DisplayContext, FilterWidget, PresentationRegistry, Shown
 from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel
 
@@ -27,6 +30,7 @@ class Column:
     name: str
     label: str
     sortable: bool
+    align_end: bool = False  # numbers are right-aligned
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,17 @@ class FilterControl:
     widget: str
     operators: tuple[str, ...]
     options: tuple[tuple[str, str], ...]
+    input: FilterWidget = field(
+        default_factory=FilterWidget
+    )  # the value input its type's presentation offers
 
 
-def list_columns(model: EntityModel, locale: str, restricted: Restricted = _NONE) -> list[Column]:
+def list_columns(
+    model: EntityModel,
+    locale: str,
+    restricted: Restricted = _NONE,
+    presentations: PresentationRegistry | None = None,
+) -> list[Column]:
     """Return the columns: the entity's ``list_fields``, else its first few fields with values.
 
     Fields hidden for the reader are left out; masked ones cannot be sorted by.
@@ -62,12 +74,18 @@ def list_columns(model: EntityModel, locale: str, restricted: Restricted = _NONE
                 name,
                 definition.label(locale),
                 model.types[name].sortable and level != "masked" and name not in model.seals,
+                bool(presentations and presentations.of(definition.type).align_end),
             )
         )
     return columns
 
 
-def filter_controls(model: EntityModel, locale: str, restricted: Restricted = _NONE) -> list[FilterControl]:
+def filter_controls(
+    model: EntityModel,
+    locale: str,
+    restricted: Restricted = _NONE,
+    presentations: PresentationRegistry | None = None,
+) -> list[FilterControl]:
     """Return a filter control for every field whose type offers operators (not hidden or masked ones)."""
     controls = []
     for definition in model.column_fields():
@@ -84,27 +102,28 @@ def filter_controls(model: EntityModel, locale: str, restricted: Restricted = _N
             (str(c.get("value")), definition.choice_label(str(c.get("value")), locale))
             for c in definition.choices
         )
+        widget = (
+            presentations.of(definition.type).filter_widget(definition, locale)
+            if presentations
+            else FilterWidget()
+        )
         controls.append(
-            FilterControl(definition.name, definition.label(locale), field_type.widget, operators, options)
+            FilterControl(
+                definition.name, definition.label(locale), field_type.widget, operators, options, widget
+            )
         )
     return controls
 
 
-def cell_text(definition: FieldDef, model: EntityModel, record: dict[str, Any], locale: str) -> str:
-    """Return the display text of one field of a serialized record."""
-    value = record.get(definition.name)
-    if value is None or value == []:
-        return ""
-    if definition.type == "link":
-        return str((record.get("_titles") or {}).get(definition.name, f"#{value}"))
-    if definition.type == "select":
-        return definition.choice_label(str(value), locale)
-    if definition.type == "multi_select":
-        return ", ".join(definition.choice_label(str(v), locale) for v in value)
-    if definition.type == "boolean":
-        return "✓" if value else "✗"
-    if definition.type == "currency" and definition.get("currency"):
-        return f"{value} {definition.get('currency')}"
-    if definition.type == "datetime":
-        return str(value).replace("T", " ").replace("Z", " UTC")
-    return str(value)
+def cell(
+    presentations: PresentationRegistry,
+    definition: FieldDef,
+    record: dict[str, Any],
+    ctx: DisplayContext,
+    restricted: Restricted = _NONE,
+) -> Markup:
+    """Return one list cell of a serialized record, rendered by its field type's presentation."""
+    title = str((record.get("_titles") or {}).get(definition.name, ""))
+    masked = _level(restricted, definition.name) == "masked"
+    shown = Shown(definition, record.get(definition.name), title=title, masked=masked)
+    return presentations.present(shown, ctx, cell=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
+from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
 from metamodel.attachments import AttachmentStore
 from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.records.hooks import RecordHooks
@@ -30,6 +31,10 @@ class CrmServices:
     hooks: RecordHooks = field(default_factory=RecordHooks)
     clock: Callable[[], dt.datetime] = utcnow
     plugins: PluginSet = field(default_factory=PluginSet)  # loaded plugins: statuses and blueprints
+    # How each field type is shown (built-ins and plugins'), filled in crm_platform.startup.
+    presentations: PresentationRegistry = field(
+        default_factory=lambda: register_builtin_presentations(PresentationRegistry())
+    )
 
     def runtime(self) -> RecordRuntime:
         """Return a record runtime bound to the active metadata version."""

@@ -1,4 +1,4 @@
-"""The one start-up place where field types, expression functions, actions, plugins and the rule engine are registered."""
+"""The one start-up place where field types (and their presentations), expression functions, actions, plugins and the rule engine are registered."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from crm_platform.auditing import install_audit
 from crm_platform.encryption import load_encryption, prepare_encryption
 from crm_platform.services import CrmServices
+from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
 from metamodel.access import install_access_control
 from metamodel.access.fieldsecurity import install_field_security
 from metamodel.attachments import AttachmentStore
@@ -33,6 +34,11 @@ def build_field_types() -> FieldTypeRegistry:
     return register_builtin_field_types(FieldTypeRegistry())
 
 
+def build_presentations() -> PresentationRegistry:
+    """Return the registry of how each built-in field type is shown (display, cell, widget, filter)."""
+    return register_builtin_presentations(PresentationRegistry())
+
+
 def build_services(config: dict[str, Any]) -> CrmServices:
     """Create the engine, migrate the system tables and wire the services together."""
     # SQL echo never shows bound parameters: they may be sensitive values (or their search hashes).
@@ -41,12 +47,13 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     upgrade_database(engine, MIGRATIONS)
     encryption = load_encryption(config)
     field_types = build_field_types()
+    presentations = build_presentations()
     functions = register_builtin_functions(FunctionRegistry())
     actions = register_builtin_actions(ActionRegistry())
     # Plugins add to the registries before anything reads them; their record hooks run first, so the
     # rules, access control and the audit log see what a plugin's before-save hook changed.
     hooks = RecordHooks()
-    plugins = load_plugins(Registries(field_types, functions, actions, hooks), config)
+    plugins = load_plugins(Registries(field_types, functions, actions, hooks, presentations), config)
     rules = build_rule_engine(
         field_types,
         utcnow,
@@ -71,6 +78,7 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     return CrmServices(
         engine=engine,
         field_types=field_types,
+        presentations=presentations,
         metadata=metadata,
         attachments=attachments,
         rules=rules,

@@ -8,6 +8,7 @@ A plugin registers each addition through the registry of its kind, with that reg
 
         def register(self, ctx: PluginContext) -> None:
             ctx.field_types.register(ColorType)               # metamodel FieldType subclass
+            ctx.presentations.register(ColorPresentation)     # form_renderer Presentation of that type
             ctx.functions.register(Function("shout", ...))    # rule_engine.expressions Function
             ctx.actions.register(StampAction)                 # rule_engine.actions Action subclass
             ctx.hooks.before_save(check_codes)                # (SaveEvent) -> None
@@ -26,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+from form_renderer.presentation.base import Presentation
 from metamodel.fieldtypes.base import FieldType
 from metamodel.records.hooks import DeleteHook, SaveHook
 from rule_engine.actions.base import Action
@@ -91,6 +93,10 @@ def _field_type_name(cls: type[FieldType]) -> str:
     return str(cls.type)
 
 
+def _presentation_name(cls: type[Presentation]) -> str:
+    return str(cls.type)
+
+
 def _function_name(function: Function) -> str:
     return function.name
 
@@ -106,6 +112,8 @@ class PluginContext:
         self.plugin = plugin
         self.config = config  # CRM_* settings; a plugin reads its own, e.g. CRM_<PLUGIN>_...
         self.field_types: Staged[type[FieldType]] = Staged("field type", _field_type_name)
+        # How the plugin's field types are shown: display, list cell, form widget, filter widget.
+        self.presentations: Staged[type[Presentation]] = Staged("presentation", _presentation_name)
         self.functions: Staged[Function] = Staged("function", _function_name)
         self.actions: Staged[type[Action]] = Staged("action", _action_name)
         self.hooks = StagedHooks()

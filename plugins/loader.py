@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
 from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.records.hooks import RecordHooks
 from plugins.api import Plugin, PluginContext
@@ -47,6 +48,9 @@ class Registries:
     functions: FunctionRegistry
     actions: ActionRegistry
     hooks: RecordHooks
+    presentations: PresentationRegistry = field(
+        default_factory=lambda: register_builtin_presentations(PresentationRegistry())
+    )
 
 
 @dataclass
@@ -198,7 +202,8 @@ def _clashes(ctx: PluginContext, registries: Registries) -> list[str]:
         if registries.functions.get(n) is not None or n in AGGREGATES
     ]
     clashes += [f"action '{n}'" for n in ctx.actions.names() if n in registries.actions]
-    for staged in (ctx.field_types, ctx.functions, ctx.actions):
+    clashes += [f"presentation '{n}'" for n in ctx.presentations.names() if n in registries.presentations]
+    for staged in (ctx.field_types, ctx.functions, ctx.actions, ctx.presentations):
         names = staged.names()
         clashes += [f"{staged.kind} '{n}' (twice)" for n in sorted({n for n in names if names.count(n) > 1})]
     return clashes
@@ -215,6 +220,8 @@ def _apply(ctx: PluginContext, status: PluginStatus, registries: Registries) -> 
         registries.functions.register(function)
     for action in ctx.actions.items:
         registries.actions.register(action)
+    for presentation in ctx.presentations.items:
+        registries.presentations.register(presentation)
     hooks = registries.hooks
     hooks.before_save += [guard_before_save(status, hook) for hook in ctx.hooks.before_save_hooks]
     hooks.after_save += [guard_after_save(status, hook) for hook in ctx.hooks.after_save_hooks]

@@ -11,6 +11,7 @@ from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes 
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.views import bp
+from crm_platform.services import CrmServices
 
 
 def init_app(app: Flask) -> None:
@@ -18,7 +19,10 @@ def init_app(app: Flask) -> None:
     import form_renderer
 
     folder = Path(form_renderer.__file__).parent / "templates"
-    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(folder))])  # type: ignore[list-item]
+    # Plugin presentations bring their own widget templates (widgets/<name>.html) in their folders.
+    crm: CrmServices | None = app.extensions.get("crm")
+    extra = [str(f) for f in crm.presentations.template_folders()] if crm else []
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
     app.register_blueprint(bp)

@@ -7,8 +7,12 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup, escape
 
-from crm_platform.i18n import current_locale
+from crm_platform.i18n import current_locale, t
+from crm_platform.services import services
 from form_renderer.layout import FieldView
+from form_renderer.presentation import DisplayContext, Shown
+from metamodel.definitions import FieldDef
+from metamodel.model import EntityModel
 
 
 def reject_key(values: dict[str, Any], key: str) -> dict[str, Any]:
@@ -30,41 +34,56 @@ def sort_mark(args: Any, name: str) -> str:
     return " ▲" if current == name else " ▼" if current == f"-{name}" else ""
 
 
-def display(view: FieldView) -> Markup:
-    """Render a field's stored value read-only, escaped."""
-    value = view.value
-    if value is None or value == "" or value == []:
-        return Markup('<span class="empty">—</span>')
-    if view.masked and not view.revealed:
-        return Markup(f'<span class="masked">{escape(value)}</span>')
-    if view.widget == "link":
-        target = view.settings.get("target")
-        href = url_for("pages.record_detail", entity=target, record_id=value)
-        return Markup(f'<a href="{escape(href)}">{escape(view.title or "#" + str(value))}</a>')
-    if view.widget == "attachment":
-        href = url_for("pages.attachment_file", attachment_id=value)
-        return Markup(f'<a href="{escape(href)}">#{escape(value)}</a>')
-    options = dict(view.options)
-    if view.widget in ("select", "radio"):
-        return escape(options.get(str(value), value))
-    if view.widget == "multi_select":
-        return escape(", ".join(options.get(v, v) for v in value))
-    if view.widget == "checkbox":
-        return Markup("✓") if value else Markup("✗")
-    if view.widget == "url":
-        return Markup(f'<a href="{escape(value)}" rel="noopener noreferrer nofollow">{escape(value)}</a>')
-    if view.widget == "currency" and view.settings.get("currency"):
-        return escape(f"{value} {view.settings['currency']}")
-    if view.widget == "json":
-        import json
+def display_context() -> DisplayContext:
+    """Return what presentations need for this request: its locale, record and file URLs, the catalog."""
 
-        return Markup(f"<pre>{escape(json.dumps(value, ensure_ascii=False, indent=2))}</pre>")
-    return escape(value)
+    def record_url(entity: str, record_id: Any) -> str:
+        return url_for("pages.record_detail", entity=entity, record_id=record_id)
+
+    def file_url(attachment_id: Any) -> str:
+        return url_for("pages.attachment_file", attachment_id=attachment_id)
+
+    return DisplayContext(current_locale(), record_url, file_url, t)
+
+
+def display(view: FieldView) -> Markup:
+    """Render a field's value read-only through its type's registered presentation (escaped)."""
+    if view.definition is None:
+        return escape(view.value)
+    shown = Shown(
+        view.definition,
+        view.value,
+        title=view.title,
+        masked=view.masked and not view.revealed,
+    )
+    return services().presentations.present(shown, display_context())
+
+
+def moment(value: Any) -> Markup:
+    """Render a system timestamp (created, updated, history) like a datetime field: no seconds or microseconds."""
+    definition = FieldDef({"name": "at", "type": "datetime"})
+    return services().presentations.present(Shown(definition, value), display_context())
+
+
+def field_text(model: EntityModel, name: str, value: Any) -> str:
+    """Return a field's value as plain human text (a filter chip's "Gold" for ``tier=gold``)."""
+    definition = model.fields.get(name)
+    if definition is None:
+        return str(value)
+    if definition.type in ("select", "multi_select") and isinstance(value, str) and "," in value:
+        value = value.split(",")  # an ``in`` filter lists several options
+    shown = Shown(definition, value)
+    return services().presentations.of(definition.type).text(shown, display_context())
 
 
 def init_app(app: Flask) -> None:
     """Make the helpers available in templates."""
     app.jinja_env.filters["reject_key"] = reject_key
+    app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals.update(
-        sort_url=sort_url, sort_mark=sort_mark, display=display, current_locale=current_locale
+        sort_url=sort_url,
+        sort_mark=sort_mark,
+        display=display,
+        field_text=field_text,
+        current_locale=current_locale,
     )

@@ -9,12 +9,13 @@ from flask_login import current_user
 
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.fieldaccess import reader_access, writable_only
+from crm_platform.pages.formstate import states_for
 from crm_platform.services import services
 from form_renderer.formdata import parse_form, problems_by_path
 from form_renderer.layout import build_form
 from form_renderer.schemas import load_record
 from metamodel.attachments import TooLarge
-from metamodel.errors import Conflict, ProblemList, RecordInvalid
+from metamodel.errors import Conflict, Problem, ProblemList, RecordInvalid
 from metamodel.fieldtypes.misc import AttachmentType
 from metamodel.model import EntityModel
 
@@ -48,17 +49,29 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
             problems.problems += exc.problems
         except Conflict as exc:
             message, status = exc.message, 409
-    errors = problems_by_path(problems)
+    errors = problems_by_path(problems, _worded)
     record = None
     if record_id is not None:
         record = svc.runtime().get(model.name, record_id, current_user.actor())
         # Keep what the user typed, but let them resubmit against the version they saw.
         record = {**record, "lock_version": expected if expected is not None else record["lock_version"]}
     shown = {**(record or {}), **data} if record is not None else data
-    form = build_form(site, model, shown, errors, current_locale(), _titles(model, data), access)
+    states = states_for(model, shown, record)
+    form = build_form(
+        site, model, shown, errors, current_locale(), _titles(model, data), access, svc.presentations, states
+    )
     if not message and problems:
         message = t("form.fix_errors")
     return render_template("pages/form.html", model=model, form=form, record=record, message=message), status
+
+
+# The engine's fixed messages without parameters, worded in the reader's language.
+_WORDED = {"is required": "error.required", "is read-only": "error.readonly"}
+
+
+def _worded(problem: Problem) -> str:
+    key = _WORDED.get(problem.message)
+    return t(key) if key else problem.message
 
 
 def _titles(model: EntityModel, data: dict[str, Any]) -> dict[str, str]:

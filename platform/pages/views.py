@@ -11,12 +11,13 @@ from sqlalchemy import select
 from crm_platform.auditing import current_origin
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.fieldaccess import reader_access
-from crm_platform.pages.listcells import NUMERIC_TYPES, list_cell
+from crm_platform.pages.formstate import answer_form_state, states_for
+from crm_platform.pages.helpers import display_context
 from crm_platform.pages.nav import navigation
 from crm_platform.pages.submit import save_from_form
 from crm_platform.services import services
 from form_renderer.layout import build_form
-from form_renderer.listview import filter_controls, list_columns
+from form_renderer.listview import cell, filter_controls, list_columns
 from metamodel.access import AccessDenied, require
 from metamodel.access.reveal import reveal
 from metamodel.errors import BadQuery, CrmError, NotFound
@@ -90,10 +91,12 @@ def record_list(entity: str) -> Any:
         error, query, page = exc.message, None, None  # a filter or sort on a field hidden from her
     locale = current_locale()
     restricted = reader_access()(model)
-    columns = list_columns(model, locale, restricted)
+    presentations = svc.presentations
+    columns = list_columns(model, locale, restricted, presentations)
+    ctx = display_context()
     rows = []
     for record in page.items if page else []:
-        cells = [list_cell(model, c.name, record, locale) for c in columns]
+        cells = [cell(presentations, model.fields[c.name], record, ctx, restricted) for c in columns]
         pooled = bool(model.entity.doc.get("pool")) and record.get("owner_id") is None
         rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells, "pooled": pooled})
     status = 400 if error else 200
@@ -105,8 +108,8 @@ def record_list(entity: str) -> Any:
         page=page,
         query=query,
         error=error,
-        filters=filter_controls(model, locale, restricted),
-        cells_numeric=[model.fields[c.name].type in NUMERIC_TYPES for c in columns],
+        filters=filter_controls(model, locale, restricted, presentations),
+        cells_numeric=[c.align_end for c in columns],
         pooled_entity=bool(model.entity.doc.get("pool")),
         locale=locale,
         args=request.args,
@@ -137,7 +140,17 @@ def _detail(model: EntityModel, record_id: int, revealed: dict[str, Any]) -> Any
     runtime = services().runtime()
     record = runtime.get(model.name, record_id, current_user.actor())
     values = {**record, **revealed}
-    form = build_form(site, model, values, {}, current_locale(), record.get("_titles") or {}, reader_access())
+    form = build_form(
+        site,
+        model,
+        values,
+        {},
+        current_locale(),
+        record.get("_titles") or {},
+        reader_access(),
+        services().presentations,
+        states_for(model, record, record),
+    )
     for tab in form.tabs:
         for section in tab.sections:
             for view in section.fields:
@@ -306,7 +319,17 @@ def record_new(entity: str) -> Any:
         for f in model.entity.fields
         if f.get("default") is not None
     }
-    form = build_form(site, model, defaults, {}, current_locale(), None, reader_access())
+    form = build_form(
+        site,
+        model,
+        defaults,
+        {},
+        current_locale(),
+        None,
+        reader_access(),
+        services().presentations,
+        states_for(model, defaults, None),
+    )
     return render_template("pages/form.html", model=model, form=form, record=None)
 
 
@@ -320,8 +343,32 @@ def record_edit(entity: str, record_id: int) -> Any:
             return save_from_form(model, record_id)
     site = services().metadata.model()
     record = services().runtime().get(entity, record_id, current_user.actor())
-    form = build_form(site, model, record, {}, current_locale(), record.get("_titles") or {}, reader_access())
+    form = build_form(
+        site,
+        model,
+        record,
+        {},
+        current_locale(),
+        record.get("_titles") or {},
+        reader_access(),
+        services().presentations,
+        states_for(model, record, record),
+    )
     return render_template("pages/form.html", model=model, form=form, record=record)
+
+
+@bp.route("/e/<entity>/form-state", methods=["POST"])
+@login_required
+def new_form_state(entity: str) -> Any:
+    """Answer which fields of a new record's form are visible, required and read-only now."""
+    return answer_form_state(entity, None)
+
+
+@bp.route("/e/<entity>/<int:record_id>/form-state", methods=["POST"])
+@login_required
+def edit_form_state(entity: str, record_id: int) -> Any:
+    """Answer the same for a stored record's edit form (read-only is judged on it as saved)."""
+    return answer_form_state(entity, record_id)
 
 
 @bp.route("/e/<entity>/<int:record_id>/delete", methods=["POST"])

@@ -1,69 +1,79 @@
-// Small progressive enhancements for the generated pages: link pickers, child-table rows, tabs,
-// the list filter builder, delete confirmation and live field rules. Pages work without them except
-// the picker search.
+// Progressive enhancements of the generated pages: link pickers (Tom Select), child-table lines, tabs,
+// the list filter builder, delete confirmation, unsaved-changes guard and conditional fields.
+// Conditional fields (visible_if / required_if / readonly_if) are judged by the server's rule engine:
+// the form posts its state to /e/<entity>/form-state and applies the answer. There is no expression
+// interpreter in the browser, and the server checks every rule again on save.
 (function () {
   "use strict";
 
-  function initPicker(picker) {
-    var text = picker.querySelector(".picker-text");
-    var hidden = picker.querySelector(".picker-value");
-    var list = picker.querySelector(".picker-results");
-    var timer = null, active = -1, items = [], asked = 0;
-    function close() { list.hidden = true; text.setAttribute("aria-expanded", "false"); active = -1; }
-    function choose(item) { hidden.value = item.id; text.value = item.title; close(); }
-    function render() {
-      list.innerHTML = "";
-      items.forEach(function (item, i) {
-        var li = document.createElement("li");
-        li.setAttribute("role", "option");
-        li.textContent = item.title;
-        if (i === active) { li.className = "active"; li.setAttribute("aria-selected", "true"); }
-        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(item); });
-        list.appendChild(li);
-      });
-      list.hidden = items.length === 0;
-      text.setAttribute("aria-expanded", items.length ? "true" : "false");
-    }
-    function search() {
-      var ticket = ++asked;  // answers can arrive out of order: keep only the newest
-      fetch(picker.dataset.lookup + "?q=" + encodeURIComponent(text.value), {credentials: "same-origin"})
-        .then(function (r) { return r.ok ? r.json() : []; })
-        .then(function (data) {
-          if (ticket !== asked) { return; }
-          items = data; active = data.length ? 0 : -1; render();
-        });
-    }
-    text.addEventListener("input", function () {
-      hidden.value = "";
-      clearTimeout(timer);
-      timer = setTimeout(search, 150);
-    });
-    text.addEventListener("focus", function () { if (!text.value) { search(); } });
-    text.addEventListener("blur", function () { setTimeout(close, 100); });
-    text.addEventListener("keydown", function (e) {
-      if (list.hidden) { return; }
-      if (e.key === "ArrowDown") { active = Math.min(active + 1, items.length - 1); render(); e.preventDefault(); }
-      else if (e.key === "ArrowUp") { active = Math.max(active - 1, 0); render(); e.preventDefault(); }
-      else if (e.key === "Enter" && active >= 0) { choose(items[active]); e.preventDefault(); }
-      else if (e.key === "Escape") { close(); }
+  // --- link pickers: search as you type over /e/<target>/lookup (row scopes apply there) ----------
+  function initLinkPicker(select) {
+    if (select.tomselect || typeof window.TomSelect !== "function") { return; }
+    var url = select.dataset.lookup;
+    new window.TomSelect(select, {
+      valueField: "id",
+      labelField: "title",
+      searchField: ["title"],
+      maxOptions: 20,
+      loadThrottle: 200,
+      preload: "focus",
+      allowEmptyOption: false,
+      plugins: select.required ? [] : ["clear_button"],
+      placeholder: select.dataset.placeholder || "",
+      load: function (query, callback) {
+        fetch(url + "?q=" + encodeURIComponent(query), {credentials: "same-origin", headers: {Accept: "application/json"}})
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (items) { callback(items.map(function (i) { return {id: String(i.id), title: i.title}; })); })
+          .catch(function () { callback(); });
+      },
+      render: {
+        no_results: function () {
+          var div = document.createElement("div");
+          div.className = "no-results";
+          div.textContent = select.dataset.noResults || "";
+          return div;
+        }
+      },
+      onChange: function () { select.dispatchEvent(new Event("change", {bubbles: true})); }
     });
   }
 
+  function initSearchableSelect(select) {
+    if (select.tomselect || typeof window.TomSelect !== "function") { return; }
+    new window.TomSelect(select, {allowEmptyOption: true, maxOptions: 500});
+  }
+
+  function enhance(root) {
+    root.querySelectorAll("select.crm-link").forEach(initLinkPicker);
+    root.querySelectorAll("select.crm-searchable").forEach(initSearchableSelect);
+  }
+
+  // --- child-table lines added and removed in place -------------------------------------------
   function initChildTable(box) {
     var body = box.querySelector("tbody");
     var template = box.querySelector("template");
+    var empty = box.querySelector(".crm-lines-empty");
+    function refresh() { if (empty) { empty.hidden = body.querySelector("tr.line") !== null; } }
     box.querySelector(".add-line").addEventListener("click", function () {
       var index = parseInt(box.dataset.next, 10);
       box.dataset.next = String(index + 1);
-      var html = template.innerHTML.replace(/__i__/g, String(index));
-      body.insertAdjacentHTML("beforeend", html);
+      body.insertAdjacentHTML("beforeend", template.innerHTML.replace(/__i__/g, String(index)));
       var row = body.lastElementChild;
-      row.querySelectorAll(".picker").forEach(initPicker);
+      enhance(row);
+      refresh();
       var first = row.querySelector("input:not([type=hidden]), select, textarea");
       if (first) { first.focus(); }
+      box.dispatchEvent(new Event("change", {bubbles: true}));
     });
     box.addEventListener("click", function (e) {
-      if (e.target.classList.contains("remove-line")) { e.target.closest("tr").remove(); }
+      var button = e.target.closest(".remove-line");
+      if (!button) { return; }
+      var row = button.closest("tr");
+      var next = row.nextElementSibling;
+      if (next && next.classList.contains("line-error")) { next.remove(); }
+      row.remove();
+      refresh();
+      box.dispatchEvent(new Event("change", {bubbles: true}));
     });
   }
 
@@ -74,18 +84,116 @@
         form.querySelectorAll(".tab-panel").forEach(function (p) { p.hidden = p.dataset.panel !== tab.dataset.tab; });
       });
     });
-    // Show the tab holding the first error.
-    var error = form.querySelector(".has-error");
+    var error = form.querySelector(".has-error");  // show the tab holding the first error
     var panel = error && error.closest(".tab-panel");
-    if (panel) { form.querySelector('.tab[data-tab="' + panel.dataset.panel + '"]').click(); }
+    var tab = panel && form.querySelector('.tab[data-tab="' + panel.dataset.panel + '"]');
+    if (tab) { tab.click(); }
   }
 
+  // --- conditional fields, judged by the server -----------------------------------------------
+  function formState(form) {
+    var data = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (typeof value === "string") { data.append(key, value); }  // files stay out of it
+    });
+    return data;
+  }
+
+  function showField(box, visible) {
+    if (visible === !box.hidden) { return; }
+    box.hidden = !visible;
+    if (visible) {
+      box.classList.remove("crm-appear");
+      void box.offsetWidth;  // restart the 150 ms fade-in
+      box.classList.add("crm-appear");
+    }
+  }
+
+  function applyStates(form, fields) {
+    Object.keys(fields).forEach(function (name) {
+      var state = fields[name];
+      var box = form.querySelector('.field[data-field="' + name + '"]');
+      if (!box) { return; }
+      showField(box, state.visible);
+      var mark = box.querySelector("label .req");
+      if (mark && !box.dataset.alwaysRequired) { mark.hidden = !state.required; }
+      box.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(function (el) {
+        if (box.dataset.alwaysRequired) { return; }
+        el.required = state.required;
+        if (state.required) { el.setAttribute("aria-required", "true"); } else { el.removeAttribute("aria-required"); }
+      });
+      if (state.readonly) {
+        box.classList.add("readonly");
+        box.querySelectorAll("input, select, textarea").forEach(function (el) { if (el.type !== "hidden") { el.disabled = true; } });
+      }
+    });
+  }
+
+  function initConditions(form) {
+    var url = form.dataset.stateUrl;
+    if (!url || !form.querySelector(".field[data-conditional]")) { return; }
+    var timer = null, asked = 0;
+    function ask() {
+      var ticket = ++asked;  // answers can arrive out of order: apply only the newest
+      fetch(url, {method: "POST", body: formState(form), credentials: "same-origin",
+                  headers: {Accept: "application/json", "X-CSRFToken": form.querySelector("[name=csrf_token]").value}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (answer) { if (answer && ticket === asked) { applyStates(form, answer.fields || {}); } })
+        .catch(function () { /* offline: keep the last answer; the save checks again */ });
+    }
+    function soon(delay) { clearTimeout(timer); timer = setTimeout(ask, delay); }
+    form.addEventListener("input", function () { soon(250); });
+    form.addEventListener("change", function () { soon(30); });
+  }
+
+  // --- save enabled once something changed; leaving with changes asks first ---------------------
+  function initDirty(form) {
+    var save = form.querySelector("button[type=submit].primary, button[type=submit].btn-primary");
+    var dirty = form.dataset.dirty === "1";
+    var submitting = false;
+    if (save && !dirty) { save.disabled = true; }
+    function changed() {
+      dirty = true;
+      if (save) { save.disabled = false; }
+    }
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    form.addEventListener("submit", function () { submitting = true; });
+    window.addEventListener("beforeunload", function (e) {
+      if (dirty && !submitting) { e.preventDefault(); e.returnValue = ""; }
+    });
+  }
+
+  // --- list filter builder: the value input follows the field's type ----------------------------
   function initFilters(form) {
     var field = form.querySelector("#filter-field");
     var op = form.querySelector("#filter-op");
-    var value = form.querySelector("#filter-value");
-    if (!field) { return; }
+    var holder = form.querySelector("#filter-value");
+    if (!field || !op || !holder) { return; }
     var labels = JSON.parse(op.dataset.labels || "{}");
+    var value = holder;
+    function valueInput(option) {
+      var kind = option ? option.dataset.input || "text" : "text";
+      var next;
+      if (kind === "select") {
+        next = document.createElement("select");
+        next.className = "form-select";
+        JSON.parse(option.dataset.options || "[]").forEach(function (pair) {
+          var o = document.createElement("option");
+          o.value = pair[0]; o.textContent = pair[1];
+          next.appendChild(o);
+        });
+      } else {
+        next = document.createElement("input");
+        next.className = "form-control";
+        next.type = {number: "number", date: "date"}[kind] || "text";
+        if (kind === "number") { next.step = "any"; }
+      }
+      next.id = "filter-value";
+      next.setAttribute("aria-label", value.getAttribute("aria-label") || "");
+      value.replaceWith(next);
+      value = next;
+    }
     field.addEventListener("change", function () {
       op.innerHTML = "";
       var option = field.selectedOptions[0];
@@ -94,6 +202,7 @@
         o.value = name; o.textContent = labels[name] || name;
         op.appendChild(o);
       });
+      valueInput(option && option.value ? option : null);
     });
     form.addEventListener("submit", function () {
       if (field.value && op.value && value.value !== "") {
@@ -105,184 +214,14 @@
     });
   }
 
-
-  // --- field rules: visible_if / required_if / readonly_if mirrored live --------------------------
-  // A small evaluator for the common subset of the expression language: field names, literals,
-  // comparisons, and/or/not, is_empty/is_null/has/contains. Anything else throws, and the caller
-  // falls back to "visible, optional, editable": the server checks every rule again on save.
-  function Unsupported(what) { this.message = "unsupported: " + what; }
-
-  function tokenize(text) {
-    var tokens = [], re = /\s*(?:(\d+(?:\.\d+)?)|'([^']*)'|"([^"]*)"|([A-Za-z_][A-Za-z0-9_.]*)|(==|!=|<=|>=|<|>|\(|\)|,))/y;
-    var m;
-    re.lastIndex = 0;
-    while (re.lastIndex < text.length) {
-      if (/^\s*$/.test(text.slice(re.lastIndex))) { break; }
-      m = re.exec(text);
-      if (!m) { throw new Unsupported(text.slice(re.lastIndex)); }
-      if (m[1] !== undefined) { tokens.push({k: "lit", v: parseFloat(m[1])}); }
-      else if (m[2] !== undefined || m[3] !== undefined) { tokens.push({k: "lit", v: m[2] !== undefined ? m[2] : m[3]}); }
-      else if (m[4] !== undefined) { tokens.push({k: "name", v: m[4]}); }
-      else { tokens.push({k: "op", v: m[5]}); }
-    }
-    return tokens;
-  }
-
-  function isEmpty(v) { return v === null || v === "" || (Array.isArray(v) && v.length === 0); }
-
-  var FUNCTIONS = {
-    is_empty: function (v) { return isEmpty(v); },
-    is_null: function (v) { return v === null; },
-    isnull: function (v) { return v === null; },
-    not: function (v) { return v !== true; },
-    has: function (list, v) { return Array.isArray(list) && list.indexOf(v) >= 0; },
-    contains: function (s, part) { return s !== null && part !== null && String(s).indexOf(part) >= 0; }
-  };
-
-  function compare(op, a, b) {
-    if (op === "==") { return a === b; }
-    if (op === "!=") { return a !== b; }
-    if (a === null || b === null || typeof a !== typeof b) { return false; }
-    return op === "<" ? a < b : op === "<=" ? a <= b : op === ">" ? a > b : a >= b;
-  }
-
-  function compileRule(text) {
-    var tokens = tokenize(text), pos = 0;
-    function peek() { return tokens[pos]; }
-    function isWord(t, w) { return t && t.k === "name" && t.v === w; }
-    function expect(v) {
-      var t = tokens[pos++];
-      if (!t || t.v !== v) { throw new Unsupported("expected " + v); }
-    }
-    function orExpr() {
-      var left = andExpr();
-      while (isWord(peek(), "or")) {
-        pos++;
-        left = (function (l, r) { return function (get) { return l(get) === true || r(get) === true; }; })(left, andExpr());
-      }
-      return left;
-    }
-    function andExpr() {
-      var left = notExpr();
-      while (isWord(peek(), "and")) {
-        pos++;
-        left = (function (l, r) { return function (get) { return l(get) === true && r(get) === true; }; })(left, notExpr());
-      }
-      return left;
-    }
-    function notExpr() {
-      if (isWord(peek(), "not")) {
-        pos++;
-        var inner = notExpr();
-        return function (get) { return inner(get) !== true; };
-      }
-      return comparison();
-    }
-    function comparison() {
-      var left = primary(), t = peek();
-      if (t && t.k === "op" && ["==", "!=", "<", "<=", ">", ">="].indexOf(t.v) >= 0) {
-        pos++;
-        var right = primary(), op = t.v;
-        return function (get) { return compare(op, left(get), right(get)); };
-      }
-      return left;
-    }
-    function primary() {
-      var t = tokens[pos++];
-      if (!t) { throw new Unsupported("end of text"); }
-      if (t.k === "lit") { return function () { return t.v; }; }
-      if (t.k === "op" && t.v === "(") { var e = orExpr(); expect(")"); return e; }
-      if (t.k !== "name" || t.v.indexOf(".") >= 0) { throw new Unsupported(t.v); }
-      if (t.v === "true" || t.v === "false" || t.v === "null") {
-        var constant = t.v === "true" ? true : t.v === "false" ? false : null;
-        return function () { return constant; };
-      }
-      if (peek() && peek().v === "(") {
-        var fn = FUNCTIONS[t.v];
-        if (!fn) { throw new Unsupported(t.v); }
-        pos++;
-        var args = [];
-        if (peek() && peek().v !== ")") {
-          args.push(orExpr());
-          while (peek() && peek().v === ",") { pos++; args.push(orExpr()); }
-        }
-        expect(")");
-        return function (get) { return fn.apply(null, args.map(function (a) { return a(get); })); };
-      }
-      var name = t.v;
-      return function (get) { return get(name); };
-    }
-    var compiled = orExpr();
-    if (pos !== tokens.length) { throw new Unsupported("trailing text"); }
-    return compiled;
-  }
-
-  function fieldValue(form, name) {
-    var box = form.querySelector('.field[data-field="' + name + '"]');
-    if (!box) { throw new Unsupported("field " + name + " is not on this form"); }
-    // The widget tells the kind of value: a lone checkbox is a boolean, a group a multi-select,
-    // a decimal input or a picker a number.
-    var group = box.querySelector(".checks");
-    if (group) {
-      return Array.prototype.map.call(group.querySelectorAll("input[type=checkbox]:checked"), function (c) { return c.value; });
-    }
-    var check = box.querySelector("input[type=checkbox]");
-    if (check) { return check.checked; }
-    var input = box.querySelector(".picker-value") || box.querySelector("select, textarea, input:not([type=hidden])");
-    if (!input) { throw new Unsupported("field " + name + " has no input"); }
-    var text = input.value.trim();
-    if (text === "") { return null; }
-    if (input.classList.contains("picker-value") || input.getAttribute("inputmode") === "decimal") {
-      var number = parseFloat(text.replace(/,/g, ""));
-      return isNaN(number) ? text : number;
-    }
-    return text;
-  }
-
-  function holds(form, text, otherwise) {
-    try {
-      var result = compileRule(text)(function (name) { return fieldValue(form, name); });
-      return result === true;
-    } catch (e) {
-      return otherwise;
-    }
-  }
-
-  function initRules(form) {
-    var boxes = form.querySelectorAll(".field[data-visible-if], .field[data-required-if], .field[data-readonly-if]");
-    if (!boxes.length) { return; }
-    // Read-only is judged on the record as loaded, like the server does: locking is not undone by typing.
-    boxes.forEach(function (box) {
-      if (box.dataset.readonlyIf && holds(form, box.dataset.readonlyIf, false)) {
-        box.classList.add("readonly");
-        box.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = true; });
-      }
-    });
-    function apply() {
-      boxes.forEach(function (box) {
-        var visible = !box.dataset.visibleIf || holds(form, box.dataset.visibleIf, true);
-        box.hidden = !visible;
-        box.style.display = visible ? "" : "none";
-        if (!box.dataset.requiredIf) { return; }
-        var required = visible && holds(form, box.dataset.requiredIf, false);
-        var mark = box.querySelector("label .req");
-        if (mark) { mark.hidden = !required; }
-        box.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(function (el) {
-          el.required = required;
-          if (required) { el.setAttribute("aria-required", "true"); } else { el.removeAttribute("aria-required"); }
-        });
-      });
-    }
-    form.addEventListener("input", apply);
-    form.addEventListener("change", apply);
-    apply();
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll(".picker").forEach(initPicker);
+    enhance(document);
     document.querySelectorAll(".child-table").forEach(initChildTable);
-    document.querySelectorAll(".record-form").forEach(initTabs);
-    document.querySelectorAll(".record-form").forEach(initRules);
+    document.querySelectorAll(".record-form").forEach(function (form) {
+      initTabs(form);
+      initConditions(form);
+      initDirty(form);
+    });
     document.querySelectorAll("form.filters").forEach(initFilters);
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) { e.preventDefault(); } });

@@ -1,6 +1,6 @@
 """The ``sample`` test plugin, installed through a real entry point (see pluginsupport): one of each kind.
 
-Field type ``color`` (#rrggbb), function ``shout(text)``, action ``stamp``, record hooks on ``gadget``
+Field type ``color`` (#rrggbb) with its presentation (a swatch, a colour input), function ``shout(text)``, action ``stamp``, record hooks on ``gadget``
 records, an API route and a page. Some titles make its hooks fail on purpose:
 ``boom-before`` / ``boom-delete`` raise in before-save / before-delete, ``boom-after`` raises in
 after-save after writing a note (its after-save notes each created gadget), ``keep`` is refused deletion (a CrmError, on purpose).
@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from flask import Blueprint, jsonify, render_template_string
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from form_renderer.presentation import DisplayContext, FilterWidget, Presentation, Shown
 from metamodel.errors import CrmError
 from metamodel.fieldtypes.base import FieldDef, ValueProblem
 from metamodel.fieldtypes.text import TextType
@@ -29,6 +32,7 @@ class ColorType(TextType):
     """A colour as ``#rrggbb`` (stored lower-case)."""
 
     type = "color"
+    widget = "color"
 
     def normalize(self, text: str) -> str:
         return text.lower()
@@ -36,6 +40,23 @@ class ColorType(TextType):
     def check_format(self, field: FieldDef, text: str) -> None:
         if not re.fullmatch(r"#[0-9a-f]{6}", text):
             raise ValueProblem("must be a colour like #12ab9f", "format")
+
+
+class ColorPresentation(Presentation):
+    """How a colour is shown: a swatch with its code, and a colour input on forms (its own template)."""
+
+    type = "color"
+    widgets = ("color", "text")
+    template_folder = Path(__file__).parent / "sample_templates"
+
+    def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
+        return Markup(
+            '<span class="sample-swatch" style="background:{0}" aria-hidden="true"></span> '
+            '<code class="sample-color">{0}</code>'
+        ).format(shown.value)
+
+    def filter_widget(self, definition: FieldDef, locale: str) -> FilterWidget:
+        return FilterWidget("text")
 
 
 class Stamp(Action):
@@ -115,6 +136,7 @@ class SamplePlugin(Plugin):
 
     def register(self, ctx: PluginContext) -> None:
         ctx.field_types.register(ColorType)
+        ctx.presentations.register(ColorPresentation)
         ctx.functions.register(Function("shout", (STRING,), STRING, lambda text: text.upper() + "!"))
         ctx.actions.register(Stamp)
         ctx.hooks.before_save(before_save)

@@ -69,7 +69,9 @@ def test_real_post_of_the_rendered_create_form(client: FlaskClient, svc: CrmServ
     assert controls["seen_at"]["type"] == "datetime-local"
     assert controls["email"]["type"] == "email"
     assert controls["notes"]["tag"] == "textarea"
-    assert controls["company"]["type"] == "hidden"  # the picker's value input
+    # The link picker is a select of the current value that Tom Select turns into a search-as-you-type box.
+    assert controls["company"]["tag"] == "select" and controls["company"]["options"] == [""]
+    assert 'data-lookup="/e/company/lookup"' in html
     assert "lines-present" in controls and "csrf_token" in controls
     form = {name: entry["values"][-1] or "" for name, entry in controls.items()}
     form.update(
@@ -133,9 +135,12 @@ def test_invalid_submission_shows_errors_inline_and_keeps_input(
     html = response.text
 
     def error_of(field: str) -> str:
-        block = re.search(rf'<div class="field has-error" data-field="{field}">(.*?)</div>', html, re.S)
+        # The field's box (marked has-error) up to the next field's box.
+        block = re.search(
+            rf'<div class="[^"]*\bhas-error\b[^"]*" data-field="{field}"(.*?)(?:data-field=|$)', html, re.S
+        )
         assert block, f"no inline error block for {field}"
-        found = re.search(r'class="field-error"[^>]*>([^<]+)<', block.group(1))
+        found = re.search(r'\bfield-error"[^>]*>([^<]+)<', block.group(1))
         assert found
         return found.group(1)
 
@@ -144,7 +149,9 @@ def test_invalid_submission_shows_errors_inline_and_keeps_input(
     assert "e-mail" in error_of("email")
     assert "date" in error_of("born")
     assert 'value="not-an-email"' in html and 'value="12.345"' in html  # input preserved
-    line_errors = re.findall(r'<td data-label="(\w+)">.*?class="field-error"[^>]*>([^<]+)<', html, re.S)
+    line_errors = re.findall(
+        r'<td data-label="(\w+)" class="has-error">.*?field-error"[^>]*>([^<]+)<', html, re.S
+    )
     assert ("Item", "is required") in line_errors
     assert (
         svc.runtime()

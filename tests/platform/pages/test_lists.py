@@ -71,3 +71,18 @@ def test_lookup_for_pickers(client: FlaskClient, svc: CrmServices) -> None:
 def test_pages_need_sign_in(site_app: Flask) -> None:
     response = site_app.test_client().get("/e/customer")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_cells_and_filter_chips_read_in_words(client: FlaskClient, svc: CrmServices) -> None:
+    company = svc.runtime().create("company", {"name": "ACME <Ltd>"})
+    svc.runtime().create(
+        "customer", {"name": "Wu", "tier": "gold", "credit": "12345.5", "company": company["id"]}
+    )
+    html = client.get("/e/customer?tier=gold&lang=zh-CN").text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert (
+        "名称 等于 金卡" not in text and "Tier 等于 金卡" in text
+    )  # the chip: label, operator, option label
+    assert re.search(r'<td data-label="Credit" class="[^"]*\btext-end\b[^"]*">\s*¥12,345.50\s*</td>', html)
+    assert f'<a href="/e/company/{company["id"]}">ACME &lt;Ltd&gt;</a>' in html  # linked by its title
+    assert 'class="badge crm-badge"' in html

@@ -48,7 +48,7 @@ def tickets() -> dict[str, Any]:
                         "rules": {"formula": "upper(coalesce(kind, 'new')) || ': ' || title"},
                     },
                     {"name": "project", "type": "text"},
-                    # len() is beyond the form's small evaluator: the page shows the field, the server decides
+                    # the form asks the rule engine, so functions like len() work live too
                     {"name": "notes", "type": "text", "rules": {"visible_if": "len(title) > 3"}},
                     {"name": "code", "type": "text"},
                 ],
