@@ -14,7 +14,7 @@ from metamodel.model import EntityModel, SiteModel
 from metamodel.records.values import READ_ONLY_KEYS
 
 
-class TypedField(fields.Field):
+class TypedField(fields.Field[Any]):
     """A marshmallow field that delegates checking and conversion to the metadata field type."""
 
     def __init__(self, definition: FieldDef, field_type: FieldType, **kwargs: Any) -> None:
@@ -37,8 +37,8 @@ class TypedField(fields.Field):
         return self.field_type.serialize(self.definition, value)
 
 
-def _schema_fields(site: SiteModel, model: EntityModel, depth: int = 0) -> dict[str, fields.Field]:
-    result: dict[str, fields.Field] = {}
+def _schema_fields(site: SiteModel, model: EntityModel, depth: int = 0) -> dict[str, fields.Field[Any]]:
+    result: dict[str, fields.Field[Any]] = {}
     for definition in model.entity.fields:
         field_type = model.types[definition.name]
         if definition.type == "child_table" and depth == 0:

@@ -61,7 +61,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value)
-        return value.replace(tzinfo=dt.UTC)
+        moment: dt.datetime = value.replace(tzinfo=dt.UTC)
+        return moment
 
 
 class PipeList(TypeDecorator[list[str]]):

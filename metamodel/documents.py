@@ -70,9 +70,9 @@ def check_against(schema: dict[str, Any], value: Any, prefix: str) -> list[Probl
 
 def _message(error: Any) -> str:
     if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "unknown key")
+        return str(error.message).replace("Additional properties are not allowed", "unknown key")
     if error.validator == "required":
-        return error.message.replace("is a required property", "is required")
+        return str(error.message).replace("is a required property", "is required")
     message = str(error.message)
     if len(message) > 200 and error.validator in (
         "maxLength",

@@ -124,7 +124,8 @@ class MetadataService:
                     kind=kind, name=name, body=doc, updated_at=utcnow(), updated_by=user
                 )
             )
-        return doc
+        stored: dict[str, Any] = doc
+        return stored
 
     def delete_document(self, kind: str, name: str) -> None:
         """Remove one document from the draft."""

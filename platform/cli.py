@@ -7,9 +7,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from flask import Flask
@@ -292,7 +292,10 @@ def purge(yes: bool) -> None:
     _echo_changes("Purged", svc.metadata.purge())
 
 
-def _password_option(help_text: str) -> Any:
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _password_option(help_text: str) -> Callable[[_Command], _Command]:
     return click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help=help_text)
 
 

@@ -103,7 +103,8 @@ def set_status(conn: Connection, firing_id: int, status: str, detail: str = "") 
 
 def retry_delay(attempt: int, base: dt.timedelta = BASE_RETRY_DELAY) -> dt.timedelta:
     """Return the wait before retry number ``attempt`` (1, 2, 4, 8 ... times the base)."""
-    return base * (2 ** max(0, attempt - 1))
+    factor: int = 2 ** max(0, attempt - 1)
+    return base * factor
 
 
 def failure_status(retry: bool, attempt: int, max_attempts: int = MAX_ATTEMPTS) -> str:

@@ -33,7 +33,8 @@ def equals(model: EntityModel, name: str, value: Any) -> ColumnElement[bool]:
     """Return ``<field> = value``, through the search hash when the field is encrypted."""
     seal = model.seals.get(name)
     if seal is None:
-        return model.table.c[name] == value
+        plain: ColumnElement[bool] = model.table.c[name] == value
+        return plain
     if not seal.hashed:
         raise _refused(model, name, name, 'exact matches need "search_hash": true on the field')
     return model.table.c[hash_column(name)] == seal.search_hash(value)

@@ -165,9 +165,11 @@ class FieldType:
         """Return the SQL condition for ``column <op> value`` (value already parsed)."""
         # ILIKE on both databases: SQLite's LIKE ignores case anyway, PostgreSQL's would not.
         if op == "contains":
-            return column.ilike(f"%{_escape_like(str(value))}%", escape="\\")
+            contains: Clause = column.ilike(f"%{_escape_like(str(value))}%", escape="\\")
+            return contains
         if op == "startswith":
-            return column.ilike(f"{_escape_like(str(value))}%", escape="\\")
+            starts: Clause = column.ilike(f"{_escape_like(str(value))}%", escape="\\")
+            return starts
         builder = _GENERIC_BUILDERS.get(op)
         if builder is None:
             raise ValueProblem(f"operator {op} is not supported")

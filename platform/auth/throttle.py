@@ -36,7 +36,8 @@ class LockoutPolicy:
     def lock_for(self, failures: int, limit: int) -> dt.timedelta:
         """Return the lock after ``failures`` failures: doubling from the first lock, up to the longest."""
         doublings = min(failures - limit, 20)
-        return min(self.first_lock * (2**doublings), self.longest_lock)
+        factor: float = 2**doublings  # a fraction when failures are under the limit
+        return min(self.first_lock * factor, self.longest_lock)
 
 
 def user_key(username: str) -> str:

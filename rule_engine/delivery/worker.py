@@ -56,7 +56,8 @@ class OutboxWorker:
 
     def backoff(self, attempt: int) -> dt.timedelta:
         """Return the wait after failed attempt number ``attempt`` (base, 2x, 4x, ...)."""
-        return self.base_delay * (2 ** max(0, attempt - 1))
+        factor: int = 2 ** max(0, attempt - 1)
+        return self.base_delay * factor
 
     def tick(self, now: dt.datetime) -> DeliveryReport:
         """Deliver every message due at ``now`` (one batch)."""

@@ -85,7 +85,8 @@ class _Translator:
             and node.name in ("is_null", "isnull")
             and isinstance(node.args[0], FieldRef)
         ):
-            return self.operand(node.args[0]).is_(None)
+            is_null: ColumnElement[bool] = self.operand(node.args[0]).is_(None)
+            return is_null
         if isinstance(node, Call) and node.name in ("contains", "startswith") and len(node.args) == 2:
             column = self.operand(node.args[0])
             text = self.constant(node.args[1])
@@ -107,9 +108,11 @@ class _Translator:
         column = self.operand(left)
         if value is None:
             if op == "==":
-                return column.is_(None)
+                absent: ColumnElement[bool] = column.is_(None)
+                return absent
             if op == "!=":
-                return column.is_not(None)
+                present: ColumnElement[bool] = column.is_not(None)
+                return present
             return false()
         if op == "==":
             return and_(column.is_not(None), column == value)

@@ -59,6 +59,7 @@ def latest_slot(trigger: CronTrigger, now: dt.datetime, lookback: dt.timedelta) 
         while True:
             following = trigger.get_next_fire_time(latest, latest + dt.timedelta(seconds=1))
             if following is None or following > now:
-                return latest.astimezone(dt.UTC)
+                found: dt.datetime = latest.astimezone(dt.UTC)
+                return found
             latest = following
     return None

@@ -18,8 +18,9 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from form_renderer.presentation import DisplayContext, FilterWidget, Presentation, Shown
+from metamodel.definitions import FieldDef
 from metamodel.errors import CrmError
-from metamodel.fieldtypes.base import FieldDef, ValueProblem
+from metamodel.fieldtypes.base import ValueProblem
 from metamodel.fieldtypes.text import TextType
 from metamodel.records.hooks import DeleteEvent, SaveEvent
 from plugins.api import Plugin, PluginContext
