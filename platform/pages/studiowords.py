@@ -109,6 +109,11 @@ def describe(change: dict[str, Any], before: Bundle, after: Bundle) -> dict[str,
 
 
 def _setting_detail(key: str, old: Any, new: Any) -> str:
+    if key == "rules" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+        # Field rules are said one by one: "Shown when: not set → “tier == "gold"”".
+        before, after = old or {}, new or {}
+        keys = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        return "; ".join(_setting_detail(k, before.get(k), after.get(k)) for k in keys)
     setting = _translated(f"studio.prop.{key}", key)
     return t("studio.change.setting", setting=setting, old=value_words(old), new=value_words(new))
 
