@@ -75,7 +75,27 @@ def _text(form: Mapping[str, str], key: str, limit: int = 200) -> str:
     return (form.get(key) or "").strip()[:limit]
 
 
-def parse_layout(raw: str, names: list[str]) -> list[dict[str, Any]]:
+def known_labels(form: dict[str, Any] | None) -> dict[str, dict[str, str]]:
+    """Map each tab, section and help text as shown in this language to its labels in every language."""
+    found: dict[str, dict[str, str]] = {}
+    for tab in (form or {}).get("tabs") or []:
+        for item in [tab, *(tab.get("sections") or [])]:
+            if isinstance(item.get("label"), dict):
+                found.setdefault(label_of(item, ""), item["label"])
+    for override in ((form or {}).get("overrides") or {}).values():
+        if isinstance(override.get("help"), dict):
+            found.setdefault(label_of({"label": override["help"]}, ""), override["help"])
+    return found
+
+
+def _labels(text: str, known: Mapping[str, dict[str, str]]) -> dict[str, str]:
+    """Labels for ``text`` typed in this language: unchanged text keeps its other language too."""
+    return dict(known.get(text) or {current_locale(): text})
+
+
+def parse_layout(
+    raw: str, names: list[str], known: Mapping[str, dict[str, str]] | None = None
+) -> list[dict[str, Any]]:
     """Return the form's tabs from the designer's layout JSON; unknown fields are dropped."""
     try:
         tabs = json.loads(raw or "[]")
@@ -96,20 +116,22 @@ def parse_layout(raw: str, names: list[str]) -> list[dict[str, Any]]:
             out["fields"] = fields
             label = str(section.get("label") or "").strip()[:200]
             if label:
-                out["label"] = {current_locale(): label}
+                out["label"] = _labels(label, known or {})
             sections.append(out)
         if sections:
             entry: dict[str, Any] = {"sections": sections[:_MAX_SECTIONS]}
             label = str(tab.get("label") or "").strip()[:200]
             if label:
-                entry["label"] = {current_locale(): label}
+                entry["label"] = _labels(label, known or {})
             result.append(entry)
     if not result:
         raise MetadataInvalid(t("studio.err.form"), [Problem("layout", t("studio.err.layout"), "invalid")])
     return result
 
 
-def _overrides(form: Mapping[str, str], names: list[str]) -> dict[str, dict[str, Any]]:
+def _overrides(
+    form: Mapping[str, str], names: list[str], known: Mapping[str, dict[str, str]]
+) -> dict[str, dict[str, Any]]:
     overrides: dict[str, dict[str, Any]] = {}
     for name in names:
         entry: dict[str, Any] = {}
@@ -118,7 +140,7 @@ def _overrides(form: Mapping[str, str], names: list[str]) -> dict[str, dict[str,
             entry["label"] = {k: v for k, v in label.items() if v}
         help_text = _text(form, f"p-{name}-help", 500)
         if help_text:
-            entry["help"] = {current_locale(): help_text}
+            entry["help"] = _labels(help_text, known)
         if form.get(f"p-{name}-readonly") == "on":
             entry["readonly"] = True
         if entry:
@@ -148,13 +170,14 @@ def designed(name: str, form: Mapping[str, str]) -> tuple[dict[str, Any], str, d
     draft = services().metadata.draft()
     entity = _with_conditions(_entity_doc(draft, name), form)
     names = [f["name"] for f in entity.get("fields") or []]
-    form_name, _ = _form_doc(draft, name)
+    form_name, before = _form_doc(draft, name)
+    known = known_labels(before)
     doc: dict[str, Any] = {
         "name": form_name,
         "entity": name,
-        "tabs": parse_layout(form.get("layout", ""), names),
+        "tabs": parse_layout(form.get("layout", ""), names, known),
     }
-    overrides = _overrides(form, names)
+    overrides = _overrides(form, names, known)
     if overrides:
         doc["overrides"] = overrides
     return entity, form_name, doc
@@ -214,7 +237,7 @@ def _field_panel(field: dict[str, Any], overrides: Mapping[str, Any]) -> dict[st
     labels = override.get("label") or {}
     return {
         "name": field["name"],
-        "label": label_of(override, label_of(field, field["name"])),
+        "label": label_of(override, label_of(field, field["name"].replace("_", " ").capitalize())),
         "type": field["type"],
         "type_label": t(f"studio.type.{field['type']}"),
         "label_en": labels.get("en", ""),

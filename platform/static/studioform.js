@@ -109,12 +109,12 @@
   function sortable(list) {
     if (typeof window.Sortable !== "function") { return; }
     window.Sortable.create(list, {group: "fields", animation: 150, handle: ".crm-chip-grip, .crm-chip-label",
-                                  ghostClass: "crm-chip-ghost", onSort: function () { soon(refresh, 50); }});
+                                  ghostClass: "crm-chip-ghost", forceFallback: true, fallbackTolerance: 3, onSort: function () { soon(refresh, 50); }});
   }
 
   function sortableSections(box) {
     if (typeof window.Sortable !== "function") { return; }
-    window.Sortable.create(box, {group: "sections", animation: 150, handle: ".crm-section-head .ti-layout-rows",
+    window.Sortable.create(box, {group: "sections", animation: 150, handle: ".crm-section-head .ti-layout-rows", forceFallback: true,
                                  onSort: function () { soon(refresh, 50); }});
   }
 

@@ -133,3 +133,25 @@ def test_a_stale_designer_save_is_refused(site_app: Flask, svc: CrmServices) -> 
         "en": "ann"
     }
     assert "ann saved this form or entity after you opened it" in bob.get(late.location + "?lang=en").text
+
+
+def test_saving_in_chinese_keeps_the_english_labels(site_app: Flask, svc: CrmServices) -> None:
+    boss = _boss(site_app, svc)
+    svc.metadata.put_document(
+        "form",
+        "customer_form",
+        {
+            "entity": "customer",
+            "tabs": [{"sections": [{"label": {"en": "Who", "zh-CN": "客户"}, "fields": ["name"]}]}],
+            "overrides": {"name": {"help": {"en": "Full name", "zh-CN": "全名"}}},
+        },
+        "test",
+    )
+    page = boss.get("/studio/entities/customer/form?lang=zh-CN").text
+    assert 'value="客户"' in page and 'value="全名"' in page
+    layout = [{"label": "", "sections": [{"label": "客户", "columns": 1, "fields": ["name"]}]}]
+    data = {**_form(page, **{"p-name-help": "全名"}), "layout": json.dumps(layout)}
+    assert boss.post("/studio/entities/customer/form?lang=zh-CN", data=data).status_code == 302
+    form = svc.metadata.draft().documents["form"]["customer_form"]
+    assert form["tabs"][0]["sections"][0]["label"] == {"en": "Who", "zh-CN": "客户"}
+    assert form["overrides"]["name"]["help"] == {"en": "Full name", "zh-CN": "全名"}
