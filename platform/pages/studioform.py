@@ -266,10 +266,10 @@ def save(name: str) -> Any:
         metadata.put_document("form", form_name, form, username(), base=_text(request.form, "base_form", 64))
     except StaleDraft as exc:
         who = exc.extra.get("changed_by") or t("studio.someone")
-        flash(t("studio.err.stale_form", who=who), "danger")
+        flash(t("studio.err.stale_form", who=who), "error")
         return redirect(url_for("studio.form.designer", name=name)), 303
     except CrmError as exc:
-        flash(f"{exc.message} " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems), "danger")
+        flash(f"{exc.message} " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems), "error")
         return redirect(url_for("studio.form.designer", name=name)), 303
     flash(t("studio.form_saved"))
     return redirect(url_for("studio.form.designer", name=name))
