@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  var designer, preview, timer = null, asked = 0;
+  var designer, preview, timer = null, stateTimer = null, asked = 0;
 
   function csrf() { return designer.querySelector("[name=csrf_token]").value; }
 
@@ -58,6 +58,11 @@
         if (html === null || ticket !== asked) { return; }
         var fresh = document.createElement("template");
         fresh.innerHTML = html;
+        var shown = preview.querySelectorAll(".field[data-field]").length;
+        if (fresh.content.querySelectorAll(".field[data-field]").length !== shown) {
+          preview.innerHTML = html;  // the layout changed meanwhile: take the whole answer
+          return;
+        }
         fresh.content.querySelectorAll(".field[data-field]").forEach(function (box) {
           var current = preview.querySelector('.field[data-field="' + box.dataset.field + '"]');
           if (!current) { return; }
@@ -175,12 +180,12 @@
         if (e.target.classList.contains("crm-expr-input")) { var input = e.target; soon(function () { check(input); refresh(); }, 300); }
         else { soon(refresh, 300); }
       } else if (e.target.form === preview) {
-        soon(restate, 250);
+        clearTimeout(stateTimer); stateTimer = setTimeout(restate, 250);
       }
     });
     document.addEventListener("change", function (e) {
       if (e.target.form === designer && e.target.type === "checkbox") { soon(refresh, 30); }
-      if (e.target.form === preview) { soon(restate, 30); }
+      if (e.target.form === preview) { clearTimeout(stateTimer); stateTimer = setTimeout(restate, 30); }
     });
     preview.addEventListener("submit", function (e) { e.preventDefault(); });
     designer.addEventListener("submit", function () { designerData(); });

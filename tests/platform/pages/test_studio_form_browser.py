@@ -91,7 +91,7 @@ def test_design_a_form_with_a_condition_and_a_live_preview(
     _drag(
         page,
         '[data-crm-palette] .crm-chip[data-field="vip"] .crm-chip-grip',
-        '[data-crm-section] .crm-chip[data-field="credit"]',
+        '[data-crm-section] .crm-chip[data-field="tier"]',
     )
     expect(page.locator('[data-crm-section] .crm-chip[data-field="vip"]')).to_have_count(1)
     expect(preview.locator('.field[data-field="vip"]')).to_be_visible()
@@ -134,5 +134,10 @@ def _drag(page: Page, source: str, target: str) -> None:
     page.mouse.move(start["x"] + 5, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + 20, start["y"] + 20, steps=5)
-    page.mouse.move(end["x"] + end["width"] * 0.75, end["y"] + end["height"] / 2, steps=20)
+    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
+    page.mouse.move(x, y, steps=20)
+    # Hover a moment over the target chip, as a hand does, so SortableJS settles there.
+    for dy in (-3, 3, 0):
+        page.wait_for_timeout(60)
+        page.mouse.move(x, y + dy, steps=2)
     page.mouse.up()
