@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,6 +29,20 @@ from metamodel.validation import BundleCheck, assign_ids, validate_bundle
 def utcnow() -> dt.datetime:
     """Return the current time in UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+def fingerprint(doc: Any) -> str:
+    """Return a short stable digest of a draft document ("" for none): the base an editor started from."""
+    if doc is None:
+        return ""
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class StaleDraft(Conflict):
+    """Someone else saved the draft document since this editor loaded it; nothing was overwritten."""
+
+    code = "stale_draft"
 
 
 @dataclass(frozen=True)
@@ -99,8 +115,18 @@ class MetadataService:
             bundle.documents.setdefault(row.kind, {})[row.name] = row.body
         return bundle
 
-    def put_document(self, kind: str, name: str, doc: Any, user: str | None) -> dict[str, Any]:
-        """Store one draft document after checking its shape; returns it with ids filled in."""
+    def document_fingerprint(self, kind: str, name: str) -> str:
+        """Return the fingerprint of one draft document ("" when the draft has none)."""
+        return fingerprint(self.draft().documents.get(kind, {}).get(name))
+
+    def put_document(
+        self, kind: str, name: str, doc: Any, user: str | None, base: str | None = None
+    ) -> dict[str, Any]:
+        """Store one draft document after checking its shape; returns it with ids filled in.
+
+        With ``base`` (the fingerprint the editor loaded), a document changed by someone else since is
+        refused with StaleDraft instead of being overwritten.
+        """
         if kind not in DOCUMENT_KINDS:
             raise NotFound(f"unknown document kind '{kind}'; use one of {', '.join(DOCUMENT_KINDS)}")
         if isinstance(doc, dict) and "name" not in doc:
@@ -111,6 +137,8 @@ class MetadataService:
         if problems:
             raise MetadataInvalid(f"the {kind} document '{name}' is not valid", problems)
         with self.engine.begin() as conn:
+            if base is not None:
+                self._check_base(conn, kind, name, base)
             previous = self._draft(conn)
             single = Bundle()
             single.documents[kind][name] = doc
@@ -126,6 +154,19 @@ class MetadataService:
             )
         stored: dict[str, Any] = doc
         return stored
+
+    def _check_base(self, conn: Connection, kind: str, name: str, base: str) -> None:
+        row = conn.execute(
+            select(meta_drafts.c.body, meta_drafts.c.updated_by)
+            .where((meta_drafts.c.kind == kind) & (meta_drafts.c.name == name))
+            .with_for_update()
+        ).first()
+        if fingerprint(row.body if row is not None else None) != base:
+            raise StaleDraft(
+                f"the draft {kind} '{name}' was changed by {row.updated_by if row else 'someone'} "
+                "after you opened it; nothing was saved, reload to see their change",
+                changed_by=row.updated_by if row is not None else None,
+            )
 
     def delete_document(self, kind: str, name: str) -> None:
         """Remove one document from the draft."""

@@ -18,6 +18,7 @@ from crm_platform.api.common import (
 from crm_platform.services import services
 from metamodel.definitions import DOCUMENT_KINDS
 from metamodel.errors import MetadataInvalid, NotFound, Problem
+from metamodel.versions import fingerprint
 
 _MAX_NAME = 100  # the width of sys_meta_draft.name
 
@@ -89,7 +90,9 @@ def meta_draft_document(kind: str, name: str) -> Any:
     doc = services().metadata.draft().documents[kind].get(name)
     if doc is None:
         raise NotFound(f"the draft has no {kind} '{name}'")
-    return jsonify(doc)
+    response = jsonify(doc)
+    response.headers["ETag"] = f'"{fingerprint(doc)}"'
+    return response
 
 
 @bp.put("/meta/draft/<kind>/<name>")
@@ -97,8 +100,13 @@ def meta_draft_document(kind: str, name: str) -> Any:
 def meta_put_document(kind: str, name: str) -> Any:
     """Store one draft document; returns it with ids assigned."""
     _check_kind_name(kind, name)
-    doc = services().metadata.put_document(kind, name, json_body(), username())
-    return jsonify(doc)
+    # If-Match with the ETag read before: a document someone changed since is refused (409), not overwritten.
+    base = request.headers.get("If-Match")
+    base = base.strip().strip('"') if base is not None else None
+    doc = services().metadata.put_document(kind, name, json_body(), username(), base)
+    response = jsonify(doc)
+    response.headers["ETag"] = f'"{fingerprint(doc)}"'
+    return response
 
 
 @bp.delete("/meta/draft/<kind>/<name>")

@@ -10,6 +10,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.studio import bp as studio_bp
+from crm_platform.pages.studioform import bp as studio_form_bp
+from crm_platform.pages.studioversions import bp as studio_versions_bp
 from crm_platform.pages.views import bp
 from crm_platform.services import CrmServices
 
@@ -28,6 +30,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
+    # Its endpoints read "studio.versions.<view>" (the shell marks every "studio." page as the studio's).
+    app.register_blueprint(studio_versions_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
 
 
 __all__ = ["bp", "init_app"]

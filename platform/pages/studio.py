@@ -20,6 +20,7 @@ from crm_platform.services import services
 from metamodel.definitions import Bundle
 from metamodel.diff import diff_bundles
 from metamodel.errors import CrmError, NotFound
+from metamodel.versions import StaleDraft, fingerprint
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 ICONS = (
@@ -42,33 +43,16 @@ ICONS = (
 )
 
 
-def pending_changes() -> list[dict[str, Any]]:
-    """Return what the draft changes against the active version (everything, before the first publish)."""
+def active_bundle() -> Bundle:
+    """Return the active version's metadata (empty before the first publish)."""
     metadata = services().metadata
     active = metadata.active_version()
-    before = metadata.bundle_of(active) if active is not None else Bundle.from_json({})
-    return diff_bundles(before, metadata.draft())
+    return metadata.bundle_of(active) if active is not None else Bundle.from_json({})
 
 
-def _describe(change: dict[str, Any]) -> str:
-    """Say a change in plain words: "Field Phone added to Service ticket"."""
-    locale = current_locale()
-
-    def label(doc: Any, fallback: str) -> str:
-        labels = doc.get("label") if isinstance(doc, dict) else None
-        if isinstance(labels, dict):
-            return str(labels.get(locale) or labels.get("en") or fallback)
-        return fallback
-
-    kind, name, what = change["kind"], change["name"], change["change"]
-    doc = change["after"] if change["after"] is not None else change["before"]
-    subject = label(doc, name) if what in ("added", "removed") else name
-    if what in ("field_added", "field_removed", "field_changed"):
-        field = label(doc, change["path"].split(".", 1)[-1])
-        return t(f"studio.change.{what}", field=field, entity=name)
-    if what in ("added", "removed"):
-        return t(f"studio.change.{what}", kind=t(f"studio.kind.{kind}"), name=subject)
-    return t("studio.change.changed", kind=t(f"studio.kind.{kind}"), name=name, path=change["path"])
+def pending_changes() -> list[dict[str, Any]]:
+    """Return what the draft changes against the active version (everything, before the first publish)."""
+    return diff_bundles(active_bundle(), services().metadata.draft())
 
 
 def _entities(bundle: Bundle) -> list[dict[str, Any]]:
@@ -93,7 +77,8 @@ def _type_labels() -> list[tuple[str, str]]:
     return [(n, t(f"studio.type.{n}") if t(f"studio.type.{n}") != f"studio.type.{n}" else n) for n in names]
 
 
-def _page(template: str, status: int = 200, **extra: Any) -> Any:
+def studio_page(template: str, status: int = 200, **extra: Any) -> Any:
+    """Render a studio page with the entity list and the unpublished-changes bar."""
     draft = services().metadata.draft()
     changes = pending_changes()
     return render_template(
@@ -112,7 +97,7 @@ def _page(template: str, status: int = 200, **extra: Any) -> Any:
 @configure_required
 def studio_home() -> Any:
     """The studio's start: the entity list and the new-entity form."""
-    return _page("studio/home.html")
+    return studio_page("studio/home.html")
 
 
 @bp.post("/entities")
@@ -124,11 +109,19 @@ def create_entity() -> Any:
         name, doc = entity_document(request.form)
         if name in services().metadata.draft().documents.get("entity", {}):
             raise CrmError(t("studio.err.entity_exists", name=name))
-        services().metadata.put_document("entity", name, doc, username())
+        services().metadata.put_document("entity", name, doc, username(), base="")
     except CrmError as exc:
-        return _page("studio/home.html", 422, error=exc, form=request.form)
+        return studio_page("studio/home.html", exc.status, error=_stale_message(exc), form=request.form)
     flash(t("studio.entity_added", name=name))
     return redirect(url_for("studio.entity", name=name))
+
+
+def _stale_message(exc: CrmError) -> CrmError:
+    """Say a refused stale save in the reader's language: who saved first, and that nothing was lost."""
+    if isinstance(exc, StaleDraft):
+        who = exc.extra.get("changed_by") or t("studio.someone")
+        return CrmError(t("studio.err.stale", who=who))
+    return exc
 
 
 def _draft_entity(name: str) -> dict[str, Any]:
@@ -163,7 +156,9 @@ def _field_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def entity(name: str) -> Any:
     """One entity of the draft: its fields and the add-field form."""
     doc = _draft_entity(name)
-    return _page("studio/entity.html", doc=doc, fields=_field_rows(doc), current=name)
+    return studio_page(
+        "studio/entity.html", doc=doc, fields=_field_rows(doc), current=name, base=fingerprint(doc)
+    )
 
 
 @bp.post("/entities/<name>/fields")
@@ -180,35 +175,20 @@ def add_field(name: str) -> Any:
         if any(f["name"] == field["name"] for f in doc.get("fields") or []):
             raise CrmError(t("studio.err.field_exists", name=field["name"]))
         doc["fields"] = [*(doc.get("fields") or []), field]
-        services().metadata.put_document("entity", name, doc, username())
+        # The fingerprint of the entity the admin opened: someone else's save since is refused, not lost.
+        base = request.form.get("base")
+        services().metadata.put_document("entity", name, doc, username(), base=base and base[:64])
     except CrmError as exc:
-        fields = _field_rows(_draft_entity(name))
-        return _page(
-            "studio/entity.html", 422, doc=doc, fields=fields, current=name, error=exc, form=request.form
+        latest = _draft_entity(name)
+        return studio_page(
+            "studio/entity.html",
+            exc.status if isinstance(exc, StaleDraft) else 422,
+            doc=latest,
+            fields=_field_rows(latest),
+            current=name,
+            error=_stale_message(exc),
+            form=request.form,
+            base=fingerprint(latest),
         )
     flash(t("studio.field_added", name=field["name"]))
     return redirect(url_for("studio.entity", name=name))
-
-
-@bp.get("/review")
-@login_required
-@configure_required
-def review() -> Any:
-    """The pending changes in plain words, and the publish form."""
-    described = [{**c, "text": _describe(c)} for c in pending_changes()]
-    return _page("studio/review.html", described=described)
-
-
-@bp.post("/publish")
-@login_required
-@configure_required
-def publish() -> Any:
-    """Validate and publish the draft, with a comment."""
-    comment = (request.form.get("comment") or "").strip()[:500]
-    try:
-        info = services().metadata.publish(username(), comment)
-    except CrmError as exc:
-        described = [{**c, "text": _describe(c)} for c in pending_changes()]
-        return _page("studio/review.html", 422, described=described, error=exc)
-    flash(t("studio.published", version=info.number))
-    return redirect(url_for("studio.review"))

@@ -30,7 +30,15 @@
     source.addEventListener("input", function () { if (!touched) { input.value = slug(source.value); } });
   }
 
+  // Forms that throw work away ask first (no inline onclick: the page may run under a strict CSP).
+  function initConfirm(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.crmConfirm)) { event.preventDefault(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-crm-confirm]").forEach(initConfirm);
     document.querySelectorAll("[data-crm-type-select]").forEach(initTypePanels);
     document.querySelectorAll("[data-crm-slug-from]").forEach(initSlug);
   });

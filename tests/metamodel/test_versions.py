@@ -8,7 +8,7 @@ import pytest
 
 from metamodel.definitions import Bundle
 from metamodel.errors import MetadataInvalid, NotFound, SchemaChangeRefused
-from metamodel.versions import MetadataService
+from metamodel.versions import MetadataService, StaleDraft
 from tests.metamodel.mmsupport import T0, Site, as_bundle, entity, select_field
 
 DEAL = entity(
@@ -239,3 +239,23 @@ def test_a_refused_rollback_changes_nothing(site: Site) -> None:
     assert [v.number for v in site.svc.versions()] == [2, 1]
     assert site.svc.draft().to_json() == site.svc.bundle_of(2).to_json()
     assert site.runtime().get("deal", 1)["amount"] == "about 10"
+
+
+def test_a_stale_draft_document_is_refused_not_overwritten(site: Site) -> None:
+    svc = site.svc
+    assert svc.document_fingerprint("entity", "deal") == ""
+    svc.put_document("entity", "deal", DEAL, "ann", base="")  # "" = it did not exist when opened
+    opened = svc.document_fingerprint("entity", "deal")  # both admins open the same draft
+    ann = entity("deal", [*DEAL["fields"], {"name": "amount", "type": "integer"}])
+    bob = entity("deal", [*DEAL["fields"], {"name": "notes", "type": "long_text"}])
+    svc.put_document("entity", "deal", ann, "ann", base=opened)
+    with pytest.raises(StaleDraft, match="changed by ann after you opened it") as refused:
+        svc.put_document("entity", "deal", bob, "bob", base=opened)
+    assert refused.value.status == 409 and refused.value.extra == {"changed_by": "ann"}
+    names = [f["name"] for f in svc.draft().docs("entity")["deal"]["fields"]]
+    assert names == ["title", "stage", "amount"]  # Ann's change kept, Bob's not written
+    with pytest.raises(StaleDraft):  # creating what someone else created meanwhile
+        svc.put_document("entity", "deal", bob, "bob", base="")
+    # Without a base (the API without If-Match, imports) the last write still wins, as before.
+    svc.put_document("entity", "deal", bob, "bob")
+    assert svc.document_fingerprint("entity", "deal") != opened

@@ -103,3 +103,17 @@ def test_refused_retype_is_a_409_with_records(admin: Api) -> None:
     assert admin.ok("GET", "/records/company")["items"][0]["name"] == "Acme"
     assert admin.ok("GET", "/meta/versions")["active"] == 1
     assert admin.post("/meta/rollback", {"version": 7}).status_code == 404
+
+
+def test_if_match_refuses_a_stale_draft_document(admin: Api) -> None:
+    """PUT with If-Match (the ETag read before) is refused with 409 when someone saved in between."""
+    admin.define("entity", "company", COMPANY)
+    read = admin.get("/meta/draft/entity/company")
+    etag = read.headers["ETag"]
+    changed = {**COMPANY, "fields": [*COMPANY["fields"], {"name": "vat", "type": "text"}]}
+    saved = admin.put("/meta/draft/entity/company", changed, headers={"If-Match": etag})
+    assert saved.status_code == 200 and saved.headers["ETag"] != etag
+    stale = admin.put("/meta/draft/entity/company", COMPANY, headers={"If-Match": etag})
+    assert stale.status_code == 409 and error_of(stale)["code"] == "stale_draft"
+    fields = admin.ok("GET", "/meta/draft/entity/company")["fields"]
+    assert [f["name"] for f in fields][-1] == "vat"
