@@ -12,6 +12,7 @@ from flask import Flask
 
 from crm_platform.cli import cli
 from crm_platform.services import CrmServices
+from rule_engine.scheduler.runner import run_due
 from tests.platform.api.apisupport import Api
 
 LEAD = {
@@ -172,3 +173,22 @@ def test_hostile_expressions_get_clear_errors_and_the_app_keeps_serving(admin: A
     assert report["matches"] == []
     admin.ok("POST", "/records/lead", {"name": "Still serving", "source": "fair"}, status=201)
     assert [item["name"] for item in admin.ok("GET", "/records/lead")["items"]] == ["Still serving"]
+
+
+def test_admins_list_skipped_firings_and_watermarks(admin: Api, api_svc: CrmServices) -> None:
+    late = {**FOLLOW_UP, "schedule": {**FOLLOW_UP["schedule"], "late_policy": "skip", "late_after_hours": 1}}
+    _publish(admin, follow_up=late)
+    now = api_svc.rules.clock()
+    stale = admin.ok(
+        "POST",
+        "/records/lead",
+        {"name": "Stale", "contacted_at": (now - dt.timedelta(hours=80)).isoformat()},
+        status=201,
+    )["id"]
+    svc = api_svc
+    assert run_due(svc.engine, svc.metadata.model(), now, svc.rules, svc.hooks).outcomes["late"] == 1
+    body = admin.ok("GET", "/meta/rule-firings?status=skipped")
+    assert [(i["rule"], i["record_id"]) for i in body["items"]] == [("follow_up", stale)]
+    assert body["items"][0]["detail"].startswith("late: due ")
+    assert [w["rule"] for w in body["watermarks"]] == ["follow_up"]
+    assert admin.ok("GET", "/meta/rule-firings?status=nope", status=400)["error"]["code"] == "bad_request"
