@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
@@ -192,3 +194,23 @@ def test_admins_list_skipped_firings_and_watermarks(admin: Api, api_svc: CrmServ
     assert body["items"][0]["detail"].startswith("late: due ")
     assert [w["rule"] for w in body["watermarks"]] == ["follow_up"]
     assert admin.ok("GET", "/meta/rule-firings?status=nope", status=400)["error"]["code"] == "bad_request"
+
+
+def test_scheduler_at_a_chosen_time_is_refused_unless_the_site_enables_it(
+    crm_env: dict[str, str], app: Flask, svc: CrmServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, doc in (("lead", LEAD), ("task", TASK)):
+        svc.metadata.put_document("entity", name, doc, "test")
+    svc.metadata.put_document("trigger", "follow_up", FOLLOW_UP, "test")
+    svc.metadata.publish("test", "rules")
+    now = svc.rules.clock()
+    svc.runtime().create("lead", {"name": "Soon", "contacted_at": (now - dt.timedelta(hours=1)).isoformat()})
+    later = (now + dt.timedelta(days=3)).isoformat()
+    refused = CliRunner().invoke(cli, ["scheduler", "--once", "--at", later])
+    assert refused.exit_code != 0 and "CRM_SCHEDULER_ALLOW_AT" in refused.output
+    monkeypatch.setenv("CRM_SCHEDULER_ALLOW_AT", "1")
+    assert CliRunner().invoke(cli, ["scheduler", "--at", later]).exit_code != 0  # only with --once
+    assert CliRunner().invoke(cli, ["scheduler", "--once", "--at", "friday"]).exit_code != 0
+    result = CliRunner().invoke(cli, ["scheduler", "--once", "--at", later])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["firing"]["fired"] == 1

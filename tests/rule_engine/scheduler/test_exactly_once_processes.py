@@ -155,7 +155,9 @@ def test_a_frozen_scheduler_stalls_nobody_and_its_claim_is_released(db_url: str)
         report = finish(scheduler(db_url, "--once"))  # skips lead 8 at once instead of waiting on it
         assert report["firing"]["fired"] == 12 and report["firing"]["outcomes"].get("busy") == 1
         assert time.monotonic() - blocked_at < 10, "too slow to see the claim held"
-        time.sleep(max(0.0, blocked_at + 11 - time.monotonic()))  # the server ends the frozen session, which releases its claim
+        time.sleep(
+            max(0.0, blocked_at + 11 - time.monotonic())
+        )  # the server ends the frozen session, which releases its claim
         assert finish(scheduler(db_url, "--once"))["firing"]["fired"] == 1
     finally:
         frozen.kill()
