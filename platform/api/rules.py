@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, configure_required, int_value, json_body
+from crm_platform.i18n import t
 from crm_platform.services import services
 from metamodel.errors import NotFound, Problem
 from rule_engine.dryrun import dry_run
@@ -54,7 +55,7 @@ def meta_rule_firings() -> Any:
     status = args.get("status") or None
     if status is not None and status not in FIRING_STATUSES:
         raise BadRequest(
-            f"'status' must be one of {', '.join(FIRING_STATUSES)}",
+            t("rules.firings.bad_status", choices=", ".join(FIRING_STATUSES)),
             [Problem("status", "unknown status", "enum")],
         )
     limit = int_value(args.get("limit", 100), "limit", high=1000)
