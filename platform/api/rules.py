@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from flask import jsonify, request
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, configure_required, int_value, json_body
@@ -70,5 +69,7 @@ def meta_rule_firings() -> Any:
     return jsonify({"items": items, "watermarks": marks})
 
 
-def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value.isoformat() if isinstance(value, dt.datetime) else value for key, value in row.items()}
+def _jsonable(row: RowMapping) -> dict[str, Any]:
+    return {
+        str(key): value.isoformat() if isinstance(value, dt.datetime) else value for key, value in row.items()
+    }

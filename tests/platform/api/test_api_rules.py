@@ -178,7 +178,13 @@ def test_hostile_expressions_get_clear_errors_and_the_app_keeps_serving(admin: A
 
 
 def test_admins_list_skipped_firings_and_watermarks(admin: Api, api_svc: CrmServices) -> None:
-    late = {**FOLLOW_UP, "schedule": {**FOLLOW_UP["schedule"], "late_policy": "skip", "late_after_hours": 1}}
+    schedule = {
+        "relative_to": "contacted_at",
+        "offset_hours": 72,
+        "late_policy": "skip",
+        "late_after_hours": 1,
+    }
+    late = {**FOLLOW_UP, "schedule": schedule}
     _publish(admin, follow_up=late)
     now = api_svc.rules.clock()
     stale = admin.ok(
