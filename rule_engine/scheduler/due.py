@@ -73,7 +73,9 @@ def due_records(
     table = model.table
     window = window or DueWindow.lookback(now, schedule.lookback_seconds)
     if schedule.kind == "cron":
-        slot = latest_slot(parse_cron(str(schedule.cron), schedule.timezone), now, now - window.low)
+        # A cron slot is coalesced and fires at most ``lookback_hours`` late, watermark or not.
+        lookback = dt.timedelta(seconds=schedule.lookback_seconds)
+        slot = latest_slot(parse_cron(str(schedule.cron), schedule.timezone), now, lookback)
         if slot is None:
             return []
         key = due_key(slot)

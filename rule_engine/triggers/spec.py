@@ -15,7 +15,7 @@ watermark and catches up everything due since it, however long it was down and h
 record is dated.  ``late_policy`` says what happens to a firing found more than ``late_after_hours``
 (default 24) after it came due: ``fire_late`` (the default) fires it, ``skip`` records it in the ledger
 as skipped, with the reason, where admins can list it.  A cron trigger catches up only its latest
-missed slot (slots are coalesced).
+missed slot (slots are coalesced), and only within its ``lookback_hours``.
 """
 
 from __future__ import annotations
