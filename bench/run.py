@@ -66,6 +66,11 @@ BENCHMARKS: list[Benchmark] = [
         "time-trigger due-set query over N records with 1% due, and firing a sample",
     ),
     Benchmark(
+        "scheduler_drain",
+        "bench.scheduler_drain:run",
+        "draining 20,000 due firings on PostgreSQL with one scheduler process vs two at once",
+    ),
+    Benchmark(
         "pool_return",
         "bench.pool_return:run",
         "the lead pool's auto-return sweep over N owned records with 1% stale vs a bare UPDATE",

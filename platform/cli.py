@@ -392,12 +392,20 @@ def run(host: str, port: int, no_demo: bool) -> None:
     "--interval", type=float, help="Seconds between ticks (default: $CRM_SCHEDULER_INTERVAL or 30)."
 )
 @click.option("--once", is_flag=True, help="Run one tick, print its report and exit.")
-def scheduler(interval: float | None, once: bool) -> None:
+@click.option(
+    "--at",
+    "at",
+    help="With --once: tick as if it were this ISO time (only where CRM_SCHEDULER_ALLOW_AT=1).",
+)
+def scheduler(interval: float | None, once: bool, at: str | None) -> None:
     """Run the dedicated scheduler process: time triggers, retries and outbox deliveries."""
     from crm_platform.startup import build_scheduler
 
     app = _app()
     service = build_scheduler(_svc(), app.config)
+    if at is not None:
+        moment = _scheduler_time(at, once, bool(app.config.get("CRM_SCHEDULER_ALLOW_AT")))
+        service.clock = lambda: moment
     if interval is not None:
         if interval <= 0:
             raise click.BadParameter("must be more than 0", param_hint="--interval")
@@ -408,6 +416,22 @@ def scheduler(interval: float | None, once: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"scheduler running every {service.interval:g} s on {_database_label()}; Ctrl+C stops it")
     service.run_forever()
+
+
+def _scheduler_time(at: str, once: bool, allowed: bool) -> dt.datetime:
+    if not allowed:
+        raise click.UsageError(
+            "--at is refused on this site: set CRM_SCHEDULER_ALLOW_AT=1 (staging and training sites only)"
+        )
+    if not once:
+        raise click.BadParameter("needs --once", param_hint="--at")
+    try:
+        moment = dt.datetime.fromisoformat(at)
+    except ValueError:
+        raise click.BadParameter(
+            "expected an ISO time, e.g. 2026-12-05T09:00:00+08:00", param_hint="--at"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 cli.add_command(generate_key_command)

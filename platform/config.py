@@ -42,6 +42,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CRM_TRUSTED_PROXIES": int(env.get("CRM_TRUSTED_PROXIES", "0")),
         "CRM_SCHEDULER": env.get("CRM_SCHEDULER", "app"),
         "CRM_SCHEDULER_INTERVAL": float(env.get("CRM_SCHEDULER_INTERVAL", "30")),
+        # Staging and training sites only: lets `crm scheduler --once --at ISO-TIME` run at a chosen time.
+        "CRM_SCHEDULER_ALLOW_AT": env.get("CRM_SCHEDULER_ALLOW_AT", "").lower() in ("1", "true", "yes"),
         "CRM_ACTION_PLUGINS": env.get("CRM_ACTION_PLUGINS", ""),
         "CRM_ENCRYPTION": env.get("CRM_ENCRYPTION", "on"),
         "CRM_ENCRYPTION_KEYS": env.get("CRM_ENCRYPTION_KEYS", ""),

@@ -1,7 +1,8 @@
 """The firing ledger: one row per (rule, record, due key), claimed by inserting it.
 
-Whoever inserts the row first owns the firing; a competitor's insert fails on the unique key (on
-PostgreSQL it waits for the owner's transaction, so a crashed owner's claim simply disappears).
+Whoever inserts the row first owns the firing; a competitor's ``INSERT ... ON CONFLICT DO NOTHING``
+inserts nothing (no error, so no PostgreSQL ERROR log line per lost claim; on PostgreSQL it waits for
+the owner's transaction, so a crashed owner's claim simply disappears).
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, String, func, literal, literal_column, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Insert, String, func, literal, literal_column, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from rule_engine.tables import firings
@@ -74,26 +75,30 @@ def claim(
     detail: str = "",
     next_attempt_at: dt.datetime | None = None,
 ) -> int | None:
-    """Insert the ledger row in a savepoint; returns its id, or None when the key is already taken."""
-    try:
-        with conn.begin_nested():
-            result = conn.execute(
-                firings.insert().values(
-                    rule=rule,
-                    entity=entity,
-                    record_id=record_id,
-                    due_key=key,
-                    fired_at=now,
-                    status=status,
-                    detail=detail[:2000],
-                    attempts=1,
-                    next_attempt_at=next_attempt_at,
-                )
-            )
-    except IntegrityError:
-        return None
-    key_row = result.inserted_primary_key
+    """Insert the ledger row unless its key exists; returns its id, or None when the key is already taken."""
+    values = {
+        "rule": rule,
+        "entity": entity,
+        "record_id": record_id,
+        "due_key": key,
+        "fired_at": now,
+        "status": status,
+        "detail": detail[:2000],
+        "attempts": 1,
+        "next_attempt_at": next_attempt_at,
+    }
+    statement = _insert_ignoring_conflict(conn.dialect.name, values)
+    key_row = conn.execute(statement.returning(firings.c.id)).first()
     return int(key_row[0]) if key_row else None
+
+
+def _insert_ignoring_conflict(dialect: str, values: dict[str, Any]) -> Insert:
+    keys = ["rule", "record_id", "due_key"]
+    if dialect == "postgresql":
+        return postgresql.insert(firings).values(**values).on_conflict_do_nothing(index_elements=keys)
+    if dialect == "sqlite":
+        return sqlite.insert(firings).values(**values).on_conflict_do_nothing(index_elements=keys)
+    raise NotImplementedError(f"the firing ledger does not support the {dialect} database")
 
 
 def set_status(conn: Connection, firing_id: int, status: str, detail: str = "") -> None:

@@ -144,3 +144,15 @@ outbox_attempts = Table(
     Column("duration_ms", Integer),
     Index("ix_sys_outbox_attempt_outbox", "outbox_id", "attempt"),
 )
+
+# Per time rule: since when its due times count (set on first sight, minus the rule's lookback) and the
+# last clock reading at which the scheduler had drained everything due (migration 0140).
+rule_watermarks = Table(
+    "sys_rule_watermark",
+    rule_metadata,
+    Column("rule", String(100), primary_key=True),
+    Column("since", UTCDateTime, nullable=False),
+    Column("drained_to", UTCDateTime),
+    Column("backlog", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,16 +1,22 @@
-"""Rule endpoints: the dry run of a trigger against existing data."""
+"""Rule endpoints: the dry run of a trigger against existing data, and the firing ledger for admins."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
+from sqlalchemy import RowMapping, select
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, configure_required, int_value, json_body
+from crm_platform.i18n import t
 from crm_platform.services import services
 from metamodel.errors import NotFound, Problem
 from rule_engine.dryrun import dry_run
+from rule_engine.tables import firings, rule_watermarks
+
+FIRING_STATUSES = ("done", "skipped", "failed", "retry")
 
 
 @bp.post("/meta/dry-run")
@@ -38,3 +44,32 @@ def meta_dry_run() -> Any:
     with svc.engine.connect() as conn:
         report = dry_run(document, svc.metadata.model(), conn, svc.rules.clock(), svc.rules, limit)
     return jsonify(report)
+
+
+@bp.get("/meta/rule-firings")
+@configure_required
+def meta_rule_firings() -> Any:
+    """List ledger firings (newest first; e.g. ``?status=skipped``) and each time rule's watermark."""
+    args = request.args
+    status = args.get("status") or None
+    if status is not None and status not in FIRING_STATUSES:
+        raise BadRequest(
+            t("rules.firings.bad_status", choices=", ".join(FIRING_STATUSES)),
+            [Problem("status", "unknown status", "enum")],
+        )
+    limit = int_value(args.get("limit", 100), "limit", high=1000)
+    query = select(firings).order_by(firings.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(firings.c.status == status)
+    if args.get("rule"):
+        query = query.where(firings.c.rule == args["rule"][:100])
+    with services().engine.connect() as conn:
+        items = [_jsonable(row) for row in conn.execute(query).mappings()]
+        marks = [_jsonable(row) for row in conn.execute(select(rule_watermarks).order_by("rule")).mappings()]
+    return jsonify({"items": items, "watermarks": marks})
+
+
+def _jsonable(row: RowMapping) -> dict[str, Any]:
+    return {
+        str(key): value.isoformat() if isinstance(value, dt.datetime) else value for key, value in row.items()
+    }

@@ -1,7 +1,8 @@
 """Finding due records of a time trigger with one SQL query per batch, never by loading every record.
 
-The query restricts the anchor (date field, or entry into the current state) to the window
-``(now - offset - lookback, now - offset]``, adds the trigger's condition when the expression language
+The query restricts the due time (anchor plus offset) to a window: ``(low, now]``, plus, for records
+edited since ``edited_after``, ``(since, now]`` (a record back-dated below the watermark is still found).
+Without a window it is ``(now - lookback, now]``.  It adds the trigger's condition when the expression language
 can translate it to SQL, and excludes keys already in the ledger with ``NOT EXISTS``.  Conditions that
 cannot be translated are evaluated in Python over the (window-restricted) candidates, in id batches.
 """
@@ -13,7 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, literal, select
+from sqlalchemy import Connection, Select, and_, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.model import EntityModel, SiteModel
 from metamodel.records.values import serialize_row
@@ -28,6 +30,21 @@ log = logging.getLogger(__name__)
 SCAN_BATCH = 500
 MAX_SCAN = 50_000
 _ANCHOR = "_anchor"
+
+
+@dataclass(frozen=True)
+class DueWindow:
+    """Which due times count: after ``low``, or after ``since`` for records edited after ``edited_after``."""
+
+    low: dt.datetime
+    since: dt.datetime
+    edited_after: dt.datetime | None = None
+
+    @classmethod
+    def lookback(cls, now: dt.datetime, seconds: int) -> DueWindow:
+        """The window of a rule without a watermark: the last ``seconds`` before ``now``."""
+        low = now - dt.timedelta(seconds=seconds)
+        return cls(low, low)
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,7 @@ def due_records(
     now: dt.datetime,
     expressions: Expressions,
     limit: int = 500,
+    window: DueWindow | None = None,
 ) -> list[DueItem]:
     """Return up to ``limit`` due, not yet fired items of a time trigger, oldest ids first."""
     schedule = trigger.schedule
@@ -53,8 +71,10 @@ def due_records(
         return []
     model = site.entity(trigger.entity)
     table = model.table
-    lookback = dt.timedelta(seconds=schedule.lookback_seconds)
+    window = window or DueWindow.lookback(now, schedule.lookback_seconds)
     if schedule.kind == "cron":
+        # A cron slot is coalesced and fires at most ``lookback_hours`` late, watermark or not.
+        lookback = dt.timedelta(seconds=schedule.lookback_seconds)
         slot = latest_slot(parse_cron(str(schedule.cron), schedule.timezone), now, lookback)
         if slot is None:
             return []
@@ -68,16 +88,20 @@ def due_records(
         )
     offset = dt.timedelta(seconds=schedule.offset_seconds)
     high = now - offset
-    low = high - lookback
+    low = window.low - offset
     if schedule.kind == "relative":
         column = table.c[str(schedule.relative_to)]
-        if model.fields[str(schedule.relative_to)].type == "date":
-            window = and_(column <= high.date(), column > low.date())
-        else:
-            window = and_(column <= high, column > low)
+        is_date = model.fields[str(schedule.relative_to)].type == "date"
+        in_window = _between(column, low, high, is_date)
+        if window.edited_after is not None and window.since < window.low:
+            back_dated = and_(
+                table.c.updated_at > window.edited_after,
+                _between(column, window.since - offset, high, is_date),
+            )
+            in_window = or_(in_window, back_dated)
         statement = select(table, column.label(_ANCHOR)).where(
             column.is_not(None),
-            window,
+            in_window,
             not_fired(
                 trigger.name, table.c.id, due_key_sql(column, schedule.offset_seconds, conn.dialect.name)
             ),
@@ -118,6 +142,12 @@ def due_records(
         return due_key(entered), entered + offset
 
     return _collect(conn, site, model, trigger, statement, now, expressions, limit, state_key)
+
+
+def _between(column: Any, low: dt.datetime, high: dt.datetime, is_date: bool) -> ColumnElement[bool]:
+    if is_date:
+        return and_(column <= high.date(), column > low.date())
+    return and_(column <= high, column > low)
 
 
 def _collect(

@@ -1,73 +1,49 @@
-"""Firing due time triggers exactly once, and retrying failed firings whose actions are safe to rerun.
+"""One scheduler pass: drain every time rule's due firings, round-robin in batches, within a time budget.
 
-Each firing is one transaction: insert the ledger row (a competitor's insert fails on the unique key and
-it moves on), re-load the record, re-check that it is still due and still matches, run the actions,
-commit.  A crash anywhere before the commit leaves nothing behind, so the next tick fires it again.
+Each rule is scanned from its watermark (see ``watermark``), so an outage or a back-dated record never
+loses a firing.  Rules take turns, one batch each, until all are drained or the budget is spent; a rule
+left with a backlog keeps its watermark and goes on next tick.  Each firing is its own transaction
+(``fire.fire_due``), so exactly-once holds however many schedulers run and wherever one crashes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter
+import time
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Engine
 
 from metamodel.model import SiteModel
 from metamodel.records.hooks import RecordHooks
 from metamodel.records.runtime import RecordRuntime
-from rule_engine.actions.base import log_failure
 from rule_engine.engine import RuleEngine
-from rule_engine.evaluation import Expressions, load_record, shared_expressions
-from rule_engine.ledger import (
-    MAX_ATTEMPTS,
-    as_moment,
-    claim,
-    due_key,
-    failure_status,
-    retry_delay,
-    set_status,
-)
-from rule_engine.scheduler.due import DueItem, due_records
-from rule_engine.tables import firings, state_history
-from rule_engine.triggers.firing import FiringFailed, record_failure, run_trigger_actions, trigger_context
-from rule_engine.triggers.spec import TriggerSpec, find_trigger, site_triggers, workflow_of
+from rule_engine.evaluation import Expressions, shared_expressions
+from rule_engine.ledger import MAX_ATTEMPTS
+from rule_engine.scheduler.claiming import Timeouts
+from rule_engine.scheduler.due import DueItem, DueWindow, due_records
+from rule_engine.scheduler.fire import DEFAULT_TIMEOUTS, fire_due
+from rule_engine.scheduler.report import RunReport, count_error
+from rule_engine.scheduler.retries import retry_firing, retry_pass
+from rule_engine.scheduler.watermark import mark, window_for
+from rule_engine.triggers.spec import TriggerSpec, site_triggers
+
+__all__ = ["RunReport", "fire_due", "retry_firing", "run_due"]
 
 log = logging.getLogger(__name__)
+# Outcomes that leave the firing unresolved (no committed ledger row): the rule is not drained.
+_UNRESOLVED = frozenset({"busy", "error"})
 
 
 @dataclass
-class RunReport:
-    """What one scheduler pass did, per outcome and per rule."""
+class _RulePass:
+    """One rule's progress in this pass."""
 
-    outcomes: Counter[str] = field(default_factory=Counter)
-    per_rule: dict[str, Counter[str]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-
-    def count(self, rule: str, outcome: str) -> None:
-        """Count one outcome (done, skipped, retry, failed, taken, error)."""
-        self.outcomes[outcome] += 1
-        self.per_rule.setdefault(rule, Counter())[outcome] += 1
-
-    @property
-    def fired(self) -> int:
-        """Firings whose actions ran and committed."""
-        return self.outcomes["done"]
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready summary."""
-        return {
-            "fired": self.fired,
-            "outcomes": dict(self.outcomes),
-            "rules": {rule: dict(counts) for rule, counts in self.per_rule.items()},
-            "errors": self.errors,
-        }
-
-
-class _Taken(Exception):
-    """Another process claimed the firing first."""
+    trigger: TriggerSpec
+    window: DueWindow
+    seen: set[tuple[int, str]] = field(default_factory=set)
+    unresolved: int = 0
 
 
 def run_due(
@@ -78,198 +54,103 @@ def run_due(
     hooks: RecordHooks | None = None,
     limit: int = 500,
     max_attempts: int = MAX_ATTEMPTS,
+    budget: float | None = None,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) -> RunReport:
-    """Fire every time trigger's due records (up to ``limit`` per rule) and the retries due at ``now``."""
+    """Fire the due firings of every time rule and the retries due at ``now``.
+
+    Without ``budget`` each rule gets one batch of ``limit``; with it, batches go on round-robin until
+    every rule is drained or ``budget`` seconds have passed.
+    """
     runtime = RecordRuntime(site, db, hooks or RecordHooks(), clock=lambda: now)
     expressions = shared_expressions(rules.functions)
     report = RunReport()
-    for trigger in site_triggers(site):
-        if trigger.event != "time":
-            continue
-        try:
-            with db.connect() as conn:
-                items = due_records(conn, site, trigger, now, expressions, limit)
-        except Exception as exc:
-            log.exception("rule %s: finding due records failed", trigger.name)
-            report.errors.append(f"{trigger.name}: {type(exc).__name__}: {exc}")
-            continue
-        for item in items:
-            try:
-                outcome = fire_due(db, runtime, rules, trigger, item, now)
-            except Exception as exc:  # a database error: nothing committed, the next tick tries again
-                outcome = _error(report, trigger.name, exc)
-            report.count(trigger.name, outcome)
-    _retry_pass(db, runtime, rules, now, report, limit, max_attempts)
+    deadline = time.monotonic() + budget if budget is not None else None
+    passes = _open_passes(db, site, now, report)
+    while passes:
+        for rule_pass in list(passes):
+            drained = _one_batch(db, runtime, rules, rule_pass, now, expressions, limit, report, timeouts)
+            if drained is not None:
+                passes.remove(rule_pass)
+                _mark(db, rule_pass, now, drained)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        if deadline is None or time.monotonic() >= deadline:
+            for rule_pass in passes:
+                _mark(db, rule_pass, now, False)
+            break
+    retry_pass(db, runtime, rules, now, report, limit, max_attempts, timeouts)
     return report
 
 
-def _error(report: RunReport, rule: str, exc: Exception) -> str:
-    log.error("rule %s: firing failed with an unexpected error", rule, exc_info=exc)
-    report.errors.append(f"{rule}: {type(exc).__name__}: {exc}")
-    return "error"
+def _open_passes(db: Engine, site: SiteModel, now: dt.datetime, report: RunReport) -> list[_RulePass]:
+    passes: list[_RulePass] = []
+    for trigger in site_triggers(site):
+        if trigger.event != "time" or trigger.schedule is None:
+            continue
+        try:
+            with db.begin() as conn:
+                passes.append(_RulePass(trigger, window_for(conn, trigger, now)))
+        except Exception as exc:
+            log.exception("rule %s: reading its watermark failed", trigger.name)
+            report.errors.append(f"{trigger.name}: {type(exc).__name__}: {exc}")
+    return passes
 
 
-def fire_due(
+def _one_batch(
+    db: Engine,
+    runtime: RecordRuntime,
+    rules: RuleEngine,
+    rule_pass: _RulePass,
+    now: dt.datetime,
+    expressions: Expressions,
+    limit: int,
+    report: RunReport,
+    timeouts: Timeouts,
+) -> bool | None:
+    """Fire one batch of a rule; returns True/False when its pass is over (drained or not), else None."""
+    trigger = rule_pass.trigger
+    wanted = limit + rule_pass.unresolved  # unresolved items of earlier batches come back: see past them
+    try:
+        with db.connect() as conn:
+            found = due_records(conn, runtime.model, trigger, now, expressions, wanted, rule_pass.window)
+    except Exception as exc:
+        log.exception("rule %s: finding due records failed", trigger.name)
+        report.errors.append(f"{trigger.name}: {type(exc).__name__}: {exc}")
+        return False
+    fresh = [item for item in found if (item.record_id, item.due_key) not in rule_pass.seen]
+    if not fresh:
+        return not found  # only firings held by others (or failing) are left: drained when none
+    unresolved = 0
+    for item in fresh:
+        rule_pass.seen.add((item.record_id, item.due_key))
+        outcome = _fire(db, runtime, rules, trigger, item, now, report, timeouts)
+        unresolved += outcome in _UNRESOLVED
+        report.count(trigger.name, outcome)
+    rule_pass.unresolved += unresolved
+    if len(found) < wanted and len(fresh) == len(found) and unresolved == 0:
+        return True  # the query returned everything left, and all of it is now in the ledger
+    return None
+
+
+def _fire(
     db: Engine,
     runtime: RecordRuntime,
     rules: RuleEngine,
     trigger: TriggerSpec,
     item: DueItem,
     now: dt.datetime,
-) -> str:
-    """Fire one due item in one transaction; returns done, skipped, taken, retry or failed."""
-    expressions = shared_expressions(rules.functions)
-    try:
-        with db.begin() as conn:
-            firing_id = claim(conn, trigger.name, trigger.entity, item.record_id, item.due_key, now)
-            if firing_id is None:
-                raise _Taken
-            record = (
-                load_record(conn, runtime.model, trigger.entity, item.record_id) if item.record_id else {}
-            )
-            reason = _not_due_reason(conn, runtime.model, trigger, item.due_key, record, now, expressions)
-            if reason:
-                set_status(conn, firing_id, "skipped", reason)
-                return "skipped"
-            assert record is not None
-            ctx = trigger_context(rules, runtime, conn, trigger, record, now, "time", item.due_key)
-            run_trigger_actions(rules, trigger, ctx)
-        return "done"
-    except _Taken:
-        return "taken"
-    except FiringFailed as failure:
-        with db.begin() as conn:
-            return record_failure(conn, trigger, item.record_id, item.due_key, now, failure)
-
-
-def _not_due_reason(
-    conn: Connection,
-    site: SiteModel,
-    trigger: TriggerSpec,
-    key: str,
-    record: dict[str, Any] | None,
-    now: dt.datetime,
-    expressions: Expressions,
-) -> str | None:
-    if not trigger.needs_record:
-        return None
-    if record is None:
-        return "the record no longer exists"
-    schedule = trigger.schedule
-    if trigger.event == "time" and schedule is not None and schedule.kind == "relative":
-        anchor = as_moment(record.get(str(schedule.relative_to)))
-        if anchor is None or due_key(anchor + dt.timedelta(seconds=schedule.offset_seconds)) != key:
-            return f"{schedule.relative_to} changed since the firing came due"
-    elif trigger.event == "time" and schedule is not None and schedule.kind == "in_state":
-        workflow = workflow_of(site, trigger.entity)
-        entered = conn.execute(
-            select(state_history.c.at)
-            .where(
-                state_history.c.entity == trigger.entity,
-                state_history.c.record_id == record["id"],
-                state_history.c.is_current.is_(True),
-            )
-            .order_by(state_history.c.id.desc())
-        ).scalar()
-        current = record.get(str(workflow["state_field"])) if workflow else None
-        if current != schedule.state or entered is None or due_key(entered) != key:
-            return f"the record left state {schedule.state}"
-    try:
-        matches = expressions.holds(site, trigger.entity, trigger.condition, conn, record, now)
-    except Exception as exc:
-        raise FiringFailed(f"condition failed: {type(exc).__name__}: {exc}", False, "condition") from exc
-    return None if matches else "the condition no longer holds"
-
-
-def _retry_pass(
-    db: Engine,
-    runtime: RecordRuntime,
-    rules: RuleEngine,
-    now: dt.datetime,
     report: RunReport,
-    limit: int,
-    max_attempts: int,
-) -> None:
-    with db.connect() as conn:
-        rows = (
-            conn.execute(
-                select(firings)
-                .where(firings.c.status == "retry", firings.c.next_attempt_at <= now)
-                .order_by(firings.c.next_attempt_at, firings.c.id)
-                .limit(limit)
-            )
-            .mappings()
-            .all()
-        )
-    for row in rows:
-        try:
-            outcome = retry_firing(db, runtime, rules, dict(row), now, max_attempts)
-        except Exception as exc:
-            outcome = _error(report, str(row["rule"]), exc)
-        report.count(str(row["rule"]), outcome)
-
-
-def retry_firing(
-    db: Engine,
-    runtime: RecordRuntime,
-    rules: RuleEngine,
-    row: dict[str, Any],
-    now: dt.datetime,
-    max_attempts: int,
+    timeouts: Timeouts,
 ) -> str:
-    """Run a failed firing again if it is still wanted; returns its new status (or taken)."""
-    site = runtime.model
-    mine = (firings.c.id == row["id"], firings.c.status == "retry", firings.c.attempts == row["attempts"])
-    trigger = find_trigger(site, str(row["rule"]))
     try:
-        with db.begin() as conn:
-            claimed = conn.execute(
-                update(firings)
-                .where(*mine)
-                .values(status="done", attempts=row["attempts"] + 1, fired_at=now, detail="")
-            ).rowcount
-            if claimed != 1:
-                raise _Taken
-            if trigger is None or trigger.entity != row["entity"]:
-                set_status(conn, row["id"], "skipped", "the rule was removed or disabled")
-                return "skipped"
-            record = (
-                load_record(conn, site, trigger.entity, int(row["record_id"])) if row["record_id"] else {}
-            )
-            expressions = shared_expressions(rules.functions)
-            reason = _not_due_reason(conn, site, trigger, str(row["due_key"]), record, now, expressions)
-            if reason:
-                set_status(conn, row["id"], "skipped", reason)
-                return "skipped"
-            assert record is not None
-            ctx = trigger_context(
-                rules, runtime, conn, trigger, record, now, trigger.event, str(row["due_key"])
-            )
-            run_trigger_actions(rules, trigger, ctx)
-        return "done"
-    except _Taken:
-        return "taken"
-    except FiringFailed as failure:
-        attempt = int(row["attempts"]) + 1
-        status = failure_status(failure.retry, attempt, max_attempts)
-        with db.begin() as conn:
-            conn.execute(
-                update(firings)
-                .where(*mine)
-                .values(
-                    attempts=attempt,
-                    status=status,
-                    detail=failure.message[:2000],
-                    next_attempt_at=now + retry_delay(attempt) if status == "retry" else None,
-                )
-            )
-            log_failure(
-                conn,
-                str(row["rule"]),
-                failure.action,
-                str(row["entity"]),
-                row["record_id"] or None,
-                failure.message,
-                now,
-            )
-        return status
+        return fire_due(db, runtime, rules, trigger, item, now, timeouts)
+    except Exception as exc:  # a database error: nothing committed, the next tick tries again
+        return count_error(report, trigger.name, exc)
+
+
+def _mark(db: Engine, rule_pass: _RulePass, now: dt.datetime, drained: bool) -> None:
+    try:
+        mark(db, rule_pass.trigger.name, now, drained, rule_pass.unresolved)
+    except Exception:  # the watermark only narrows later scans; failing to move it loses nothing
+        log.exception("rule %s: moving its watermark failed", rule_pass.trigger.name)

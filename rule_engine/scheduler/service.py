@@ -22,6 +22,7 @@ from metamodel.versions import MetadataService
 from rule_engine.delivery.worker import OutboxWorker
 from rule_engine.engine import RuleEngine
 from rule_engine.ledger import MAX_ATTEMPTS
+from rule_engine.scheduler.claiming import Timeouts
 from rule_engine.scheduler.jobs import PeriodicJob, run_jobs
 from rule_engine.scheduler.runner import run_due
 
@@ -44,6 +45,8 @@ class SchedulerService:
         limit: int = 500,
         max_attempts: int = MAX_ATTEMPTS,
         jobs: list[PeriodicJob] | None = None,
+        budget: float | None = None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.db = db
         self.metadata = metadata
@@ -53,6 +56,9 @@ class SchedulerService:
         self.clock = clock or rules.clock
         self.outbox = outbox if outbox is not None else OutboxWorker(db)
         self.limit = limit
+        # Seconds a tick may spend draining backlogs (batches of ``limit``, rules taking turns).
+        self.budget = budget
+        self.timeouts = timeouts or Timeouts()
         self.max_attempts = max_attempts
         self.jobs = list(jobs or [])  # periodic jobs (e.g. the lead pool's auto-return), once per period
         self._tick_lock = threading.Lock()
@@ -63,7 +69,17 @@ class SchedulerService:
         with self._tick_lock:
             now = self.clock()
             site = self.metadata.model()
-            firing = run_due(self.db, site, now, self.rules, self.hooks, self.limit, self.max_attempts)
+            firing = run_due(
+                self.db,
+                site,
+                now,
+                self.rules,
+                self.hooks,
+                self.limit,
+                self.max_attempts,
+                budget=self.budget if self.budget is not None else max(1.0, self.interval * 0.8),
+                timeouts=self.timeouts,
+            )
             delivery = self.outbox.tick(self.clock())
             jobs = run_jobs(self.db, self.jobs, now)
         return {

@@ -9,14 +9,18 @@ Schedules of time triggers (``event: "time"``) take one of three forms:
   ``each_record`` (the default) the actions run for every record matching the condition at the slot;
   with ``each_record: false`` they run once per slot with no record (``record_id`` 0 in the ledger).
 
-``lookback_hours`` (default 168, one week) bounds how late a firing may still happen: a due time older
-than that is never fired, so publishing a new rule does not act on years-old anchors, while a scheduler
-that was down for less than the lookback catches up on everything it missed.  A cron trigger catches up
-only its latest missed slot (slots are coalesced).
+``lookback_hours`` (default 168, one week) only bounds how far back a newly seen rule reaches, so
+publishing a rule does not act on years-old anchors.  From then on the scheduler keeps a per-rule
+watermark and catches up everything due since it, however long it was down and however far back a
+record is dated.  ``late_policy`` says what happens to a firing found more than ``late_after_hours``
+(default 24) after it came due: ``fire_late`` (the default) fires it, ``skip`` records it in the ledger
+as skipped, with the reason, where admins can list it.  A cron trigger catches up only its latest
+missed slot (slots are coalesced), and only within its ``lookback_hours``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import weakref
 from collections.abc import Mapping
@@ -26,6 +30,8 @@ from typing import Any
 from metamodel.model import SiteModel
 
 DEFAULT_LOOKBACK_HOURS = 168.0
+DEFAULT_LATE_AFTER_HOURS = 24.0
+LATE_POLICIES = ("fire_late", "skip")
 EVENTS = ("create", "update", "delete", "transition", "time")
 
 
@@ -42,6 +48,8 @@ class Schedule:
     timezone: str = "UTC"
     each_record: bool = True
     lookback_hours: float = DEFAULT_LOOKBACK_HOURS
+    late_policy: str = "fire_late"
+    late_after_hours: float = DEFAULT_LATE_AFTER_HOURS
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Schedule | None:
@@ -64,6 +72,8 @@ class Schedule:
             timezone=str(doc.get("timezone") or "UTC"),
             each_record=bool(doc.get("each_record", True)),
             lookback_hours=float(doc.get("lookback_hours", DEFAULT_LOOKBACK_HOURS)),
+            late_policy=str(doc.get("late_policy") or "fire_late"),
+            late_after_hours=float(doc.get("late_after_hours", DEFAULT_LATE_AFTER_HOURS)),
         )
 
     @property
@@ -76,6 +86,10 @@ class Schedule:
     def lookback_seconds(self) -> int:
         """How far back a due time may lie and still fire, in whole seconds."""
         return round(self.lookback_hours * 3600)
+
+    def is_late(self, due_at: dt.datetime, now: dt.datetime) -> bool:
+        """Whether a firing due at ``due_at`` is skipped as too late under the rule's ``skip`` policy."""
+        return self.late_policy == "skip" and now - due_at > dt.timedelta(hours=self.late_after_hours)
 
 
 @dataclass(frozen=True)

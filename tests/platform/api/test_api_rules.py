@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
 
 from crm_platform.cli import cli
 from crm_platform.services import CrmServices
+from rule_engine.scheduler.runner import run_due
 from tests.platform.api.apisupport import Api
 
 LEAD = {
@@ -172,3 +175,48 @@ def test_hostile_expressions_get_clear_errors_and_the_app_keeps_serving(admin: A
     assert report["matches"] == []
     admin.ok("POST", "/records/lead", {"name": "Still serving", "source": "fair"}, status=201)
     assert [item["name"] for item in admin.ok("GET", "/records/lead")["items"]] == ["Still serving"]
+
+
+def test_admins_list_skipped_firings_and_watermarks(admin: Api, api_svc: CrmServices) -> None:
+    schedule = {
+        "relative_to": "contacted_at",
+        "offset_hours": 72,
+        "late_policy": "skip",
+        "late_after_hours": 1,
+    }
+    late = {**FOLLOW_UP, "schedule": schedule}
+    _publish(admin, follow_up=late)
+    now = api_svc.rules.clock()
+    stale = admin.ok(
+        "POST",
+        "/records/lead",
+        {"name": "Stale", "contacted_at": (now - dt.timedelta(hours=80)).isoformat()},
+        status=201,
+    )["id"]
+    svc = api_svc
+    assert run_due(svc.engine, svc.metadata.model(), now, svc.rules, svc.hooks).outcomes["late"] == 1
+    body = admin.ok("GET", "/meta/rule-firings?status=skipped")
+    assert [(i["rule"], i["record_id"]) for i in body["items"]] == [("follow_up", stale)]
+    assert body["items"][0]["detail"].startswith("late: due ")
+    assert [w["rule"] for w in body["watermarks"]] == ["follow_up"]
+    assert admin.ok("GET", "/meta/rule-firings?status=nope", status=400)["error"]["code"] == "bad_request"
+
+
+def test_scheduler_at_a_chosen_time_is_refused_unless_the_site_enables_it(
+    crm_env: dict[str, str], app: Flask, svc: CrmServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, doc in (("lead", LEAD), ("task", TASK)):
+        svc.metadata.put_document("entity", name, doc, "test")
+    svc.metadata.put_document("trigger", "follow_up", FOLLOW_UP, "test")
+    svc.metadata.publish("test", "rules")
+    now = svc.rules.clock()
+    svc.runtime().create("lead", {"name": "Soon", "contacted_at": (now - dt.timedelta(hours=1)).isoformat()})
+    later = (now + dt.timedelta(days=3)).isoformat()
+    refused = CliRunner().invoke(cli, ["scheduler", "--once", "--at", later])
+    assert refused.exit_code != 0 and "CRM_SCHEDULER_ALLOW_AT" in refused.output
+    monkeypatch.setenv("CRM_SCHEDULER_ALLOW_AT", "1")
+    assert CliRunner().invoke(cli, ["scheduler", "--at", later]).exit_code != 0  # only with --once
+    assert CliRunner().invoke(cli, ["scheduler", "--once", "--at", "friday"]).exit_code != 0
+    result = CliRunner().invoke(cli, ["scheduler", "--once", "--at", later])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["firing"]["fired"] == 1

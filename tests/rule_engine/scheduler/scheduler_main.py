@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from rule_engine.scheduler.claiming import Timeouts
 from rule_engine.scheduler.service import SchedulerService
 from rule_engine.testing.world import make_world
 from tests.rule_engine.scheduler.blocking_plugin import Checkpoint
@@ -24,8 +25,16 @@ def main(argv: list[str]) -> int:
         actions=[Checkpoint],
         now=dt.datetime.fromisoformat(os.environ["CRM_TEST_NOW"]),
     )
+    idle_ms = int(os.environ.get("CRM_TEST_IDLE_MS") or 60_000)
     service = SchedulerService(
-        world.db, world.metadata, world.rules, world.hooks, interval=0.05, clock=world.clock, limit=10_000
+        world.db,
+        world.metadata,
+        world.rules,
+        world.hooks,
+        interval=0.05,
+        clock=world.clock,
+        limit=10_000,
+        timeouts=Timeouts(lock_ms=10_000, idle_ms=idle_ms),
     )
     if "--once" in argv:
         print(json.dumps(service.tick()), flush=True)

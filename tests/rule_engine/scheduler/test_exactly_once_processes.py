@@ -8,6 +8,7 @@ import os
 import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,9 @@ def seeded(db_url: str, count: int) -> World:
     return world
 
 
-def scheduler(db_url: str, *args: str, block_at: int | None = None) -> subprocess.Popen[str]:
+def scheduler(
+    db_url: str, *args: str, block_at: int | None = None, idle_ms: int | None = None
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "CRM_TEST_DB_URL": db_url,
@@ -78,6 +81,8 @@ def scheduler(db_url: str, *args: str, block_at: int | None = None) -> subproces
     env.pop("CRM_TEST_BLOCK_AT", None)
     if block_at is not None:
         env["CRM_TEST_BLOCK_AT"] = str(block_at)
+    if idle_ms is not None:
+        env["CRM_TEST_IDLE_MS"] = str(idle_ms)
     return subprocess.Popen(
         [sys.executable, str(HERE / "scheduler_main.py"), *args],
         cwd=ROOT,
@@ -138,3 +143,23 @@ def test_two_scheduler_processes_at_once_neither_duplicate_nor_skip(db_url: str)
     reports = [finish(proc) for proc in procs]
     assert sum(r["firing"]["fired"] for r in reports) == count
     assert_each_fired_once(world, count)
+
+
+@pytest.mark.postgres
+def test_a_frozen_scheduler_stalls_nobody_and_its_claim_is_released(db_url: str) -> None:
+    world = seeded(db_url, 20)
+    frozen = scheduler(db_url, block_at=8, idle_ms=10_000)
+    try:
+        assert read_line(frozen) == "BLOCKED 8"  # idle in its firing transaction of lead 8
+        blocked_at = time.monotonic()
+        report = finish(scheduler(db_url, "--once"))  # skips lead 8 at once instead of waiting on it
+        assert report["firing"]["fired"] == 12 and report["firing"]["outcomes"].get("busy") == 1
+        assert time.monotonic() - blocked_at < 10, "too slow to see the claim held"
+        time.sleep(
+            max(0.0, blocked_at + 11 - time.monotonic())
+        )  # the server ends the frozen session, which releases its claim
+        assert finish(scheduler(db_url, "--once"))["firing"]["fired"] == 1
+    finally:
+        frozen.kill()
+        frozen.wait(timeout=30)
+    assert_each_fired_once(world, 20)
