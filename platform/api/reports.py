@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from flask import Response, jsonify
+from flask import jsonify, request
 
 from crm_platform.api import bp
-from crm_platform.api.common import BadRequest, actor, json_body
+from crm_platform.api.common import BadRequest, json_body
 from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.i18n import current_locale
-from crm_platform.reporting.reports import cell_text, find_report, may_see, run_report, text_of
+from crm_platform.reporting.export import export_response
+from crm_platform.reporting.reports import find_report, may_see, run_report, text_of
 from crm_platform.services import services
-from metamodel.access import require
-from metamodel.audit.csvexport import BOM, safe_cell
 from metamodel.errors import Problem
 
 
@@ -75,21 +72,10 @@ def reports_run_unsaved() -> Any:
 
 @bp.get("/reports/<name>/export")
 def reports_export(name: str) -> Any:
-    """Export a saved report's result as CSV (labels, not codes), for users with the export permission."""
+    """Export a saved report's result as CSV (default) or XLSX (``?format=xlsx``), with labels, not codes."""
     runtime = services().runtime()
-    doc = find_report(runtime, name)
-    with runtime.engine.connect() as conn:
-        require(conn, runtime.resolve(actor(), conn), str(doc["entity"]), "export")
-    result = run_report(runtime, doc)
-    lines = io.StringIO()
-    writer = csv.writer(lines)
-    writer.writerow([safe_cell(c["label"]) for c in result["columns"]])
-    for row in result["rows"]:
-        writer.writerow([safe_cell(cell_text(row, c)) for c in result["columns"]])
-    response = Response(BOM + lines.getvalue(), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
+    fmt = request.args.get("format", "csv")
+    return export_response(find_report(runtime, name), fmt)
 
 
 _RESULT = {
@@ -139,7 +125,7 @@ ENDPOINTS.update(
             "responses": {"200": ("OK", _RESULT, "application/json")},
         },
         "reports_export": {
-            "summary": "Export a report's result as CSV with labels (needs the export permission)",
+            "summary": "Export a report's result as CSV, or XLSX with ?format=xlsx, with labels (needs the export permission)",
             "errors": ("400", "403", "404"),
             "responses": {"200": ("CSV, UTF-8 with a BOM", {"type": "string"}, "text/csv")},
         },

@@ -8,7 +8,9 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
+from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.views import bp
 from crm_platform.services import CrmServices
@@ -28,6 +30,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(dashboards_bp)
 
 
 __all__ = ["bp", "init_app"]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from crm_platform.api.common import actor
 from crm_platform.i18n import current_locale
 from crm_platform.reporting.drill import drill_args
+from crm_platform.reporting.personal import personal_docs
 from metamodel.access.enforcement import require_configure
 from metamodel.access.errors import AccessDenied
 from metamodel.access.grants import held_roles
@@ -34,10 +35,22 @@ def cell_text(row: dict[str, Any], column: dict[str, Any]) -> str:
 
 
 def find_report(runtime: RecordRuntime, name: str) -> dict[str, Any]:
+    """Return the report called ``name`` the user may see: a shared one, else one of her personal ones."""
     doc = runtime.model.bundle.docs("report").get(name)
-    if doc is None or not may_see(runtime, doc):
+    if doc is not None and may_see(runtime, doc):
+        return dict(doc)
+    mine = personal_docs(runtime.engine, int(actor().user_id or 0)).get(name)
+    if mine is None or str(mine.get("entity")) not in runtime.model.entities:
         raise NotFound(f"no report '{name[:40]}'")
-    return dict(doc)
+    return mine
+
+
+def visible_reports(runtime: RecordRuntime) -> list[dict[str, Any]]:
+    """Return the shared reports the user may see and her personal ones, by name."""
+    shared = {n: dict(d) for n, d in runtime.model.bundle.docs("report").items() if may_see(runtime, d)}
+    mine = personal_docs(runtime.engine, int(actor().user_id or 0))
+    found = {**{n: d for n, d in mine.items() if str(d.get("entity")) in runtime.model.entities}, **shared}
+    return [found[n] for n in sorted(found)]
 
 
 def may_see(runtime: RecordRuntime, doc: dict[str, Any]) -> bool:
