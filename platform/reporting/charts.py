@@ -15,7 +15,8 @@ def drill_url(entity: str, args: dict[str, str] | None) -> str | None:
     """Return the record list URL filtered to a result row's records (None when it cannot be expressed)."""
     if args is None:
         return None
-    return url_for("pages.record_list", entity=entity, **args)
+    values: dict[str, Any] = dict(args)
+    return url_for("pages.record_list", entity=entity, **values)
 
 
 def chart_spec(result: dict[str, Any]) -> dict[str, Any]:
