@@ -330,3 +330,16 @@ packs = Table(
     # The pack's documents, roles and translations as installed: the base of a 3-way upgrade.
     Column("documents", JSON, nullable=False),
 )
+
+# --- personal reports: a user's own report documents, seen by her only ------------------------------
+
+# Shared reports are metadata documents (draft, publish, versions); a personal one is the user's own
+# working copy and needs no configure permission, so it lives here, checked like a report document.
+personal_reports = Table(
+    "sys_personal_report",
+    system_metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
-from flask import Response, current_app, jsonify
-from flask_login import current_user
-from sqlalchemy import select
+from flask import jsonify, request
 
 from crm_platform.api import bp
-from crm_platform.api.common import BadRequest, actor, json_body
+from crm_platform.api.common import BadRequest, json_body
 from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.i18n import current_locale
+from crm_platform.reporting.export import export_response
+from crm_platform.reporting.reports import find_report, may_see, run_report, text_of
 from crm_platform.services import services
-from metamodel.access import require
-from metamodel.access.enforcement import require_configure
-from metamodel.access.errors import AccessDenied
-from metamodel.access.grants import held_roles
-from metamodel.audit.csvexport import BOM, safe_cell
-from metamodel.errors import NotFound, Problem
-from metamodel.model import EntityModel
-from metamodel.records.aggregate import ORG_UNIT, OWNER, AggregateResult
-from metamodel.records.runtime import RecordRuntime
-from metamodel.reportdocs import report_query
-from metamodel.systables import org_units, users
-
-SITE_TIME_ZONE_SETTING = "CRM_TIME_ZONE"
+from metamodel.errors import Problem
 
 
 @bp.get("/reports")
@@ -58,14 +42,14 @@ def reports_list() -> Any:
 def reports_get(name: str) -> Any:
     """Return one report document."""
     runtime = services().runtime()
-    return jsonify(_report(runtime, name))
+    return jsonify(find_report(runtime, name))
 
 
 @bp.route("/reports/<name>/run", methods=["GET", "POST"])
 def reports_run(name: str) -> Any:
     """Run a saved report for the user: her row scope applies, fields she may not see are refused."""
     runtime = services().runtime()
-    doc = _report(runtime, name)
+    doc = find_report(runtime, name)
     return jsonify(run_report(runtime, doc))
 
 
@@ -88,197 +72,10 @@ def reports_run_unsaved() -> Any:
 
 @bp.get("/reports/<name>/export")
 def reports_export(name: str) -> Any:
-    """Export a saved report's result as CSV (labels, not codes), for users with the export permission."""
+    """Export a saved report's result as CSV (default) or XLSX (``?format=xlsx``), with labels, not codes."""
     runtime = services().runtime()
-    doc = _report(runtime, name)
-    with runtime.engine.connect() as conn:
-        require(conn, runtime.resolve(actor(), conn), str(doc["entity"]), "export")
-    result = run_report(runtime, doc)
-    lines = io.StringIO()
-    writer = csv.writer(lines)
-    writer.writerow([safe_cell(c["label"]) for c in result["columns"]])
-    for row in result["rows"]:
-        writer.writerow([safe_cell(_cell(row, c)) for c in result["columns"]])
-    response = Response(BOM + lines.getvalue(), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
-
-
-def _cell(row: dict[str, Any], column: dict[str, Any]) -> str:
-    key = column["key"]
-    value = row.get(f"{key}__label", row.get(key))
-    return "" if value is None else str(value)
-
-
-def _report(runtime: RecordRuntime, name: str) -> dict[str, Any]:
-    doc = runtime.model.bundle.docs("report").get(name)
-    if doc is None or not may_see(runtime, doc):
-        raise NotFound(f"no report '{name[:40]}'")
-    return dict(doc)
-
-
-def may_see(runtime: RecordRuntime, doc: dict[str, Any]) -> bool:
-    """Whether the signed-in user may see a report or dashboard: one of its roles, or she may configure."""
-    roles = set(doc.get("roles") or [])
-    if not roles or getattr(current_user, "is_admin", False):
-        return True
-    who = actor()
-    with runtime.engine.connect() as conn:
-        if roles & held_roles(conn, int(who.user_id or 0), runtime.clock()):
-            return True
-        try:
-            require_configure(conn, who)
-        except AccessDenied:
-            return False
-        return True
-
-
-def site_zone() -> str:
-    """Return the site's time zone name (reports bucket dates and periods in it)."""
-    return str(current_app.config.get(SITE_TIME_ZONE_SETTING) or "UTC")
-
-
-def run_report(runtime: RecordRuntime, doc: dict[str, Any]) -> dict[str, Any]:
-    """Run a report document for the signed-in user and return its labelled result."""
-    zone = site_zone()
-    query = report_query(runtime.model, doc, zone)
-    result = runtime.aggregate(str(doc["entity"]), query, actor())
-    model = runtime.model.entity(str(doc["entity"]))
-    locale = current_locale()
-    rows = [plain(row) for row in result.rows]
-    _add_labels(runtime, model, result, rows, locale)
-    return {
-        "report": doc["name"],
-        "entity": doc["entity"],
-        "chart": doc.get("chart") or {"type": "table"},
-        "columns": _columns(model, result, doc, locale),
-        "rows": rows,
-        "truncated": result.truncated,
-        "time_zone": zone,
-    }
-
-
-def plain(row: dict[str, Any]) -> dict[str, Any]:
-    """Return a result row with JSON-ready values (decimals as numbers, dates as ISO text)."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, Decimal):
-            value = float(round(value, 4))
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        out[key] = value
-    return out
-
-
-def _columns(
-    model: EntityModel, result: AggregateResult, doc: dict[str, Any], locale: str
-) -> list[dict[str, Any]]:
-    columns = []
-    for dimension in result.dimensions:
-        if dimension.field in (OWNER, ORG_UNIT):
-            label = {
-                "owner": {"en": "Owner", "zh-CN": "负责人"},
-                "org_unit": {"en": "Org unit", "zh-CN": "组织"},
-            }[dimension.field][locale if locale == "zh-CN" else "en"]
-        else:
-            definition = model.fields.get(dimension.field)
-            label = definition.label(locale) if definition is not None else dimension.field
-        columns.append(
-            {"key": dimension.key, "label": label, "kind": "dimension", "bucket": dimension.bucket}
-        )
-    labels = [m.get("label") for m in (doc.get("query") or {}).get("measures") or []]
-    for index, measure in enumerate(result.measures):
-        given = text_of(labels[index], locale) if index < len(labels) else None
-        columns.append(
-            {"key": measure.key, "label": given or _measure_label(model, measure, locale), "kind": "measure"}
-        )
-    return columns
-
-
-_FUNCTION_WORDS = {
-    "en": {
-        "count": "Count",
-        "sum": "Sum of",
-        "avg": "Average",
-        "min": "Minimum",
-        "max": "Maximum",
-        "count_distinct": "Distinct",
-    },
-    "zh-CN": {
-        "count": "数量",
-        "sum": "合计",
-        "avg": "平均",
-        "min": "最小",
-        "max": "最大",
-        "count_distinct": "不同值数",
-    },
-}
-
-
-def _measure_label(model: EntityModel, measure: Any, locale: str) -> str:
-    words = _FUNCTION_WORDS["zh-CN" if locale == "zh-CN" else "en"]
-    if measure.field is None:
-        return words["count"]
-    definition = model.fields.get(measure.field)
-    field_label = definition.label(locale) if definition is not None else measure.field
-    return (
-        f"{field_label}{words[measure.function]}"
-        if locale == "zh-CN"
-        else f"{words[measure.function]} {field_label}"
-    )
-
-
-def _add_labels(
-    runtime: RecordRuntime,
-    model: EntityModel,
-    result: AggregateResult,
-    rows: list[dict[str, Any]],
-    locale: str,
-) -> None:
-    """Give each dimension value its human label (option label, record title, user or unit name)."""
-    for dimension in result.dimensions:
-        key = dimension.key
-        values = {row[key] for row in rows if row[key] is not None}
-        names: dict[Any, str] = {}
-        if dimension.field == OWNER and values:
-            names = _names(runtime, users.c.id, users.c.display_name, values, users.c.username)
-        elif dimension.field == ORG_UNIT and values:
-            names = _names(runtime, org_units.c.id, org_units.c.name, values)
-        elif dimension.field in model.fields:
-            definition = model.fields[dimension.field]
-            if definition.type == "select":
-                for option in definition.get("options") or []:
-                    names[option["value"]] = text_of(option.get("label"), locale) or str(option["value"])
-            elif definition.type == "link" and values:
-                names = dict(runtime.titles(str(definition.get("target")), sorted(values), actor=actor()))
-            elif definition.type == "boolean":
-                names = {
-                    True: "是" if locale == "zh-CN" else "Yes",
-                    False: "否" if locale == "zh-CN" else "No",
-                }
-        empty = "（空）" if locale == "zh-CN" else "(empty)"
-        for row in rows:
-            value = row[key]
-            row[f"{key}__label"] = empty if value is None else names.get(value, str(value))
-
-
-def _names(
-    runtime: RecordRuntime, id_col: Any, name_col: Any, ids: Iterable[Any], fallback: Any = None
-) -> dict[Any, str]:
-    columns = [id_col, name_col] + ([fallback] if fallback is not None else [])
-    with runtime.engine.connect() as conn:
-        rows = conn.execute(select(*columns).where(id_col.in_(list(ids)))).all()
-    return {row[0]: str(row[1] or (row[2] if len(row) > 2 else "") or f"#{row[0]}") for row in rows}
-
-
-def text_of(labels: Any, locale: str) -> str | None:
-    """Return a label in ``locale`` (then English, then any) from an inline labels object."""
-    if isinstance(labels, str):
-        return labels
-    if isinstance(labels, dict):
-        return labels.get(locale) or labels.get("en") or next(iter(labels.values()), None)
-    return None
+    fmt = request.args.get("format", "csv")
+    return export_response(find_report(runtime, name), fmt)
 
 
 _RESULT = {
@@ -328,7 +125,7 @@ ENDPOINTS.update(
             "responses": {"200": ("OK", _RESULT, "application/json")},
         },
         "reports_export": {
-            "summary": "Export a report's result as CSV with labels (needs the export permission)",
+            "summary": "Export a report's result as CSV, or XLSX with ?format=xlsx, with labels (needs the export permission)",
             "errors": ("400", "403", "404"),
             "responses": {"200": ("CSV, UTF-8 with a BOM", {"type": "string"}, "text/csv")},
         },

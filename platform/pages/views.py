@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from crm_platform.auditing import current_origin
 from crm_platform.i18n import current_locale, t
+from crm_platform.pages.dashboards import assigned_home
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.formstate import answer_form_state, states_for
 from crm_platform.pages.helpers import display_context
@@ -55,7 +56,10 @@ def _entity(name: str) -> EntityModel:
 @bp.route("/")
 @login_required
 def home() -> Any:
-    """The landing page: the user's modules with a tile and a record count per entity she may read."""
+    """The landing page: her role's home dashboard if one is assigned, else a tile per entity she may read."""
+    board = None if request.args.get("apps") else assigned_home()
+    if board is not None:
+        return render_template("dashboards/view.html", board=board, is_home=True)
     groups = navigation()
     counts = {e.name: _count(e.name) for group in groups for e in group.entities}
     return render_template("pages/home.html", groups=groups, counts=counts, locale=current_locale())

@@ -1,0 +1,94 @@
+"""Report pages: the reports a user may see, one report's chart and table with drill-down, and its export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from crm_platform.i18n import current_locale, t
+from crm_platform.reporting.charts import chart_spec, drill_url
+from crm_platform.reporting.export import export_response
+from crm_platform.reporting.reports import find_report, run_report, text_of, visible_reports
+from crm_platform.services import services
+from metamodel.access import AccessDenied
+from metamodel.errors import BadQuery, CrmError
+
+bp = Blueprint("report_pages", __name__)
+
+
+def report_label(doc: dict[str, Any]) -> str:
+    """Return a report's label in the reader's language."""
+    return text_of(doc.get("label"), current_locale()) or str(doc["name"])
+
+
+def failure_text(exc: CrmError) -> str:
+    """Say in the reader's language why a report or widget could not be shown, with the engine's detail."""
+    if isinstance(exc, AccessDenied):
+        return t("report.err.denied", detail=exc.message)
+    if isinstance(exc, BadQuery):
+        detail = "; ".join(p.message for p in exc.problems) or exc.message
+        return t("report.err.invalid", detail=detail)
+    return t("report.err.failed", detail=exc.message)
+
+
+def result_context(doc: dict[str, Any]) -> dict[str, Any]:
+    """Run a report for the page: its result, chart data and each row's drill-down link (or an error)."""
+    try:
+        result = run_report(services().runtime(), doc)
+    except CrmError as exc:
+        return {"result": None, "error": failure_text(exc)}
+    for row in result["rows"]:
+        row["drill_url"] = drill_url(str(result["entity"]), row.get("drill"))
+    return {"result": result, "chart": chart_spec(result), "error": ""}
+
+
+@bp.app_template_filter("figure")
+def figure(value: Any) -> str:
+    """Format a measure for reading: thousands separators, at most two decimals, a dash for none."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+@bp.get("/reports")
+@login_required
+def reports() -> Any:
+    """List the reports the user may see: shared ones and her personal ones."""
+    runtime = services().runtime()
+    site = runtime.model
+    rows = [
+        {
+            "name": doc["name"],
+            "label": report_label(doc),
+            "entity": site.entities[str(doc["entity"])].entity.label(current_locale()),
+            "chart": (doc.get("chart") or {}).get("type", "table"),
+            "personal": bool(doc.get("personal")),
+        }
+        for doc in visible_reports(runtime)
+        if str(doc["entity"]) in site.entities
+    ]
+    return render_template("reports/list.html", reports=rows)
+
+
+@bp.get("/reports/<name>")
+@login_required
+def report(name: str) -> Any:
+    """Show one report: its chart, its table (cells drill down to the records) and export links."""
+    doc = find_report(services().runtime(), name[:40])
+    context = result_context(doc)
+    return render_template("reports/view.html", doc=doc, label=report_label(doc), **context), 400 if context[
+        "error"
+    ] else 200
+
+
+@bp.get("/reports/<name>/export.<fmt>")
+@login_required
+def report_export(name: str, fmt: str) -> Any:
+    """Download a report's result as CSV or XLSX (needs the export permission on its entity)."""
+    return export_response(find_report(services().runtime(), name[:40]), fmt)

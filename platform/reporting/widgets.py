@@ -1,0 +1,110 @@
+"""Dashboards for the signed-in user: which she may see, her home one, and each widget's data on its own."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from crm_platform.api.common import actor
+from crm_platform.i18n import current_locale
+from crm_platform.reporting.reports import may_see, plain, run_report, site_zone, text_of
+from metamodel.dashboards import list_query, number_queries
+from metamodel.errors import NotFound
+from metamodel.records.runtime import RecordRuntime
+
+
+def visible_dashboards(runtime: RecordRuntime) -> list[dict[str, Any]]:
+    """Return the dashboards the user may see, by name."""
+    docs = runtime.model.bundle.docs("dashboard").values()
+    return sorted((dict(d) for d in docs if may_see(runtime, d)), key=lambda d: str(d["name"]))
+
+
+def home_dashboard(runtime: RecordRuntime) -> dict[str, Any] | None:
+    """Return the user's home dashboard: the first marked home that names one of her roles."""
+    for doc in visible_dashboards(runtime):
+        if doc.get("home") and doc.get("roles"):
+            return doc
+    return None
+
+
+def find_dashboard(runtime: RecordRuntime, name: str) -> dict[str, Any]:
+    """Return the dashboard called ``name`` when the user may see it; NotFound otherwise."""
+    doc = runtime.model.bundle.docs("dashboard").get(name)
+    if doc is None or not may_see(runtime, doc):
+        raise NotFound(f"no dashboard '{name[:40]}'")
+    return dict(doc)
+
+
+def described(doc: dict[str, Any]) -> dict[str, Any]:
+    """Return a dashboard with its widgets' titles and widths (their data comes one by one)."""
+    locale = current_locale()
+    return {
+        "name": doc["name"],
+        "label": text_of(doc.get("label"), locale) or doc["name"],
+        "home": bool(doc.get("home")),
+        "widgets": [
+            {
+                "index": index,
+                "type": widget["type"],
+                "title": text_of(widget.get("title"), locale) or widget.get("report") or widget.get("entity"),
+                "width": widget.get("width", 6 if widget["type"] != "number" else 3),
+            }
+            for index, widget in enumerate(doc.get("widgets") or [])
+        ],
+    }
+
+
+def widget_data(runtime: RecordRuntime, doc: dict[str, Any], index: int) -> dict[str, Any]:
+    """Return one widget's data, under the user's row scope and field rules."""
+    widgets = doc.get("widgets") or []
+    if not 0 <= index < len(widgets):
+        raise NotFound(f"dashboard '{doc['name']}' has no widget {index}")
+    widget = widgets[index]
+    if widget["type"] == "report":
+        report = runtime.model.bundle.docs("report").get(str(widget.get("report")))
+        if report is None or not may_see(runtime, report):
+            raise NotFound(f"no report '{widget.get('report')}'")
+        return {"type": "report", **run_report(runtime, dict(report))}
+    if widget["type"] == "number":
+        return number(runtime, widget)
+    return short_list(runtime, widget)
+
+
+def number(runtime: RecordRuntime, widget: dict[str, Any]) -> dict[str, Any]:
+    """Return a number widget's value this period, the previous period's and the change between them."""
+    entity = str(widget["entity"])
+    model = runtime.model.entity(entity)
+    zone = site_zone()
+    current, previous = number_queries(model, runtime.registry, widget, runtime.clock(), ZoneInfo(zone))
+    key = current.measures[0].key
+    who = actor()
+    value = _single(runtime.aggregate(entity, current, who).rows, key)
+    before = _single(runtime.aggregate(entity, previous, who).rows, key) if previous is not None else None
+    change = None
+    if before not in (None, 0) and value is not None:
+        change = float((Decimal(str(value)) - Decimal(str(before))) / abs(Decimal(str(before))))
+    return {
+        "type": "number",
+        "entity": entity,
+        "value": value,
+        "previous": before,
+        "change": change,
+        "period": widget.get("period", "month") if previous is not None else None,
+        "time_zone": zone,
+    }
+
+
+def _single(rows: list[dict[str, Any]], key: str) -> Any:
+    return plain(rows[0])[key] if rows else None
+
+
+def short_list(runtime: RecordRuntime, widget: dict[str, Any]) -> dict[str, Any]:
+    """Return a list widget's few records and its columns' labels."""
+    entity = str(widget["entity"])
+    model = runtime.model.entity(entity)
+    page = runtime.list(entity, list_query(model, runtime.registry, widget), actor())
+    locale = current_locale()
+    names = widget.get("columns") or [f.name for f in model.column_fields()][:3]
+    columns = [{"key": n, "label": model.fields[n].label(locale)} for n in names if n in model.fields]
+    return {"type": "list", "entity": entity, "columns": columns, "items": page.items}

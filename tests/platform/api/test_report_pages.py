@@ -1,0 +1,61 @@
+"""The report and dashboard pages over the API tests' shops: home dashboard, widgets one by one, report
+page with its chart data and drill-down links, CSV and XLSX downloads."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+
+from tests.platform.api.apisupport import Api
+from tests.platform.api.test_api_dashboards import board  # noqa: F401  (fixture)
+
+
+def _signed_in(app: Flask, username: str, password: str) -> FlaskClient:
+    client = app.test_client()
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert found
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": found.group(1)}
+    )
+    assert response.status_code == 302
+    return client
+
+
+def test_home_dashboard_and_widgets(board: None, api_app: Flask, user: Api) -> None:  # noqa: F811
+    client = _signed_in(api_app, "alice", "alice-password")
+    home = client.get("/?lang=en")
+    assert home.status_code == 200
+    assert "Sales desk" in home.text and 'hx-get="/dashboards/sales_desk/widgets/0"' in home.text
+    number = client.get("/dashboards/sales_desk/widgets/0")
+    assert "crm-number-big" in number.text and "Last month" in number.text
+    chart = client.get("/dashboards/sales_desk/widgets/1")
+    assert "crm-chart-data" in chart.text or "report-table" in chart.text
+    assert "/e/sale?" in chart.text
+    listed = client.get("/dashboards/sales_desk/widgets/2")
+    assert "/e/sale/" in listed.text
+    missing = client.get("/dashboards/sales_desk/widgets/9")
+    assert missing.status_code == 200 and "crm-widget-error" in missing.text
+    assert client.get("/?apps=1").status_code == 200
+    assert client.get("/dashboards").status_code == 200
+
+
+def test_report_page_and_exports(board: None, api_app: Flask, user: Api) -> None:  # noqa: F811
+    client = _signed_in(api_app, "alice", "alice-password")
+    listing = client.get("/reports?lang=zh-CN")
+    assert listing.status_code == 200 and "/reports/by_stage" in listing.text
+    page = client.get("/reports/by_stage")
+    assert page.status_code == 200 and "drill" in page.text
+    csv = client.get("/reports/by_stage/export.csv")
+    if csv.status_code == 200:
+        assert csv.data.startswith("\ufeff".encode())
+        xlsx = client.get("/reports/by_stage/export.xlsx")
+        sheet: Any = load_workbook(io.BytesIO(xlsx.data)).active
+        assert sheet.max_row >= 2
+    else:
+        assert csv.status_code == 403
+    assert client.get("/reports/nope").status_code == 404
