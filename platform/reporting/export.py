@@ -12,8 +12,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from crm_platform.api.common import actor
 from crm_platform.i18n import current_locale
+from crm_platform.reporting.acting import actor
 from crm_platform.reporting.reports import cell_text, run_report, text_of
 from crm_platform.services import services
 from metamodel.access import require

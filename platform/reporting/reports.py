@@ -10,8 +10,8 @@ from flask import current_app
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_platform.api.common import actor
 from crm_platform.i18n import current_locale
+from crm_platform.reporting.acting import actor
 from crm_platform.reporting.drill import drill_args
 from crm_platform.reporting.personal import personal_docs
 from metamodel.access.enforcement import require_configure

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crm_platform.api.common import actor
 from crm_platform.i18n import current_locale
+from crm_platform.reporting.acting import actor
 from crm_platform.reporting.reports import may_see, plain, run_report, site_zone, text_of
 from metamodel.dashboards import list_query, number_queries
 from metamodel.errors import NotFound
