@@ -39,6 +39,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CRM_RATELIMIT": env.get("CRM_RATELIMIT", DEFAULT_LIMIT),
         "CRM_RATELIMIT_ANONYMOUS": env.get("CRM_RATELIMIT_ANONYMOUS", ANONYMOUS_LIMIT),
         "CRM_RATELIMIT_EXPENSIVE": env.get("CRM_RATELIMIT_EXPENSIVE", EXPENSIVE_LIMIT),
+        "CRM_AUTH_CACHE_SECONDS": float(env.get("CRM_AUTH_CACHE_SECONDS", "5")),
         "CRM_RATELIMIT_STORAGE": env.get("CRM_RATELIMIT_STORAGE", "memory://"),
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request, so token-authenticated API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,

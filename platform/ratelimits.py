@@ -18,7 +18,9 @@ from crm_platform.i18n import t
 # Integrations sync in bursts: hundreds of requests per second per token are normal use.
 DEFAULT_LIMIT = "300/second"
 ANONYMOUS_LIMIT = "30/second"  # per address: unknown tokens count here, which slows token guessing
-EXPENSIVE_LIMIT = "5/second"  # exports, imports, reports, publishing: each call is a lot of work
+EXPENSIVE_LIMIT = (
+    "120/minute"  # bursts pass; exports, imports, reports, publishing: each call is a lot of work
+)
 # Routes (under the API prefix) whose calls are expensive; they count against both limits.
 EXPENSIVE_SUFFIXES = ("/export", "/import", "/reports/run", "/meta/publish", "/meta/rollback", "/meta/purge")
 EXPENSIVE_PATHS = ("/packs/install", "/meta/dry-run")
