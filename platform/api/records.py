@@ -8,12 +8,19 @@ from flask import Response, jsonify, request, url_for
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, actor, int_value, json_body, path_id
+from crm_platform.i18n import t
 from crm_platform.services import services
 from form_renderer.schemas import load_record
 from metamodel.access.fieldsecurity import field_access
-from metamodel.errors import NotFound, Problem
+from metamodel.errors import BadQuery, NotFound, Problem
 from metamodel.model import EntityModel
-from metamodel.records.query import MAX_LIMIT, ListQuery, parse_list_args
+from metamodel.records.query import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    OFFSET_TOO_LARGE,
+    ListQuery,
+    parse_list_args,
+)
 from metamodel.records.runtime import RecordRuntime
 
 LOOKUP_LIMIT = 20
@@ -25,6 +32,18 @@ def entity_model(runtime: RecordRuntime, entity: str) -> EntityModel:
     if model.entity.is_child:
         raise NotFound(f"'{entity}' records only exist as lines of their parent")
     return model
+
+
+def translated(exc: BadQuery) -> BadQuery:
+    """Return ``exc`` with the deep-offset problem in the reader's language."""
+    for problem in exc.problems:
+        if problem.code == OFFSET_TOO_LARGE:
+            message = t("api.offset_too_large", limit=MAX_OFFSET)
+            return BadQuery(
+                message,
+                [Problem(p.path, message if p is problem else p.message, p.code) for p in exc.problems],
+            )
+    return exc
 
 
 def _with_etag(record: dict[str, Any], status: int = 200) -> Response:
@@ -50,7 +69,10 @@ def records_list(entity: str) -> Any:
     """List records with filters (field__op=value), search, sort and offset or keyset paging."""
     runtime = services().runtime()
     model = entity_model(runtime, entity)
-    query = parse_list_args(model, runtime.registry, request.args.to_dict(flat=False))
+    try:
+        query = parse_list_args(model, runtime.registry, request.args.to_dict(flat=False))
+    except BadQuery as exc:
+        raise translated(exc) from None
     page = runtime.list(entity, query, actor())
     return jsonify(
         {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more, "total": page.total}
