@@ -13,7 +13,6 @@ from flask import Flask
 from sqlalchemy import event
 
 from crm_platform.app import create_app
-from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
 from tests.platform.api.apisupport import Api, error_of, options
 
