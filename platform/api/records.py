@@ -12,7 +12,7 @@ from crm_platform.i18n import t
 from crm_platform.services import services
 from form_renderer.schemas import load_record
 from metamodel.access.fieldsecurity import field_access
-from metamodel.errors import BadQuery, NotFound, Problem
+from metamodel.errors import BadQuery, CrmError, NotFound, Problem
 from metamodel.model import EntityModel
 from metamodel.records.query import (
     MAX_LIMIT,
@@ -62,6 +62,24 @@ def expected_version(body: dict[str, Any]) -> int | None:
         return None
     tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
     return int_value(tag, "If-Match", high=2**31)
+
+
+class VersionRequired(CrmError):
+    """The entity requires writes to name the version they read."""
+
+    code = "version_required"
+    status = 428
+
+
+def required_version(model: EntityModel, version: int | None) -> int | None:
+    """Return ``version``; 428 when the entity requires one and the client sent none.
+
+    Without ``require_version`` an unversioned PATCH changes only the fields it sends and is never
+    refused as stale (last write wins per field); a versioned one is refused with 409 when stale.
+    """
+    if version is None and model.entity.doc.get("require_version"):
+        raise VersionRequired(t("api.version_required"))
+    return version
 
 
 @bp.get("/records/<entity>")
@@ -130,7 +148,7 @@ def _update(entity: str, raw_id: str, *, partial: bool) -> Response:
     model = entity_model(runtime, entity)
     record_id = path_id(raw_id)
     body = json_body()
-    version = expected_version(body)
+    version = required_version(model, expected_version(body))
     restricted = _restricted(runtime, model)
     load_record(
         runtime.model, entity, {k: v for k, v in body.items() if k not in restricted}, partial=partial
@@ -158,11 +176,11 @@ def _checkable(runtime: RecordRuntime, model: EntityModel, body: dict[str, Any])
 def records_delete(entity: str, record_id: str) -> Any:
     """Delete a record (409 when a restricting link still points at it)."""
     runtime = services().runtime()
-    entity_model(runtime, entity)
+    model = entity_model(runtime, entity)
     number = path_id(record_id)
     if request.get_data(cache=True).strip():
         raise BadRequest("DELETE takes no body", [Problem("", "unexpected body", "body")])
-    runtime.delete(entity, number, actor(), expected_version=expected_version({}))
+    runtime.delete(entity, number, actor(), expected_version=required_version(model, expected_version({})))
     return Response(status=204)
 
 

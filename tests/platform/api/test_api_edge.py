@@ -154,3 +154,20 @@ def test_a_lock_not_had_in_time_is_503_with_retry_after(
         holder.execute("ROLLBACK")
         holder.close()
     assert member.patch(f"/records/member/{record['id']}", {"points": 1}).status_code == 200
+
+
+def test_unversioned_patches_change_only_their_fields_and_an_entity_can_require_versions(member: Api) -> None:
+    """Unversioned PATCH: never stale, touches only what it sends. With require_version: 428 until If-Match."""
+    record = member.ok("POST", "/records/member", {"name": "Ann", "points": 1}, status=201)
+    path = f"/records/member/{record['id']}"
+    member.ok("PATCH", path, {"points": 2})
+    assert member.ok("PATCH", path, {"tier": "gold"}) | {"points": 2} == member.ok("GET", path)
+    stale = member.patch(path, {"points": 3}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 409
+    member.define("entity", "member", {**MEMBER, "require_version": True})
+    member.publish("versions required")
+    refused = member.patch(path, {"points": 3})
+    assert refused.status_code == 428 and error_of(refused)["code"] == "version_required"
+    assert member.delete(path).status_code == 428
+    etag = member.get(path).headers["ETag"]
+    assert member.ok("PATCH", path, {"points": 3}, headers={"If-Match": etag})["points"] == 3
