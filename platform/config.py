@@ -41,6 +41,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CRM_RATELIMIT_EXPENSIVE": env.get("CRM_RATELIMIT_EXPENSIVE", EXPENSIVE_LIMIT),
         "CRM_AUTH_CACHE_SECONDS": float(env.get("CRM_AUTH_CACHE_SECONDS", "5")),
         "CRM_RATELIMIT_STORAGE": env.get("CRM_RATELIMIT_STORAGE", "memory://"),
+        # Sites sharing one Redis keep their counts apart by prefix.
+        "CRM_RATELIMIT_PREFIX": env.get("CRM_RATELIMIT_PREFIX", "crm"),
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request, so token-authenticated API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,

@@ -84,7 +84,7 @@ def is_expensive(rule: str, prefix: str) -> bool:
 def init_app(app: Flask, bp: Blueprint) -> Limiter:
     """Limit every request of the API blueprint ``bp`` (already registered) and answer 429 in JSON."""
     storage = str(app.config.get("CRM_RATELIMIT_STORAGE") or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", str(app.config.get("CRM_RATELIMIT_PREFIX") or "crm"))
+    app.config["RATELIMIT_KEY_PREFIX"] = str(app.config.get("CRM_RATELIMIT_PREFIX") or "crm")
     limiter = Limiter(
         client_key,
         app=app,
