@@ -7,6 +7,7 @@ The embedded single-process default counts in memory; several workers share coun
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -97,12 +98,12 @@ def init_app(app: Flask, bp: Blueprint) -> Limiter:
     # One budget for the whole API per client, not one per route.
     limiter.shared_limit(_client_limit, scope="api", exempt_when=_client_off)(bp)
     prefix = bp.url_prefix or ""
+    expensive = limiter.limit(_expensive_limit, override_defaults=False, exempt_when=_expensive_off)
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(f"{bp.name}.") and is_expensive(rule.rule, prefix):
             # This app's view is wrapped (the blueprint's own function stays as it is for other apps).
-            app.view_functions[rule.endpoint] = limiter.limit(
-                _expensive_limit, override_defaults=False, exempt_when=_expensive_off
-            )(app.view_functions[rule.endpoint])
+            view: Callable[..., Any] = app.view_functions[rule.endpoint]
+            app.view_functions[rule.endpoint] = expensive(view)
     app.register_error_handler(RateLimitExceeded, _too_many)
     app.extensions["crm_limiter"] = limiter
     return limiter
