@@ -39,6 +39,8 @@ class CrmServices:
         default_factory=lambda: register_builtin_presentations(PresentationRegistry())
     )
 
+    _held: RecordRuntime | None = field(default=None, init=False, repr=False)
+
     def runtime(self) -> RecordRuntime:
         """Return a record runtime bound to the active metadata version.
 
@@ -49,9 +51,14 @@ class CrmServices:
         if not has_request_context() or g.get(FRESH_MODEL):
             return RecordRuntime(self.metadata.model(), self.engine, self.hooks, self.clock)
         model = self.metadata.latest()
-        return RecordRuntime(
+        held = self._held
+        if held is not None and held.model is model:
+            return held  # one per version and worker: its prepared statements are built once
+        runtime = RecordRuntime(
             model, self.engine, self.hooks, self.clock, lambda conn: self.metadata.ensure_current(conn, model)
         )
+        self._held = runtime
+        return runtime
 
     def init_app(self, app: Flask) -> None:
         """Attach to ``app`` so handlers reach it through ``services()``."""
