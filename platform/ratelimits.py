@@ -75,6 +75,12 @@ def is_expensive(rule: str, prefix: str) -> bool:
 
 def init_app(app: Flask, bp: Blueprint) -> Limiter:
     """Limit every request of the API blueprint ``bp`` (already registered) and answer 429 in JSON."""
+    for setting in ("CRM_RATELIMIT", "CRM_RATELIMIT_ANONYMOUS", "CRM_RATELIMIT_EXPENSIVE"):
+        value = str(app.config.get(setting) or "0").strip()
+        try:  # a mistyped limit stops the start, rather than silently limiting nothing
+            _parsed("1/second" if value == "0" else value)
+        except ValueError as exc:
+            raise ValueError(f"{setting}={value!r} is not a rate limit like '300/second': {exc}") from None
     storage = str(app.config.get("CRM_RATELIMIT_STORAGE") or "memory://")
     app.config["RATELIMIT_KEY_PREFIX"] = str(app.config.get("CRM_RATELIMIT_PREFIX") or "crm")
     limiter = Limiter(

@@ -139,3 +139,9 @@ def test_zero_turns_limits_off(db_url: str, tmp_path: Path) -> None:
         assert set(statuses(token_client(app, "eve"), 10)) == {200}
     finally:
         app.extensions["crm"].engine.dispose()
+
+
+def test_a_mistyped_limit_stops_the_start(db_url: str, tmp_path: Path) -> None:
+    """A limit that is not like '300/second' is refused when the app is built, naming the setting."""
+    with pytest.raises(ValueError, match="CRM_RATELIMIT_EXPENSIVE"):
+        limited_app(db_url, tmp_path, CRM_RATELIMIT_EXPENSIVE="lots")
