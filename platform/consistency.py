@@ -1,4 +1,4 @@
-"""Requests that meet a metadata change or a busy database: run again once, or answer 503 with Retry-After.
+"""Requests that meet a metadata change, a dropped connection or a busy database: run again once, or 503.
 
 Each transaction of the record runtime checks that the request's compiled metadata is the version the
 transaction sees (``MetadataService.ensure_current``). When it is not, or a statement finds a column or
@@ -55,9 +55,13 @@ def retrying(view: Callable[..., Any]) -> Callable[..., Any]:
         except ModelOutdated:
             pass
         except DBAPIError as exc:
-            if not _matches(exc, _SCHEMA_STATES, _SCHEMA_WORDS):
+            # A connection the server dropped (restart, idle timeout): without a ping per checkout the
+            # first use finds out; SQLAlchemy has emptied the pool, so the second try gets a fresh one.
+            if not (exc.connection_invalidated or _matches(exc, _SCHEMA_STATES, _SCHEMA_WORDS)):
                 raise
-        log.info("metadata changed during %s %s: running it again", request.method, request.path)
+        log.info(
+            "metadata or connection changed during %s %s: running it again", request.method, request.path
+        )
         setattr(g, FRESH_MODEL, True)
         try:
             return _busy_guarded(view, *args, **kwargs)

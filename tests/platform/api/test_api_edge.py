@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import NullPool, create_engine, event, make_url, text
 
 from crm_platform.app import create_app
 from crm_platform.services import CrmServices
@@ -171,3 +171,25 @@ def test_unversioned_patches_change_only_their_fields_and_an_entity_can_require_
     assert member.delete(path).status_code == 428
     etag = member.get(path).headers["ETag"]
     assert member.ok("PATCH", path, {"points": 3}, headers={"If-Match": etag})["points"] == 3
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_an_error(
+    db_url: str, api_svc: CrmServices, member: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No ping per checkout: a dropped connection fails once inside the request, which runs again."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL server-side disconnects")
+    record = member.ok("POST", "/records/member", {"name": "Ann"}, status=201)
+    admin = create_engine(db_url.split("?")[0], poolclass=NullPool)
+    name = make_url(db_url).query["application_name"]
+    try:
+        with admin.begin() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"),
+                {"n": name},
+            )
+    finally:
+        admin.dispose()
+    with caplog.at_level("INFO", logger="crm_platform.consistency"):
+        assert member.ok("GET", f"/records/member/{record['id']}")["name"] == "Ann"
+    assert "running it again" in caplog.text
