@@ -11,7 +11,8 @@ Both sides get the same input values and do the same work, each operation in its
 The hand-written model has the same 15 columns and system columns, the same column types and the
 same indexes and foreign key as the published table, under its own table name, in the same database.
 Runs are interleaved (the side that goes first alternates) and the figure is the median over the
-repetitions of the runtime/hand-written time ratio.
+repetitions of the runtime/hand-written time ratio. A third side does the same with SQLAlchemy Core
+(one INSERT, the row read back); ``create_vs_core_ratio`` is runtime.create against it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,19 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from bench.core import Context, Figure, median, quiet_gc
@@ -138,6 +151,44 @@ class HandWritten:
             return self.as_dict(obj)
 
 
+class HandCore:
+    """The same work with SQLAlchemy Core: checks, one INSERT or UPDATE, the row read back."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.table = cast(Table, HandDeal.__table__)
+        self.by_id = select(self.table).where(self.table.c.id == bindparam("record_id"))
+
+    def create(self, values: dict[str, Any]) -> dict[str, Any]:
+        name = values.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("name is required")
+        email = values.get("email")
+        if email is not None and not _EMAIL.match(email):
+            raise ValueError("email is not a valid e-mail address")
+        now = dt.datetime.now(dt.UTC)
+        row = {**values, "lock_version": 1, "created_at": now, "updated_at": now}
+        with self.engine.begin() as conn:
+            record_id = conn.execute(self.table.insert().values(row)).inserted_primary_key[0]
+            return dict(conn.execute(self.by_id, {"record_id": record_id}).mappings().one())
+
+    def read(self, record_id: int) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            return dict(conn.execute(self.by_id, {"record_id": record_id}).mappings().one())
+
+    def update(self, record_id: int, changes: dict[str, Any], expected_version: int) -> dict[str, Any]:
+        table = self.table
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                table.update()
+                .where(table.c.id == record_id, table.c.lock_version == expected_version)
+                .values(**changes, lock_version=table.c.lock_version + 1, updated_at=dt.datetime.now(dt.UTC))
+            )
+            if done.rowcount != 1:
+                raise RuntimeError("changed by someone else")
+            return dict(conn.execute(self.by_id, {"record_id": record_id}).mappings().one())
+
+
 class Side:
     """One implementation under test, as three callables over the shared workload."""
 
@@ -196,6 +247,8 @@ def run(ctx: Context) -> list[Figure]:
             ),
             Side("handwritten", hand.create, hand.read, hand.update),
         ]
+        core = HandCore(site.engine)
+        sides.append(Side("core", core.create, core.read, core.update))
         rng = random.Random(2)
 
         def workload(count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -229,8 +282,14 @@ def run(ctx: Context) -> list[Figure]:
         figures.append(
             Figure(f"records.crud.{phase}_ratio", round(median(ratios), 2), "x", TARGET_RATIO, "<=")
         )
+    core_ratios = [
+        r / c for r, c in zip(samples["runtime"]["create"], samples["core"]["create"], strict=True)
+    ]
+    figures.append(
+        Figure("records.crud.create_vs_core_ratio", round(median(core_ratios), 2), "x", TARGET_RATIO, "<=")
+    )
     for phase in ("create", "read", "update"):
-        for side_name in ("runtime", "handwritten"):
+        for side_name in ("runtime", "handwritten", "core"):
             figures.append(
                 Figure(
                     f"records.crud.{phase}.{side_name}",
@@ -246,7 +305,7 @@ def _check_same_result(
     sides: list[Side], inputs: list[dict[str, Any]], changes: list[dict[str, Any]]
 ) -> None:
     """Both sides store the same values and bump the version on update (a sanity check)."""
-    runtime, hand = sides
+    runtime, hand = sides[:2]
     created_r, created_h = runtime.create(inputs[0]), hand.create(inputs[0])
     assert created_r["name"] == created_h["name"] and created_r["email"] == created_h["email"]
     updated_r = runtime.update(created_r["id"], changes[0], 1)

@@ -36,6 +36,11 @@ RESULTS = ROOT / "bench" / "results.json"
 # The one list of benchmarks, run in this order.
 BENCHMARKS: list[Benchmark] = [
     Benchmark(
+        "api_edge",
+        "bench.api_edge:run",
+        "GET one record and a 50-row list through the REST API vs a bare Flask + SQLAlchemy endpoint",
+    ),
+    Benchmark(
         "records_list",
         "bench.records_list:run",
         "RecordRuntime.list on N records: first page and deep keyset page (status filter, -created_at)",

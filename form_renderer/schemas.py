@@ -46,8 +46,10 @@ def _schema_fields(site: SiteModel, model: EntityModel, depth: int = 0) -> dict[
             line_schema = record_schema(site, child, depth + 1)
             result[definition.name] = fields.List(fields.Nested(line_schema), required=False, allow_none=True)
         else:
+            # A required field with a default may be left out: the runtime applies the default.
+            must_send = definition.required and definition.get("default") is None
             result[definition.name] = TypedField(
-                definition, field_type, required=definition.required, allow_none=not definition.required
+                definition, field_type, required=must_send, allow_none=not definition.required
             )
     for key in READ_ONLY_KEYS | {"owner_id"}:
         # Clients may send back what they read; these keys are accepted and ignored (owner_id is checked later).

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from metamodel.records.buckets import register_sqlite_functions
@@ -25,8 +26,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _make_sqlite_transactional(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping on each checkout (it cost a round trip per connection use): connections are recycled
+    # before servers or firewalls drop idle ones, and a dead one fails once and is replaced.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """Begin a transaction that will write: on SQLite it takes the write lock at once (BEGIN IMMEDIATE)."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        yield conn
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import MetaData, Table
 
@@ -23,6 +24,8 @@ class EntityModel:
     fields: dict[str, FieldDef] = field(default_factory=dict)
     # Fields stored encrypted, by name (empty when encryption is off).
     seals: dict[str, FieldSeal] = field(default_factory=dict)
+    # Derived once per compiled version (the model is read-only): field lists, serialisers.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -31,11 +34,19 @@ class EntityModel:
 
     def column_fields(self) -> list[FieldDef]:
         """Fields that have a column, in definition order."""
-        return [f for f in self.entity.fields if self.types[f.name].has_column]
+        found: list[FieldDef] | None = self.derived.get("column_fields")
+        if found is None:
+            found = [f for f in self.entity.fields if self.types[f.name].has_column]
+            self.derived["column_fields"] = found
+        return found
 
     def child_fields(self) -> list[FieldDef]:
         """Child-table fields, in definition order."""
-        return [f for f in self.entity.fields if f.type == "child_table"]
+        found: list[FieldDef] | None = self.derived.get("child_fields")
+        if found is None:
+            found = [f for f in self.entity.fields if f.type == "child_table"]
+            self.derived["child_fields"] = found
+        return found
 
     def field(self, name: str) -> FieldDef:
         """Return a field by name; NotFound when there is none."""

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from metamodel.crypto.checks import check_encryption
 from metamodel.crypto.sealing import NO_SEALING, Sealing
+from metamodel.database import write_transaction
 from metamodel.definitions import DOCUMENT_KINDS, Bundle
 from metamodel.diff import diff_bundles
 from metamodel.documents import check_document
@@ -81,6 +83,13 @@ class Published:
     previous_version: int | None
 
 
+LATEST_SECONDS = 1.0
+
+
+class ModelOutdated(Exception):
+    """A request's compiled metadata is no longer the active version: run it again with the new one."""
+
+
 class MetadataService:
     """Reads and changes site metadata; publishing syncs the schema in the same transaction."""
 
@@ -98,6 +107,8 @@ class MetadataService:
         self._sync = SchemaSync(registry, sealing)
         self._models: dict[int, SiteModel] = {}
         self._lock = threading.Lock()
+        self._active_number = select(meta_state.c.active_version).where(meta_state.c.id == 1)
+        self._checked_at = 0.0
         # Called with a Published event in the publish's transaction (the audit log listens here).
         self.on_publish: list[Callable[[Published], None]] = []
 
@@ -136,7 +147,7 @@ class MetadataService:
             problems.append(Problem(f"{kind}.{name}.name", f"must equal the document key '{name}'", "name"))
         if problems:
             raise MetadataInvalid(f"the {kind} document '{name}' is not valid", problems)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if base is not None:
                 self._check_base(conn, kind, name, base)
             previous = self._draft(conn)
@@ -170,7 +181,7 @@ class MetadataService:
 
     def delete_document(self, kind: str, name: str) -> None:
         """Remove one document from the draft."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             result = conn.execute(
                 delete(meta_drafts).where((meta_drafts.c.kind == kind) & (meta_drafts.c.name == name))
             )
@@ -185,7 +196,7 @@ class MetadataService:
                 problems += check_document(kind, doc, f"{kind}.{name}")
         if problems:
             raise MetadataInvalid("the imported metadata is not valid", problems)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             assign_ids(bundle, self._draft(conn))
             self._write_draft(conn, bundle, user)
 
@@ -202,7 +213,7 @@ class MetadataService:
 
     def discard_draft(self) -> None:
         """Reset the draft to the active version."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._write_draft(conn, self._active_bundle(conn), None)
 
     def validate_draft(self) -> list[Problem]:
@@ -212,7 +223,7 @@ class MetadataService:
     # --- publishing -----------------------------------------------------------------------
     def publish(self, user: str | None, comment: str = "") -> VersionInfo:
         """Validate the draft, sync the schema and store a new numbered version, all or nothing."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             bundle = self._draft(conn)
             return self._publish(conn, bundle, user, comment, "publish", None)
 
@@ -227,7 +238,7 @@ class MetadataService:
 
     def rollback(self, number: int, user: str | None, comment: str = "") -> VersionInfo:
         """Publish the metadata of version ``number`` again as a new version; record data is kept."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             row = conn.execute(select(meta_versions).where(meta_versions.c.number == number)).first()
             if row is None:
                 raise NotFound(f"version {number} does not exist")
@@ -280,17 +291,18 @@ class MetadataService:
         info = VersionInfo(number, now, user, comment, action, source, tuple(report.changes))
         for listener in self.on_publish:
             listener(Published(conn, info, previous, bundle, state.active_version if state else None))
+        self._checked_at = 0.0  # this worker asks for the active version on its next request
         return info
 
     def resync(self) -> list[str]:
         """Apply the active version to the tables again (e.g. to encrypt after encryption was switched on)."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(select(meta_state).where(meta_state.c.id == 1).with_for_update()).first()
             return self._sync.apply(conn, self._active_bundle(conn)).changes
 
     def purge(self) -> list[str]:
         """Drop set-aside tables and columns of removed fields for good."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return self._sync.purge(conn).changes
 
     # --- reading versions -----------------------------------------------------------------
@@ -340,15 +352,34 @@ class MetadataService:
         except ValueError:
             raise NotFound(f"'{ref}' is neither a version number nor 'draft'") from None
 
+    def latest(self) -> SiteModel:
+        """Return the active version, asking the database at most every LATEST_SECONDS.
+
+        Record transactions check the version they see anyway (``ensure_current``); this bounds how
+        long reads of metadata alone (menus, dashboards) may lag another worker's publish.
+        """
+        models = self._models
+        if models and time.monotonic() - self._checked_at < LATEST_SECONDS:
+            return next(iter(models.values()))
+        return self.model()
+
+    def ensure_current(self, conn: Connection, model: SiteModel) -> None:
+        """Raise ModelOutdated unless ``model`` is the active version as ``conn``'s transaction sees it."""
+        number = conn.execute(self._active_number).scalar()
+        if (number or 0) != model.version:
+            raise ModelOutdated(f"metadata version {number} is active; the request used {model.version}")
+
     def model(self) -> SiteModel:
         """Return the compiled active version (cached per version number)."""
         with self.engine.connect() as conn:
             number = conn.execute(select(meta_state.c.active_version).where(meta_state.c.id == 1)).scalar()
             cached = self._models.get(number or 0)
             if cached is not None:
+                self._checked_at = time.monotonic()
                 return cached
             bundle = self._active_bundle(conn)
         model = SiteModel(number or 0, bundle, self.registry, self.sealing)
         with self._lock:
             self._models = {number or 0: model}
+        self._checked_at = time.monotonic()
         return model

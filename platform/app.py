@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm_platform import api, errors, i18n, pages, plugin_routes
+from crm_platform import api, consistency, errors, i18n, pages, plugin_routes, ratelimits
 from crm_platform.auth import session
 from crm_platform.config import load_settings
 from crm_platform.startup import build_services
@@ -32,4 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     app.register_blueprint(api.bp)
     plugin_routes.init_app(app)  # plugins' API routes and pages
+    # Every view runs again once after a metadata change; then the API's per-route limits wrap them.
+    consistency.init_app(app)
+    ratelimits.init_app(app, api.bp)
     return app

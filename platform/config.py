@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from crm_platform.ratelimits import ANONYMOUS_LIMIT, DEFAULT_LIMIT, EXPENSIVE_LIMIT
+
 
 def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return Flask config values read from ``CRM_*`` environment variables."""
@@ -34,8 +36,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CRM_LOGIN_IP_MAX_FAILURES": int(env.get("CRM_LOGIN_IP_MAX_FAILURES", "50")),
         "CRM_LOGIN_WINDOW_MINUTES": float(env.get("CRM_LOGIN_WINDOW_MINUTES", "15")),
         "CRM_LOGIN_LOCK_SECONDS": float(env.get("CRM_LOGIN_LOCK_SECONDS", "60")),
-        "CRM_RATE_LIMIT_PER_MINUTE": int(env.get("CRM_RATE_LIMIT_PER_MINUTE", "600")),
-        "CRM_RATE_LIMIT_IP_PER_MINUTE": int(env.get("CRM_RATE_LIMIT_IP_PER_MINUTE", "300")),
+        "CRM_RATELIMIT": env.get("CRM_RATELIMIT", DEFAULT_LIMIT),
+        "CRM_RATELIMIT_ANONYMOUS": env.get("CRM_RATELIMIT_ANONYMOUS", ANONYMOUS_LIMIT),
+        "CRM_RATELIMIT_EXPENSIVE": env.get("CRM_RATELIMIT_EXPENSIVE", EXPENSIVE_LIMIT),
+        "CRM_AUTH_CACHE_SECONDS": float(env.get("CRM_AUTH_CACHE_SECONDS", "5")),
+        "CRM_RATELIMIT_STORAGE": env.get("CRM_RATELIMIT_STORAGE", "memory://"),
+        # Sites sharing one Redis keep their counts apart by prefix.
+        "CRM_RATELIMIT_PREFIX": env.get("CRM_RATELIMIT_PREFIX", "crm"),
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request, so token-authenticated API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,

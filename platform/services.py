@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import Engine
 
 from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
@@ -17,6 +17,9 @@ from metamodel.records.runtime import RecordRuntime, utcnow
 from metamodel.versions import MetadataService
 from plugins.loader import PluginSet
 from rule_engine.engine import RuleEngine
+
+# Set on a request that runs again after a metadata change: it reads the active version afresh.
+FRESH_MODEL = "crm_fresh_model"
 
 
 @dataclass
@@ -36,9 +39,26 @@ class CrmServices:
         default_factory=lambda: register_builtin_presentations(PresentationRegistry())
     )
 
+    _held: RecordRuntime | None = field(default=None, init=False, repr=False)
+
     def runtime(self) -> RecordRuntime:
-        """Return a record runtime bound to the active metadata version."""
-        return RecordRuntime(self.metadata.model(), self.engine, self.hooks, self.clock)
+        """Return a record runtime bound to the active metadata version.
+
+        In a request the worker's last compiled version is used and each of the runtime's transactions
+        checks it against the version that transaction sees; on a change the request runs again
+        (crm_platform.consistency).
+        """
+        if not has_request_context() or g.get(FRESH_MODEL):
+            return RecordRuntime(self.metadata.model(), self.engine, self.hooks, self.clock)
+        model = self.metadata.latest()
+        held = self._held
+        if held is not None and held.model is model:
+            return held  # one per version and worker: its prepared statements are built once
+        runtime = RecordRuntime(
+            model, self.engine, self.hooks, self.clock, lambda conn: self.metadata.ensure_current(conn, model)
+        )
+        self._held = runtime
+        return runtime
 
     def init_app(self, app: Flask) -> None:
         """Attach to ``app`` so handlers reach it through ``services()``."""

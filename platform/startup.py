@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_platform.auditing import install_audit
+from crm_platform.auth import authcache
 from crm_platform.encryption import load_encryption, prepare_encryption
 from crm_platform.services import CrmServices
 from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
@@ -45,6 +46,7 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     echo = {"echo": True, "hide_parameters": True} if config.get("CRM_SQL_ECHO") else {}
     engine = make_engine(config["CRM_DATABASE_URL"], **echo)
     upgrade_database(engine, MIGRATIONS)
+    authcache.install(engine, float(config.get("CRM_AUTH_CACHE_SECONDS", authcache.DEFAULT_SECONDS)))
     encryption = load_encryption(config)
     field_types = build_field_types()
     presentations = build_presentations()

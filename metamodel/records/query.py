@@ -20,6 +20,12 @@ from metamodel.model import EntityModel
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 # Reserved query-string keys; everything else of the form field__op is a filter.
+MAX_OFFSET = 10_000
+OFFSET_TOO_LARGE = "offset_too_large"
+OFFSET_MESSAGE = (
+    "offset may be at most {limit}; to go further, page with the cursor (next_cursor → cursor), "
+    "which stays fast at any depth"
+)
 CONTROL_KEYS = frozenset({"q", "sort", "limit", "offset", "cursor", "page", "count", "lang", "format"})
 
 # System columns can be filtered and sorted like fields of these types.
@@ -95,7 +101,11 @@ def parse_list_args(
     query.count = (_last(args, "count") or "").lower() in ("1", "true", "yes")
     query.limit = _int_arg(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, problems)
     page = _int_arg(args, "page", 1, 1, 10_000, problems)
-    query.offset = _int_arg(args, "offset", (page - 1) * query.limit, 0, 1_000_000, problems)
+    query.offset = _int_arg(args, "offset", (page - 1) * query.limit, 0, 10**9, problems)
+    if query.offset > MAX_OFFSET:
+        # A deep OFFSET reads and throws away every row before the page; the cursor seeks straight to it.
+        problems.append(Problem("offset", OFFSET_MESSAGE.format(limit=MAX_OFFSET), OFFSET_TOO_LARGE))
+        query.offset = 0
     try:
         sort_field(model, registry, query.sort)
     except BadQuery as exc:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.crypto.records import equals, with_search_hashes
+from metamodel.database import write_transaction
 from metamodel.definitions import FieldDef
 from metamodel.errors import Conflict, NotFound, Problem, ProblemList, RecordInvalid
 from metamodel.model import EntityModel, SiteModel
@@ -63,8 +64,11 @@ class RecordRuntime:
         engine: Engine,
         hooks: RecordHooks | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        on_begin: Callable[[Connection], None] | None = None,
     ) -> None:
         self.model = model
+        # Called first in each transaction the runtime opens (the platform checks the metadata version).
+        self.on_begin = on_begin
         self.engine = engine
         self.hooks = hooks or RecordHooks()
         self.clock = clock
@@ -74,12 +78,18 @@ class RecordRuntime:
         self._statements: dict[tuple[Any, str], Any] = {}
 
     @contextmanager
-    def transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
-        """Yield ``conn`` when given, else a new connection in a transaction committed at the end."""
+    def transaction(self, conn: Connection | None = None, *, write: bool = False) -> Iterator[Connection]:
+        """Yield ``conn`` when given, else a new connection in a transaction committed at the end.
+
+        ``write``: on SQLite the transaction takes the write lock up front (BEGIN IMMEDIATE), so it
+        waits its turn instead of failing when it upgrades from reading to writing.
+        """
         if conn is not None:
             yield conn
             return
-        with self.engine.begin() as new_conn:
+        with write_transaction(self.engine) if write else self.engine.begin() as new_conn:
+            if self.on_begin is not None:
+                self.on_begin(new_conn)
             yield new_conn
 
     def _actor(self, actor: Actor) -> Actor:
@@ -250,7 +260,7 @@ class RecordRuntime:
             raise RecordInvalid(
                 "the record must be a JSON object", [Problem("", "expected an object", "type")]
             )
-        with self.transaction(conn) as c:
+        with self.transaction(conn, write=True) as c:
             actor = self._resolve(actor, c)
             problems = ProblemList()
             raw = self._guard_write(c, model, raw, actor, None)
@@ -412,7 +422,7 @@ class RecordRuntime:
             raise RecordInvalid(
                 "the record must be a JSON object", [Problem("", "expected an object", "type")]
             )
-        with self.transaction(conn) as c:
+        with self.transaction(conn, write=True) as c:
             actor = self._resolve(actor, c)
             self._permit(c, model, "read", actor)
             before = self._read(c, model, record_id, actor, scoped=True)
@@ -478,7 +488,7 @@ class RecordRuntime:
         if model.entity.is_child:
             raise NotFound(f"'{entity}' records only exist as lines of their parent")
         actor = self._actor(actor)
-        with self.transaction(conn) as c:
+        with self.transaction(conn, write=True) as c:
             actor = self._resolve(actor, c)
             self._permit(c, model, "read", actor)
             before = self._read(c, model, record_id, actor, scoped=True)
@@ -532,7 +542,7 @@ class RecordRuntime:
         """Delete a record, applying each referencing link's delete behaviour."""
         model = self.model.entity(entity)
         actor = self._actor(actor)
-        with self.transaction(conn) as c:
+        with self.transaction(conn, write=True) as c:
             actor = self._resolve(actor, c)
             self._permit(c, model, "read", actor)
             record = self._read(c, model, record_id, actor, scoped=True)

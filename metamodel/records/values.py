@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import RowMapping
 
+from metamodel.definitions import FieldDef
 from metamodel.errors import ProblemList
 from metamodel.fieldtypes.base import FieldTypeRegistry, ValueProblem
 from metamodel.model import EntityModel
@@ -86,9 +87,20 @@ def serialize_row(model: EntityModel, row: Mapping[str, Any] | RowMapping) -> di
             "updated_at": _iso(row["updated_at"]),
             "updated_by": row["updated_by"],
         }
-    for definition in model.column_fields():
-        record[definition.name] = model.types[definition.name].serialize(definition, row[definition.name])
+    for name, definition, serialize in _serializers(model):
+        record[name] = serialize(definition, row[name])
     return record
+
+
+def _serializers(model: EntityModel) -> list[tuple[str, FieldDef, Callable[[FieldDef, Any], Any]]]:
+    # Worked out once per compiled entity, not once per row.
+    found: list[tuple[str, FieldDef, Callable[[FieldDef, Any], Any]]] | None = model.derived.get(
+        "serializers"
+    )
+    if found is None:
+        found = [(d.name, d, model.types[d.name].serialize) for d in model.column_fields()]
+        model.derived["serializers"] = found
+    return found
 
 
 def _iso(value: Any) -> str | None:

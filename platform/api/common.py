@@ -7,10 +7,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask_login import current_user
 
-from crm_platform.auth import clock, ratelimit
 from crm_platform.auth.scopes import required_scope
 from crm_platform.services import services
 from metamodel.access.enforcement import require_configure
@@ -74,15 +73,12 @@ class PayloadTooLarge(CrmError):
 
 
 def init_blueprint(bp: Blueprint) -> None:
-    """Rate-limit every API request, and require a signed-in user with the needed token scope."""
+    """Require a signed-in user with the needed token scope."""
 
     @bp.before_request
     def _require_login() -> Response | None:
         authenticated = current_user.is_authenticated  # runs the token loader, which sets g.api_token
         token = g.get("api_token")
-        refused = _rate_limited(authenticated, token)
-        if refused is not None:
-            return refused
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
         if token is not None and token.expired:
@@ -95,35 +91,6 @@ def init_blueprint(bp: Blueprint) -> None:
             if needed is not None and needed not in token.scopes:
                 raise InsufficientScope(f"this token lacks the scope '{needed}'", required_scope=needed)
         return None
-
-
-def _rate_limited(authenticated: bool, token: Any) -> Response | None:
-    """Count the request against its client's limit; a 429 response when it is over."""
-    config = current_app.config
-    if token is not None and authenticated:
-        key, limit = f"token:{token.token_id}", int(config.get("CRM_RATE_LIMIT_PER_MINUTE", 600))
-    elif authenticated:
-        key, limit = f"user:{current_user.id}", int(config.get("CRM_RATE_LIMIT_PER_MINUTE", 600))
-    else:
-        # Anonymous calls and unknown tokens are counted per address, which also slows token guessing.
-        key, limit = (
-            f"ip:{request.remote_addr or 'unknown'}",
-            int(config.get("CRM_RATE_LIMIT_IP_PER_MINUTE", 300)),
-        )
-    verdict = ratelimit.hit(services().engine, key, limit, clock.now().timestamp())
-    if verdict.allowed:
-        return None
-    body = {
-        "error": {
-            "code": "rate_limited",
-            "message": f"too many requests; at most {limit} per minute, retry in {verdict.retry_after} s",
-            "retry_after": verdict.retry_after,
-        }
-    }
-    response = jsonify(body)
-    response.status_code = 429
-    response.headers["Retry-After"] = str(verdict.retry_after)
-    return response
 
 
 def admin_required(view: F) -> F:

@@ -8,12 +8,19 @@ from flask import Response, jsonify, request, url_for
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, actor, int_value, json_body, path_id
+from crm_platform.i18n import t
 from crm_platform.services import services
 from form_renderer.schemas import load_record
 from metamodel.access.fieldsecurity import field_access
-from metamodel.errors import NotFound, Problem
+from metamodel.errors import BadQuery, CrmError, NotFound, Problem
 from metamodel.model import EntityModel
-from metamodel.records.query import MAX_LIMIT, ListQuery, parse_list_args
+from metamodel.records.query import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    OFFSET_TOO_LARGE,
+    ListQuery,
+    parse_list_args,
+)
 from metamodel.records.runtime import RecordRuntime
 
 LOOKUP_LIMIT = 20
@@ -25,6 +32,18 @@ def entity_model(runtime: RecordRuntime, entity: str) -> EntityModel:
     if model.entity.is_child:
         raise NotFound(f"'{entity}' records only exist as lines of their parent")
     return model
+
+
+def translated(exc: BadQuery) -> BadQuery:
+    """Return ``exc`` with the deep-offset problem in the reader's language."""
+    for problem in exc.problems:
+        if problem.code == OFFSET_TOO_LARGE:
+            message = t("api.offset_too_large", limit=MAX_OFFSET)
+            return BadQuery(
+                message,
+                [Problem(p.path, message if p is problem else p.message, p.code) for p in exc.problems],
+            )
+    return exc
 
 
 def _with_etag(record: dict[str, Any], status: int = 200) -> Response:
@@ -45,12 +64,33 @@ def expected_version(body: dict[str, Any]) -> int | None:
     return int_value(tag, "If-Match", high=2**31)
 
 
+class VersionRequired(CrmError):
+    """The entity requires writes to name the version they read."""
+
+    code = "version_required"
+    status = 428
+
+
+def required_version(model: EntityModel, version: int | None) -> int | None:
+    """Return ``version``; 428 when the entity requires one and the client sent none.
+
+    Without ``require_version`` an unversioned PATCH changes only the fields it sends and is never
+    refused as stale (last write wins per field); a versioned one is refused with 409 when stale.
+    """
+    if version is None and model.entity.doc.get("require_version"):
+        raise VersionRequired(t("api.version_required"))
+    return version
+
+
 @bp.get("/records/<entity>")
 def records_list(entity: str) -> Any:
     """List records with filters (field__op=value), search, sort and offset or keyset paging."""
     runtime = services().runtime()
     model = entity_model(runtime, entity)
-    query = parse_list_args(model, runtime.registry, request.args.to_dict(flat=False))
+    try:
+        query = parse_list_args(model, runtime.registry, request.args.to_dict(flat=False))
+    except BadQuery as exc:
+        raise translated(exc) from None
     page = runtime.list(entity, query, actor())
     return jsonify(
         {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more, "total": page.total}
@@ -108,7 +148,7 @@ def _update(entity: str, raw_id: str, *, partial: bool) -> Response:
     model = entity_model(runtime, entity)
     record_id = path_id(raw_id)
     body = json_body()
-    version = expected_version(body)
+    version = required_version(model, expected_version(body))
     restricted = _restricted(runtime, model)
     load_record(
         runtime.model, entity, {k: v for k, v in body.items() if k not in restricted}, partial=partial
@@ -136,11 +176,11 @@ def _checkable(runtime: RecordRuntime, model: EntityModel, body: dict[str, Any])
 def records_delete(entity: str, record_id: str) -> Any:
     """Delete a record (409 when a restricting link still points at it)."""
     runtime = services().runtime()
-    entity_model(runtime, entity)
+    model = entity_model(runtime, entity)
     number = path_id(record_id)
     if request.get_data(cache=True).strip():
         raise BadRequest("DELETE takes no body", [Problem("", "unexpected body", "body")])
-    runtime.delete(entity, number, actor(), expected_version=expected_version({}))
+    runtime.delete(entity, number, actor(), expected_version=required_version(model, expected_version({})))
     return Response(status=204)
 
 

@@ -29,6 +29,7 @@ class TokenUse:
     token_id: int
     scopes: frozenset[str]
     expired: bool
+    expires_at: dt.datetime | None = None  # so a cached use can tell when it expires
 
 
 def token_hash(token: str) -> str:
@@ -80,8 +81,10 @@ def lookup_token(engine: Engine, token: str) -> TokenUse | None:
     expired = row.expires_at is not None and row.expires_at <= now
     if not expired and (row.last_used_at is None or row.last_used_at < now - LAST_USED_GRANULARITY):
         with engine.begin() as conn:
-            conn.execute(api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now))
-    return TokenUse(user_from_row(row), int(row.token_id), parse_stored(row.scopes), expired)
+            touch = api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now)
+            # A last-use time changes nobody's access: cached lookups stay valid.
+            conn.execute(touch.execution_options(crm_auth_cache_keep=True))
+    return TokenUse(user_from_row(row), int(row.token_id), parse_stored(row.scopes), expired, row.expires_at)
 
 
 def user_for_token(engine: Engine, token: str) -> User | None:

@@ -21,12 +21,11 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from crm_platform.auth import clock, signin, twofactor
-from crm_platform.auth.apitokens import lookup_token
+from crm_platform.auth import authcache, clock, signin, twofactor
 from crm_platform.auth.model import User
 from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
 from crm_platform.auth.throttle import LockoutPolicy
-from crm_platform.auth.users import authenticate, load_session_user, load_user, set_password
+from crm_platform.auth.users import authenticate, load_user, set_password
 from crm_platform.i18n import t
 from crm_platform.services import services
 
@@ -76,7 +75,7 @@ def _protect_from_csrf() -> None:
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    return load_session_user(services().engine, session_id)
+    return authcache.session_user(services().engine, session_id)
 
 
 @login_manager.request_loader
@@ -84,7 +83,7 @@ def _load_user_from_token(_request: Any) -> User | None:
     token = bearer_token()
     if not token:
         return None
-    use = lookup_token(services().engine, token)
+    use = authcache.token_use(services().engine, token)
     g.api_token = use  # the API's checks read the token's scopes and expiry from here
     return use.user if use is not None and not use.expired else None
 

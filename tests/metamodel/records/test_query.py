@@ -267,7 +267,9 @@ def test_bad_query_arguments_name_the_parameter(site: Site, items: RecordRuntime
     assert problems_of(parse(limit="0")) == [("limit", "must be between 1 and 500")]
     assert problems_of(parse(limit="501")) == [("limit", "must be between 1 and 500")]
     assert problems_of(parse(page="0")) == [("page", "must be between 1 and 10000")]
-    assert problems_of(parse(offset="-1")) == [("offset", "must be between 0 and 1000000")]
+    assert problems_of(parse(offset="-1")) == [("offset", "must be between 0 and 1000000000")]
+    assert problems_of(parse(offset="10001"))[0][0] == "offset"
+    assert "cursor" in problems_of(parse(offset="10001"))[0][1]
     # every problem is reported at once
     assert [p for p, _ in problems_of(parse(colour="x", score__gt="high", sort="nope", limit="x"))] == [
         "colour__eq",

@@ -1,0 +1,163 @@
+"""API rate limits with Flask-Limiter: per token, signed-in user or address; in memory or in Redis.
+
+The embedded single-process default counts in memory; several workers share counts through Redis
+(``CRM_RATELIMIT_STORAGE=redis://127.0.0.1:6379``). Sign-in lockout is not here: it stays in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
+from limits import RateLimitItem, parse
+
+from crm_platform.i18n import t
+
+# Integrations sync in bursts: hundreds of requests per second per token are normal use.
+DEFAULT_LIMIT = "300/second"
+ANONYMOUS_LIMIT = "30/second"  # per address: unknown tokens count here, which slows token guessing
+EXPENSIVE_LIMIT = (
+    "120/minute"  # bursts pass; exports, imports, reports, publishing: each call is a lot of work
+)
+# Routes (under the API prefix) whose calls are expensive; they count against both limits.
+EXPENSIVE_SUFFIXES = ("/export", "/import", "/reports/run", "/meta/publish", "/meta/rollback", "/meta/purge")
+EXPENSIVE_PATHS = ("/packs/install", "/meta/dry-run")
+_KIND = "crm_ratelimit_kind"
+log = logging.getLogger(__name__)
+
+
+def client_key() -> str:
+    """Return what the request is counted against: its token, its signed-in user, else its address."""
+    cached = g.get(_KIND)
+    if cached is not None:
+        return str(cached[1])
+    authenticated = bool(current_user.is_authenticated)  # runs the token loader, which sets g.api_token
+    token = g.get("api_token")
+    if authenticated and token is not None:
+        kind, key = "client", f"token:{token.token_id}"
+    elif authenticated:
+        kind, key = "client", f"user:{current_user.id}"
+    else:
+        kind, key = "anonymous", f"ip:{request.remote_addr or 'unknown'}"
+    setattr(g, _KIND, (kind, key))
+    return key
+
+
+def _expensive_limit() -> str:
+    return _limit_of("CRM_RATELIMIT_EXPENSIVE")
+
+
+def _limit_of(setting: str) -> str:
+    value = str(current_app.config.get(setting) or "").strip()
+    return value if value and value != "0" else "1000000/second"  # "0" or empty: no limit
+
+
+def _off(setting: str) -> bool:
+    value = str(current_app.config.get(setting) or "").strip()
+    return not value or value == "0"
+
+
+def _expensive_off() -> bool:
+    return _off("CRM_RATELIMIT_EXPENSIVE")
+
+
+def is_expensive(rule: str, prefix: str) -> bool:
+    """Whether an API route (``rule`` under ``prefix``) gets the stricter per-route limit."""
+    path = rule.removeprefix(prefix)
+    return path.endswith(EXPENSIVE_SUFFIXES) or path in EXPENSIVE_PATHS
+
+
+def init_app(app: Flask, bp: Blueprint) -> Limiter:
+    """Limit every request of the API blueprint ``bp`` (already registered) and answer 429 in JSON."""
+    for setting in ("CRM_RATELIMIT", "CRM_RATELIMIT_ANONYMOUS", "CRM_RATELIMIT_EXPENSIVE"):
+        value = str(app.config.get(setting) or "0").strip()
+        try:  # a mistyped limit stops the start, rather than silently limiting nothing
+            _parsed("1/second" if value == "0" else value)
+        except ValueError as exc:
+            raise ValueError(f"{setting}={value!r} is not a rate limit like '300/second': {exc}") from None
+    storage = str(app.config.get("CRM_RATELIMIT_STORAGE") or "memory://")
+    app.config["RATELIMIT_KEY_PREFIX"] = str(app.config.get("CRM_RATELIMIT_PREFIX") or "crm")
+    limiter = Limiter(
+        client_key,
+        app=app,
+        storage_uri=storage,
+        strategy="fixed-window",
+        headers_enabled=False,  # 429 answers carry Retry-After (see _refusal)
+        # A storage outage must not take the API down with it: counting goes on in memory meanwhile.
+        in_memory_fallback_enabled=not storage.startswith("memory"),
+    )
+    # One budget for the whole API per client, not one per route. It is counted with the limiter's
+    # own strategy and storage, but directly: Flask-Limiter's per-request resolution of decorated and
+    # blueprint limits cost 13 % of a one-record GET (bench/api_edge.py).
+    app.before_request(lambda: _check_client_budget(bp.name))
+    prefix = bp.url_prefix or ""
+    expensive = limiter.limit(_expensive_limit, override_defaults=False, exempt_when=_expensive_off)
+    limited: set[str] = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(f"{bp.name}.") and is_expensive(rule.rule, prefix):
+            # This app's view is wrapped (the blueprint's own function stays as it is for other apps).
+            view: Callable[..., Any] = app.view_functions[rule.endpoint]
+            app.view_functions[rule.endpoint] = expensive(view)
+            limited.add(rule.endpoint)
+    # Flask-Limiter has nothing to do for the other routes: let it skip them at once.
+    limiter.request_filter(lambda: request.endpoint not in limited)
+    app.register_error_handler(RateLimitExceeded, _too_many)
+    app.extensions["crm_limiter"] = limiter
+    return limiter
+
+
+def _check_client_budget(blueprint: str) -> Response | None:
+    if not request.blueprint or request.blueprint.split(".")[0] != blueprint:
+        return None
+    client_key()
+    kind = g.get(_KIND)[0]
+    setting = "CRM_RATELIMIT" if kind == "client" else "CRM_RATELIMIT_ANONYMOUS"
+    if _off(setting):
+        return None
+    limit = _parsed(_limit_of(setting))
+    # The site's prefix keeps sites (and test runs) that share one Redis apart.
+    keys = (str(current_app.config["RATELIMIT_KEY_PREFIX"]), "api", str(g.get(_KIND)[1]))
+    limiter: Limiter = current_app.extensions["crm_limiter"]
+    try:
+        if limiter.limiter.hit(limit, *keys):
+            return None
+        reset_at = limiter.limiter.get_window_stats(limit, *keys).reset_time
+    except Exception:  # the storage is down: serve rather than fail every request
+        log.warning("rate-limit storage unavailable; request not counted", exc_info=True)
+        return None
+    return _refusal(str(limit), reset_at)
+
+
+@cache
+def _parsed(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def _too_many(exc: RateLimitExceeded) -> Any:
+    """Answer 429 with rate_limited, the limit, and Retry-After in seconds."""
+    limiter: Limiter = current_app.extensions["crm_limiter"]
+    current = limiter.current_limit
+    reset_at = current.reset_at if current is not None else time.time() + 1
+    return _refusal(str(exc.limit.limit), reset_at)
+
+
+def _refusal(limit: str, reset_at: float) -> Response:
+    retry = max(1, int(reset_at - time.time()))
+    body = {
+        "error": {
+            "code": "rate_limited",
+            "message": t("api.rate_limited", limit=limit, seconds=retry),
+            "retry_after": retry,
+            "limit": limit,
+        }
+    }
+    response: Response = jsonify(body)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry)
+    return response
