@@ -261,3 +261,20 @@ def test_no_api_response_leaks_a_restricted_value(
         assert (name in record) == (level != "hidden")
         if level in (None, "readonly"):
             assert record[name] == clear[name]
+
+
+def test_metadata_reads_show_only_what_the_reader_may_read(leads: int, admin: Api, user: Api) -> None:
+    """Issue 14 safety 4: versions and diffs need configure; entity documents drop hidden fields and entities."""
+    admin.define("entity", "memo", {"title_field": "text", "fields": [{"name": "text", "type": "text"}]})
+    admin.publish("memo")
+    for path in ("/meta/versions", "/meta/versions/1", "/meta/versions/2", "/meta/diff?from=1&to=2"):
+        refused = user.get(path)
+        assert refused.status_code == 403 and error_of(refused)["code"] == "forbidden", path
+        assert "id_no" not in refused.get_data(as_text=True)
+        assert admin.get(path).status_code == 200
+    assert [e["name"] for e in user.ok("GET", "/meta/entities")["items"]] == ["lead"]
+    assert user.get("/meta/entities/memo").status_code == 404
+    fields = [f["name"] for f in user.ok("GET", "/meta/entities/lead")["fields"]]
+    assert fields == ["name", "phone", "email", "stage"]  # id_no is hidden from her; masked ones stay
+    assert "id_no" in [f["name"] for f in admin.ok("GET", "/meta/entities/lead")["fields"]]
+    assert [e["name"] for e in admin.ok("GET", "/meta/entities")["items"]] == ["lead", "memo"]
