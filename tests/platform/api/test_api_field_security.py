@@ -278,3 +278,20 @@ def test_metadata_reads_show_only_what_the_reader_may_read(leads: int, admin: Ap
     assert fields == ["name", "phone", "email", "stage"]  # id_no is hidden from her; masked ones stay
     assert "id_no" in [f["name"] for f in admin.ok("GET", "/meta/entities/lead")["fields"]]
     assert [e["name"] for e in admin.ok("GET", "/meta/entities")["items"]] == ["lead", "memo"]
+
+
+def test_a_records_history_never_names_fields_hidden_from_the_reader(
+    leads: int, admin: Api, user: Api
+) -> None:
+    """Issue 14 safety 5: the summary of an update listed id_no although the field is hidden from her."""
+    admin.ok("PATCH", f"/records/lead/{leads}", {"name": "Alice Smith-Jones", "id_no": "110101199003070000"})
+    admin.ok("PATCH", f"/records/lead/{leads}", {"id_no": "110101199003071111"})
+    history = user.ok("GET", f"/records/lead/{leads}/audit")["items"]
+    text = json.dumps(history)
+    assert "id_no" not in text and "1101011990" not in text
+    summaries = [item["summary"] for item in history if item["action"] == "record.update"]
+    assert summaries == [
+        f"updated lead {leads}: no field you may see changed",
+        f"updated lead {leads}: name",
+    ]
+    assert "id_no" in json.dumps(admin.ok("GET", f"/records/lead/{leads}/audit")["items"])
