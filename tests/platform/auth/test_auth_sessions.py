@@ -3,10 +3,12 @@ after sign-out, a password change or a deactivation; a bearer header never rides
 
 from __future__ import annotations
 
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from crm_platform.auth.users import create_token, create_user, set_active, set_password
+from crm_platform.cli import cli
 from crm_platform.services import CrmServices
 from tests.platform.api.apisupport import error_of
 from tests.platform.auth.authsupport import PASSWORD, FakeClock, csrf_of, login, post_form
@@ -97,3 +99,19 @@ def test_a_bearer_token_never_combines_with_the_session(
     headers = {"Authorization": f"Bearer {token}"}
     mine = client.get("/api/v1/tokens", headers=headers).get_json()["items"]
     assert [item["name"] for item in mine] == ["otto's script"]  # otto's view, not vera's
+
+
+def test_crm_set_active_off_ends_sessions(
+    crm_env: dict[str, str], auth_app: Flask, auth_svc: CrmServices
+) -> None:
+    create_user(auth_svc.engine, "cli_user", PASSWORD)
+    client = auth_app.test_client()
+    assert login(client, "cli_user").status_code == 302
+    runner = CliRunner()
+    off = runner.invoke(cli, ["set-active", "cli_user", "--off"])
+    assert off.exit_code == 0, off.output
+    assert signed_out(client)
+    assert login(auth_app.test_client(), "cli_user").status_code == 401
+    assert runner.invoke(cli, ["set-active", "cli_user", "--on"]).exit_code == 0
+    assert login(auth_app.test_client(), "cli_user").status_code == 302
+    assert runner.invoke(cli, ["set-active", "nobody", "--off"]).exit_code != 0
