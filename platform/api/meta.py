@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from crm_platform.api import bp
-from crm_platform.api.metaview import readable_docs
 from crm_platform.api.common import (
     BadRequest,
     admin_required,
@@ -16,6 +15,7 @@ from crm_platform.api.common import (
     json_body,
     username,
 )
+from crm_platform.api.metaview import readable_docs
 from crm_platform.services import services
 from metamodel.definitions import DOCUMENT_KINDS
 from metamodel.errors import MetadataInvalid, NotFound, Problem
