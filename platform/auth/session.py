@@ -99,7 +99,8 @@ def _token_refused() -> Any:
 def _load_user(session_id: str) -> User | None:
     if sends_bearer():
         return None  # a token request never borrows the browser's session
-    return load_session_user(services().engine, session_id, session.get(SESSION_KEY))
+    oldest = clock.now() - current_app.permanent_session_lifetime  # the server's word, not only the cookie's
+    return load_session_user(services().engine, session_id, session.get(SESSION_KEY), oldest)
 
 
 @login_manager.request_loader

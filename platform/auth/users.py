@@ -81,8 +81,11 @@ def load_user(engine: Engine, user_id: int) -> User | None:
     return user_from_row(row) if row else None
 
 
-def load_session_user(engine: Engine, session_id: str, key: str | None) -> User | None:
-    """Return the active user of a session (id ``id.stamp``, server-side ``key``); None once it ended."""
+def load_session_user(
+    engine: Engine, session_id: str, key: str | None, not_before: dt.datetime | None = None
+) -> User | None:
+    """Return the active user of a session (id ``id.stamp``, server-side ``key``, opened at or after
+    ``not_before``); None once it ended."""
     raw_id, _, stamp = session_id.partition(".")
     if not raw_id.isdigit() or len(raw_id) > 19 or not key or len(key) > 100:
         return None
@@ -93,6 +96,8 @@ def load_session_user(engine: Engine, session_id: str, key: str | None) -> User 
         .join(sessions, sessions.c.user_id == users.c.id)
         .where(users.c.id == int(raw_id), sessions.c.id == digest(key), users.c.is_active.is_(True))
     )
+    if not_before is not None:
+        found = found.where(sessions.c.created_at >= not_before)
     with engine.connect() as conn:
         row = conn.execute(found).first()
     user = user_from_row(row) if row else None

@@ -115,3 +115,16 @@ def test_crm_set_active_off_ends_sessions(
     assert runner.invoke(cli, ["set-active", "cli_user", "--on"]).exit_code == 0
     assert login(auth_app.test_client(), "cli_user").status_code == 302
     assert runner.invoke(cli, ["set-active", "nobody", "--off"]).exit_code != 0
+
+
+def test_the_server_ends_sessions_older_than_their_lifetime(
+    auth_app: Flask, auth_svc: CrmServices, fake_clock: FakeClock
+) -> None:
+    """The row's age counts, not only the cookie's signature: a session cannot outlive CRM_SESSION_HOURS."""
+    create_user(auth_svc.engine, "old", PASSWORD)
+    client = auth_app.test_client()
+    assert login(client, "old").status_code == 302
+    fake_clock.advance(seconds=auth_app.permanent_session_lifetime.total_seconds() - 5)
+    assert not signed_out(client)
+    fake_clock.advance(seconds=10)
+    assert signed_out(client)
