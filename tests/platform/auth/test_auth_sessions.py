@@ -128,3 +128,12 @@ def test_the_server_ends_sessions_older_than_their_lifetime(
     assert not signed_out(client)
     fake_clock.advance(seconds=10)
     assert signed_out(client)
+
+
+def test_an_anonymous_api_write_is_401_not_a_csrf_failure(auth_app: Flask, auth_svc: CrmServices) -> None:
+    client = auth_app.test_client()
+    refused = client.post("/api/v1/records/customer", json={"name": "x"})
+    assert refused.status_code == 401 and error_of(refused)["code"] == "unauthorized"
+    assert (
+        client.post("/login", data={"username": "x", "password": "y"}).status_code == 400
+    )  # pages keep CSRF
