@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
+
 from crm_platform.api.common import actor
 from crm_platform.services import services
 from metamodel.access import AccessDenied
@@ -11,6 +13,8 @@ from metamodel.access.enforcement import require
 from metamodel.access.fields import HIDDEN
 from metamodel.access.fieldsecurity import field_access
 from metamodel.definitions import EntityDef
+from metamodel.model import SiteModel
+from metamodel.records.hooks import Actor
 
 
 def readable_docs(entities: list[EntityDef]) -> list[dict[str, Any]]:
@@ -19,14 +23,11 @@ def readable_docs(entities: list[EntityDef]) -> list[dict[str, Any]]:
     shown: list[dict[str, Any]] = []
     with runtime.engine.connect() as conn:
         who = runtime.resolve(actor(), conn)
+        readable = _readable_entities(conn, runtime.model, who)
         for entity in entities:
-            model = runtime.model.entity(entity.name)
-            if not model.entity.is_child:  # lines are read through their parent, so follow its rights
-                try:
-                    require(conn, who, entity.name, "read")
-                except AccessDenied:
-                    continue
-            access = field_access(conn, who, model)
+            if entity.name not in readable:
+                continue
+            access = field_access(conn, who, runtime.model.entity(entity.name))
             doc = dict(entity.doc)
             doc["fields"] = [
                 field
@@ -35,3 +36,18 @@ def readable_docs(entities: list[EntityDef]) -> list[dict[str, Any]]:
             ]
             shown.append(doc)
     return shown
+
+
+def _readable_entities(conn: Connection, site: SiteModel, who: Actor) -> set[str]:
+    # Lines are read through their parent: a child entity is readable when a readable parent holds it.
+    readable: set[str] = set()
+    for name, model in site.entities.items():
+        if model.entity.is_child:
+            continue
+        try:
+            require(conn, who, name, "read")
+        except AccessDenied:
+            continue
+        readable.add(name)
+        readable.update(str(f.get("child_entity")) for f in model.child_fields())
+    return readable
