@@ -343,3 +343,14 @@ personal_reports = Table(
     Column("body", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# --- sign-in sessions: one row per signed-in browser; deleting it ends that session at once ----------
+
+sessions = Table(
+    "sys_session",
+    system_metadata,
+    # SHA-256 of the random key in the session cookie: a database read gives no usable cookie.
+    Column("id", String(64), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)

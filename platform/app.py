@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm_platform import api, consistency, errors, i18n, pages, plugin_routes, ratelimits
+from crm_platform import api, consistency, errors, headers, i18n, pages, plugin_routes, ratelimits
 from crm_platform.auth import session
 from crm_platform.config import load_settings
 from crm_platform.startup import build_services
@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     build_services(app.config).init_app(app)
     errors.init_app(app)
+    headers.init_app(app)  # CSP, nosniff, no framing, referrer policy
     i18n.init_app(app)
     session.init_app(app)
     pages.init_app(app)

@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from crm_platform.auth.users import create_token, create_user, set_password
+from crm_platform.auth.users import create_token, create_user, set_active, set_password
 from crm_platform.cli_app import invocation_app
 from crm_platform.cli_crypto import generate_key_command, rotate_key_command
 from crm_platform.cli_packs import pack
@@ -322,6 +322,15 @@ def set_password_cmd(username: str, password: str) -> None:
     _user_id(svc, username)
     set_password(svc.engine, username, password)
     click.echo(f"Password of '{username}' changed.")
+
+
+@cli.command("set-active")
+@click.argument("username")
+@click.option("--on/--off", "active", required=True, help="Let USERNAME sign in again, or stop her now.")
+def set_active_cmd(username: str, active: bool) -> None:
+    """Activate or deactivate USERNAME; deactivating ends her sessions at once and stops her API tokens."""
+    set_active(_svc().engine, username, active)
+    click.echo(f"'{username}' is {'active' if active else 'deactivated; her sessions ended'}.")
 
 
 @cli.command("unlock-user")

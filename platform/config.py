@@ -47,6 +47,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,
         "CRM_TRUSTED_PROXIES": int(env.get("CRM_TRUSTED_PROXIES", "0")),
+        # Scripts only from files or with the page's nonce: no inline handlers (crm_platform.headers).
+        "CRM_CSP_STRICT_SCRIPTS": env.get("CRM_CSP_STRICT_SCRIPTS", "0").lower() in ("1", "true", "yes"),
         "CRM_SCHEDULER": env.get("CRM_SCHEDULER", "app"),
         "CRM_SCHEDULER_INTERVAL": float(env.get("CRM_SCHEDULER_INTERVAL", "30")),
         # Staging and training sites only: lets `crm scheduler --once --at ISO-TIME` run at a chosen time.

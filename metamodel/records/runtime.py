@@ -22,6 +22,7 @@ from metamodel.model import EntityModel, SiteModel
 from metamodel.records.aggregate import AggregateQuery, AggregateResult, build_statement, shape_rows
 from metamodel.records.autonumber import next_number
 from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, FieldUse, RecordHooks, SaveEvent
+from metamodel.records.links import link_allowed
 from metamodel.records.query import (
     ListQuery,
     base_select,
@@ -266,8 +267,8 @@ class RecordRuntime:
             raw = self._guard_write(c, model, raw, actor, None)
             values, children = prepare_values(model, self.registry, raw, problems, creating=True)
             self._permit(c, model, "create", actor, values=values)
-            lines = self._prepare_lines(c, model, children, None, problems)
-            self._check_values(c, model, values, None, problems, "")
+            lines = self._prepare_lines(c, model, children, None, problems, actor)
+            self._check_values(c, model, values, None, problems, "", actor)
             event = SaveEvent(model, "create", values, None, actor, c, problems, runtime=self)
             for hook in self.hooks.before_save:
                 hook(event)
@@ -437,8 +438,8 @@ class RecordRuntime:
             raw = self._guard_write(c, model, raw, actor, before)
             values, children = prepare_values(model, self.registry, raw, problems, creating=False)
             self._permit(c, model, "update", actor, record_id, values)
-            lines = self._prepare_lines(c, model, children, record_id, problems)
-            self._check_values(c, model, values, record_id, problems, "")
+            lines = self._prepare_lines(c, model, children, record_id, problems, actor)
+            self._check_values(c, model, values, record_id, problems, "", actor)
             event = SaveEvent(model, "update", values, before, actor, c, problems, record_id, runtime=self)
             for hook in self.hooks.before_save:
                 hook(event)
@@ -665,7 +666,9 @@ class RecordRuntime:
         record_id: int | None,
         problems: ProblemList,
         prefix: str,
+        actor: Actor = SYSTEM,
     ) -> None:
+        # Links are checked against what ``actor`` may read (metamodel.records.links).
         for definition in model.column_fields():
             name = definition.name
             value = values.get(name)
@@ -677,8 +680,8 @@ class RecordRuntime:
                 if exists is None:
                     exists = select(target.table.c.id).where(target.table.c.id == bindparam("_record_id"))
                     self._statements[(target.table, "exists")] = exists
-                found = conn.execute(exists, {"_record_id": value}).first()
-                if found is None:
+                scope = [] if target.entity.is_child else self._scope(target, actor)
+                if not link_allowed(conn, exists, value, scope, model, name, record_id):
                     problems.add(f"{prefix}{name}", f"{target.name} {value} does not exist", "reference")
             elif definition.type == "attachment":
                 found = conn.execute(select(attachments.c.id).where(attachments.c.id == value)).first()
@@ -703,6 +706,7 @@ class RecordRuntime:
         children: dict[str, builtins.list[Any]],
         parent_id: int | None,
         problems: ProblemList,
+        actor: Actor = SYSTEM,
     ) -> dict[str, builtins.list[tuple[int | None, dict[str, Any]]]]:
         prepared: dict[str, builtins.list[tuple[int | None, dict[str, Any]]]] = {}
         for field_name, rows in children.items():
@@ -725,7 +729,7 @@ class RecordRuntime:
                     problems.add(f"{prefix}id", f"line {line_id} is not a line of this record", "reference")
                     continue
                 values, _ = prepare_values(child, self.registry, row, problems, creating=True, prefix=prefix)
-                self._check_values(conn, child, values, line_id, problems, prefix)
+                self._check_values(conn, child, values, line_id, problems, prefix, actor)
                 lines.append((line_id, values))
             prepared[field_name] = lines
         return prepared

@@ -139,12 +139,22 @@ def _as_seen(
                 runtime.present_as(entity, {**base, **{k: v[i] for k, v in logged.items()}}, reader, conn)
                 for i in (0, 1)
             ]
+            hidden = [name for name in logged if name not in sides[0] or name not in sides[1]]
             for name in logged:
-                if name in sides[0] and name in sides[1]:
-                    changes[name] = [sides[0][name], sides[1][name]]
-                else:
+                if name in hidden:
                     del changes[name]  # a field hidden from the reader
+                else:
+                    changes[name] = [sides[0][name], sides[1][name]]
+            if hidden and item.get("action") == "record.update":
+                item["summary"] = _visible_summary(entity, record["id"], changes)
     return items
+
+
+def _visible_summary(entity: str, record_id: int, changes: dict[str, Any]) -> str:
+    # The stored summary lists every changed field; rebuilt from what the reader may see, it never
+    # names a hidden one (nor tells how many there were).
+    names = ", ".join(changes) or "no field you may see changed"
+    return f"updated {entity} {record_id}: {names}"
 
 
 @bp.after_request

@@ -15,6 +15,7 @@ from crm_platform.api.common import (
     json_body,
     username,
 )
+from crm_platform.api.metaview import readable_docs
 from crm_platform.services import services
 from metamodel.definitions import DOCUMENT_KINDS
 from metamodel.errors import MetadataInvalid, NotFound, Problem
@@ -50,19 +51,20 @@ def meta_field_types() -> Any:
 
 @bp.get("/meta/entities")
 def meta_entities() -> Any:
-    """List the published entity documents."""
+    """List the published entity documents the user may read (less the fields hidden from her)."""
     model = services().metadata.model()
-    return jsonify({"version": model.version, "items": [e.doc for e in model.bundle.entities()]})
+    return jsonify({"version": model.version, "items": readable_docs(list(model.bundle.entities()))})
 
 
 @bp.get("/meta/entities/<name>")
 def meta_entity(name: str) -> Any:
-    """Return one published entity document."""
+    """Return one published entity document, as the user may read it."""
     model = services().metadata.model()
     entity = model.bundle.entity(name)
-    if entity is None:
+    shown = readable_docs([entity]) if entity is not None else []
+    if not shown:
         raise NotFound(f"entity '{name[:100]}' is not published")
-    return jsonify(entity.doc)
+    return jsonify(shown[0])
 
 
 @bp.get("/meta/draft")
@@ -156,7 +158,10 @@ def meta_publish() -> Any:
     return jsonify(info.as_dict()), 201
 
 
+# Versions and diffs show every field of every entity, past ones too, with who changed what: like the
+# draft they need the configure permission (a reader's filtered view of the model is /meta/entities).
 @bp.get("/meta/versions")
+@configure_required
 def meta_versions() -> Any:
     """List the published versions, newest first."""
     metadata = services().metadata
@@ -164,6 +169,7 @@ def meta_versions() -> Any:
 
 
 @bp.get("/meta/versions/<number>")
+@configure_required
 def meta_version(number: str) -> Any:
     """Return one version's description and metadata."""
     if not number.isascii() or not number.isdigit() or len(number) > 9:
@@ -187,11 +193,10 @@ def _version_ref(name: str) -> int | str:
 
 
 @bp.get("/meta/diff")
+@configure_required
 def meta_diff() -> Any:
-    """Return the changes between two versions (either may be 'draft', which needs the configure permission)."""
+    """Return the changes between two versions (either may be 'draft'); needs the configure permission."""
     old, new = _version_ref("from"), _version_ref("to")
-    if "draft" in (old, new):
-        configure_required(lambda: None)()
     return jsonify({"from": old, "to": new, "changes": services().metadata.diff(old, new)})
 
 

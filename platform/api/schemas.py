@@ -370,7 +370,10 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "responses": _ok({"type": "object"}),
     },
     "meta_field_types": {"summary": "List field types", "responses": _ok(ref("FieldTypeList"))},
-    "meta_entities": {"summary": "List published entities", "responses": _ok(ref("EntityList"))},
+    "meta_entities": {
+        "summary": "List the published entities the caller may read",
+        "responses": _ok(ref("EntityList")),
+    },
     "meta_entity": {"summary": "Get a published entity", "responses": _ok(ref("EntityDocument"))},
     "meta_draft": {"summary": "Get the draft", "errors": ("403",), "responses": _ok(ref("Bundle"))},
     "meta_draft_document": {
@@ -406,8 +409,16 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "request_required": False,
         "responses": _ok(ref("VersionInfo"), "201", "published"),
     },
-    "meta_versions": {"summary": "List versions", "responses": _ok(ref("VersionList"))},
-    "meta_version": {"summary": "Get a version with its metadata", "responses": _ok(ref("VersionDetail"))},
+    "meta_versions": {
+        "summary": "List versions (needs the configure permission)",
+        "errors": ("403",),
+        "responses": _ok(ref("VersionList")),
+    },
+    "meta_version": {
+        "summary": "Get a version with its metadata (needs the configure permission)",
+        "errors": ("403",),
+        "responses": _ok(ref("VersionDetail")),
+    },
     "meta_diff": {
         "summary": "Changes between two versions",
         "errors": ("403",),

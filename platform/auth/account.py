@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from crm_platform.auth import clock, signin, twofactor
-from crm_platform.auth.session import bp, client_ip, lock_message, lockout_policy, new_password_errors
+from crm_platform.auth.session import (
+    bp,
+    client_ip,
+    lock_message,
+    lockout_policy,
+    new_password_errors,
+    open_session,
+)
 from crm_platform.auth.users import authenticate, load_user, set_password
 from crm_platform.i18n import t
 from crm_platform.services import services
@@ -52,7 +59,7 @@ def change_password() -> Any:
     set_password(engine, current_user.username, new)
     refreshed = load_user(engine, int(current_user.id))
     assert refreshed is not None
-    login_user(refreshed)  # the session id carries the password stamp, so this session is renewed; others end
+    open_session(refreshed)  # set_password ended every session of the user: this browser gets a new one
     flash(t("auth.password_changed"))
     return redirect(url_for("auth.security"))
 

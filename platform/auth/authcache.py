@@ -18,8 +18,6 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from crm_platform.auth import clock
 from crm_platform.auth.apitokens import TokenUse, lookup_token
-from crm_platform.auth.model import User
-from crm_platform.auth.users import load_session_user
 from metamodel.systables import api_tokens, users
 
 DEFAULT_SECONDS = 5.0
@@ -96,17 +94,3 @@ def token_use(engine: Engine, token: str) -> TokenUse | None:
         return use
     expired = use.expires_at is not None and use.expires_at <= clock.now()
     return dataclasses.replace(use, expired=expired) if expired != use.expired else use
-
-
-def session_user(engine: Engine, session_id: str) -> User | None:
-    """Return ``load_session_user`` of ``session_id``, from the cache while it is fresh."""
-    cache = _caches.get(engine)
-    if cache is None:
-        return load_session_user(engine, session_id)
-    key = "s:" + session_id
-    user: User | None = cache.get(key)
-    if user is None:
-        user = load_session_user(engine, session_id)
-        if user is not None:
-            cache.put(key, user)
-    return user

@@ -5,11 +5,19 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from werkzeug.security import check_password_hash
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from metamodel.errors import Problem, RecordInvalid
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # far above any real password; stops megabyte "passwords" from costing CPU
+# zxcvbn's score (0-4) estimates guesses with dictionaries, keyboard patterns, repeats and dates;
+# 3 means about 10^8 guesses or more ("safely unguessable" online), which is what OWASP ASVS asks.
+MIN_STRENGTH = 3
+_STRENGTH_CHARS = 100  # zxcvbn's work grows with length; a longer password is judged by its start
+# The 30,000 most common leaked passwords (zxcvbn's own list), refused outright whatever their score.
+_COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
 
 # argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 50 ms per check here,
 # and little memory per concurrent sign-in on many workers. Hashes made with other parameters are
@@ -66,7 +74,19 @@ def password_problems(password: str, username: str) -> list[Problem]:
         )
     if username and password.strip().lower() == username.lower():
         problems.append(Problem("password", "must not be the user name", "equals_username"))
+    if not problems:
+        problems.extend(_strength_problems(password, username))
     return problems
+
+
+def _strength_problems(password: str, username: str) -> list[Problem]:
+    # Asked only of a password that passes the simple rules, so each refusal names one clear reason.
+    if password.lower() in _COMMON_PASSWORDS:
+        return [Problem("password", "is one of the most commonly used passwords", "common")]
+    score = zxcvbn(password[:_STRENGTH_CHARS], user_inputs=[username] if username else [])["score"]
+    if score < MIN_STRENGTH:
+        return [Problem("password", "is too easy to guess: use a longer phrase of unrelated words", "weak")]
+    return []
 
 
 def check_password_policy(password: str, username: str) -> None:

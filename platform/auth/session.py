@@ -21,7 +21,8 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from crm_platform.auth import authcache, clock, signin, twofactor
+from crm_platform.auth import authcache, clock, sessions, signin, twofactor
+from crm_platform.auth.apitokens import lookup_token
 from crm_platform.auth.model import User
 from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
 from crm_platform.auth.throttle import LockoutPolicy
@@ -37,6 +38,7 @@ PENDING = "auth_pending"  # session key of a sign-in that still needs a code or 
 PENDING_SECONDS = 300
 STEP_CODE = "code"
 STEP_NEW_PASSWORD = "new_password"
+SESSION_KEY = "sid"  # session key of the server-side session (crm_platform.auth.sessions)
 
 
 def init_app(app: Flask) -> None:
@@ -61,21 +63,46 @@ def bearer_token() -> str | None:
     return None
 
 
+def sends_bearer() -> bool:
+    """Whether the request claims token authentication (``Authorization: Bearer``, even empty or bogus)."""
+    return request.headers.get("Authorization", "").strip().lower().partition(" ")[0] == "bearer"
+
+
 def client_ip() -> str:
     """Return the client's address (behind a proxy, configure werkzeug's ProxyFix so it is the real one)."""
     return request.remote_addr or "unknown"
 
 
-def _protect_from_csrf() -> None:
-    # A bearer token cannot be sent by a foreign page, so only cookie sessions need the CSRF token.
-    if request.method in ("GET", "HEAD", "OPTIONS") or bearer_token() is not None:
-        return
+def _protect_from_csrf() -> Any:
+    # A request that claims a bearer token is judged by the token alone (its cookie is ignored, see
+    # _load_user): a token that does not authenticate is a 401 before anything else, so a bogus
+    # "Authorization: Bearer x" can neither skip the CSRF check nor ride on a session cookie. A valid
+    # token cannot be sent by a foreign page, so only cookie sessions need the CSRF token.
+    if sends_bearer():
+        if current_user.is_authenticated or request.path.startswith("/api/"):
+            return None  # the API refuses bad tokens itself: 401, counted against the address's limit
+        return _token_refused()
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if request.path.startswith("/api/") and not current_user.is_authenticated:
+        return None  # no session to ride on: the API answers 401, which a CSRF 400 would hide
     csrf.protect()
+    return None
+
+
+def _token_refused() -> Any:
+    body = {"error": {"code": "unauthorized", "message": t("auth.bad_token")}}
+    response = jsonify(body)
+    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response, 401
 
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    return authcache.session_user(services().engine, session_id)
+    if sends_bearer():
+        return None  # a token request never borrows the browser's session
+    oldest = clock.now() - current_app.permanent_session_lifetime  # the server's word, not only the cookie's
+    return load_session_user(services().engine, session_id, session.get(SESSION_KEY), oldest)
 
 
 @login_manager.request_loader
@@ -129,9 +156,15 @@ def _finish(user: User, target: str | None) -> Any:
     # PERMANENT_SESSION_LIFETIME (CRM_SESSION_HOURS) ago. Permanent sessions would also weaken flask-login's
     # "strong" protection to "basic".
     session.permanent = False
-    login_user(user)
+    open_session(user)
     signin.succeeded(services().engine, user, client_ip())
     return redirect(_safe_next(target))
+
+
+def open_session(user: User) -> None:
+    """Sign ``user`` in on this browser with a new server-side session."""
+    session[SESSION_KEY] = sessions.start(services().engine, user.id, current_app.permanent_session_lifetime)
+    login_user(user)
 
 
 def _next_step(user: User, target: str | None, done: str | None = None) -> Any:
@@ -246,10 +279,23 @@ def logout() -> Any:
     """Sign the user out."""
     if current_user.is_authenticated:
         signin.signed_out(services().engine, current_user, client_ip())
+    key = session.pop(SESSION_KEY, None)
+    if isinstance(key, str):
+        sessions.end(services().engine, key)  # the cookie, even if copied, no longer signs anyone in
     logout_user()
     session.pop(PENDING, None)
     flash(t("auth.signed_out"))
     return redirect(url_for("auth.login"))
 
 
-__all__ = ["bearer_token", "bp", "client_ip", "csrf", "current_user", "init_app", "login_manager"]
+__all__ = [
+    "bearer_token",
+    "bp",
+    "client_ip",
+    "csrf",
+    "current_user",
+    "init_app",
+    "login_manager",
+    "open_session",
+    "sends_bearer",
+]

@@ -17,8 +17,9 @@ from crm_platform.auth.passwords import (
     spend_verification_time,
     verify_password,
 )
+from crm_platform.auth.sessions import digest, end_all
 from metamodel.errors import Conflict, NotFound, Problem, RecordInvalid
-from metamodel.systables import users
+from metamodel.systables import sessions, users
 
 # Re-exported: callers import the token helpers and the policy's minimum from here.
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "create_user",
     "load_session_user",
     "load_user",
+    "set_active",
     "set_password",
     "user_for_token",
 ]
@@ -79,12 +81,26 @@ def load_user(engine: Engine, user_id: int) -> User | None:
     return user_from_row(row) if row else None
 
 
-def load_session_user(engine: Engine, session_id: str) -> User | None:
-    """Return the user of a session id (``id.stamp``); None when the password changed since sign-in."""
+def load_session_user(
+    engine: Engine, session_id: str, key: str | None, not_before: dt.datetime | None = None
+) -> User | None:
+    """Return the active user of a session (id ``id.stamp``, server-side ``key``, opened at or after
+    ``not_before``); None once it ended."""
     raw_id, _, stamp = session_id.partition(".")
-    if not raw_id.isdigit() or len(raw_id) > 19:
+    if not raw_id.isdigit() or len(raw_id) > 19 or not key or len(key) > 100:
         return None
-    user = load_user(engine, int(raw_id))
+    # One query: the session row must still exist (logout, a password change or a deactivation
+    # deletes it) and belong to this user.
+    found = (
+        select(users)
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .where(users.c.id == int(raw_id), sessions.c.id == digest(key), users.c.is_active.is_(True))
+    )
+    if not_before is not None:
+        found = found.where(sessions.c.created_at >= not_before)
+    with engine.connect() as conn:
+        row = conn.execute(found).first()
+    user = user_from_row(row) if row else None
     return user if user is not None and stamp == user.password_stamp else None
 
 
@@ -120,11 +136,20 @@ def authenticate(engine: Engine, username: str, password: str) -> User | None:
 def set_password(engine: Engine, username: str, password: str, *, must_change: bool = False) -> None:
     """Replace a user's password (which must meet the policy); ``must_change`` forces a new one at next sign-in."""
     check_password_policy(password, username)
+    user_id = user_id_of(engine, username)
     with engine.begin() as conn:
-        changed = conn.execute(
+        conn.execute(
             users.update()
-            .where(users.c.username == username)
+            .where(users.c.id == user_id)
             .values(password_hash=hash_password(password), must_change_password=must_change)
-        ).rowcount
-    if not changed:
-        raise NotFound(f"no user '{username}'")
+        )
+        end_all(conn, user_id)  # a captured cookie must not outlive the password it was won with
+
+
+def set_active(engine: Engine, username: str, active: bool) -> None:
+    """Activate or deactivate an account; deactivation ends its sessions at once (tokens stop too)."""
+    user_id = user_id_of(engine, username)
+    with engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == user_id).values(is_active=active))
+        if not active:
+            end_all(conn, user_id)

@@ -75,16 +75,16 @@ def test_init_db_creates_the_system_tables(crm: Crm, db_url: str) -> None:
 
 def test_create_user_and_duplicate_refused(crm: Crm, svc: CrmServices) -> None:
     """create-user stores a working account; the same name again fails with a message and status 1."""
-    result = crm("create-user", "alice", "--password", "secret-pw-1", "--admin", "--locale", "zh-CN")
+    result = crm("create-user", "alice", "--password", "secret-lantern-41", "--admin", "--locale", "zh-CN")
     assert result.exit_code == 0, result.output
-    user = authenticate(svc.engine, "alice", "secret-pw-1")
+    user = authenticate(svc.engine, "alice", "secret-lantern-41")
     assert user is not None and user.is_admin and user.locale == "zh-CN"
 
     again = crm("create-user", "alice", "--password", "other-pw-22")
     assert again.exit_code == 1
     assert "user 'alice' already exists" in again.output
     assert "Traceback" not in again.output
-    assert authenticate(svc.engine, "alice", "secret-pw-1") is not None
+    assert authenticate(svc.engine, "alice", "secret-lantern-41") is not None
 
 
 def test_create_user_asks_for_the_password_twice(crm: Crm, svc: CrmServices) -> None:
@@ -105,11 +105,11 @@ def test_create_user_with_short_password_names_the_problem(crm: Crm) -> None:
 
 def test_set_password(crm: Crm, svc: CrmServices) -> None:
     """set-password replaces the password; an unknown user is an error."""
-    assert crm("create-user", "dora", "--password", "first-pw-1").exit_code == 0
-    assert crm("set-password", "dora", "--password", "second-pw-2").exit_code == 0
-    assert authenticate(svc.engine, "dora", "second-pw-2") is not None
-    assert authenticate(svc.engine, "dora", "first-pw-1") is None
-    missing = crm("set-password", "nobody", "--password", "whatever-1")
+    assert crm("create-user", "dora", "--password", "first-lantern-41").exit_code == 0
+    assert crm("set-password", "dora", "--password", "second-harbor-52").exit_code == 0
+    assert authenticate(svc.engine, "dora", "second-harbor-52") is not None
+    assert authenticate(svc.engine, "dora", "first-lantern-41") is None
+    missing = crm("set-password", "nobody", "--password", "whatever-harbor-7")
     assert missing.exit_code == 1 and "no user 'nobody'" in missing.output
 
 

@@ -45,7 +45,7 @@ def small(db_url: str, tmp_path: Path) -> Iterator[Flask]:
 def token_client(app: Flask, username: str, ip: str = "10.0.0.1") -> Api:
     """Return a client of a new user's token, calling from ``ip``."""
     svc: CrmServices = app.extensions["crm"]
-    account = create_user(svc.engine, username, f"{username}-password")
+    account = create_user(svc.engine, username, f"{username}-copper-lantern-9")
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = ip
     return Api(client, create_token(svc.engine, account.id, "t"))
@@ -87,12 +87,12 @@ def test_anonymous_calls_are_limited_per_address(small: Flask) -> None:
 def test_session_users_are_limited_too(small: Flask) -> None:
     """A signed-in browser has the per-user budget."""
     svc: CrmServices = small.extensions["crm"]
-    create_user(svc.engine, "cat", "cat-password")
+    create_user(svc.engine, "cat", "cat-copper-lantern-9")
     client = small.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     signed_in = client.post(
-        "/login", data={"username": "cat", "password": "cat-password", "csrf_token": token}
+        "/login", data={"username": "cat", "password": "cat-copper-lantern-9", "csrf_token": token}
     )
     assert signed_in.status_code == 302
     assert statuses(Api(client, None), 4) == [200, 200, 200, 429]

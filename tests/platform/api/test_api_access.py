@@ -241,3 +241,26 @@ def test_enforcement_switch(stores: dict[str, Any], admin: Api, user: Api) -> No
     assert admin.ok("GET", "/access/enforcement") == {"enforced": True}
     admin.ok("PUT", "/access/enforcement", {"enforced": False})
     assert names(user) == ["A1", "B1"]
+
+
+def test_links_only_point_at_records_the_user_may_read(stores: dict[str, Any], admin: Api, user: Api) -> None:
+    """Issue 14 safety 1: another store's company is refused as a link (422, its name never shown)."""
+    rules = [
+        {"entity": entity, "operation": op, "scope": "org_unit"}
+        for entity in ("company", "customer")
+        for op in ("read", "create", "update", "delete", "import")
+    ]
+    admin.ok("PUT", "/access/roles/store_manager/permissions", {"permissions": rules})
+    b1, a1 = stores["b1"], stores["a1"]
+    for response in (
+        user.post("/records/customer", {"name": "Kim", "company": b1}),
+        user.post("/records/customer/import", {"records": [{"name": "Kim", "company": b1}]}),
+    ):
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert "B1" not in response.get_data(as_text=True)
+        assert error_of(response)["code"] == "validation_failed"
+    kim = user.ok("POST", "/records/customer", {"name": "Kim", "company": a1}, status=201)
+    assert kim["_titles"]["company"] == "A1"
+    refused = user.patch(f"/records/customer/{kim['id']}", {"company": b1})
+    assert refused.status_code == 422 and "B1" not in refused.get_data(as_text=True)
+    assert user.ok("GET", f"/records/customer/{kim['id']}")["company"] == a1

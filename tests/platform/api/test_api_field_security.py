@@ -261,3 +261,43 @@ def test_no_api_response_leaks_a_restricted_value(
         assert (name in record) == (level != "hidden")
         if level in (None, "readonly"):
             assert record[name] == clear[name]
+
+
+def test_metadata_reads_show_only_what_the_reader_may_read(leads: int, admin: Api, user: Api) -> None:
+    """Issue 14 safety 4: versions and diffs need configure; entity documents drop hidden fields and entities."""
+    admin.define("entity", "memo_line", {"is_child": True, "fields": [{"name": "note", "type": "text"}]})
+    memo_fields = [
+        {"name": "text", "type": "text"},
+        {"name": "lines", "type": "child_table", "child_entity": "memo_line"},
+    ]
+    admin.define("entity", "memo", {"title_field": "text", "fields": memo_fields})
+    admin.publish("memo")
+    for path in ("/meta/versions", "/meta/versions/1", "/meta/versions/2", "/meta/diff?from=1&to=2"):
+        refused = user.get(path)
+        assert refused.status_code == 403 and error_of(refused)["code"] == "forbidden", path
+        assert "id_no" not in refused.get_data(as_text=True)
+        assert admin.get(path).status_code == 200
+    assert [e["name"] for e in user.ok("GET", "/meta/entities")["items"]] == ["lead"]
+    assert user.get("/meta/entities/memo").status_code == 404
+    assert user.get("/meta/entities/memo_line").status_code == 404  # its parent is hidden from her
+    fields = [f["name"] for f in user.ok("GET", "/meta/entities/lead")["fields"]]
+    assert fields == ["name", "phone", "email", "stage"]  # id_no is hidden from her; masked ones stay
+    assert "id_no" in [f["name"] for f in admin.ok("GET", "/meta/entities/lead")["fields"]]
+    assert [e["name"] for e in admin.ok("GET", "/meta/entities")["items"]] == ["lead", "memo", "memo_line"]
+
+
+def test_a_records_history_never_names_fields_hidden_from_the_reader(
+    leads: int, admin: Api, user: Api
+) -> None:
+    """Issue 14 safety 5: the summary of an update listed id_no although the field is hidden from her."""
+    admin.ok("PATCH", f"/records/lead/{leads}", {"name": "Alice Smith-Jones", "id_no": "110101199003070000"})
+    admin.ok("PATCH", f"/records/lead/{leads}", {"id_no": "110101199003071111"})
+    history = user.ok("GET", f"/records/lead/{leads}/audit")["items"]
+    text = json.dumps(history)
+    assert "id_no" not in text and "1101011990" not in text
+    summaries = [item["summary"] for item in history if item["action"] == "record.update"]
+    assert summaries == [
+        f"updated lead {leads}: no field you may see changed",
+        f"updated lead {leads}: name",
+    ]
+    assert "id_no" in json.dumps(admin.ok("GET", f"/records/lead/{leads}/audit")["items"])

@@ -42,7 +42,7 @@ FLOW: dict[str, Any] = {
 
 def manager(app: Flask, svc: CrmServices) -> Api:
     """Return a client of a user holding the manager role."""
-    account = create_user(svc.engine, "mia", "mia-password")
+    account = create_user(svc.engine, "mia", "mia-copper-lantern-9")
     with svc.engine.begin() as conn:
         conn.execute(roles.insert().values(name="manager", label={}))
         conn.execute(user_roles.insert().values(user_id=account.id, role="manager"))

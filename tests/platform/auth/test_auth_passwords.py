@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from crm_platform.auth.passwords import hash_password, needs_rehash, verify_password
@@ -13,7 +14,7 @@ from crm_platform.cli import cli
 from crm_platform.services import CrmServices
 from metamodel.errors import RecordInvalid
 from metamodel.systables import users
-from tests.platform.auth.authsupport import PASSWORD
+from tests.platform.auth.authsupport import PASSWORD, login, post_form
 
 
 def stored_hash(svc: CrmServices, username: str) -> str:
@@ -93,3 +94,42 @@ def test_cli_reports_the_policy(crm_env: dict[str, str]) -> None:
     assert same.exit_code == 1 and "must be at least 10 characters" in same.output
     named = runner.invoke(cli, ["create-user", "davidson01", "--password", "davidson01"])
     assert named.exit_code == 1 and "password: must not be the user name" in named.output
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("aaaaaaaaaa", "is too easy to guess: use a longer phrase of unrelated words"),
+        ("Password123!", "is too easy to guess: use a longer phrase of unrelated words"),
+        ("asdfasdfasdf", "is too easy to guess: use a longer phrase of unrelated words"),
+        ("password123", "is one of the most commonly used passwords"),
+        ("qwertyuiop", "is one of the most commonly used passwords"),
+    ],
+)
+def test_policy_refuses_guessable_passwords(auth_svc: CrmServices, password: str, message: str) -> None:
+    """Issue 14 safety 5: long enough is not strong enough (zxcvbn score and a common-password list)."""
+    with pytest.raises(RecordInvalid) as refused:
+        create_user(auth_svc.engine, "cat", password)
+    assert [(p.path, p.message) for p in refused.value.problems] == [("password", message)]
+    create_user(auth_svc.engine, "cat", PASSWORD)
+    with pytest.raises(RecordInvalid):
+        set_password(auth_svc.engine, "cat", password)
+    assert authenticate(auth_svc.engine, "cat", PASSWORD) is not None
+
+
+def test_the_password_form_explains_a_weak_password_in_both_languages(
+    auth_app: Flask, auth_svc: CrmServices
+) -> None:
+    create_user(auth_svc.engine, "gus", PASSWORD)
+    client = auth_app.test_client()
+    assert login(client, "gus").status_code == 302
+    for lang, weak, common in (
+        ("en", "too easy to guess", "most commonly used passwords"),
+        ("zh-CN", "密码太容易被猜到", "最常用的密码"),
+    ):
+        client.set_cookie("lang", lang)
+        for new, expected in (("aaaaaaaaaa", weak), ("iloveyou12", common)):
+            data = {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+            refused = post_form(client, "/account/security", "/account/password", data)
+            assert refused.status_code == 422 and expected in refused.get_data(as_text=True), (lang, new)
+    assert authenticate(auth_svc.engine, "gus", PASSWORD) is not None

@@ -1,0 +1,37 @@
+"""Which records a link may point at: ones that exist and that the acting user may read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from metamodel.model import EntityModel
+
+
+def link_allowed(
+    conn: Connection,
+    exists: Select[Any],
+    value: Any,
+    scope: Sequence[ColumnElement[bool]],
+    holder: EntityModel,
+    field_name: str,
+    record_id: int | None,
+) -> bool:
+    """Whether a link of ``holder.field_name`` may point at ``value``.
+
+    ``exists`` selects the target by ``_record_id``; ``scope`` is the actor's read condition on the
+    target (empty for the system and administrators). A record the actor cannot read is refused like
+    one that does not exist, so the answer tells nothing about hidden records; a link the record
+    already stores stays allowed, so editing other fields never fails on a link someone else set.
+    """
+    statement = exists.where(*scope) if scope else exists
+    if conn.execute(statement, {"_record_id": value}).first() is not None:
+        return True
+    if not scope or record_id is None:
+        return False
+    table = holder.table
+    stored = conn.execute(select(table.c[field_name]).where(table.c.id == record_id)).scalar()
+    return bool(stored == value)

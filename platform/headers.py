@@ -1,0 +1,77 @@
+"""Security headers on every response: a Content-Security-Policy, no sniffing, no framing, no referrer leaks.
+
+The policy is strict on *sources*: scripts, styles, fonts, images and connections come from this site only
+(every front-end library is vendored under /static/vendor), nothing may frame the pages, forms post only
+here and plugins/objects are off. Within the site it is lenient on purpose, and each allowance says why:
+
+- ``'unsafe-eval'`` in script-src: the vendored Alpine.js is its standard build, which evaluates
+  directives with ``new Function``; htmx evaluates ``hx-on``/``js:`` values the same way. Drop it once
+  Alpine's CSP build is vendored.
+- ``'unsafe-inline'`` in script-src: pages are being built with inline handlers and small inline scripts;
+  a nonce would make browsers ignore ``'unsafe-inline'`` and break them. With
+  ``CRM_CSP_STRICT_SCRIPTS`` on, inline scripts must carry ``nonce="{{ csp_nonce() }}"`` instead and
+  inline event handlers stop working (the stricter setting, for sites whose pages are ready for it).
+- ``'unsafe-inline'`` in style-src: field presentations use ``style="--crm-badge: ..."`` attributes and
+  htmx inserts its indicator ``<style>``; styles cannot run code.
+- ``data:`` and ``blob:`` images: Tabler's CSS draws icons as data: SVGs; ECharts exports charts as blobs.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, Response, current_app, g, request
+
+_FIXED = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+_SOURCES = {
+    "default-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data: blob:",
+    "font-src": "'self' data:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def init_app(app: Flask) -> None:
+    """Add the security headers to every response of ``app`` and ``csp_nonce()`` to its templates."""
+    app.after_request(_add_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+
+def csp_nonce() -> str:
+    """Return this request's script nonce (the same for every call within one request)."""
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+    return str(nonce)
+
+
+def content_security_policy(strict_scripts: bool, nonce: str) -> str:
+    """Return the Content-Security-Policy value (see the module docstring for each allowance)."""
+    scripts = (
+        f"'self' 'nonce-{nonce}' 'unsafe-eval'" if strict_scripts else "'self' 'unsafe-inline' 'unsafe-eval'"
+    )
+    directives = {"script-src": scripts, **_SOURCES}
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def _add_headers(response: Response) -> Response:
+    headers = response.headers
+    for name, value in _FIXED.items():
+        headers.setdefault(name, value)
+    strict = bool(current_app.config.get("CRM_CSP_STRICT_SCRIPTS"))
+    headers.setdefault("Content-Security-Policy", content_security_policy(strict, csp_nonce()))
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
