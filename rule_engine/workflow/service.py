@@ -132,9 +132,8 @@ class WorkflowService:
                 visible = runtime.update(entity, record_id, dict(values), actor, conn=c)
                 record = runtime.get(entity, record_id, SYSTEM, conn=c)
             self._check_ready(c, runtime, spec, step, record, actor)
-            approval_role = step.approval_role
-            if approval_role and not holds_any(c, actor, [approval_role]):
-                return self._request(c, spec, step, visible, actor, approval_role, comment)
+            if self.needs_approval(c, runtime, spec, step, int(record["id"]), actor):
+                return self._request(c, spec, step, visible, actor, str(step.approval_role), comment)
             return self._move(runtime, c, spec, step, record, actor, comment)
 
     def _request(
@@ -200,17 +199,41 @@ class WorkflowService:
         """Return why the transition's guard stops it ("" when it holds or there is none)."""
         if not step.guard:
             return ""
-        current = load_record(conn, runtime.model, spec.entity, record_id) or {}
-        now = actor.now or runtime.clock()
         try:
-            # A savepoint, so a guard whose query fails cannot abort the caller's transaction.
-            with conn.begin_nested():
-                holds = shared_expressions(self._rules().functions).holds(
-                    runtime.model, spec.entity, step.guard, conn, current, now
-                )
+            holds = self._holds(conn, runtime, spec, step.guard, record_id, actor)
         except Exception as exc:
             return f"guard could not be evaluated: {step.guard}: {getattr(exc, 'message', exc)}"
         return "" if holds else f"guard failed: {step.guard}"
+
+    def needs_approval(
+        self,
+        conn: Connection,
+        runtime: Any,
+        spec: WorkflowSpec,
+        step: TransitionSpec,
+        record_id: int,
+        actor: Actor,
+    ) -> bool:
+        """Whether taking ``step`` waits for an approver: an approval role, and its approval_if holds."""
+        if not step.approval_role or holds_any(conn, actor, [step.approval_role]):
+            return False
+        if not step.approval_if:
+            return True
+        try:
+            return self._holds(conn, runtime, spec, step.approval_if, record_id, actor)
+        except Exception:
+            return True  # a condition that cannot be judged must not skip an approval
+
+    def _holds(
+        self, conn: Connection, runtime: Any, spec: WorkflowSpec, text: str, record_id: int, actor: Actor
+    ) -> bool:
+        current = load_record(conn, runtime.model, spec.entity, record_id) or {}
+        now = actor.now or runtime.clock()
+        # A savepoint, so a condition whose query fails cannot abort the caller's transaction.
+        with conn.begin_nested():
+            return shared_expressions(self._rules().functions).holds(
+                runtime.model, spec.entity, text, conn, current, now
+            )
 
     def _move(
         self,
@@ -395,9 +418,7 @@ class WorkflowService:
                 if not step.leaves(state) or not holds_any(c, actor, step.roles, held):
                     continue
                 reason = self.guard_failure(c, runtime, spec, step, int(record["id"]), actor)
-                approval = bool(step.approval_role) and not holds_any(
-                    c, actor, [str(step.approval_role)], held
-                )
+                approval = self.needs_approval(c, runtime, spec, step, int(record["id"]), actor)
                 found.append(
                     {
                         "name": step.name,
