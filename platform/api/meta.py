@@ -15,10 +15,10 @@ from crm_platform.api.common import (
     json_body,
     username,
 )
-from crm_platform.services import services
-from metamodel.definitions import DOCUMENT_KINDS
 from crm_platform.api.datafindings import finding_dict, localised_refusal
+from crm_platform.services import services
 from metamodel.datachecks import findings_by_severity
+from metamodel.definitions import DOCUMENT_KINDS
 from metamodel.errors import MetadataInvalid, NotFound, Problem, SchemaChangeRefused
 
 _MAX_NAME = 100  # the width of sys_meta_draft.name
