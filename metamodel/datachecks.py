@@ -235,9 +235,9 @@ class DataChecks:
         if not probes:
             return []
         table = build_table(entity, self.registry, MetaData(), self.sealing)
-        title_name = entity.title_field if entity.title_field in table.c else None
+        title_name = entity.title_field if entity.title_field and entity.title_field in table.c else None
         columns = sorted({p.column for p in probes})
-        selected = [table.c.id, *(table.c[c] for c in columns)]
+        selected: list[Any] = [table.c.id, *(table.c[c] for c in columns)]
         if title_name:
             selected.append(table.c[title_name].label("_title"))
         texts = {c: self._texter(entity, c) for c in columns}

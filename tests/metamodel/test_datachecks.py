@@ -50,8 +50,9 @@ def world(db_url: str) -> World:
     return world
 
 
-def _drop(fields: dict[str, Any], name: str, option: str) -> None:
+def _drop(fields: dict[str, Any], name: str, option: str) -> bool:
     fields[name]["options"] = [o for o in fields[name]["options"] if o["value"] != option]
+    return True
 
 
 def test_removed_option_in_use_is_refused_with_counts(world: World) -> None:

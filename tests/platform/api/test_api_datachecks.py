@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.platform.api.apisupport import Api, options
 
-LEAD = {
+LEAD: dict[str, Any] = {
     "name": "lead",
     "title_field": "name",
     "fields": [
