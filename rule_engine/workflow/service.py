@@ -16,8 +16,9 @@ from metamodel.errors import NotFound, Problem
 from metamodel.records.hooks import Actor, authorized_write
 from rule_engine.actions.base import ActionContext, ActionFailed, run_actions
 from rule_engine.engine import RuleEngine
-from rule_engine.evaluation import load_record, plain, shared_expressions
+from rule_engine.evaluation import load_record, plain
 from rule_engine.triggers.firing import MAX_DEPTH, action_services, deeper, system_actor
+from rule_engine.workflow import judge
 from rule_engine.workflow.access import holds_any, roles_of
 from rule_engine.workflow.approvals import (
     APPROVED,
@@ -132,7 +133,9 @@ class WorkflowService:
                 visible = runtime.update(entity, record_id, dict(values), actor, conn=c)
                 record = runtime.get(entity, record_id, SYSTEM, conn=c)
             self._check_ready(c, runtime, spec, step, record, actor)
-            if self.needs_approval(c, runtime, spec, step, int(record["id"]), actor):
+            if judge.needs_approval(
+                c, runtime, spec, step, int(record["id"]), actor, self._rules().functions
+            ):
                 return self._request(c, spec, step, visible, actor, str(step.approval_role), comment)
             return self._move(runtime, c, spec, step, record, actor, comment)
 
@@ -200,40 +203,10 @@ class WorkflowService:
         if not step.guard:
             return ""
         try:
-            holds = self._holds(conn, runtime, spec, step.guard, record_id, actor)
+            holds = judge.holds(conn, runtime, spec, step.guard, record_id, actor, self._rules().functions)
         except Exception as exc:
             return f"guard could not be evaluated: {step.guard}: {getattr(exc, 'message', exc)}"
         return "" if holds else f"guard failed: {step.guard}"
-
-    def needs_approval(
-        self,
-        conn: Connection,
-        runtime: Any,
-        spec: WorkflowSpec,
-        step: TransitionSpec,
-        record_id: int,
-        actor: Actor,
-    ) -> bool:
-        """Whether taking ``step`` waits for an approver: an approval role, and its approval_if holds."""
-        if not step.approval_role or holds_any(conn, actor, [step.approval_role]):
-            return False
-        if not step.approval_if:
-            return True
-        try:
-            return self._holds(conn, runtime, spec, step.approval_if, record_id, actor)
-        except Exception:
-            return True  # a condition that cannot be judged must not skip an approval
-
-    def _holds(
-        self, conn: Connection, runtime: Any, spec: WorkflowSpec, text: str, record_id: int, actor: Actor
-    ) -> bool:
-        current = load_record(conn, runtime.model, spec.entity, record_id) or {}
-        now = actor.now or runtime.clock()
-        # A savepoint, so a condition whose query fails cannot abort the caller's transaction.
-        with conn.begin_nested():
-            return shared_expressions(self._rules().functions).holds(
-                runtime.model, spec.entity, text, conn, current, now
-            )
 
     def _move(
         self,
@@ -418,7 +391,9 @@ class WorkflowService:
                 if not step.leaves(state) or not holds_any(c, actor, step.roles, held):
                     continue
                 reason = self.guard_failure(c, runtime, spec, step, int(record["id"]), actor)
-                approval = self.needs_approval(c, runtime, spec, step, int(record["id"]), actor)
+                approval = judge.needs_approval(
+                    c, runtime, spec, step, int(record["id"]), actor, self._rules().functions
+                )
                 found.append(
                     {
                         "name": step.name,
