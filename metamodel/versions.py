@@ -17,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from metamodel.crypto.checks import check_encryption
 from metamodel.crypto.sealing import NO_SEALING, Sealing
 from metamodel.database import write_transaction
+from metamodel.datachecks import DataChecks, DataFinding, findings_by_severity
+from metamodel.datamaps import OptionMap, apply_option_map, check_option_map
 from metamodel.definitions import DOCUMENT_KINDS, Bundle
 from metamodel.diff import diff_bundles
 from metamodel.documents import check_document
-from metamodel.errors import Conflict, MetadataInvalid, NotFound, Problem
+from metamodel.errors import Conflict, MetadataInvalid, NotFound, Problem, SchemaChangeRefused
 from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.model import SiteModel
 from metamodel.schema_sync import SchemaSync, SyncReport
@@ -105,6 +107,7 @@ class MetadataService:
         self.sealing = sealing  # how sensitive fields are stored; handed in at start-up
         self.checks = [*checks, lambda bundle: check_encryption(bundle, registry, sealing)]
         self._sync = SchemaSync(registry, sealing)
+        self.datachecks = DataChecks(registry, sealing)
         self._models: dict[int, SiteModel] = {}
         self._lock = threading.Lock()
         self._active_number = select(meta_state.c.active_version).where(meta_state.c.id == 1)
@@ -220,12 +223,24 @@ class MetadataService:
         """Return every problem of the draft as a whole."""
         return validate_bundle(self.draft(), self.registry, self.checks)
 
+    def check_draft_data(self, remap: Any = None) -> tuple[list[Problem], list[DataFinding]]:
+        """Return the option map's problems and what publishing the draft would do to stored records."""
+        with self.engine.connect() as conn:
+            draft = self._draft(conn)
+            problems = check_option_map(draft, remap)
+            if problems or validate_bundle(draft, self.registry, self.checks):
+                return problems, []  # data checks need a valid draft and map
+            return [], self.datachecks.findings(conn, self._active_bundle(conn), draft, remap or {})
+
     # --- publishing -----------------------------------------------------------------------
-    def publish(self, user: str | None, comment: str = "") -> VersionInfo:
-        """Validate the draft, sync the schema and store a new numbered version, all or nothing."""
+    def publish(self, user: str | None, comment: str = "", remap: OptionMap | None = None) -> VersionInfo:
+        """Validate the draft, sync the schema and store a new numbered version, all or nothing.
+
+        ``remap`` maps removed select options still in use to remaining ones (see metamodel.datamaps).
+        """
         with write_transaction(self.engine) as conn:
             bundle = self._draft(conn)
-            return self._publish(conn, bundle, user, comment, "publish", None)
+            return self._publish(conn, bundle, user, comment, "publish", None, remap)
 
     def publish_bundle(
         self, conn: Connection, bundle: Bundle, user: str | None, comment: str = ""
@@ -257,15 +272,20 @@ class MetadataService:
         comment: str,
         action: str,
         source: int | None,
+        remap: OptionMap | None = None,
     ) -> VersionInfo:
-        problems = validate_bundle(bundle, self.registry, self.checks)
+        problems = validate_bundle(bundle, self.registry, self.checks) + check_option_map(bundle, remap)
         if problems:
             raise MetadataInvalid(
                 f"the metadata has {len(problems)} problem(s); nothing was published", problems
             )
         state = conn.execute(select(meta_state).where(meta_state.c.id == 1).with_for_update()).first()
-        previous = self._active_bundle(conn) if self.on_publish else Bundle()
+        previous = self._active_bundle(conn)
+        # Data checks the schema sync does not make itself (conversions and duplicates it refuses).
+        self._refuse_data_loss(conn, previous, bundle, remap or {})
         report: SyncReport = self._sync.apply(conn, bundle)
+        if remap:
+            report.changes += apply_option_map(conn, bundle, remap, self.registry, self.sealing)
         number = (conn.execute(select(func.max(meta_versions.c.number))).scalar() or 0) + 1
         now = utcnow()
         try:
@@ -293,6 +313,17 @@ class MetadataService:
             listener(Published(conn, info, previous, bundle, state.active_version if state else None))
         self._checked_at = 0.0  # this worker asks for the active version on its next request
         return info
+
+    def _refuse_data_loss(self, conn: Connection, previous: Bundle, bundle: Bundle, remap: OptionMap) -> None:
+        errors, _warnings = findings_by_severity(
+            self.datachecks.findings(conn, previous, bundle, remap, full=False)
+        )
+        if errors:
+            raise SchemaChangeRefused(
+                f"{errors[0].message}; nothing was published",
+                [Problem(f.path, f.message, f.code) for f in errors],
+                findings=[f.as_dict() for f in errors],
+            )
 
     def resync(self) -> list[str]:
         """Apply the active version to the tables again (e.g. to encrypt after encryption was switched on)."""

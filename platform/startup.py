@@ -96,7 +96,7 @@ def build_scheduler(svc: CrmServices, config: dict[str, Any]) -> SchedulerServic
     )
     interval = float(config.get("CRM_SCHEDULER_INTERVAL") or 30)
     # Periodic jobs, each run once per period across every scheduler process.
-    jobs: list[PeriodicJob] = [PoolReturnJob(svc.metadata.model)]
+    jobs: list[PeriodicJob] = [PoolReturnJob(svc.metadata.model, functions=svc.rules.functions)]
     return SchedulerService(
         svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox, jobs=jobs
     )

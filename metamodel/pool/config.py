@@ -20,6 +20,7 @@ class PoolConfig:
     claim_limit: int | None = None  # records claimed from the pool a user may hold at once
     return_after_days: int | None = None  # days without follow-up before a held record returns
     follow_up_field: str | None = None  # date/datetime of the last follow-up; updated_at when unset
+    return_unless: str | None = None  # a rule expression: records for which it holds are never returned
 
 
 def pool_config(entity: EntityDef) -> PoolConfig | None:
@@ -32,6 +33,7 @@ def pool_config(entity: EntityDef) -> PoolConfig | None:
         claim_limit=doc.get("claim_limit"),
         return_after_days=doc.get("return_after_days"),
         follow_up_field=doc.get("follow_up_field"),
+        return_unless=doc.get("return_unless") or None,
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, false, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.audit.log import write_system_entries
 from metamodel.model import EntityModel
@@ -16,7 +17,11 @@ ORIGIN = "scheduler"
 
 
 def return_stale(
-    conn: Connection, model: EntityModel, now: dt.datetime, batch: int = BATCH
+    conn: Connection,
+    model: EntityModel,
+    now: dt.datetime,
+    batch: int = BATCH,
+    keep: ColumnElement[bool] | None = None,
 ) -> list[tuple[int, int]]:
     """Return to the pool the records whose owner has not followed up for ``return_after_days``; returns (id, former owner).
 
@@ -24,6 +29,7 @@ def return_stale(
     record was created) and it has not been followed up (the follow-up field, else ``updated_at``)
     for the configured days. Each batch is one SELECT (locking on PostgreSQL, skipping rows another
     transaction holds) and one UPDATE by id; audit entries are written in one bulk insert per batch.
+    ``keep`` (the pool's ``return_unless`` as SQL, compiled by the rule engine) spares the records it holds for.
     """
     config = pool_config(model.entity)
     if config is None or not config.return_after_days:
@@ -40,6 +46,8 @@ def return_stale(
     pick = select(table.c.id, table.c.owner_id).where(
         table.c.owner_id.is_not(None), quiet, held_since(model) < cutoff
     )
+    if keep is not None:
+        pick = pick.where(not_(func.coalesce(keep, false())))
     pick = pick.order_by(table.c.id).limit(batch)
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(of=table, skip_locked=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +104,10 @@ PermissionCheck = Callable[[AccessRequest], None]
 # it as this actor may see it: fields removed or masked. It must not change the given dict.
 RecordView = Callable[[EntityModel, Actor, dict[str, Any]], dict[str, Any]]
 FieldGuard = Callable[[FieldUse], "frozenset[str] | set[str] | None"]
+# Values a new record gets for fields the payload leaves out or empty, before any check runs (the
+# workflow's initial state, so a required state field need not be sent). Given the runtime's site
+# model and the entity, it returns {field: value}.
+CreateDefaults = Callable[[Any, EntityModel], "dict[str, Any]"]
 
 
 _AUTHORIZED_KEY = "crm_authorized_writes"
@@ -155,3 +159,18 @@ class RecordHooks:
     # filters, sorts and searches.
     record_views: list[RecordView] = field(default_factory=list)
     field_guards: list[FieldGuard] = field(default_factory=list)
+    create_defaults: list[CreateDefaults] = field(default_factory=list)
+
+
+def with_create_defaults(
+    hooks: RecordHooks, site: Any, model: EntityModel, raw: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """Return ``raw`` with the hooks' create defaults filled in where it leaves a field out or empty."""
+    if not hooks.create_defaults:
+        return raw
+    filled = dict(raw)
+    for defaults in hooks.create_defaults:
+        for name, value in defaults(site, model).items():
+            if filled.get(name) in (None, ""):
+                filled[name] = value
+    return filled

@@ -21,7 +21,15 @@ from metamodel.errors import Conflict, NotFound, Problem, ProblemList, RecordInv
 from metamodel.model import EntityModel, SiteModel
 from metamodel.records.aggregate import AggregateQuery, AggregateResult, build_statement, shape_rows
 from metamodel.records.autonumber import next_number
-from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, FieldUse, RecordHooks, SaveEvent
+from metamodel.records.hooks import (
+    AccessRequest,
+    Actor,
+    DeleteEvent,
+    FieldUse,
+    RecordHooks,
+    SaveEvent,
+    with_create_defaults,
+)
 from metamodel.records.links import link_allowed
 from metamodel.records.query import (
     ListQuery,
@@ -264,7 +272,9 @@ class RecordRuntime:
         with self.transaction(conn, write=True) as c:
             actor = self._resolve(actor, c)
             problems = ProblemList()
-            raw = self._guard_write(c, model, raw, actor, None)
+            raw = with_create_defaults(
+                self.hooks, self.model, model, self._guard_write(c, model, raw, actor, None)
+            )
             values, children = prepare_values(model, self.registry, raw, problems, creating=True)
             self._permit(c, model, "create", actor, values=values)
             lines = self._prepare_lines(c, model, children, None, problems, actor)

@@ -16,9 +16,11 @@ from crm_platform.api.common import (
     username,
 )
 from crm_platform.api.metaview import readable_docs
+from crm_platform.api.datafindings import finding_dict, localised_refusal
 from crm_platform.services import services
+from metamodel.datachecks import findings_by_severity
 from metamodel.definitions import DOCUMENT_KINDS
-from metamodel.errors import MetadataInvalid, NotFound, Problem
+from metamodel.errors import MetadataInvalid, NotFound, Problem, SchemaChangeRefused
 from metamodel.versions import fingerprint
 
 _MAX_NAME = 100  # the width of sys_meta_draft.name
@@ -123,10 +125,19 @@ def meta_delete_document(kind: str, name: str) -> Any:
 @bp.post("/meta/draft/validate")
 @configure_required
 def meta_validate() -> Any:
-    """Check the whole draft; returns the problems (200 either way)."""
-    json_body(optional=True)
-    problems = services().metadata.validate_draft()
-    return jsonify({"valid": not problems, "problems": [p.as_dict() for p in problems]})
+    """Check the whole draft and what publishing it would do to stored records (200 either way).
+
+    Body (optional): ``{"remap": {entity: {field: {removed option: remaining option}}}}`` to preview
+    an option map. Data findings that refuse a publish are among the ``problems`` (with ``severity``,
+    ``count`` and the first records by id and title); the others are ``warnings``.
+    """
+    body = json_body(optional=True)
+    metadata = services().metadata
+    problems = metadata.validate_draft()
+    map_problems, findings = metadata.check_draft_data(body.get("remap"))
+    errors, warnings = findings_by_severity(findings)
+    listed = [p.as_dict() for p in problems + map_problems] + [finding_dict(f) for f in errors]
+    return jsonify({"valid": not listed, "problems": listed, "warnings": [finding_dict(f) for f in warnings]})
 
 
 @bp.post("/meta/draft/discard")
@@ -154,7 +165,10 @@ def _comment(body: dict[str, Any]) -> str:
 def meta_publish() -> Any:
     """Publish the draft as a new version (422 with problems when it is not valid)."""
     body = json_body(optional=True)
-    info = services().metadata.publish(username(), _comment(body))
+    try:
+        info = services().metadata.publish(username(), _comment(body), body.get("remap"))
+    except SchemaChangeRefused as error:
+        raise localised_refusal(error) from None
     return jsonify(info.as_dict()), 201
 
 

@@ -57,12 +57,21 @@ def check_values(values: Mapping[str, Any], target: EntityModel, prefix: str) ->
         if not field_type.has_column:
             yield key, f"'{name}' is a {definition.type} field and cannot be set by an action"
             continue
+        if _derived(definition.doc):
+            # A formula or roll-up is recomputed on every save: a value set here would vanish silently.
+            yield key, f"'{name}' is computed by its formula or roll-up and cannot be set by an action"
+            continue
         if is_expression(value):
             continue
         try:
             field_type.prepare(definition, value)
         except ValueProblem as exc:
             yield key, f"{exc.message}"
+
+
+def _derived(doc: Mapping[str, Any]) -> bool:
+    rules = doc.get("rules")
+    return isinstance(rules, Mapping) and bool(rules.get("formula") or rules.get("rollup"))
 
 
 def resolve_values(values: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:

@@ -67,15 +67,39 @@ def _to_datetime(value: dt.date | dt.datetime) -> dt.datetime:
     return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
 
 
+# Date arithmetic stays within about 1,000 years either way, so a huge offset is a clear error
+# (never an OverflowError from the calendar).
+MAX_OFFSET_DAYS = 366_000
+
+
+def _offset(name: str, amount: Any, per_day: float) -> float:
+    number = float(amount)
+    if not math.isfinite(number) or abs(number) > MAX_OFFSET_DAYS * per_day:
+        raise EvaluationError(
+            f"{name}: the offset {amount} is too large (at most {MAX_OFFSET_DAYS * per_day:g})"
+        )
+    return number
+
+
+def _shifted(name: str, shift: Callable[[], Any]) -> Any:
+    try:
+        return shift()
+    except OverflowError:
+        raise EvaluationError(f"{name}: the result is outside the calendar (years 1 to 9999)") from None
+
+
 def _add_days(value: Any, days: Any) -> Any:
-    return value + dt.timedelta(days=float(days))
+    offset = _offset("add_days", days, 1)
+    return _shifted("add_days", lambda: value + dt.timedelta(days=offset))
 
 
 def _add_hours(value: Any, hours: Any) -> Any:
-    return _to_datetime(value) + dt.timedelta(hours=float(hours))
+    offset = _offset("add_hours", hours, 24)
+    return _shifted("add_hours", lambda: _to_datetime(value) + dt.timedelta(hours=offset))
 
 
 def _add_months(value: Any, months: Any) -> Any:
+    _offset("add_months", months, 12 / 366)
     total = value.month - 1 + int(months)
     year, month = value.year + total // 12, total % 12 + 1
     day = min(
@@ -95,6 +119,8 @@ def _add_months(value: Any, months: Any) -> Any:
             31,
         ][month - 1],
     )
+    if not 1 <= year <= 9999:
+        raise EvaluationError("add_months: the result is outside the calendar (years 1 to 9999)")
     return value.replace(year=year, month=month, day=day)
 
 

@@ -27,6 +27,7 @@ from rule_engine.expressions import EvaluationError
 from rule_engine.fieldrules.checks import check_site_rules
 from rule_engine.fieldrules.compute import Calculator, ComputeFailed, stored
 from rule_engine.fieldrules.conditions import check_conditions, readonly
+from rule_engine.fieldrules.hidden import drop_hidden
 from rule_engine.fieldrules.recompute import RecomputeFields, refresh_and_check, refresh_parents
 from rule_engine.fieldrules.spec import EntityRules, SiteRules, site_rules
 from rule_engine.fieldrules.unique import unique_problems
@@ -85,6 +86,8 @@ class FieldRuleComponent:
         }
         for name in entity.derived:
             values.pop(name, None)  # computed, never entered: a sent value is ignored like record_no
+        if event.actor.user_id is not None:
+            drop_hidden(calc, entity, values, sent, event.before)
         record: dict[str, Any] = {**(event.before or {}), **values}
         try:
             if creating:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from metamodel.errors import Problem
+from metamodel.errors import Problem, RecordInvalid
 from metamodel.fieldtypes.base import ValueProblem
 from metamodel.fieldtypes.numeric import DecimalType, IntegerType
 from metamodel.model import EntityModel, SiteModel
@@ -73,11 +73,12 @@ class Calculator:
             return otherwise
 
     def formula(self, name: str, text: str, record: Mapping[str, Any]) -> Any:
-        """Compute a formula field's stored value; an expression that fails (e.g. 1/0) gives empty."""
+        """Compute a formula field's stored value; one that fails (1/0, an overflow) is a problem, never a silent empty."""
         try:
             result = self.value(text, record)
-        except EvaluationError:
-            return None
+        except EvaluationError as exc:
+            message = f"could not be computed ({text}): {getattr(exc, 'message', exc)}"
+            raise ComputeFailed(Problem(name, message, "formula_failed")) from None
         return stored(self.model, name, result)
 
     def rollup(self, rollup: Rollup, record: Mapping[str, Any]) -> Any:
@@ -123,8 +124,15 @@ def refresh(
     calc = Calculator(expressions, site, entity, conn, now)
     for rollup in entity_rules.rollups:
         record[rollup.target] = calc.rollup(rollup, record)
-    for name in entity_rules.formula_order:
-        record[name] = calc.formula(name, str(entity_rules.fields[name].formula), record)
+    try:
+        for name in entity_rules.formula_order:
+            record[name] = calc.formula(name, str(entity_rules.fields[name].formula), record)
+    except ComputeFailed as exc:
+        # A linked record's change broke this record's formula: refuse that change, naming this record.
+        problem = Problem(f"{entity}[{record_id}].{exc.problem.path}", exc.problem.message, exc.problem.code)
+        raise RecordInvalid(
+            f"the change would break {entity} {record_id}: {exc.problem.message}", [problem]
+        ) from None
     changes = {name: record[name] for name in entity_rules.derived if not _same(record[name], row[name])}
     if changes:
         conn.execute(table.update().where(table.c.id == record_id).values(changes))

@@ -10,6 +10,7 @@ from metamodel.errors import Problem
 from metamodel.model import SiteModel
 from rule_engine.engine import RuleEngine
 from rule_engine.evaluation import shared_expressions
+from rule_engine.expressions.types import BOOLEAN, compatible
 from rule_engine.triggers.cron import parse_cron
 from rule_engine.triggers.spec import TriggerSpec, workflow_of
 
@@ -34,6 +35,16 @@ def compile_problem(rules: RuleEngine, site: SiteModel, entity: str, text: str, 
     return None
 
 
+def condition_type_problem(
+    rules: RuleEngine, site: SiteModel, entity: str, text: str, path: str
+) -> Problem | None:
+    """Return the problem of a condition whose result is not true or false (a number never 'holds')."""
+    compiled = shared_expressions(rules.functions).compile(site, entity, text)
+    if compatible(compiled.result_type, BOOLEAN):
+        return None
+    return Problem(path, f"a condition must be true or false, not a {compiled.result_type}", "expression")
+
+
 def check_trigger(doc: Mapping[str, Any], site: SiteModel, rules: RuleEngine, prefix: str) -> list[Problem]:
     """Return every problem of one trigger document against a compiled site."""
     spec = TriggerSpec.from_doc(doc)
@@ -51,6 +62,9 @@ def check_trigger(doc: Mapping[str, Any], site: SiteModel, rules: RuleEngine, pr
             )
         else:
             problem = compile_problem(rules, site, spec.entity, spec.condition, f"{prefix}.condition")
+            problem = problem or condition_type_problem(
+                rules, site, spec.entity, spec.condition, f"{prefix}.condition"
+            )
             if problem:
                 problems.append(problem)
     for index, config in enumerate(spec.actions):

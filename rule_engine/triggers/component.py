@@ -13,6 +13,7 @@ from metamodel.model import SiteModel
 from metamodel.records.hooks import DeleteEvent, RecordHooks, SaveEvent
 from rule_engine.engine import RuleEngine
 from rule_engine.evaluation import load_record
+from rule_engine.scheduler.pool_return import check_pool_conditions
 from rule_engine.triggers.checks import check_trigger
 from rule_engine.triggers.events import event_key, fields_changed, fire_event
 from rule_engine.triggers.spec import triggers_for
@@ -33,6 +34,7 @@ class TriggerComponent:
         docs = bundle.docs("trigger")
         for name in sorted(docs):
             yield from check_trigger(docs[name], site, engine, f"trigger.{name}")
+        yield from check_pool_conditions(site, engine.functions)
 
     def install(self, hooks: RecordHooks, engine: RuleEngine) -> None:
         """Register the save and delete hooks, and listen to workflow transitions when workflows exist."""

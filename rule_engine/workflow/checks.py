@@ -130,11 +130,13 @@ def _check_transition(
                     f"{path}.required_fields[{index}]", "the state field is set by the transition", "invalid"
                 )
             )
-    guard = str(transition.get("guard") or "").strip()
-    if guard:
-        problem = _guard_problem(rules, site, entity, guard, f"{path}.guard")
+    for key in ("guard", "approval_if"):
+        text = str(transition.get(key) or "").strip()
+        problem = _guard_problem(rules, site, entity, text, f"{path}.{key}") if text else None
         if problem:
             problems.append(problem)
+    if transition.get("approval_if") and not approval_role:
+        problems.append(Problem(f"{path}.approval_if", "approval_if needs an approval_role", "invalid"))
     problems += _check_actions(entity, transition, site, rules, path)
     return problems
 
@@ -146,7 +148,10 @@ def _guard_problem(rules: RuleEngine, site: SiteModel, entity: str, text: str, p
         return expression_problem(exc, path)
     if not compatible(compiled.result_type, BOOLEAN):
         return Problem(
-            path, f"a guard must be a condition (true or false), not a {compiled.result_type}", "expression"
+            path,
+            f"{'a guard' if path.endswith('.guard') else 'approval_if'} must be a condition (true or false), "
+            f"not a {compiled.result_type}",
+            "expression",
         )
     return None
 

@@ -33,5 +33,6 @@ class WorkflowComponent:
     def install(self, hooks: RecordHooks, engine: RuleEngine) -> None:
         """Register the state-field hooks and bind the service to the engine."""
         self.service.rules = engine
+        hooks.create_defaults.append(enforce.initial_state)
         hooks.before_save.append(enforce.before_save)
         hooks.after_save.append(enforce.after_save)

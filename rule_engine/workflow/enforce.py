@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection
 
+from metamodel.model import EntityModel
 from metamodel.records.hooks import SaveEvent
 from rule_engine.workflow.history import record_state_change
 from rule_engine.workflow.spec import WorkflowSpec, workflow_for
@@ -43,6 +45,12 @@ def _workflow(event: SaveEvent) -> WorkflowSpec | None:
     if event.runtime is None:
         return None
     return workflow_for(event.runtime.model, event.entity.name)
+
+
+def initial_state(site: Any, model: EntityModel) -> dict[str, Any]:
+    """Fill the state field of a new record with the initial state before the required check runs."""
+    spec = workflow_for(site, model.name)
+    return {spec.state_field: spec.initial} if spec is not None and spec.initial else {}
 
 
 def before_save(event: SaveEvent) -> None:

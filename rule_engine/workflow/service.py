@@ -16,8 +16,9 @@ from metamodel.errors import NotFound, Problem
 from metamodel.records.hooks import Actor, authorized_write
 from rule_engine.actions.base import ActionContext, ActionFailed, run_actions
 from rule_engine.engine import RuleEngine
-from rule_engine.evaluation import load_record, plain, shared_expressions
+from rule_engine.evaluation import load_record, plain
 from rule_engine.triggers.firing import MAX_DEPTH, action_services, deeper, system_actor
+from rule_engine.workflow import judge
 from rule_engine.workflow.access import holds_any, roles_of
 from rule_engine.workflow.approvals import (
     APPROVED,
@@ -132,9 +133,10 @@ class WorkflowService:
                 visible = runtime.update(entity, record_id, dict(values), actor, conn=c)
                 record = runtime.get(entity, record_id, SYSTEM, conn=c)
             self._check_ready(c, runtime, spec, step, record, actor)
-            approval_role = step.approval_role
-            if approval_role and not holds_any(c, actor, [approval_role]):
-                return self._request(c, spec, step, visible, actor, approval_role, comment)
+            if judge.needs_approval(
+                c, runtime, spec, step, int(record["id"]), actor, self._rules().functions
+            ):
+                return self._request(c, spec, step, visible, actor, str(step.approval_role), comment)
             return self._move(runtime, c, spec, step, record, actor, comment)
 
     def _request(
@@ -200,14 +202,8 @@ class WorkflowService:
         """Return why the transition's guard stops it ("" when it holds or there is none)."""
         if not step.guard:
             return ""
-        current = load_record(conn, runtime.model, spec.entity, record_id) or {}
-        now = actor.now or runtime.clock()
         try:
-            # A savepoint, so a guard whose query fails cannot abort the caller's transaction.
-            with conn.begin_nested():
-                holds = shared_expressions(self._rules().functions).holds(
-                    runtime.model, spec.entity, step.guard, conn, current, now
-                )
+            holds = judge.holds(conn, runtime, spec, step.guard, record_id, actor, self._rules().functions)
         except Exception as exc:
             return f"guard could not be evaluated: {step.guard}: {getattr(exc, 'message', exc)}"
         return "" if holds else f"guard failed: {step.guard}"
@@ -395,8 +391,8 @@ class WorkflowService:
                 if not step.leaves(state) or not holds_any(c, actor, step.roles, held):
                     continue
                 reason = self.guard_failure(c, runtime, spec, step, int(record["id"]), actor)
-                approval = bool(step.approval_role) and not holds_any(
-                    c, actor, [str(step.approval_role)], held
+                approval = judge.needs_approval(
+                    c, runtime, spec, step, int(record["id"]), actor, self._rules().functions
                 )
                 found.append(
                     {

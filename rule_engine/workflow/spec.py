@@ -26,6 +26,7 @@ class TransitionSpec:
     guard: str | None
     required_fields: tuple[str, ...]
     approval_role: str | None
+    approval_if: str | None  # approval is needed only while this holds (always when None)
     actions: tuple[Mapping[str, Any], ...]
 
     @classmethod
@@ -41,6 +42,7 @@ class TransitionSpec:
             guard=guard or None,
             required_fields=tuple(doc.get("required_fields") or ()),
             approval_role=doc.get("approval_role") or None,
+            approval_if=str(doc.get("approval_if") or "").strip() or None,
             actions=tuple(doc.get("actions") or ()),
         )
 
