@@ -15,8 +15,8 @@ from crm_platform.api.common import (
     json_body,
     username,
 )
-from crm_platform.api.metaview import readable_docs
 from crm_platform.api.datafindings import finding_dict, localised_refusal
+from crm_platform.api.metaview import readable_docs
 from crm_platform.services import services
 from metamodel.datachecks import findings_by_severity
 from metamodel.definitions import DOCUMENT_KINDS

@@ -22,11 +22,10 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from crm_platform.auth import authcache, clock, sessions, signin, twofactor
-from crm_platform.auth.apitokens import lookup_token
 from crm_platform.auth.model import User
 from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
 from crm_platform.auth.throttle import LockoutPolicy
-from crm_platform.auth.users import authenticate, load_user, set_password
+from crm_platform.auth.users import authenticate, load_session_user, load_user, set_password
 from crm_platform.i18n import t
 from crm_platform.services import services
 
