@@ -50,7 +50,7 @@ def test_token_lookups_are_cached_and_revocation_is_immediate_in_the_same_worker
     app = make_app(db_url, tmp_path)
     svc: CrmServices = app.extensions["crm"]
     try:
-        account = create_user(svc.engine, "ann", "ann-password", is_admin=True)
+        account = create_user(svc.engine, "ann", "ann-amber-kettle-42", is_admin=True)
         api = Api(app.test_client(), create_token(svc.engine, account.id, "t"))
         seen = count_token_queries(svc)
         assert [api.get("/meta/field-types").status_code for _ in range(5)] == [200] * 5
@@ -67,7 +67,7 @@ def test_other_workers_stop_a_revoked_token_within_the_ttl(db_url: str, tmp_path
     first, second = make_app(db_url, tmp_path), make_app(db_url, tmp_path)
     svc: CrmServices = first.extensions["crm"]
     try:
-        account = create_user(svc.engine, "bob", "bob-password")
+        account = create_user(svc.engine, "bob", "bob-violet-harbour-7")
         token = create_token(svc.engine, account.id, "t")
         other = Api(second.test_client(), token)
         assert other.get("/meta/field-types").status_code == 200
