@@ -66,6 +66,8 @@ class FieldSecurity:
         unseen = [name for name in restricted if not rules[name].visible]
         if use.purpose == "search":
             return set(unseen)
+        if use.purpose == "replace":
+            return set(restricted)  # a whole-record replace leaves the fields she may not write as they are
         if use.purpose in ("filter", "sort", "group", "measure"):
             if unseen:
                 raise AccessDenied(

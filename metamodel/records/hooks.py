@@ -81,12 +81,13 @@ class FieldUse:
 
     ``purpose`` is ``write`` (fields given in a create or update payload, or in one of its lines:
     names returned are dropped from the payload, e.g. an unchanged echo of a read-only value), ``filter`` and ``sort`` (a guard
-    raises to refuse), or ``search`` (the fields the full-text search would look in: names returned
-    are not searched).
+    raises to refuse), ``search`` (the fields the full-text search would look in: names returned
+    are not searched), or ``replace`` (a whole-record update: names returned are the fields the
+    actor may not write, kept as stored instead of emptied).
     """
 
     entity: EntityModel
-    purpose: str  # write | filter | sort | search | group | measure (reports: refused like filter)
+    purpose: str  # write | replace | filter | sort | search | group | measure (reports: like filter)
     fields: frozenset[str]
     actor: Actor
     conn: Connection

@@ -12,7 +12,6 @@ from crm_platform.api.common import actor, json_body
 from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.services import services
-from form_renderer.schemas import load_record
 from metamodel.access import require
 from metamodel.access.enforcement import permitted_ids
 from metamodel.access.fieldsecurity import field_access
@@ -99,7 +98,6 @@ def records_import(entity: str) -> Any:
             try:
                 if not isinstance(row, dict):
                     raise RecordInvalid("not an object", [Problem("", "expected an object", "type")])
-                load_record(runtime.model, entity, row, partial=False)
                 ids.append(runtime.create(entity, row, who, conn=conn)["id"])
             except CrmError as exc:
                 exc.message = f"records[{index}]: {exc.message}"

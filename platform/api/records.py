@@ -10,8 +10,6 @@ from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, actor, int_value, json_body, path_id
 from crm_platform.i18n import t
 from crm_platform.services import services
-from form_renderer.schemas import load_record
-from metamodel.access.fieldsecurity import field_access
 from metamodel.errors import BadQuery, CrmError, NotFound, Problem
 from metamodel.model import EntityModel
 from metamodel.records.query import (
@@ -101,9 +99,8 @@ def records_list(entity: str) -> Any:
 def records_create(entity: str) -> Any:
     """Create a record (with its child lines)."""
     runtime = services().runtime()
-    model = entity_model(runtime, entity)
+    entity_model(runtime, entity)
     body = json_body()
-    load_record(runtime.model, entity, _checkable(runtime, model, body), partial=False)
     record = runtime.create(entity, body, actor())
     response = _with_etag(record, 201)
     response.headers["Location"] = url_for("api.records_get", entity=entity, record_id=str(record["id"]))
@@ -149,27 +146,9 @@ def _update(entity: str, raw_id: str, *, partial: bool) -> Response:
     record_id = path_id(raw_id)
     body = json_body()
     version = required_version(model, expected_version(body))
-    restricted = _restricted(runtime, model)
-    load_record(
-        runtime.model, entity, {k: v for k, v in body.items() if k not in restricted}, partial=partial
-    )
-    if not partial:
-        # Fields the user may not change (read-only, masked, hidden for her) are left as they are.
-        body = {**{f.name: None for f in model.entity.fields if f.name not in restricted}, **body}
-    record = runtime.update(entity, record_id, body, actor(), expected_version=version)
+    # PUT: fields left out become empty, except those the user may not change (the runtime knows).
+    record = runtime.update(entity, record_id, body, actor(), expected_version=version, replace=not partial)
     return _with_etag(record)
-
-
-def _restricted(runtime: RecordRuntime, model: EntityModel) -> set[str]:
-    # The fields the user may not write; the runtime decides about them (an unchanged or masked
-    # echo passes, a change is refused), so the schema does not check their format first.
-    with runtime.engine.connect() as conn:
-        return set(field_access(conn, actor(), model))
-
-
-def _checkable(runtime: RecordRuntime, model: EntityModel, body: dict[str, Any]) -> dict[str, Any]:
-    restricted = _restricted(runtime, model)
-    return {k: v for k, v in body.items() if k not in restricted} if restricted else body
 
 
 @bp.delete("/records/<entity>/<record_id>")
