@@ -1,4 +1,7 @@
-"""Per-worker caches of token and session-user lookups, with a short lifetime and cleared on change.
+"""A per-worker cache of API-token lookups, with a short lifetime and cleared on change.
+
+Browser sessions are not cached: each request checks its server-side session row (sys_session), so
+logout and revocation take effect at once.
 
 Bound: a revoked token, a deactivated user or a changed password stops working at once in the worker
 that made the change (any write to the user or token tables clears its cache) and within
