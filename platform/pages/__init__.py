@@ -9,6 +9,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from crm_platform.pages import (  # noqa: F401  (list and pool routes join the pages blueprint)
     helpers,
+    listbulk,
     listexport,
     listpage,
     pool,
