@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages import board, helpers, pool, shell, viewtabs  # noqa: F401  (pool routes join the pages blueprint)  # noqa: F401  (board routes join the pages blueprint)
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reports import bp as reports_bp
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
+    viewtabs.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
