@@ -7,7 +7,8 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import board, helpers, pool, shell, viewtabs  # noqa: F401  (pool routes join the pages blueprint)  # noqa: F401  (board routes join the pages blueprint)
+# pool and board routes join the pages blueprint on import.
+from crm_platform.pages import board, helpers, pool, shell, viewtabs  # noqa: F401
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reports import bp as reports_bp
