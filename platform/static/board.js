@@ -13,7 +13,7 @@
     var box = document.querySelector(".crm-toasts");
     if (!box) { return; }
     var item = document.createElement("div");
-    item.className = "toast show crm-toast crm-toast-" + (error ? "error" : "success");
+    item.className = "toast show crm-toast crm-toast-" + (error ? "danger" : "success");
     item.setAttribute("role", error ? "alert" : "status");
     item.setAttribute("aria-atomic", "true");
     var body = document.createElement("div");
