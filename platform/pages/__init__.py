@@ -7,7 +7,13 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages import (  # noqa: F401  (list and pool routes join the pages blueprint)
+    helpers,
+    listexport,
+    listpage,
+    pool,
+    shell,
+)
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reportbuilder import bp as report_builder_bp
