@@ -231,7 +231,7 @@ def schedule_kind(doc: Mapping[str, Any]) -> str:
 
 
 def action_slots(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The action slots the form shows: each action, then one empty slot to add another."""
+    """The action slots the form shows: each action, then two empty slots to add more."""
     slots = []
     for action in list(doc.get("actions") or [])[: MAX_ACTIONS - 1]:
         values = action.get("values") or {}
@@ -246,7 +246,8 @@ def action_slots(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         rows += [{"field": "", "value": "", "expr": False}] * VALUE_ROWS
         slots.append({"action": action, "rows": rows, "known": action.get("type") in ACTION_TYPES})
     empty = [{"field": "", "value": "", "expr": False}] * VALUE_ROWS
-    slots.append({"action": {"type": ""}, "rows": empty, "known": True})
+    spare = min(2, MAX_ACTIONS - len(slots))
+    slots += [{"action": {"type": ""}, "rows": empty, "known": True}] * spare
     return slots
 
 
