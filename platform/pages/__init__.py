@@ -7,10 +7,18 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-# Pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
-from crm_platform.pages import helpers, pool, shell, studiotriggers  # noqa: F401
+# List and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
+from crm_platform.pages import (  # noqa: F401
+    helpers,
+    listexport,
+    listpage,
+    pool,
+    shell,
+    studiotriggers,
+)
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
+from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.studioexpr import bp as studio_expr_bp
@@ -40,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
 
