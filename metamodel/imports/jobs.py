@@ -11,9 +11,10 @@ from metamodel.errors import Conflict, NotFound
 from metamodel.imports.files import Table
 from metamodel.imports.options import ImportOptions
 from metamodel.imports.plan import FIRST_DATA_ROW, Unit, plan_units
+from metamodel.imports.tables import import_jobs, import_units
 from metamodel.model import EntityModel
 from metamodel.records.hooks import Actor
-from metamodel.systables import import_jobs, import_units, users
+from metamodel.systables import users
 
 COUNTS = ("created", "updated", "skipped", "failed")
 LEASE = dt.timedelta(seconds=60)  # a running job whose worker was silent this long is taken over

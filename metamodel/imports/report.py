@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, select
 
-from metamodel.systables import import_units
+from metamodel.imports.tables import import_units
 
 BOM = "\ufeff"  # so Excel opens the UTF-8 file with Chinese text intact
 

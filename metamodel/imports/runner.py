@@ -18,10 +18,10 @@ from metamodel.audit.log import write_for_actor
 from metamodel.errors import CrmError
 from metamodel.imports.jobs import COUNTS, actor_of, job_row, queue_job, unit_cells
 from metamodel.imports.options import load_options
+from metamodel.imports.tables import import_jobs, import_units
 from metamodel.imports.writer import UnitWriter
 from metamodel.records.hooks import Actor, triggers_skipped
 from metamodel.records.runtime import RecordRuntime
-from metamodel.systables import import_jobs, import_units
 
 BATCH = 200
 MAX_REPORTED = 1000  # errors listed in a dry run's answer (the error report has them all)

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from metamodel.access import require
 from metamodel.errors import Conflict, CrmError
 from metamodel.imports.jobs import job_row
+from metamodel.imports.tables import import_jobs, import_units
 from metamodel.records.hooks import Actor
 from metamodel.records.runtime import RecordRuntime
-from metamodel.systables import import_jobs, import_units
 
 _BATCH = 500
 

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from crm_platform.imports_worker import ImportWorker
 from crm_platform.services import CrmServices
 from metamodel.imports.jobs import job_row
-from metamodel.systables import import_jobs, users
+from metamodel.imports.tables import import_jobs
+from metamodel.systables import users
 from tests.platform.api.apisupport import Api, define_crm, error_of
 from tests.platform.api.importsupport import EXPECTED_ERRORS, OPTIONS, gbk_file, seed, upload
 
