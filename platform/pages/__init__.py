@@ -7,10 +7,13 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages import helpers, pool, recent, shell  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages.approvalpage import bp as approvals_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
+from crm_platform.pages.inbox import bp as inbox_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reports import bp as reports_bp
+from crm_platform.pages.searchpage import bp as search_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
@@ -29,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
+    recent.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
@@ -37,6 +41,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(approvals_bp)
 
 
 __all__ = ["bp", "init_app"]
