@@ -7,11 +7,19 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers, pool, recent, shell  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages import (  # noqa: F401  (list and pool routes join the pages blueprint)
+    helpers,
+    listexport,
+    listpage,
+    pool,
+    recent,
+    shell,
+)
 from crm_platform.pages.approvalpage import bp as approvals_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.inbox import bp as inbox_bp
 from crm_platform.pages.packs import bp as packs_bp
+from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.searchpage import bp as search_bp
 from crm_platform.pages.studio import bp as studio_bp
@@ -39,6 +47,7 @@ def init_app(app: Flask) -> None:
     # Its endpoints read "studio.versions.<view>" (the shell marks every "studio." page as the studio's).
     app.register_blueprint(studio_versions_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(search_bp)
