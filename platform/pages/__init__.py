@@ -7,8 +7,9 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-# List and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
+# List, board and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
 from crm_platform.pages import (  # noqa: F401
+    board,
     helpers,
     listexport,
     listpage,
@@ -16,6 +17,7 @@ from crm_platform.pages import (  # noqa: F401
     recent,
     shell,
     studiotriggers,
+    viewtabs,
 )
 from crm_platform.pages.approvalpage import bp as approvals_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
@@ -44,7 +46,11 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
+<<<<<<< HEAD
     recent.init_app(app)
+=======
+    viewtabs.init_app(app)
+>>>>>>> main
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
