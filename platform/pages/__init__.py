@@ -12,7 +12,9 @@ from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.studio import bp as studio_bp
+from crm_platform.pages.studioaccess import bp as studio_access_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
+from crm_platform.pages.studiousers import bp as studio_users_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
 from crm_platform.pages.views import bp
 from crm_platform.services import CrmServices
@@ -35,6 +37,8 @@ def init_app(app: Flask) -> None:
     # Its endpoints read "studio.versions.<view>" (the shell marks every "studio." page as the studio's).
     app.register_blueprint(studio_versions_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
+    for admin_bp in (studio_access_bp, studio_users_bp):
+        app.register_blueprint(admin_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
 
