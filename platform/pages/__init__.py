@@ -7,9 +7,16 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
+from crm_platform.pages import (  # noqa: F401  (list and pool routes join the pages blueprint)
+    helpers,
+    listexport,
+    listpage,
+    pool,
+    shell,
+)
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
+from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.studioaccess import bp as studio_access_bp
@@ -39,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
     for admin_bp in (studio_access_bp, studio_users_bp):
         app.register_blueprint(admin_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
 
