@@ -7,12 +7,14 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import (  # noqa: F401  (list and pool routes join the pages blueprint)
+# List and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
+from crm_platform.pages import (  # noqa: F401
     helpers,
     listexport,
     listpage,
     pool,
     shell,
+    studiotriggers,
 )
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
@@ -20,7 +22,9 @@ from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.studioaccess import bp as studio_access_bp
+from crm_platform.pages.studioexpr import bp as studio_expr_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
+from crm_platform.pages.studiorules import bp as studio_rules_bp
 from crm_platform.pages.studiousers import bp as studio_users_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
 from crm_platform.pages.views import bp
@@ -44,6 +48,8 @@ def init_app(app: Flask) -> None:
     # Its endpoints read "studio.versions.<view>" (the shell marks every "studio." page as the studio's).
     app.register_blueprint(studio_versions_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
     for admin_bp in (studio_access_bp, studio_users_bp):
         app.register_blueprint(admin_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
