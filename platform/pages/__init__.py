@@ -7,14 +7,16 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-# List and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
+# List, board and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
 from crm_platform.pages import (  # noqa: F401
+    board,
     helpers,
     listexport,
     listpage,
     pool,
     shell,
     studiotriggers,
+    viewtabs,
 )
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
@@ -42,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
+    viewtabs.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
