@@ -147,8 +147,8 @@ def import_file(
 
 def _dry_run(svc: CrmServices, job_id: int, who: Actor) -> dict[str, object]:
     report = dry_run(svc.runtime(), job_id, who)
-    click.echo("dry run: " + ", ".join(f"{n} {k}" for k, n in dict(report["counts"]).items()))  # type: ignore[call-overload]
-    for error in report["errors"]:  # type: ignore[attr-defined]
+    click.echo("dry run: " + ", ".join(f"{n} {k}" for k, n in dict(report["counts"]).items()))
+    for error in report["errors"]:
         click.echo(f"  row {error['row']}, {error['column'] or '-'}: {error['message']}")
     return report
 

@@ -47,7 +47,7 @@ def test_import_an_xlsx_file_with_progress_then_undo_it(crm_env: dict[str, str],
     )
     result = crm("import", "file", "customer", str(path), "--key", "email", "--progress")
     assert result.exit_code == 0, result.output
-    job = int(re.search(r"import (\d+):", result.output).group(1))  # type: ignore[union-attr]
+    job = int(re.search(r"import (\d+):", result.output).group(1))
     assert "dry run: 2 created, 0 updated, 0 skipped, 1 failed" in result.output
     assert "row 3, 电子邮箱: " in result.output
     assert f"import {job} done: 2 created, 0 updated, 0 skipped, 1 failed" in result.output
