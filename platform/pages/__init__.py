@@ -46,11 +46,8 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
-<<<<<<< HEAD
     recent.init_app(app)
-=======
     viewtabs.init_app(app)
->>>>>>> main
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
