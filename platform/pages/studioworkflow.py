@@ -88,8 +88,8 @@ def _drawings(entity: dict[str, Any], workflow: dict[str, Any]) -> dict[str, Any
     )
     title = t("studio.wf.diagram_of", name=label_of(workflow, workflow["name"]))
     return {
-        "wide_svg": diagram(workflow, colours, label_of, title=title, description=words),
-        "tall_svg": diagram(workflow, colours, label_of, vertical=True, title=title, description=words),
+        # Top to bottom: it reads at its natural size in the editor pane and on a phone alike.
+        "svg": diagram(workflow, colours, label_of, vertical=True, title=title, description=words),
         "tones": {n: tone(c) for n, c in colours.items()},
     }
 
@@ -168,6 +168,8 @@ def _loaded(name: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
     return entity, wname, workflow
 
 
+# A new state or transition has no key: "new" may well be the name of one.
+@bp.route("/entities/<name>/workflow/states", methods=["GET", "POST"], defaults={"key": ""})
 @bp.route("/entities/<name>/workflow/states/<key>", methods=["GET", "POST"])
 @login_required
 @configure_required
@@ -179,7 +181,7 @@ def state(name: str, key: str) -> Any:
         fingerprint(services().metadata.draft().documents["entity"][name]),
     )
     current = next((s for s in workflow.get("states") or [] if s.get("name") == key), None)
-    if key != "new" and current is None:
+    if key and current is None:
         raise NotFound(t("studio.wf.err.no_state"))
     error, status = None, 200
     shown = dict(current or {"name": ""})
@@ -189,7 +191,7 @@ def state(name: str, key: str) -> Any:
                 problems = remove_state(workflow, key)
                 changed = False
             else:
-                shown = {"name": text(request.form, "name", 100) if key == "new" else key}
+                shown = {"name": text(request.form, "name", 100) if not key else key}
                 _, problems = apply_state(workflow, entity, key, request.form)
                 changed = True
             if problems:
@@ -224,6 +226,7 @@ def _role_names() -> list[str]:
         return [str(r) for r in conn.execute(select(roles.c.name).order_by(roles.c.name)).scalars()]
 
 
+@bp.route("/entities/<name>/workflow/transitions", methods=["GET", "POST"], defaults={"key": ""})
 @bp.route("/entities/<name>/workflow/transitions/<key>", methods=["GET", "POST"])
 @login_required
 @configure_required
@@ -232,7 +235,7 @@ def transition(name: str, key: str) -> Any:
     entity, wname, workflow = _loaded(name)
     base = fingerprint(workflow)
     old = next((x for x in workflow.get("transitions") or [] if x.get("name") == key), None)
-    if key != "new" and old is None:
+    if key and old is None:
         raise NotFound(t("studio.wf.err.no_transition"))
     shown: dict[str, Any] = dict(old or {"name": "", "from": [], "to": ""})
     error, status = None, 200

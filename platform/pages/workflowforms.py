@@ -51,13 +51,13 @@ def colours_of(entity: Mapping[str, Any], workflow: Mapping[str, Any]) -> dict[s
 def apply_state(
     workflow: dict[str, Any], entity: dict[str, Any], key: str, form: Mapping[str, str]
 ) -> tuple[str, list[Problem]]:
-    """Add (``key`` "new") or change a state, and its option of the state field; returns its name."""
+    """Add (an empty ``key``) or change a state, and its option of the state field; returns its name."""
     problems: list[Problem] = []
     states = workflow.setdefault("states", [])
-    name = text(form, "name", STATE_NAME_LIMIT) if key == "new" else key
-    if key == "new" and (not name or "|" in name or name == "*"):
+    name = text(form, "name", STATE_NAME_LIMIT) if not key else key
+    if not key and (not name or "|" in name or name == "*"):
         problems.append(Problem("name", t("studio.wf.err.state_name"), "invalid"))
-    if key == "new" and any(s.get("name") == name for s in states):
+    if not key and any(s.get("name") == name for s in states):
         problems.append(Problem("name", t("studio.wf.err.state_exists", name=name), "duplicate"))
     labels = labels_of(form)
     if not labels:
@@ -122,7 +122,7 @@ def transition_of(
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The transition the form describes and the problems of what was typed."""
     problems: list[Problem] = []
-    name = text(form, "name", 40) if key == "new" else key
+    name = text(form, "name", 40) if not key else key
     if not NAME.match(name):
         problems.append(Problem("name", t("studio.err.name_format"), "pattern"))
     sources = [s for s in form.getlist("from") if s in states or s == "*"]
@@ -151,7 +151,7 @@ def put_transition(
 ) -> list[Problem]:
     """Put the transition into the workflow (keeping settings the form does not show, e.g. actions)."""
     transitions = workflow.setdefault("transitions", [])
-    if key == "new":
+    if not key:
         if any(x.get("name") == transition["name"] for x in transitions):
             return [
                 Problem("name", t("studio.wf.err.transition_exists", name=transition["name"]), "duplicate")

@@ -1,6 +1,6 @@
 """The workflow diagram drawn on the server: a layered layout of the states (rounded boxes tinted with the
 state option's colour) and the transitions as labelled arrows. No script and no library: an inline SVG,
-left to right on wide screens and top to bottom on phones; every text escaped.
+top to bottom (or left to right), never drawn larger than its natural size; every text escaped.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def diagram(
     width = max(n.x for n in nodes) + BOX_W + 40
     height = max(n.y for n in nodes) + BOX_H + 40
     return Markup(
-        '<svg class="crm-wf-diagram crm-wf-{suffix}" viewBox="0 0 {w:.0f} {h:.0f}" role="img" '
+        '<svg class="crm-wf-diagram crm-wf-{suffix}" viewBox="0 0 {w:.0f} {h:.0f}" style="max-width: {w:.0f}px" role="img" '
         'aria-labelledby="crm-wf-title-{suffix} crm-wf-desc-{suffix}" xmlns="http://www.w3.org/2000/svg" '
         "font-family=\"system-ui, -apple-system, 'Segoe UI', 'Noto Sans SC', sans-serif\">"
         '<title id="crm-wf-title-{suffix}">{title}</title><desc id="crm-wf-desc-{suffix}">{desc}</desc>'
