@@ -7,7 +7,15 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import helpers, pool, shell  # noqa: F401  (pool routes join the pages blueprint)
+# pool, record page, workflow and follow-up routes join the pages blueprint
+from crm_platform.pages import (  # noqa: F401
+    followups,
+    helpers,
+    pool,
+    recordpage,
+    shell,
+    workflowpanel,
+)
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reports import bp as reports_bp
