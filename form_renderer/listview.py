@@ -13,6 +13,8 @@ from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel
 
 MAX_DEFAULT_COLUMNS = 6
+_WIDE_TYPES = ("long_text", "json", "attachment")
+_UNLISTABLE = ("json", "attachment")
 # Field rules of the reader (field name -> an object with ``level``: hidden | masked | readonly).
 Restricted = Mapping[str, Any]
 _NONE: Restricted = {}
@@ -47,22 +49,39 @@ class FilterControl:
     )  # the value input its type's presentation offers
 
 
+def default_column_names(model: EntityModel) -> list[str]:
+    """Return the entity's ``list_fields``, else its first few fields with short values."""
+    return list(
+        model.entity.doc.get("list_fields")
+        or [f.name for f in model.column_fields() if f.type not in _WIDE_TYPES][:MAX_DEFAULT_COLUMNS]
+    )
+
+
+def choosable_columns(
+    model: EntityModel, locale: str, restricted: Restricted = _NONE
+) -> list[tuple[str, str]]:
+    """Return (name, label) of every field a column chooser offers: stored fields not hidden from the reader."""
+    return [
+        (f.name, f.label(locale))
+        for f in model.column_fields()
+        if f.type not in _UNLISTABLE and _level(restricted, f.name) != "hidden"
+    ]
+
+
 def list_columns(
     model: EntityModel,
     locale: str,
     restricted: Restricted = _NONE,
     presentations: PresentationRegistry | None = None,
+    chosen: list[str] | None = None,
 ) -> list[Column]:
-    """Return the columns: the entity's ``list_fields``, else its first few fields with values.
+    """Return the columns: the ``chosen`` fields that exist, else the entity's default columns.
 
     Fields hidden for the reader are left out; masked ones cannot be sorted by.
     """
-    names = (
-        model.entity.doc.get("list_fields")
-        or [f.name for f in model.column_fields() if f.type not in ("long_text", "json", "attachment")][
-            :MAX_DEFAULT_COLUMNS
-        ]
-    )
+    columnar = {f.name for f in model.column_fields() if f.type not in _UNLISTABLE}
+    picked = [n for n in dict.fromkeys(chosen or []) if n in columnar]
+    names = picked or default_column_names(model)
     columns = []
     for name in names:
         definition = model.fields[name]
@@ -92,7 +111,7 @@ def filter_controls(
         if _level(restricted, definition.name) in ("hidden", "masked"):
             continue
         field_type = model.types[definition.name]
-        operators = tuple(op for op in field_type.operators if op != "isnull")
+        operators = tuple(field_type.operators)  # "isnull" is offered as "is empty" / "is not empty"
         seal = model.seals.get(definition.name)
         if seal is not None:  # encrypted: exact matches through the search hash, or nothing
             operators = tuple(op for op in operators if op in ("eq", "ne", "in")) if seal.hashed else ()

@@ -356,6 +356,23 @@ sessions = Table(
     Column("created_at", UTCDateTime, nullable=False, index=True),
 )
 
+# --- saved list views: a user's named filters, sort and columns of one entity's list -----------------
+
+# Personal (shared_roles empty) or shared by an administrator to the users holding any of shared_roles.
+saved_views = Table(
+    "sys_saved_view",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entity", String(80), nullable=False),
+    Column("owner_id", BigInteger, ForeignKey("sys_user.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("query", JSON, nullable=False),  # the list's query-string arguments (filters, q, sort)
+    Column("columns", JSON, nullable=False),  # the chosen column names, in order ([] = the default)
+    Column("shared_roles", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_sys_saved_view_entity", "entity", "owner_id"),
+)
+
 # --- follow-up notes (跟进记录) of records: a call, visit or message, and when to follow up next -------
 
 # The newest note's time and next date are also written to the entity's configured fields, which the

@@ -20,6 +20,7 @@ ACTIONS = (
     "record.release",
     "record.pool_return",
     "record.reveal",
+    "record.export",
     "meta.publish",
     "meta.rollback",
     "auth.login",

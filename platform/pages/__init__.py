@@ -7,10 +7,12 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-# pool, record page, workflow and follow-up routes join the pages blueprint
+# list, pool, record page, workflow and follow-up routes join the pages blueprint
 from crm_platform.pages import (  # noqa: F401
     followups,
     helpers,
+    listexport,
+    listpage,
     pool,
     recordpage,
     shell,
@@ -18,6 +20,7 @@ from crm_platform.pages import (  # noqa: F401
 )
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
+from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
@@ -43,6 +46,7 @@ def init_app(app: Flask) -> None:
     # Its endpoints read "studio.versions.<view>" (the shell marks every "studio." page as the studio's).
     app.register_blueprint(studio_versions_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
 

@@ -11,15 +11,13 @@ from crm_platform.i18n import current_locale, t
 from crm_platform.pages.dashboards import assigned_home
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.formstate import answer_form_state, states_for
-from crm_platform.pages.helpers import display_context
 from crm_platform.pages.nav import navigation
 from crm_platform.pages.related import prefilled_links
 from crm_platform.pages.submit import save_from_form
 from crm_platform.services import services
 from form_renderer.layout import build_form
-from form_renderer.listview import cell, filter_controls, list_columns
 from metamodel.access import AccessDenied, require
-from metamodel.errors import BadQuery, NotFound
+from metamodel.errors import NotFound
 from metamodel.model import EntityModel
 from metamodel.records.query import ListQuery, parse_list_args
 from rule_engine.fieldrules import messages_in
@@ -68,54 +66,6 @@ def _count(entity: str) -> int | None:
     except AccessDenied:
         return None
     return page.total
-
-
-@bp.route("/e/<entity>")
-@login_required
-def record_list(entity: str) -> Any:
-    """Show a filtered, sorted, paged list of records."""
-    model = _entity(entity)
-    svc = services()
-    args = {key: request.args.getlist(key) for key in request.args if request.args.getlist(key) != [""]}
-    args.setdefault("count", ["true"])
-    error = ""
-    try:
-        query = parse_list_args(model, svc.field_types, args)
-        page = svc.runtime().list(entity, query, current_user.actor())
-    except BadQuery as exc:
-        error = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or exc.message
-        query, page = None, None
-    except AccessDenied as exc:
-        if exc.operation != "read" or "hidden or masked" not in exc.message:
-            raise
-        error, query, page = exc.message, None, None  # a filter or sort on a field hidden from her
-    locale = current_locale()
-    restricted = reader_access()(model)
-    presentations = svc.presentations
-    columns = list_columns(model, locale, restricted, presentations)
-    ctx = display_context()
-    rows = []
-    for record in page.items if page else []:
-        cells = [cell(presentations, model.fields[c.name], record, ctx, restricted) for c in columns]
-        pooled = bool(model.entity.doc.get("pool")) and record.get("owner_id") is None
-        rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells, "pooled": pooled})
-    status = 400 if error else 200
-    return render_template(
-        "pages/list.html",
-        model=model,
-        columns=columns,
-        rows=rows,
-        page=page,
-        query=query,
-        error=error,
-        filters=filter_controls(model, locale, restricted, presentations),
-        cells_numeric=[c.align_end for c in columns],
-        pooled_entity=bool(model.entity.doc.get("pool")),
-        locale=locale,
-        args=request.args,
-        op_labels={op: t(f"op.{op}") for op in OPERATOR_NAMES},
-        may_export=_may(entity, "export"),
-    ), status
 
 
 def _may(entity: str, operation: str) -> bool:

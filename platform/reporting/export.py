@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from typing import IO, Any
 
 from flask import Response, send_file
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from crm_platform.i18n import current_locale
+from crm_platform.listing.export import CSV, XLSX, xlsx_file
 from crm_platform.reporting.acting import actor
 from crm_platform.reporting.reports import cell_text, run_report, text_of
 from crm_platform.services import services
 from metamodel.access import require
 from metamodel.audit.csvexport import BOM, safe_cell
 from metamodel.errors import NotFound
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
 
 
 def result_csv(result: dict[str, Any]) -> str:
@@ -36,21 +30,9 @@ def result_csv(result: dict[str, Any]) -> str:
 
 def result_xlsx(result: dict[str, Any], title: str) -> IO[bytes]:
     """Return the result as an XLSX workbook in a temporary file (write-only mode: constant memory)."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_sheet_name(title))
     columns = result["columns"]
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column["label"]))
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    for row in result["rows"]:
-        sheet.append([_value(row, column) for column in columns])
-    out = tempfile.TemporaryFile()
-    book.save(out)
-    out.seek(0)
-    return out
+    rows = ([_value(row, column) for column in columns] for row in result["rows"])
+    return xlsx_file([str(column["label"]) for column in columns], rows, title)
 
 
 def _value(row: dict[str, Any], column: dict[str, Any]) -> Any:
@@ -59,12 +41,6 @@ def _value(row: dict[str, Any], column: dict[str, Any]) -> Any:
         return value
     # Text as text: a label starting with "=" must never become a formula in the reader's spreadsheet.
     return safe_cell(cell_text(row, column))
-
-
-def _sheet_name(title: str) -> str:
-    # Excel refuses sheet names over 31 characters or with []:*?/\ in them.
-    cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in title).strip()
-    return (cleaned or "Report")[:31]
 
 
 def export_response(doc: dict[str, Any], fmt: str) -> Any:

@@ -128,7 +128,7 @@ def _columns(
     for index, measure in enumerate(result.measures):
         given = text_of(labels[index], locale) if index < len(labels) else None
         columns.append(
-            {"key": measure.key, "label": given or _measure_label(model, measure, locale), "kind": "measure"}
+            {"key": measure.key, "label": given or measure_label(model, measure, locale), "kind": "measure"}
         )
     return columns
 
@@ -153,7 +153,8 @@ _FUNCTION_WORDS = {
 }
 
 
-def _measure_label(model: EntityModel, measure: Any, locale: str) -> str:
+def measure_label(model: EntityModel, measure: Any, locale: str) -> str:
+    """Return a measure's default label: "Sum of Amount", "金额合计"."""
     words = _FUNCTION_WORDS["zh-CN" if locale == "zh-CN" else "en"]
     if measure.field is None:
         return words["count"]

@@ -164,35 +164,99 @@
     });
   }
 
-  // --- list filter builder: the value input follows the field's type ----------------------------
+  // --- list filter builder: operators and the value input follow the field's type ---------------
   function initFilters(form) {
     var field = form.querySelector("#filter-field");
     var op = form.querySelector("#filter-op");
-    var holder = form.querySelector("#filter-value");
-    if (!field || !op || !holder) { return; }
+    var box = form.querySelector("#filter-value-box");
+    if (!field || !op || !box) { return; }
     var labels = JSON.parse(op.dataset.labels || "{}");
-    var value = holder;
-    function valueInput(option) {
-      var kind = option ? option.dataset.input || "text" : "text";
-      var next;
+    var label = box.querySelector("#filter-value").getAttribute("aria-label") || "";
+    var read = function () { return ""; };
+    function control(kind, option, multiple, name) {
+      var el;
       if (kind === "select") {
-        next = document.createElement("select");
-        next.className = "form-select";
+        el = document.createElement("select");
+        el.className = "form-select";
+        el.multiple = !!multiple;
+        if (multiple) { el.size = 3; }
         JSON.parse(option.dataset.options || "[]").forEach(function (pair) {
           var o = document.createElement("option");
           o.value = pair[0]; o.textContent = pair[1];
-          next.appendChild(o);
+          el.appendChild(o);
         });
       } else {
-        next = document.createElement("input");
-        next.className = "form-control";
-        next.type = {number: "number", date: "date"}[kind] || "text";
-        if (kind === "number") { next.step = "any"; }
+        el = document.createElement("input");
+        el.className = "form-control";
+        el.type = {number: "number", date: "date"}[kind] || "text";
+        if (kind === "number") { el.step = "any"; }
       }
-      next.id = "filter-value";
-      next.setAttribute("aria-label", value.getAttribute("aria-label") || "");
-      value.replaceWith(next);
-      value = next;
+      el.setAttribute("aria-label", name || label);
+      if (name) { el.placeholder = name; }
+      return el;
+    }
+    function linkControl(option) {
+      // A linked record: search its titles as you type, keep the chosen record's id.
+      var input = control("text", option, false, box.dataset.pick);
+      var list = document.createElement("datalist");
+      list.id = "filter-value-list";
+      input.setAttribute("list", list.id);
+      var ids = {};
+      input.addEventListener("input", function () {
+        var url = option.dataset.lookup + "?q=" + encodeURIComponent(input.value);
+        fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : []; }).then(function (rows) {
+          list.innerHTML = "";
+          rows.forEach(function (row) {
+            ids[row.title] = row.id;
+            var o = document.createElement("option");
+            o.value = row.title;
+            list.appendChild(o);
+          });
+        }).catch(function () { /* offline: the typed id still works */ });
+      });
+      box.appendChild(list);
+      return {el: input, read: function () { return ids[input.value] !== undefined ? String(ids[input.value]) : input.value.replace(/^#/, ""); }};
+    }
+    function render() {
+      var option = field.selectedOptions[0];
+      var kind = option && option.value ? option.dataset.input || "text" : "text";
+      var name = op.value;
+      box.innerHTML = "";
+      var first;
+      if (name === "isnull") {
+        first = document.createElement("select");
+        first.className = "form-select";
+        first.setAttribute("aria-label", label);
+        [["true", box.dataset.empty], ["false", box.dataset.notEmpty]].forEach(function (pair) {
+          var o = document.createElement("option");
+          o.value = pair[0]; o.textContent = pair[1];
+          first.appendChild(o);
+        });
+        read = function () { return first.value; };
+      } else if (name === "between") {
+        first = control(kind, option, false, box.dataset.from);
+        var second = control(kind, option, false, box.dataset.to);
+        box.appendChild(first);
+        read = function () { return first.value !== "" && second.value !== "" ? first.value + "," + second.value : ""; };
+        first.id = "filter-value";
+        box.appendChild(second);
+        return;
+      } else if (kind === "link" && option.dataset.lookup) {
+        var picked = linkControl(option);
+        first = picked.el;
+        read = picked.read;
+      } else {
+        first = control(kind, option, name === "in" || name === "has_any" || name === "has_all");
+        read = function () {
+          if (first.multiple) {
+            return Array.prototype.filter.call(first.options, function (o) { return o.selected; })
+              .map(function (o) { return o.value; }).join(",");
+          }
+          return first.value;
+        };
+      }
+      first.id = "filter-value";
+      box.insertBefore(first, box.firstChild);
     }
     field.addEventListener("change", function () {
       op.innerHTML = "";
@@ -202,15 +266,18 @@
         o.value = name; o.textContent = labels[name] || name;
         op.appendChild(o);
       });
-      valueInput(option && option.value ? option : null);
+      render();
     });
+    op.addEventListener("change", render);
     form.addEventListener("submit", function () {
-      if (field.value && op.value && value.value !== "") {
+      var value = read();
+      if (field.value && op.value && value !== "") {
         var input = document.createElement("input");
-        input.type = "hidden"; input.name = field.value + "__" + op.value; input.value = value.value;
+        input.type = "hidden"; input.name = field.value + "__" + op.value; input.value = value;
         form.appendChild(input);
       }
       field.disabled = true;
+      box.querySelectorAll("input, select").forEach(function (el) { el.disabled = true; });
     });
   }
 

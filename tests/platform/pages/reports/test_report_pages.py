@@ -12,10 +12,9 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from tests.platform.api.apisupport import Api
-from tests.platform.api.test_api_dashboards import board  # noqa: F401  (fixture)
 
 
-def _signed_in(app: Flask, username: str, password: str) -> FlaskClient:
+def signed_in(app: Flask, username: str, password: str) -> FlaskClient:
     client = app.test_client()
     found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     assert found
@@ -26,8 +25,8 @@ def _signed_in(app: Flask, username: str, password: str) -> FlaskClient:
     return client
 
 
-def test_home_dashboard_and_widgets(board: None, api_app: Flask, user: Api) -> None:  # noqa: F811
-    client = _signed_in(api_app, "alice", "alice-password")
+def test_home_dashboard_and_widgets(board: None, api_app: Flask, user: Api) -> None:
+    client = signed_in(api_app, "alice", "alice-password")
     home = client.get("/?lang=en")
     assert home.status_code == 200
     assert "Sales desk" in home.text and 'hx-get="/dashboards/sales_desk/widgets/0"' in home.text
@@ -44,8 +43,8 @@ def test_home_dashboard_and_widgets(board: None, api_app: Flask, user: Api) -> N
     assert client.get("/dashboards").status_code == 200
 
 
-def test_report_page_and_exports(board: None, api_app: Flask, user: Api) -> None:  # noqa: F811
-    client = _signed_in(api_app, "alice", "alice-password")
+def test_report_page_and_exports(board: None, api_app: Flask, user: Api) -> None:
+    client = signed_in(api_app, "alice", "alice-password")
     listing = client.get("/reports?lang=zh-CN")
     assert listing.status_code == 200 and "/reports/by_stage" in listing.text
     page = client.get("/reports/by_stage")

@@ -1,0 +1,103 @@
+"""The workspace list view in chromium at 1366 and 390 px: filter and save a view, sort, choose columns,
+export; every view checked by axe-core and screenshotted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from crm_platform.auth.users import create_user
+from crm_platform.services import CrmServices
+from tests.platform.pages.browsersupport import (
+    Watch,
+    audit,
+    launched_browser,
+    module_app,
+    serving,
+    sign_in,
+    watched_page,
+)
+from tests.platform.pages.conftest import ENTITIES
+
+pytestmark = pytest.mark.browser
+PASSWORD = "ann-amber-kettle-42"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmServices]]:
+    """The module's app: customers of two tiers and an administrator."""
+    with module_app(tmp_path_factory.mktemp("listviews")) as app:
+        svc: CrmServices = app.extensions["crm"]
+        for name, doc in ENTITIES.items():
+            svc.metadata.put_document("entity", name, doc, "test")
+        svc.metadata.publish("test", "list view tests")
+        acme = svc.runtime().create("company", {"name": "ACME Trading"})
+        for i in range(12):
+            values = {"name": f"Customer {i:02d}", "tier": "gold" if i % 3 == 0 else "silver"}
+            svc.runtime().create("customer", {**values, "credit": str(100 * i), "company": acme["id"]})
+        create_user(svc.engine, "boss", PASSWORD, is_admin=True)
+        yield app, svc
+
+
+@pytest.fixture(scope="module")
+def base_url(site: tuple[Flask, CrmServices]) -> Iterator[str]:
+    """The module's app served on a free port."""
+    with serving(site[0]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """One chromium for the module."""
+    with launched_browser(chromium_path) as launched:
+        yield launched
+
+
+@pytest.fixture
+def admin(browser: Browser, base_url: str) -> Iterator[tuple[Page, Watch]]:
+    """A page signed in as the administrator."""
+    with watched_page(browser, base_url) as (page, watch):
+        sign_in(page, "boss", PASSWORD)
+        yield page, watch
+
+
+def test_filter_save_sort_columns_and_export(admin: tuple[Page, Watch]) -> None:
+    page, _watch = admin
+    page.goto("/e/customer?lang=en")
+    page.select_option("#filter-field", "tier")
+    page.select_option("#filter-op", "in")
+    page.select_option("#filter-value", ["gold"])
+    page.click("form.filters button[type=submit]")
+    expect(page.locator(".crm-filter-chip")).to_have_text(["Tier is any of Gold"])
+    expect(page.locator("table.records tbody tr")).to_have_count(4)
+    page.click("thead a:has-text('Credit')")  # sort by a header
+    page.click("thead a:has-text('Credit')")
+    expect(page.locator("table.records tbody tr").first).to_contain_text("Customer 09")
+    page.click("#columns-menu")
+    page.uncheck(".column-chooser input[value=company]")
+    page.check(".column-chooser input[value=born]")
+    page.click(".column-chooser button[type=submit]")
+    expect(page.locator("thead th")).to_contain_text(["#", "Name", "Tier", "Credit", "Born"])
+    page.click("#views-menu")
+    page.fill("#view-name", "Gold by credit")
+    audit(page, "listviews-views-menu-en-1366")
+    page.click(".save-view button[type=submit]")
+    expect(page.locator("#views-menu")).to_contain_text("Gold by credit")
+    page.goto("/e/customer?lang=en")
+    page.click("#views-menu")
+    page.click("a.saved-view:has-text('Gold by credit')")
+    expect(page.locator("table.records tbody tr")).to_have_count(4)
+    expect(page.locator("thead th")).to_contain_text(["#", "Name", "Tier", "Credit", "Born"])
+    audit(page, "listviews-saved-en-1366")
+    page.click("#export-menu")
+    with page.expect_download() as download:
+        page.click("a.export-xlsx")
+    assert download.value.suggested_filename == "customer.xlsx"
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/e/customer?lang=zh-CN")
+    audit(page, "listviews-list-zh-CN-390")
+    page.click("#columns-menu")
+    audit(page, "listviews-columns-zh-CN-390")
