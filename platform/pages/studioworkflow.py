@@ -18,6 +18,7 @@ from sqlalchemy import select
 from crm_platform.api.common import configure_required, username
 from crm_platform.i18n import t
 from crm_platform.pages.studio import studio_page
+from crm_platform.pages.studiodryrun import test_transition
 from crm_platform.pages.studioexpr import site_of
 from crm_platform.pages.studiorules import entity_doc, problems_by_path, schedule_words
 from crm_platform.pages.studiowords import label_of
@@ -238,11 +239,16 @@ def transition(name: str, key: str) -> Any:
     if key and old is None:
         raise NotFound(t("studio.wf.err.no_transition"))
     shown: dict[str, Any] = dict(old or {"name": "", "from": [], "to": ""})
-    error, status = None, 200
+    error, status, report = None, 200, None
     states = [str(s["name"]) for s in workflow.get("states") or []]
-    if request.method == "POST":
+    op = request.form.get("op") if request.method == "POST" else None
+    if op == "test":
+        shown = transition_of(request.form, states, key)[0]
+        guard = str(shown.get("guard") or "")
+        report = test_transition(name, str(workflow["state_field"]), shown["from"], guard)
+    elif op is not None:
         try:
-            if request.form.get("op") == "delete":
+            if op == "delete":
                 workflow["transitions"] = [
                     x for x in workflow.get("transitions") or [] if x.get("name") != key
                 ]
@@ -265,6 +271,7 @@ def transition(name: str, key: str) -> Any:
         current=name,
         transition=shown,
         key=key,
+        report=report,
         states=[(s["name"], label_of(s, s["name"])) for s in workflow.get("states") or []],
         role_names=sorted({*_role_names(), *(shown.get("roles") or [])}),
         fields=[

@@ -142,3 +142,33 @@ def test_layers_and_tones() -> None:
     assert layers(["a", "b", "c", "d"], edges, "a") == {"a": 0, "b": 1, "c": 2, "d": 3}
     assert tone("green") == "var(--tblr-green)" and tone("#a1b2c3") == "#a1b2c3"
     assert tone("red;x") == tone("#zzzzzz") == tone(None) == "var(--tblr-secondary)"
+
+
+def test_a_transition_tested_on_live_data(boss: FlaskClient, svc: CrmServices) -> None:
+    page = boss.get("/studio/entities/deal/workflow").text
+    boss.post("/studio/entities/deal/workflow", data={"csrf_token": csrf_of(page), "state_field": "stage"})
+    assert _state(boss, name="won", label_en="Won").status_code == 302
+    runtime = svc.runtime()
+    rich = runtime.create("deal", {"title": "Big", "stage": "new", "amount": 5})["id"]
+    runtime.create("deal", {"title": "Empty", "stage": "new", "amount": 0})
+    url = "/studio/entities/deal/workflow/transitions?lang=en"
+    page = boss.get(url).text
+    data = {"csrf_token": csrf_of(page), "name": "win", "from": "new", "to": "won", "guard": "amount > 0"}
+    tested = boss.post(url, data={**data, "op": "test"})
+    assert tested.status_code == 200 and 'class="h2 me-1">1</span>' in tested.text
+    assert f'href="/e/deal/{rich}"' in tested.text and "could take this transition" in tested.text
+    assert "win" not in str(svc.metadata.draft().documents["workflow"]["deal_flow"]["transitions"])
+
+
+def test_relative_and_cron_schedules_from_the_form(boss: FlaskClient, svc: CrmServices) -> None:
+    url = "/studio/entities/deal/rules/triggers"
+    page = boss.get(url).text
+    base = {"csrf_token": csrf_of(page), "enabled": "on", "event": "time", "a0-type": "notify", "op": "save"}
+    relative = {**base, "name": "before_due", "schedule": "relative", "relative_to": "created_at"}
+    refused = boss.post(url, data={**relative, "offset_hours": "soon"})
+    assert refused.status_code == 422 and "enter a number" in refused.text
+    cron = {**base, "name": "weekly", "schedule": "cron", "cron": "0 9 * * 1", "timezone": "Asia/Shanghai"}
+    assert boss.post(url, data=cron).status_code == 302
+    doc = svc.metadata.draft().documents["trigger"]["weekly"]
+    assert doc["schedule"] == {"cron": "0 9 * * 1", "timezone": "Asia/Shanghai"}
+    assert doc["actions"] == [{"type": "notify", "to": ["owner"], "subject": "Reminder", "email": False}]
