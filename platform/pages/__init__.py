@@ -14,6 +14,7 @@ from crm_platform.pages import (  # noqa: F401  (list and pool routes join the p
     pool,
     shell,
 )
+from crm_platform.pages.dashboardedit import bp as dashboard_edit_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reportbuilder import bp as report_builder_bp
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(dashboard_edit_bp)
 
 
 __all__ = ["bp", "init_app"]
