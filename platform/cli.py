@@ -21,6 +21,7 @@ from crm_platform.cli_app import invocation_app
 from crm_platform.cli_crypto import generate_key_command, rotate_key_command
 from crm_platform.cli_packs import pack
 from crm_platform.i18n import LOCALES
+from crm_platform.imports_worker import ImportWorker
 from crm_platform.metafiles import MANIFEST, read_bundle, write_bundle
 from crm_platform.plugins_cli import plugins_command
 from crm_platform.services import CrmServices
@@ -424,7 +425,12 @@ def scheduler(interval: float | None, once: bool, at: str | None) -> None:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"scheduler running every {service.interval:g} s on {_database_label()}; Ctrl+C stops it")
-    service.run_forever()
+    imports = ImportWorker(_svc())  # import jobs run in this process too
+    imports.start()
+    try:
+        service.run_forever()
+    finally:
+        imports.stop()
 
 
 def _scheduler_time(at: str, once: bool, allowed: bool) -> dt.datetime:

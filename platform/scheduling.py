@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask
 
+from crm_platform.imports_worker import start_worker
 from crm_platform.services import CrmServices
 from crm_platform.startup import build_scheduler
 from rule_engine.scheduler.service import SchedulerService
@@ -27,5 +28,8 @@ def start_in_app(app: Flask) -> SchedulerService | None:
     scheduler.start()
     atexit.register(scheduler.shutdown, wait=False)
     app.extensions["crm.scheduler"] = scheduler
+    # Import jobs run beside the scheduler: the embedded default (one process) runs them too.
+    worker = start_worker(app)
+    atexit.register(worker.stop)
     log.info("in-app scheduler started (every %s s)", scheduler.interval)
     return scheduler

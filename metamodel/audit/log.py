@@ -27,6 +27,8 @@ ACTIONS = (
     "auth.login_failed",
     "auth.logout",
     "access.change",
+    "import.start",
+    "import.undo",
 )
 SYSTEM_NAME = "system"
 _MAX_SUMMARY = 1000

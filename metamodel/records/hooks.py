@@ -175,3 +175,25 @@ def with_create_defaults(
             if filled.get(name) in (None, ""):
                 filled[name] = value
     return filled
+
+
+_QUIET_KEY = "crm_triggers_skipped"
+
+
+@contextmanager
+def triggers_skipped(conn: Connection) -> Iterator[None]:
+    """Inside this block saves and deletes on ``conn`` fire no event triggers (an audited admin import option).
+
+    Validation, permissions, field rules, workflow checks and the audit log still run.
+    """
+    previous = conn.info.get(_QUIET_KEY, False)
+    conn.info[_QUIET_KEY] = True
+    try:
+        yield
+    finally:
+        conn.info[_QUIET_KEY] = previous
+
+
+def are_triggers_skipped(conn: Connection) -> bool:
+    """Whether ``triggers_skipped`` is in force on ``conn``."""
+    return bool(conn.info.get(_QUIET_KEY, False))

@@ -14,6 +14,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     dashboards,
     exports,
     fieldsecurity,
+    imports,
     meta,
     openapi,
     packs,

@@ -7,12 +7,16 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from crm_platform.pages import (  # noqa: F401  (list and pool routes join the pages blueprint)
+# List, board and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
+from crm_platform.pages import (  # noqa: F401
+    board,
     helpers,
     listexport,
     listpage,
     pool,
     shell,
+    studiotriggers,
+    viewtabs,
 )
 from crm_platform.pages.dashboardedit import bp as dashboard_edit_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
@@ -20,7 +24,9 @@ from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.studio import bp as studio_bp
+from crm_platform.pages.studioexpr import bp as studio_expr_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
+from crm_platform.pages.studiorules import bp as studio_rules_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
 from crm_platform.pages.views import bp
 from crm_platform.services import CrmServices
@@ -37,12 +43,15 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
+    viewtabs.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
     app.register_blueprint(studio_bp)
     # Its endpoints read "studio.versions.<view>" (the shell marks every "studio." page as the studio's).
     app.register_blueprint(studio_versions_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)

@@ -77,28 +77,8 @@
   function soon(fn, delay) { clearTimeout(timer); timer = setTimeout(fn, delay); }
 
   // --- condition checks with the engine's message and position ------------------------------------
-  function showCheck(input, answer) {
-    var box = document.getElementById(input.getAttribute("aria-describedby"));
-    box.textContent = "";
-    input.classList.toggle("is-invalid", !answer.ok);
-    input.classList.toggle("is-valid", answer.ok && input.value !== "");
-    if (answer.ok) { return; }
-    if (answer.position !== null && answer.position !== undefined) {
-      var code = document.createElement("code");
-      code.className = "crm-expr-where d-block mb-1";
-      var text = input.value, at = Math.min(answer.position, text.length);
-      code.appendChild(document.createTextNode(text.slice(0, at)));
-      var mark = document.createElement("mark");
-      mark.textContent = text.slice(at, at + 1) || " ";
-      code.appendChild(mark);
-      code.appendChild(document.createTextNode(text.slice(at + 1)));
-      box.appendChild(code);
-    }
-    var message = document.createElement("span");
-    message.className = "text-danger";
-    message.textContent = answer.message;
-    box.appendChild(message);
-  }
+  // The one expression editor (studioexpr.js) shows the verdict; the designer asks with its unsaved layout.
+  function showCheck(input, answer) { window.crmExpr.show(input, answer); }
 
   function check(input) {
     var body = designerData();

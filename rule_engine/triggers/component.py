@@ -10,7 +10,7 @@ from typing import Any
 from metamodel.definitions import Bundle
 from metamodel.errors import Problem
 from metamodel.model import SiteModel
-from metamodel.records.hooks import DeleteEvent, RecordHooks, SaveEvent
+from metamodel.records.hooks import DeleteEvent, RecordHooks, SaveEvent, are_triggers_skipped
 from rule_engine.engine import RuleEngine
 from rule_engine.evaluation import load_record
 from rule_engine.scheduler.pool_return import check_pool_conditions
@@ -54,6 +54,8 @@ class TriggerComponent:
         """Fire the create or update triggers of the saved record."""
         if event.runtime is None or event.record_id is None or self.rules is None:
             return
+        if are_triggers_skipped(event.conn):
+            return
         site = event.runtime.model
         specs = triggers_for(site, event.entity.name, event.action)
         if not specs:
@@ -70,7 +72,7 @@ class TriggerComponent:
 
     def after_delete(self, event: DeleteEvent) -> None:
         """Fire the delete triggers with the record as it was."""
-        if event.runtime is None or self.rules is None:
+        if event.runtime is None or self.rules is None or are_triggers_skipped(event.conn):
             return
         specs = triggers_for(event.runtime.model, event.entity.name, "delete")
         now = self._now(event.actor.now)

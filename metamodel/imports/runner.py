@@ -1,0 +1,160 @@
+"""Running an import: the dry run (everything written, then rolled back) and the batches of a real run.
+
+Each batch writes its units, their ledger rows and the job's counters in one transaction, so a
+crash loses the batch as a whole and the resumed job writes every unit exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from metamodel.access import require
+from metamodel.access.errors import AccessDenied
+from metamodel.audit.log import write_for_actor
+from metamodel.errors import CrmError
+from metamodel.imports.jobs import COUNTS, actor_of, job_row, queue_job, unit_cells
+from metamodel.imports.options import load_options
+from metamodel.imports.tables import import_jobs, import_units
+from metamodel.imports.writer import UnitWriter
+from metamodel.records.hooks import Actor, triggers_skipped
+from metamodel.records.runtime import RecordRuntime
+
+BATCH = 200
+MAX_REPORTED = 1000  # errors listed in a dry run's answer (the error report has them all)
+
+
+@contextmanager
+def _rolled_back(runtime: RecordRuntime) -> Iterator[Connection]:
+    # SQLite: take the write lock up front, as the runtime's own write transactions do.
+    with runtime.engine.connect().execution_options(sqlite_immediate=True) as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+
+
+def dry_run(runtime: RecordRuntime, job_id: int, actor: Actor) -> dict[str, Any]:
+    """Write every unit of a planned draft job as the real run would, then roll it all back; returns the report."""
+    counts = dict.fromkeys(COUNTS, 0)
+    errors: list[dict[str, Any]] = []
+    with _rolled_back(runtime) as conn:
+        job = job_row(conn, job_id)
+        who = require(conn, runtime.resolve(actor, conn), job["entity"], "import")
+        options = load_options(job["options"])
+        writer = UnitWriter(runtime, job["entity"], options, who, conn)
+        with triggers_skipped(conn) if options.skip_triggers else nullcontext():
+            for status, data, stored_errors in conn.execute(
+                select(import_units.c.status, import_units.c.rows, import_units.c.errors)
+                .where(import_units.c.job_id == job_id)
+                .order_by(import_units.c.seq)
+            ):
+                if status == "skipped":
+                    counts["skipped"] += 1
+                    errors += stored_errors or []
+                    continue
+                outcome = writer.write(unit_cells(job["headers"], data))
+                counts[outcome.status] += 1
+                errors += outcome.errors
+    errors.sort(key=lambda e: (e["row"], e["column"]))
+    return {
+        "total": job["total"],
+        "counts": counts,
+        "error_count": len(errors),
+        "errors": errors[:MAX_REPORTED],
+    }
+
+
+def start(runtime: RecordRuntime, job_id: int, actor: Actor) -> None:
+    """Queue a planned job for the workers; skipping triggers needs an administrator and is audited."""
+    with runtime.transaction(write=True) as conn:
+        job = job_row(conn, job_id, lock=True)
+        who = require(conn, runtime.resolve(actor, conn), job["entity"], "import")
+        options = load_options(job["options"])
+        if options.skip_triggers and not who.is_admin:
+            raise AccessDenied(job["entity"], "import", "only an administrator may import without triggers")
+        queue_job(conn, job_id, runtime.clock())
+        note = " without triggers (migration)" if options.skip_triggers else ""
+        write_for_actor(
+            conn,
+            "import.start",
+            who,
+            origin="import",
+            entity=job["entity"],
+            summary=f"started import {job_id} of {job['total']} {job['entity']} records{note}",
+            changes={"job": job_id, "file": job["file_name"], "options": options.as_dict()},
+        )
+
+
+def run_batch(runtime: RecordRuntime, job_id: int, worker: str, size: int = BATCH) -> bool:
+    """Write the next batch of a running job held by ``worker``; False when the job is finished or not held."""
+    with runtime.transaction(write=True) as conn:
+        job = job_row(conn, job_id, lock=True)
+        if job["status"] != "running" or job["worker"] != worker:
+            return False
+        now = runtime.clock()
+        pending = conn.execute(
+            select(import_units.c.seq, import_units.c.rows)
+            .where(import_units.c.job_id == job_id, import_units.c.status == "pending")
+            .order_by(import_units.c.seq)
+            .limit(size)
+        ).all()
+        if not pending:
+            _finish(conn, job_id, "done", now, None)
+            return False
+        try:
+            who = require(
+                conn, runtime.resolve(actor_of(conn, job["created_by"], now), conn), job["entity"], "import"
+            )
+        except CrmError as exc:
+            _finish(conn, job_id, "failed", now, exc.message)
+            return False
+        options = load_options(job["options"])
+        writer = UnitWriter(runtime, job["entity"], options, who, conn)
+        counts = dict(job["counts"])
+        with triggers_skipped(conn) if options.skip_triggers else nullcontext():
+            for seq, data in pending:
+                outcome = writer.write(unit_cells(job["headers"], data))
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                conn.execute(
+                    update(import_units)
+                    .where(import_units.c.job_id == job_id, import_units.c.seq == seq)
+                    .values(
+                        status=outcome.status,
+                        record_id=outcome.record_id,
+                        before=outcome.before,
+                        version=outcome.version,
+                        errors=outcome.errors or None,
+                    )
+                )
+        conn.execute(
+            update(import_jobs)
+            .where(import_jobs.c.id == job_id)
+            .values(done=import_jobs.c.done + len(pending), counts=counts, heartbeat_at=runtime.clock())
+        )
+    return True
+
+
+def run_job(
+    runtime_of: Callable[[], RecordRuntime],
+    job_id: int,
+    worker: str,
+    on_batch: Callable[[], None] | None = None,
+    size: int = BATCH,
+) -> None:
+    """Run batches of a claimed job until it is finished (a fresh runtime per batch follows metadata changes)."""
+    while run_batch(runtime_of(), job_id, worker, size):
+        if on_batch is not None:
+            on_batch()
+
+
+def _finish(conn: Connection, job_id: int, status: str, now: Any, message: str | None) -> None:
+    conn.execute(
+        update(import_jobs)
+        .where(import_jobs.c.id == job_id)
+        .values(status=status, finished_at=now, heartbeat_at=now, worker=None, message=message)
+    )

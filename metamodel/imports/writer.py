@@ -1,0 +1,131 @@
+"""Writing one unit through the record runtime: create, update or skip it, and say what happened per row."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from metamodel.errors import CrmError
+from metamodel.imports.convert import Converted, Converter
+from metamodel.imports.links import LinkResolver
+from metamodel.imports.mapping import targets
+from metamodel.imports.matching import KeyIndex
+from metamodel.imports.options import ImportOptions
+from metamodel.imports.plan import Unit, unit_key
+from metamodel.records.base import SYSTEM
+from metamodel.records.hooks import Actor
+from metamodel.records.runtime import RecordRuntime
+
+_LINE_PATH = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)")
+
+
+@dataclass
+class Outcome:
+    """What writing a unit did: created, updated, skipped or failed (with per-row errors)."""
+
+    status: str
+    record_id: int | None = None
+    before: dict[str, Any] | None = None
+    version: int | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+class UnitWriter:
+    """Writes the units of one import in the caller's transaction, each in its own savepoint."""
+
+    def __init__(
+        self, runtime: RecordRuntime, entity: str, options: ImportOptions, actor: Actor, conn: Connection
+    ) -> None:
+        self.runtime = runtime
+        self.entity = entity
+        self.options = options
+        self.actor = actor
+        self.conn = conn
+        site = runtime.model
+        self.model = site.entity(entity)
+        self.header_of = {t: h for h, t in options.mapping.items() if t}
+        fields = {t.name: t.field for t in targets(site, self.model)}
+        self.converter = Converter(options, fields, runtime.registry, LinkResolver(site, conn))
+        self.index = KeyIndex(self.model, options.key_fields)
+        if options.key_fields:
+            self.index.load(conn)
+
+    def write(self, unit: Unit) -> Outcome:
+        """Write ``unit``; a failure rolls back its savepoint only and is returned as errors."""
+        converted = self.converter.convert(unit)
+        if converted.errors:
+            return Outcome("failed", errors=converted.errors)
+        key = unit_key(unit, self.options, self.model, self.header_of) if self.options.key_fields else None
+        try:
+            with self.conn.begin_nested():
+                return self._apply(unit, converted, key)
+        except CrmError as exc:
+            return Outcome("failed", errors=self._errors(exc, unit, converted))
+
+    def _apply(self, unit: Unit, converted: Converted, key: tuple[str, ...] | None) -> Outcome:
+        matches = self.index.find(key) if key else []
+        first_row = unit.rows[0][0]
+        if len(matches) > 1:
+            return self._failed(first_row, f"the key matches {len(matches)} stored records")
+        if not matches:
+            if self.options.mode == "update":
+                return self._failed(first_row, "no stored record has this key")
+            record = self.runtime.create(self.entity, converted.payload, self.actor, conn=self.conn)
+            if key:
+                self.index.add(key, int(record["id"]))
+            return Outcome("created", int(record["id"]), version=int(record["lock_version"]))
+        existing = matches[0]
+        if self.options.mode == "insert" and self.options.duplicates == "skip":
+            message = f"already stored as {self.entity} #{existing} (skipped)"
+            return Outcome("skipped", errors=[self._row_error(first_row, message)])
+        stored = self.runtime.get(self.entity, existing, SYSTEM, conn=self.conn)
+        payload = converted.payload
+        if self.options.duplicates == "merge":
+            payload = {k: v for k, v in payload.items() if stored.get(k) in (None, "", [])}
+        if not payload:
+            return Outcome("skipped", errors=[self._row_error(first_row, "nothing new to fill in (skipped)")])
+        before = {name: self._restorable(name, stored.get(name)) for name in payload}
+        record = self.runtime.update(self.entity, existing, payload, self.actor, conn=self.conn)
+        return Outcome("updated", existing, before, int(record["lock_version"]))
+
+    def _restorable(self, name: str, value: Any) -> Any:
+        # Lines come back without their ids: undo replaces the import's lines with copies of the old.
+        if isinstance(value, list) and name in {f.name for f in self.model.child_fields()}:
+            return [{k: v for k, v in line.items() if k != "id" and not k.startswith("_")} for line in value]
+        return value
+
+    def _failed(self, row: int, message: str) -> Outcome:
+        return Outcome("failed", errors=[self._row_error(row, message)])
+
+    def _row_error(self, row: int, message: str) -> dict[str, Any]:
+        column = ", ".join(self.header_of.get(name, name) for name in self.options.key_fields)
+        return {"row": row, "column": column, "message": message}
+
+    def _errors(self, exc: CrmError, unit: Unit, converted: Converted) -> list[dict[str, Any]]:
+        first_row = unit.rows[0][0]
+        if not exc.problems:
+            return [{"row": first_row, "column": "", "message": exc.message}]
+        errors = []
+        for problem in exc.problems:
+            row, column = first_row, self.header_of.get(problem.path, "")
+            line = _LINE_PATH.match(problem.path)
+            if line:
+                child, index, name = line.group(1), int(line.group(2)), line.group(3)
+                rows = converted.line_rows.get(child, [])
+                row = rows[index] if index < len(rows) else first_row
+                column = self.header_of.get(f"{child}.{name}", "")
+            elif column:
+                row = _row_with(unit, column, first_row)
+            errors.append({"row": row, "column": column, "message": problem.message})
+        return errors
+
+
+def _row_with(unit: Unit, header: str, default: int) -> int:
+    rows = unit.rows if unit.pick == "first" else list(reversed(unit.rows))
+    for number, cells in rows:
+        if header in cells:
+            return number
+    return default

@@ -1,0 +1,144 @@
+"""Importing files through the API: dry run, background run, crash and resume, undo, permissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from crm_platform.imports_worker import ImportWorker
+from crm_platform.services import CrmServices
+from metamodel.imports.jobs import job_row
+from metamodel.imports.tables import import_jobs
+from metamodel.systables import users
+from tests.platform.api.apisupport import Api, define_crm, error_of
+from tests.platform.api.importsupport import EXPECTED_ERRORS, OPTIONS, gbk_file, seed, upload
+
+
+def customers(api: Api) -> list[dict[str, Any]]:
+    return list(api.ok("GET", "/records/customer?limit=100")["items"])
+
+
+def prepared(admin: Api, data: bytes | None = None, **extra: Any) -> tuple[int, dict[str, Any]]:
+    """Upload the GBK file and dry-run it; returns the job id and the dry-run report."""
+    define_crm(admin)
+    seed(admin)
+    draft = upload(admin, gbk_file() if data is None else data)
+    assert draft.status_code == 201, draft.get_data(as_text=True)
+    body = draft.get_json()
+    job = body["id"]
+    report = admin.ok(
+        "POST", f"/records/customer/imports/{job}/dry-run", {"mapping": body["mapping"], **OPTIONS, **extra}
+    )
+    return job, report
+
+
+def test_dry_run_reports_every_bad_row_and_writes_nothing(admin: Api) -> None:
+    """GBK detected, columns mapped by name, link titles, child lines, duplicates: the exact error report."""
+    job, report = prepared(admin)
+    assert report["counts"] == {"created": 2, "updated": 0, "skipped": 2, "failed": 3}
+    assert report["errors"] == EXPECTED_ERRORS
+    assert [c["name"] for c in customers(admin)] == ["Old Person"]  # nothing written
+    state = admin.ok("GET", f"/records/customer/imports/{job}")
+    assert state["status"] == "draft" and state["encoding"] == "gb18030"
+
+
+def test_run_writes_good_rows_once_and_reports_the_rest(admin: Api, api_svc: CrmServices) -> None:
+    """The run writes the good records with their lines; the error report lists the failed and skipped rows."""
+    job, _ = prepared(admin)
+    admin.ok("POST", f"/records/customer/imports/{job}/start", status=202)
+    assert ImportWorker(api_svc).run_pending() == 1
+    state = admin.ok("GET", f"/records/customer/imports/{job}")
+    assert state["status"] == "done" and state["done"] == state["total"] == 7
+    assert state["counts"] == {"created": 2, "updated": 0, "skipped": 2, "failed": 3}
+    stored = {c["name"]: c for c in customers(admin)}
+    assert sorted(stored) == ["Old Person", "孙七", "张三"]
+    zhang = admin.ok("GET", f"/records/customer/{stored['张三']['id']}")
+    assert [(line["product"], line["qty"]) for line in zhang["lines"]] == [("苹果", 2), ("香蕉", 3)]
+    assert zhang["_titles"]["company"] == "Acme"
+    report = admin.get(f"/records/customer/imports/{job}/errors")
+    lines = report.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "row,column,status,message"
+    assert lines[1:] == [
+        "4,age,failed,must be a number",
+        "5,company,failed,no company record 'NoSuchCo'",
+        "6,lines.qty,failed,must be at least 0",
+        "7,email,skipped,duplicate of row 2 in the file (skipped)",
+        "8,email,skipped,already stored as customer #1 (skipped)",
+    ]
+
+
+def test_a_crash_halfway_then_resume_writes_every_row_exactly_once(admin: Api, api_svc: CrmServices) -> None:
+    """The worker dies inside its second batch; a new worker takes the job over and finishes it."""
+    rows = [f"P{i},p{i}@x.com,,{i},Acme,R{i},x,1" for i in range(25)]
+    job, report = prepared(admin, gbk_file(rows))
+    assert report["counts"]["created"] == 25
+    admin.ok("POST", f"/records/customer/imports/{job}/start", status=202)
+    calls = {"n": 0}
+
+    def crash(event: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 14:  # inside the second batch of 10
+            raise KeyboardInterrupt("worker killed")
+
+    api_svc.hooks.after_save.append(crash)
+    worker = ImportWorker(api_svc, batch=10)
+    with pytest.raises(KeyboardInterrupt):
+        worker.run_pending()
+    api_svc.hooks.after_save.remove(crash)
+    with api_svc.engine.begin() as conn:
+        state = job_row(conn, job)
+        assert state["status"] == "running" and state["done"] == 10  # the first batch only
+        # The dead worker's lease runs out.
+        conn.execute(sa.update(import_jobs).values(heartbeat_at=state["heartbeat_at"] - dt_minutes(5)))
+    assert ImportWorker(api_svc, batch=10).run_pending() == 1
+    emails = [c["email"] for c in customers(admin) if c["email"] != "old@x.com"]
+    assert sorted(emails) == sorted(f"p{i}@x.com" for i in range(25))
+    assert admin.ok("GET", f"/records/customer/imports/{job}")["counts"]["created"] == 25
+
+
+def dt_minutes(n: int) -> dt.timedelta:
+    return dt.timedelta(minutes=n)
+
+
+def test_undo_restores_created_and_updated_records_and_reports_changed_ones(
+    admin: Api, api_svc: CrmServices
+) -> None:
+    """Upsert by e-mail: undo deletes the created records, restores the updated one, keeps one changed since."""
+    rows = [
+        "Old Renamed,old@x.com,,61,Globex,R1,x,1",
+        "New A,a@x.com,,1,Acme,R2,x,1",
+        "New B,b@x.com,,2,Acme,R3,x,1",
+    ]
+    job, report = prepared(admin, gbk_file(rows), mode="upsert", duplicates="update")
+    assert report["counts"] == {"created": 2, "updated": 1, "skipped": 0, "failed": 0}
+    admin.ok("POST", f"/records/customer/imports/{job}/start", status=202)
+    ImportWorker(api_svc).run_pending()
+    stored = {c["email"]: c for c in customers(admin)}
+    assert stored["old@x.com"]["name"] == "Old Renamed" and stored["old@x.com"]["age"] == 61
+    admin.ok("PATCH", f"/records/customer/{stored['b@x.com']['id']}", {"age": 99})  # changed since
+    result = admin.ok("POST", f"/records/customer/imports/{job}/undo")
+    assert (result["deleted"], result["restored"], result["failed"]) == (1, 1, [])
+    assert [c["record_id"] for c in result["changed"]] == [stored["b@x.com"]["id"]]
+    after = {c["email"]: c for c in customers(admin)}
+    assert sorted(after) == ["b@x.com", "old@x.com"]
+    assert after["old@x.com"]["name"] == "Old Person" and after["old@x.com"]["age"] is None
+
+
+def test_an_import_without_the_import_permission_is_refused(
+    admin: Api, user: Api, api_svc: CrmServices
+) -> None:
+    """A role that may create customers but not import them: the upload is refused (403)."""
+    define_crm(admin)
+    admin.ok("POST", "/access/roles", {"name": "clerk"}, status=201)
+    rules = [{"entity": "customer", "operation": op, "scope": "all"} for op in ("read", "create", "update")]
+    admin.ok("PUT", "/access/roles/clerk/permissions", {"permissions": rules})
+    with api_svc.engine.connect() as conn:
+        alice = conn.execute(sa.select(users.c.id).where(users.c.username == "alice")).scalar_one()
+    admin.ok("POST", f"/access/users/{alice}/roles", {"role": "clerk"})
+    admin.ok("PUT", "/access/enforcement", {"enforced": True})
+    refused = upload(user, gbk_file())
+    assert refused.status_code == 403 and error_of(refused)["code"] == "permission_denied"
+    assert customers(admin) == []

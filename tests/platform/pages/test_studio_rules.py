@@ -1,0 +1,279 @@
+"""The studio's rule builder: the expression editor's completion and check, validations, formulas and
+triggers built from forms into the draft, and 'Test on live data' (the dry run) before publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from crm_platform.auth.users import create_user
+from crm_platform.services import CrmServices
+from tests.platform.pages.conftest import PASSWORD, csrf_of
+
+TICKET: dict[str, Any] = {
+    "label": {"en": "Ticket", "zh-CN": "工单"},
+    "title_field": "subject",
+    "fields": [
+        {"name": "subject", "type": "text", "required": True},
+        {
+            "name": "status",
+            "type": "select",
+            "options": [{"value": "open"}, {"value": "doing"}, {"value": "done"}],
+        },
+        {
+            "name": "priority",
+            "type": "select",
+            "options": [{"value": "normal"}, {"value": "urgent"}],
+        },
+        {"name": "hours", "type": "integer"},
+        {"name": "due", "type": "date"},
+        {"name": "company", "type": "link", "target": "company"},
+    ],
+}
+FLOW = {
+    "entity": "ticket",
+    "state_field": "status",
+    "states": [{"name": "open", "initial": True}, {"name": "doing"}, {"name": "done", "final": True}],
+    "transitions": [{"name": "start", "from": ["open"], "to": "doing"}],
+}
+
+
+@pytest.fixture
+def boss(site_app: Flask, svc: CrmServices) -> FlaskClient:
+    """An administrator signed in, with tickets (and their workflow) published."""
+    svc.metadata.put_document("entity", "ticket", TICKET, "test")
+    svc.metadata.put_document("workflow", "ticket_flow", FLOW, "test")
+    svc.metadata.publish("test", "tickets")
+    create_user(svc.engine, "boss", PASSWORD, is_admin=True)
+    client = site_app.test_client()
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
+    return client
+
+
+def test_non_configurers_get_403(site_app: Flask, client: FlaskClient) -> None:
+    token = csrf_of(client.get("/").text)
+    for path in (
+        "/studio/entities/customer/rules",
+        "/studio/entities/customer/rules/validations/new",
+        "/studio/entities/customer/rules/formulas",
+        "/studio/entities/customer/rules/triggers/new",
+        "/studio/entities/customer/expr/complete",
+    ):
+        assert client.get(path).status_code == 403, path
+        assert client.post(path, data={"csrf_token": token, "op": "save"}).status_code in (403, 405), path
+    assert client.post("/studio/entities/customer/expr/check", data={"csrf_token": token}).status_code == 403
+
+
+def test_completion_lists_fields_link_paths_and_functions(boss: FlaskClient) -> None:
+    items = boss.get("/studio/entities/customer/expr/complete?lang=en").get_json()["items"]
+    values = {item["value"]: item for item in items}
+    assert {"tier", "credit", "company", "company.name", "record_no", "add_days(", "count("} <= set(values)
+    assert values["name"]["detail"] == "Name" and values["company.name"]["kind"] == "field"
+    assert "lines" not in values  # a child table is for aggregates, not a value
+    assert boss.get("/studio/entities/nope/expr/complete").status_code == 404
+
+
+def test_check_gives_the_engines_message_and_position(boss: FlaskClient) -> None:
+    page = boss.get("/studio/entities/customer/rules/validations/new?lang=en").text
+    token = csrf_of(page)
+
+    def check(text: str, want: str = "condition") -> dict[str, Any]:
+        data = {"csrf_token": token, "expression": text, "want": want}
+        answer = boss.post("/studio/entities/customer/expr/check?lang=en", data=data)
+        assert answer.status_code == 200
+        result: dict[str, Any] = answer.get_json()
+        return result
+
+    assert check("credit >= 0 and company.name != ''") == {"ok": True, "message": "", "position": None}
+    bad = check("credit >= 0 and nope")
+    assert not bad["ok"] and "nope" in bad["message"] and bad["position"] == 16
+    assert "true or false" in check("credit + 1")["message"]
+    assert check("credit + 1", "value")["ok"]
+    assert boss.post("/studio/entities/customer/expr/check", data={"expression": "x"}).status_code == 400
+
+
+def _record(svc: CrmServices, entity: str, values: dict[str, Any]) -> int:
+    return int(svc.runtime().create(entity, values)["id"])
+
+
+def test_validation_built_tested_on_live_data_and_saved(boss: FlaskClient, svc: CrmServices) -> None:
+    bad = _record(svc, "customer", {"name": "<b>Owes</b>", "credit": -5})
+    _record(svc, "customer", {"name": "Fine", "credit": 10})
+    url = "/studio/entities/customer/rules/validations/new?lang=en"
+    page = boss.get(url).text
+    assert (
+        "Test on live data" in page
+        and 'data-crm-complete-url="/studio/entities/customer/expr/complete"' in page
+    )
+    form = {
+        "csrf_token": csrf_of(page),
+        "base": re.search(r'name="base" value="([^"]*)"', page).group(1),
+        "condition": "credit >= 0",
+        "message_en": "Credit <must> not be negative",
+        "message_zh": "额度不能为负",
+        "field": "credit",
+    }
+    assert boss.post(url, data={**form, "csrf_token": ""}).status_code == 400  # CSRF
+    tested = boss.post(url, data={**form, "op": "test"})
+    assert tested.status_code == 200
+    assert 'class="h2 me-1">1</span>' in tested.text
+    assert f'href="/e/customer/{bad}"' in tested.text and "&lt;b&gt;Owes&lt;/b&gt;" in tested.text
+    assert "validations" not in str(svc.metadata.draft().documents["entity"]["customer"].get("rules"))
+    broken = boss.post(url, data={**form, "condition": "credit >= ", "op": "save"})
+    assert broken.status_code == 422 and "Nothing was saved" in broken.text
+    saved = boss.post(url, data={**form, "op": "save"})
+    assert saved.status_code == 302
+    rules = svc.metadata.draft().documents["entity"]["customer"]["rules"]
+    assert rules["validations"] == [
+        {
+            "condition": "credit >= 0",
+            "message": {"en": "Credit <must> not be negative", "zh-CN": "额度不能为负"},
+            "field": "credit",
+        }
+    ]
+    listing = boss.get("/studio/entities/customer/rules?lang=en").text
+    assert "Credit &lt;must&gt; not be negative" in listing and "<must>" not in listing
+    edit = boss.get("/studio/entities/customer/rules/validations/0").text
+    removed = boss.post(
+        "/studio/entities/customer/rules/validations/0",
+        data={"csrf_token": csrf_of(edit), "op": "delete", "base": form["base"]},
+    )
+    assert removed.status_code == 409  # someone (this admin) saved the entity since that base
+    assert boss.get("/studio/entities/customer/rules/validations/7").status_code == 404
+
+
+def test_formula_and_default(boss: FlaskClient, svc: CrmServices) -> None:
+    _record(svc, "ticket", {"subject": "A", "hours": 3})
+    url = "/studio/entities/ticket/rules/formulas?field=hours&lang=en"
+    page = boss.get(url).text
+    base = re.search(r'name="base" value="([^"]*)"', page).group(1)
+    data = {"csrf_token": csrf_of(page), "base": base, "field": "hours", "formula": "len(subject) * 2"}
+    tested = boss.post(url, data={**data, "op": "test"})
+    assert 'class="h2 me-1">1</span>' in tested.text, tested.text
+    saved = boss.post(url, data={**data, "default": "'x", "op": "save"})
+    assert saved.status_code == 422
+    saved = boss.post(url, data={**data, "op": "save"})
+    assert saved.status_code == 302
+    fields = {f["name"]: f for f in svc.metadata.draft().documents["entity"]["ticket"]["fields"]}
+    assert fields["hours"]["rules"] == {"formula": "len(subject) * 2"}
+
+
+def _time_trigger(page: str, **extra: str) -> dict[str, str]:
+    return {
+        "csrf_token": csrf_of(page),
+        "base": "",
+        "name": "escalate_open",
+        "label_en": "Escalate <open> tickets",
+        "label_zh": "升级待处理工单",
+        "enabled": "on",
+        "event": "time",
+        "schedule": "in_state",
+        "state": "open",
+        "in_state_hours": "48",
+        "condition": 'priority != "urgent"',
+        "a0-type": "set_fields",
+        "a0-v0-field": "priority",
+        "a0-v0-value": "urgent",
+        "a0-v1-field": "",
+        "a0-v1-value": "",
+        "a1-type": "notify",
+        "a1-to": "owner, role:manager",
+        "a1-subject": "Escalated: {{ title }}",
+        "a1-body": "",
+        "a2-type": "",
+        **extra,
+    }
+
+
+def test_time_trigger_built_from_forms_tested_and_saved(boss: FlaskClient, svc: CrmServices) -> None:
+    old = _record(svc, "ticket", {"subject": "Stuck", "status": "open"})
+    _record(svc, "ticket", {"subject": "Urgent already", "status": "open", "priority": "urgent"})
+    real = svc.rules.clock
+    svc.rules.clock = lambda: real() + dt.timedelta(hours=49)
+    url = "/studio/entities/ticket/rules/triggers/new?lang=en"
+    page = boss.get(url + "&event=time&state=open").text
+    assert 'value="in_state" data-crm-switch="schedule" checked' in page
+    data = _time_trigger(page)
+    tested = boss.post(url, data={**data, "op": "test"})
+    assert tested.status_code == 200
+    assert 'class="h2 me-1">1</span>' in tested.text and f'href="/e/ticket/{old}"' in tested.text
+    assert "escalate_open" not in svc.metadata.draft().documents.get("trigger", {})
+    refused = boss.post(url, data={**data, "a0-v0-field": "nope", "op": "save"})
+    assert refused.status_code == 422 and "nope" in refused.text
+    saved = boss.post(url, data={**data, "op": "save"})
+    assert saved.status_code == 302, saved.text
+    doc = svc.metadata.draft().documents["trigger"]["escalate_open"]
+    assert doc["schedule"] == {"state": "open", "in_state_hours": 48}
+    assert doc["actions"] == [
+        {"type": "set_fields", "values": {"priority": "urgent"}},
+        {
+            "type": "notify",
+            "to": ["owner", "role:manager"],
+            "subject": "Escalated: {{ title }}",
+            "email": False,
+        },
+    ]
+    assert doc["label"] == {"en": "Escalate <open> tickets", "zh-CN": "升级待处理工单"}
+    listing = boss.get("/studio/entities/ticket/rules?lang=en").text
+    assert "Escalate &lt;open&gt; tickets" in listing and "48 h in state open" in listing
+    again = boss.post(url, data={**data, "op": "save"})
+    assert again.status_code == 422 and "already exists" in again.text
+    edit_url = "/studio/entities/ticket/rules/triggers/escalate_open"
+    edit = boss.get(edit_url).text
+    assert 'value="urgent"' in edit and "Escalated: {{ title }}" in edit
+    assert svc.metadata.validate_draft() == []
+    gone = boss.post(edit_url, data={"csrf_token": csrf_of(edit), "op": "delete"})
+    assert gone.status_code == 302 and "escalate_open" not in svc.metadata.draft().documents.get(
+        "trigger", {}
+    )
+
+
+def test_event_trigger_with_every_action_kind(boss: FlaskClient, svc: CrmServices) -> None:
+    url = "/studio/entities/ticket/rules/triggers/new"
+    page = boss.get(url).text
+    data = {
+        "csrf_token": csrf_of(page),
+        "name": "on_change",
+        "enabled": "on",
+        "event": "update",
+        "changed_fields": "priority",
+        "a0-type": "set_fields",
+        "a0-v0-field": "hours",
+        "a0-v0-value": "hours + 1",
+        "a0-v0-expr": "on",
+        "a1-type": "assign_owner",
+        "a1-mode": "least_loaded",
+        "a1-team": "support",
+        "a1-open_condition": 'status != "done"',
+        "a2-type": "webhook",
+        "a2-url": "https://example.com/hook",
+        "a2-fields": "subject, status",
+        "a3-type": "transition",
+        "a3-transition": "start",
+        "a4-type": "create_record",
+        "a4-entity": "company",
+        "a4-c0-field": "name",
+        "a4-c0-value": "subject",
+        "a4-c0-expr": "on",
+        "op": "save",
+    }
+    saved = boss.post(url, data=data)
+    assert saved.status_code == 302, saved.text
+    doc = svc.metadata.draft().documents["trigger"]["on_change"]
+    assert doc["changed_fields"] == ["priority"]
+    assert [a["type"] for a in doc["actions"]] == [
+        "set_fields",
+        "assign_owner",
+        "webhook",
+        "transition",
+        "create_record",
+    ]
+    assert doc["actions"][0]["values"] == {"hours": {"expr": "hours + 1"}}
+    assert doc["actions"][2]["fields"] == ["subject", "status"]
+    assert doc["actions"][4]["values"] == {"name": {"expr": "subject"}}
