@@ -22,6 +22,7 @@ def post_routes(app: Flask, record_id: int) -> list[str]:
         "record_id": record_id,
         "name": "approve",
         "attachment_id": 1,
+        "decision": "approve",
     }
     urls = []
     for rule in app.url_map.iter_rules():
