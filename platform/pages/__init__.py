@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from crm_platform.pages import (  # noqa: F401
     board,
     helpers,
+    importpage,
     listexport,
     listpage,
     pool,
