@@ -1,8 +1,4 @@
-"""Global search: one query over every entity the user may read, through the record runtime.
-
-Each entity is searched with the runtime's own list query (``q``), so row scopes, shares and field
-rules hold exactly as on the entity's list: a masked or hidden field is never searched for her.
-"""
+"""Global search for the pages: the runtime's search over every entity in her sidebar, with titles."""
 
 from __future__ import annotations
 
@@ -14,12 +10,11 @@ from flask_login import current_user
 from crm_platform.pages.helpers import field_text
 from crm_platform.pages.nav import NavEntity, navigation
 from crm_platform.services import services
-from metamodel.errors import CrmError
 from metamodel.model import EntityModel
-from metamodel.records.query import ListQuery
+from metamodel.records.globalsearch import MAX_TEXT, search_entities
 
 PER_ENTITY = 5
-MAX_TEXT = 200
+__all__ = ["MAX_TEXT", "Hit", "HitGroup", "record_title", "search_everywhere"]
 
 
 @dataclass
@@ -66,34 +61,23 @@ def _detail(model: EntityModel, record: dict[str, Any]) -> str:
 
 def search_everywhere(text: str, per_entity: int = PER_ENTITY) -> list[HitGroup]:
     """Return the matches of ``text`` in every entity the signed-in user may read, grouped by entity."""
-    text = text.strip()[:MAX_TEXT]
-    if not text:
-        return []
     svc = services()
     site = svc.metadata.model()
-    runtime = svc.runtime()
-    actor = current_user.actor()
-    found: list[HitGroup] = []
-    for group in navigation():
-        for entry in group.entities:
-            model = site.entities.get(entry.name)
-            if model is None:
-                continue
-            try:
-                page = runtime.list(entry.name, ListQuery(search=text, limit=per_entity), actor)
-            except CrmError:  # refused or unsearchable for her: that entity simply has no hits
-                continue
-            if not page.items:
-                continue
-            hits = [
-                Hit(
-                    entry.name,
-                    int(item["id"]),
-                    record_title(model, item),
-                    str(item.get("record_no") or ""),
-                    _detail(model, item),
-                )
-                for item in page.items
-            ]
-            found.append(HitGroup(entry, group.label, hits, page.has_more))
-    return found
+    entries = {e.name: (e, group.label) for group in navigation() for e in group.entities}
+    found = search_entities(svc.runtime(), list(entries), text, current_user.actor(), per_entity)
+    groups = []
+    for hits in found:
+        model = site.entity(hits.entity)
+        entry, group_label = entries[hits.entity]
+        rows = [
+            Hit(
+                hits.entity,
+                int(item["id"]),
+                record_title(model, item),
+                str(item.get("record_no") or ""),
+                _detail(model, item),
+            )
+            for item in hits.items
+        ]
+        groups.append(HitGroup(entry, group_label, rows, hits.more))
+    return groups

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from metamodel.access import AccessDenied
 from metamodel.errors import NotFound
+from metamodel.records.globalsearch import search_entities
 from metamodel.records.hooks import Actor
 from metamodel.records.query import ListQuery
 from metamodel.systables import (
@@ -325,6 +326,11 @@ def test_users_see_and_change_exactly_what_the_rules_allow(shop: Shop, world: Wo
         else:
             with pytest.raises(AccessDenied):
                 shop.runtime.list("deal", ListQuery(), actor)
+        # global search over deals and notes finds exactly the visible deals ("d<n>" titles), never more
+        found = search_entities(shop.runtime, ["deal", "note"], "d", actor, per_entity=len(record_ids) + 1)
+        hits = {h.entity: [item["id"] for item in h.items] for h in found}
+        assert sorted(hits.get("deal", [])) == sorted(record_ids[r] for r in visible)
+        assert "note" not in hits
         for r, record_id in enumerate(record_ids):
             if not can_read:
                 with pytest.raises(AccessDenied):

@@ -18,6 +18,7 @@ from metamodel.access import AccessDenied
 from metamodel.access.enforcement import permitted_ids
 from metamodel.access.masks import MaskStyles
 from metamodel.access.reveal import reveal
+from metamodel.records.globalsearch import search_entities
 from metamodel.records.hooks import Actor
 from metamodel.records.query import Filter, ListQuery
 from metamodel.systables import (
@@ -194,6 +195,7 @@ def test_field_rules_never_leak_a_value(shop: Shop, world: World) -> None:
         if not can_read(world, user):
             with pytest.raises(AccessDenied):
                 runtime.list("contact", ListQuery(), actor)
+            assert search_entities(runtime, ["contact"], "Zed", actor) == []
             continue
         levels = {name: access(world, user, name) for name in FIELDS}
         unseen = {name for name, (level, _) in levels.items() if level in ("hidden", "masked")}
@@ -215,6 +217,12 @@ def test_field_rules_never_leak_a_value(shop: Shop, world: World) -> None:
                 # found exactly when the token is in one of the record's values open to her
                 expected = any(token in clear[other] for other in FIELDS if other not in unseen)
                 assert (record_id in found) == expected, (name, levels[name])
+                # global search agrees, and what it returns holds no value masked or hidden from her
+                hits = search_entities(runtime, ["contact"], token, actor, per_entity=500)
+                everywhere = [item for h in hits for item in h.items]
+                assert (record_id in [i["id"] for i in everywhere]) == expected, (name, levels[name])
+                for item in everywhere:
+                    check_record(world, user, item, world.contacts[record_ids.index(item["id"])], model)
             query = ListQuery(filters=[Filter(name, "eq", world.contacts[0][name])])
             if name in unseen:
                 with pytest.raises(AccessDenied):
