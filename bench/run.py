@@ -86,6 +86,11 @@ BENCHMARKS: list[Benchmark] = [
         "a two-dimension report (status x month) through the runtime vs the bare SQL it issues",
     ),
     Benchmark(
+        "imports",
+        "bench.imports:run",
+        "importing 100,000 CSV rows through the record runtime (trigger on) vs a bulk INSERT of the same rows",
+    ),
+    Benchmark(
         "list_page",
         "bench.list_page:run",
         "the workspace list page's first page on N records vs replaying the bare SQL it issues",

@@ -13,6 +13,7 @@ from crm_platform.pages import (  # noqa: F401
     board,
     followups,
     helpers,
+    importpage,
     listbulk,
     listexport,
     listpage,

@@ -130,6 +130,7 @@ def record_list(entity: str) -> Any:
         args=request.args,
         op_labels={op: t(f"op.{op}") for op in (*OPERATOR_NAMES, "isnull")},
         may_export=_may(entity, "export"),
+        may_import=_may(entity, "import"),
     ), 400 if error else 200
 
 
