@@ -25,6 +25,7 @@ from crm_platform.pages import (  # noqa: F401
     workflowpanel,
 )
 from crm_platform.pages.approvalpage import bp as approvals_bp
+from crm_platform.pages.dashboardedit import bp as dashboard_edit_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.inbox import bp as inbox_bp
 from crm_platform.pages.packs import bp as packs_bp
@@ -39,6 +40,7 @@ from crm_platform.pages.studioops import bp as studio_ops_bp
 from crm_platform.pages.studiorules import bp as studio_rules_bp
 from crm_platform.pages.studiousers import bp as studio_users_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
+from crm_platform.pages.studioworkflow import bp as studio_workflow_bp
 from crm_platform.pages.views import bp
 from crm_platform.services import CrmServices
 
@@ -64,6 +66,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_workflow_bp, url_prefix="/studio", name_prefix="studio")
     for admin_bp in (studio_access_bp, studio_users_bp, studio_ops_bp):
         app.register_blueprint(admin_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
@@ -72,6 +75,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(approvals_bp)
+    app.register_blueprint(dashboard_edit_bp)
 
 
 __all__ = ["bp", "init_app"]

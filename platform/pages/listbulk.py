@@ -13,7 +13,8 @@ from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.helpers import display_context
 from crm_platform.pages.listpage import selected_ids
 from crm_platform.pages.submit import _worded
-from crm_platform.pages.views import _entity, _workflow_service, bp
+from crm_platform.pages.views import _entity, bp
+from crm_platform.pages.workflowpanel import workflow_service as _workflow_service
 from crm_platform.services import services
 from form_renderer.listview import cell
 from metamodel.errors import CrmError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm_platform.i18n import current_locale
-from crm_platform.pages.views import _workflow_service
+from crm_platform.pages.workflowpanel import workflow_service as _workflow_service
 from crm_platform.services import services
 from metamodel.systables import users
 from rule_engine.workflow import workflow_for

@@ -8,6 +8,7 @@ one dry run answers for all of them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from crm_platform.i18n import t
@@ -58,4 +59,13 @@ def test_formula(entity: str, field: str, formula: str) -> dict[str, Any]:
     return report
 
 
-__all__ = ["SHOWN", "test_condition", "test_formula", "test_trigger", "test_validation"]
+def test_transition(entity: str, state_field: str, sources: list[str], guard: str) -> dict[str, Any]:
+    """The records that could take a transition now: in one of its states, its condition holding."""
+    states = " or ".join(f"{state_field} == {json.dumps(s)}" for s in sources if s != "*")
+    parts = [f"({states})" if states else "", f"({guard})" if guard else ""]
+    report = test_condition(entity, " and ".join(p for p in parts if p) or "true")
+    report["what"] = t("studio.wf.test_transition")
+    return report
+
+
+__all__ = ["SHOWN", "test_condition", "test_formula", "test_transition", "test_trigger", "test_validation"]

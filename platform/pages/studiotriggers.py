@@ -75,12 +75,12 @@ def _engine_problems(doc: dict[str, Any]) -> list[Problem]:
 def _save(doc: dict[str, Any], key: str) -> None:
     metadata = services().metadata
     existing = metadata.draft().documents.get("trigger", {})
-    if key == "new" and doc["name"] in existing:
+    if not key and doc["name"] in existing:
         raise MetadataInvalid(
             t("studio.rules.err.invalid"),
             [Problem("name", t("studio.rules.err.exists", name=doc["name"]), "")],
         )
-    if key != "new" and doc["name"] != key:
+    if key and doc["name"] != key:
         raise MetadataInvalid(
             t("studio.rules.err.invalid"), [Problem("name", t("studio.rules.err.rename"), "")]
         )
@@ -88,9 +88,11 @@ def _save(doc: dict[str, Any], key: str) -> None:
     if problems:
         raise MetadataInvalid(t("studio.rules.err.invalid"), problems)
     base = text(request.form, "base", 64)
-    metadata.put_document("trigger", doc["name"], doc, username(), base=base if key != "new" else "")
+    metadata.put_document("trigger", doc["name"], doc, username(), base=base if key else "")
 
 
+# A new trigger has no key: "new" may well be the name of one.
+@bp.route("/entities/<name>/rules/triggers", methods=["GET", "POST"], defaults={"key": ""})
 @bp.route("/entities/<name>/rules/triggers/<key>", methods=["GET", "POST"])
 @login_required
 @configure_required
@@ -98,7 +100,7 @@ def trigger(name: str, key: str) -> Any:
     """Add or edit one trigger of the entity; test it on live data; remove it."""
     entity = entity_doc(name)
     existing = services().metadata.draft().documents.get("trigger", {})
-    if key == "new":
+    if not key:
         doc = _new_trigger(name, request.args)
     elif existing.get(key[:40], {}).get("entity") == name:
         doc = json.loads(json.dumps(existing[key[:40]]))

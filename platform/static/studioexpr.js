@@ -148,6 +148,7 @@
       if (e.key === "ArrowDown") { e.preventDefault(); mark(Math.min(chosen + 1, shown.length - 1)); }
       else if (e.key === "ArrowUp") { e.preventDefault(); mark(Math.max(chosen - 1, 0)); }
       else if ((e.key === "Enter" || e.key === "Tab") && chosen >= 0) { e.preventDefault(); accept(chosen); }
+      else if (e.key === "Enter") { e.preventDefault(); close(); }  // an open list: Enter closes it, never submits
       else if (e.key === "Escape") { e.preventDefault(); close(); }
     });
   }

@@ -62,7 +62,7 @@ def test_non_configurers_get_403(site_app: Flask, client: FlaskClient) -> None:
         "/studio/entities/customer/rules",
         "/studio/entities/customer/rules/validations/new",
         "/studio/entities/customer/rules/formulas",
-        "/studio/entities/customer/rules/triggers/new",
+        "/studio/entities/customer/rules/triggers",
         "/studio/entities/customer/expr/complete",
     ):
         assert client.get(path).status_code == 403, path
@@ -196,7 +196,7 @@ def test_time_trigger_built_from_forms_tested_and_saved(boss: FlaskClient, svc: 
     _record(svc, "ticket", {"subject": "Urgent already", "status": "open", "priority": "urgent"})
     real = svc.rules.clock
     svc.rules.clock = lambda: real() + dt.timedelta(hours=49)
-    url = "/studio/entities/ticket/rules/triggers/new?lang=en"
+    url = "/studio/entities/ticket/rules/triggers?lang=en"
     page = boss.get(url + "&event=time&state=open").text
     assert 'value="in_state" data-crm-switch="schedule" checked' in page
     data = _time_trigger(page)
@@ -235,7 +235,7 @@ def test_time_trigger_built_from_forms_tested_and_saved(boss: FlaskClient, svc: 
 
 
 def test_event_trigger_with_every_action_kind(boss: FlaskClient, svc: CrmServices) -> None:
-    url = "/studio/entities/ticket/rules/triggers/new"
+    url = "/studio/entities/ticket/rules/triggers"
     page = boss.get(url).text
     data = {
         "csrf_token": csrf_of(page),

@@ -27,6 +27,7 @@ from tests.platform.pages.browsersupport import (
 )
 from tests.platform.pages.conftest import ENTITIES
 from tests.platform.pages.test_studio_rules import FLOW, TICKET
+from tests.platform.pages.test_studio_workflow import DEAL
 
 pytestmark = pytest.mark.browser
 PASSWORD = "rules-amber-kettle-42"
@@ -34,10 +35,10 @@ PASSWORD = "rules-amber-kettle-42"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmServices]]:
-    """Tickets with a workflow published, two open tickets, the clock 49 hours on, an administrator."""
+    """Tickets with a workflow and deals without one published, two open tickets, the clock 49 hours on, an administrator."""
     with module_app(tmp_path_factory.mktemp("rules")) as app:
         svc: CrmServices = app.extensions["crm"]
-        for name, doc in {**ENTITIES, "ticket": TICKET}.items():
+        for name, doc in {**ENTITIES, "ticket": TICKET, "deal": DEAL}.items():
             svc.metadata.put_document("entity", name, copy.deepcopy(doc), "test")
         svc.metadata.put_document("workflow", "ticket_flow", FLOW, "test")
         svc.metadata.publish("test", "tickets")
@@ -117,7 +118,7 @@ def test_time_trigger_in_state_tested_and_published(
     page.goto("/studio/entities/ticket/rules?lang=zh-CN")
     page.click(".crm-new-time-trigger")
     tour(page, page.url.split("?")[0] + "?event=time&state=open", "studio-rules-time-trigger")
-    page.goto("/studio/entities/ticket/rules/triggers/new?event=time&state=open&lang=en")
+    page.goto("/studio/entities/ticket/rules/triggers?event=time&state=open&lang=en")
     expect(page.locator("#t-transition")).to_be_hidden()  # only the chosen event's settings show
     expect(page.locator("#t-state")).to_be_visible()
     page.fill("#t-label-en", "Escalate open tickets")
@@ -151,3 +152,55 @@ def test_time_trigger_in_state_tested_and_published(
         "escalate_open_tickets"
         in svc.metadata.bundle_of(svc.metadata.active_version() or 0).documents["trigger"]
     )
+
+
+def _add_state(page: Page, label: str, colour: str, *, final: bool = False) -> None:
+    page.click(".crm-wf-add-state")
+    page.fill("#s-label-en", label)
+    page.select_option("#s-colour", colour)
+    if final:
+        page.check("input[name=final]")
+    page.click(".crm-save-state")
+    page.wait_for_url("**/studio/entities/deal/workflow")
+
+
+def test_workflow_with_three_states_and_a_guarded_transition(
+    admin: tuple[Page, Watch], site: tuple[Flask, CrmServices]
+) -> None:
+    page, _ = admin
+    svc = site[1]
+    page.goto("/studio/entities/deal?lang=en")
+    page.click(".crm-open-workflow")
+    page.click(".crm-wf-start")
+    expect(page.locator(".crm-toast")).to_contain_text("Workflow started in the draft.")
+    _add_state(page, "Won", "green", final=True)
+    _add_state(page, "Lost", "red", final=True)
+    page.click(".crm-wf-add-transition")
+    page.fill("#x-label-en", "Win")
+    page.check("input[name=from][value=new]")
+    page.select_option("#x-to", "won")
+    guard = page.locator("#x-guard")
+    guard.press_sequentially("amou")
+    expect(page.locator(".crm-expr-list [role=option]").first).to_contain_text("amount")
+    guard.press("Enter")  # nothing chosen yet: Enter closes the list and submits nothing
+    expect(page.locator(".crm-expr-list")).to_be_hidden()
+    guard.press("Backspace")
+    expect(page.locator(".crm-expr-list [role=option]").first).to_contain_text("amount")
+    guard.press("ArrowDown")
+    guard.press("Enter")
+    guard.press_sequentially(" > 0")
+    expect(guard).to_have_class(re.compile(r"is-valid"))
+    page.check("input[name=required_fields][value=reason]")
+    audit(page, "studio-workflow-transition-en-1366")
+    page.click(".crm-save-transition")
+    page.wait_for_url("**/studio/entities/deal/workflow")
+    expect(page.locator(".crm-wf-diagram .crm-wf-state")).to_have_count(3)
+    expect(page.locator(".crm-wf-diagram .crm-wf-edge")).to_have_count(1)
+    tour(page, "/studio/entities/deal/workflow", "studio-workflow")
+    flow = svc.metadata.draft().documents["workflow"]["deal_flow"]
+    assert [s["name"] for s in flow["states"]] == ["new", "won", "lost"]
+    assert flow["transitions"][0]["guard"] == "amount > 0"
+    page.goto("/studio/review?lang=en")
+    page.click(".crm-publish-now")
+    page.wait_for_url("**/studio/history*")
+    assert "deal_flow" in svc.metadata.bundle_of(svc.metadata.active_version() or 0).documents["workflow"]
