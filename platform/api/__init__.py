@@ -17,6 +17,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     imports,
     meta,
     openapi,
+    ops,
     packs,
     plugins,
     pool,

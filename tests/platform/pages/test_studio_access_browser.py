@@ -1,5 +1,6 @@
-"""The studio's access and users pages in chromium: grant a role store-scoped read on members with the phone
-masked, create a user in a store with that role; both widths, both languages, axe-core, no console errors."""
+"""The studio's access, users and operations pages in chromium: grant a role store-scoped read on members with
+the phone masked, create a user in a store, see the audit log filtered by a user, retry a failed delivery;
+both widths, both languages, axe-core, no console errors."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
+from crm_platform.auth.useradmin import UserAdmin
 from crm_platform.auth.users import authenticate, create_user, user_id_of
 from crm_platform.services import CrmServices
 from metamodel.access.admin import AccessAdmin
+from metamodel.records.hooks import Actor
+from tests.platform.api.test_api_ops import failed_webhook
 from tests.platform.pages.browsersupport import (
     Watch,
     launched_browser,
@@ -118,3 +122,47 @@ def test_grant_store_read_with_masked_phone_and_create_a_store_user(
     assert authenticate(svc.engine, "mei.lin", "ann-amber-kettle-42") is not None
     tour(page, f"/studio/access/users/{uid}", "studio-user")
     tour(page, "/studio/access/users", "studio-users")
+
+
+def test_audit_log_filtered_by_a_user_and_retry_a_failed_delivery(
+    admin: tuple[Page, Watch], site: tuple[Flask, CrmServices]
+) -> None:
+    page, _ = admin
+    svc = site[1]
+    access = AccessAdmin(svc.engine)
+    access.create_role("front_desk")
+    access.set_permissions("front_desk", [{"entity": "member", "operation": "create", "scope": "all"}])
+    store = next(u for u in access.units() if u["name"] == "store_1")
+    made = UserAdmin(svc.engine, access).create(
+        {
+            "username": "li.na",
+            "password": "tea-lantern-violet-88",
+            "unit_id": store["id"],
+            "roles": ["front_desk"],
+        }
+    )
+    svc.runtime().create(
+        "member", {"name": "冯超", "phone": "13812341234"}, Actor(made["id"], "li.na", False)
+    )
+    svc.runtime().create("member", {"name": "Someone else"})
+    page.goto("/studio/ops/audit?lang=en")
+    page.fill("#f-actor", "li.na")
+    page.select_option("#f-entity", "member")
+    page.click(".crm-filter")
+    page.wait_for_url("**actor=li.na**")
+    rows = page.locator(".crm-audit tbody tr[data-entry]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("li.na")
+    assert "actor=li.na" in (page.get_attribute(".crm-export", "href") or "")
+    tour(page, "/studio/ops/audit?actor=li.na", "studio-ops-audit")
+    message_id = failed_webhook(svc.engine, "https://erp.example.com/hooks/<members>")
+    page.goto("/studio/ops/deliveries?lang=zh-CN")
+    row = page.locator(f"tr[data-delivery='{message_id}']")
+    expect(row).to_contain_text("失败")
+    expect(row).to_contain_text("HTTP 503")
+    row.locator(".crm-retry").click()
+    expect(page.locator(".crm-toasts")).to_contain_text(f"投递 #{message_id} 将在定时任务下次运行时发送")
+    expect(page.locator(f"tr[data-delivery='{message_id}']")).to_contain_text("待发送")
+    expect(page.locator(".crm-delivery")).to_contain_text("失败，将重试")
+    tour(page, f"/studio/ops/deliveries?id={message_id}", "studio-ops-deliveries")
+    tour(page, "/studio/ops/scheduler", "studio-ops-scheduler")

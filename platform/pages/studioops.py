@@ -1,0 +1,105 @@
+"""The studio's operations pages: the audit log (filter by user, entity, record, time; CSV export), the
+webhook and e-mail delivery log (status, attempts, last error, retry now) and the scheduler's time rules.
+
+They read and act through the same functions as /api/v1/audit, /api/v1/deliveries and /api/v1/scheduler.
+Administrators only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+
+from crm_platform.api.audit import _query as audit_query
+from crm_platform.api.ops import deliveries_page, retry_delivery, scheduler_rows
+from crm_platform.i18n import t
+from crm_platform.pages.studioadmin import admin_page, entity_choices, error_view, render
+from crm_platform.services import services
+from metamodel.audit import browse
+from metamodel.errors import CrmError
+from rule_engine.ops.deliveries import KINDS, STATUSES, delivery
+
+bp = Blueprint("ops", __name__)
+_AUDIT_FILTERS = ("actor", "entity", "record_id", "action", "since", "until")
+
+
+@bp.get("/ops/audit")
+@admin_page
+def audit() -> Any:
+    """The audit log, newest first, filtered by user, entity, record, action and time."""
+    filters = {k: (request.args.get(k) or "")[:80] for k in _AUDIT_FILTERS}
+    items: list[dict[str, Any]] = []
+    cursor = None
+    error = None
+    status = 200
+    try:
+        with services().engine.connect() as conn:
+            items, cursor = browse(conn, audit_query())
+    except CrmError as exc:
+        error, status = error_view(exc), 422
+    wanted: dict[str, Any] = {k: v for k, v in filters.items() if v}
+    return render(
+        "studio/ops_audit.html",
+        status,
+        items=items,
+        next_url=url_for("studio.ops.audit", **wanted, cursor=cursor) if cursor else None,
+        export_url=url_for("api.audit_export", **wanted),
+        filters=filters,
+        filtered=bool(wanted),
+        entities=entity_choices(),
+        error=error,
+        section="audit",
+    )
+
+
+@bp.get("/ops/deliveries")
+@admin_page
+def deliveries() -> Any:
+    """The delivery log: each webhook and e-mail with status, attempts and last error."""
+    try:
+        found, error, status = deliveries_page(), None, 200
+    except CrmError as exc:
+        found, error, status = {"items": [], "total": 0}, error_view(exc), 422
+    chosen = request.args.get("id") or ""
+    opened = None
+    if chosen.isdigit() and len(chosen) < 19:
+        try:
+            opened = delivery(services().engine, int(chosen))
+        except CrmError:
+            opened = None
+    return render(
+        "studio/ops_deliveries.html",
+        status,
+        items=found["items"],
+        total=found["total"],
+        opened=opened,
+        status_filter=request.args.get("status") or "",
+        kind_filter=request.args.get("kind") or "",
+        statuses=[(s, t(f"ops.status.{s}")) for s in STATUSES],
+        kinds=[(k, t(f"ops.kind.{k}")) for k in KINDS],
+        error=error,
+        section="deliveries",
+    )
+
+
+@bp.post("/ops/deliveries/<message_id>/retry")
+@admin_page
+def retry(message_id: str) -> Any:
+    """Retry one delivery now: it is due at once for the scheduler's next delivery run."""
+    if not message_id.isdigit() or len(message_id) > 18:
+        return redirect(url_for("studio.ops.deliveries"))
+    try:
+        retry_delivery(int(message_id))
+    except CrmError as exc:
+        flash(error_view(exc)["message"], "error")
+        return redirect(url_for("studio.ops.deliveries"))
+    flash(t("ops.retry_queued", id=message_id))
+    return redirect(url_for("studio.ops.deliveries", id=message_id))
+
+
+@bp.get("/ops/scheduler")
+@admin_page
+def scheduler() -> Any:
+    """The time rules: schedule, next due, last run, backlog, failures and the last error."""
+    return render("studio/ops_scheduler.html", rules=scheduler_rows(), section="scheduler")

@@ -1,0 +1,61 @@
+"""The studio's operations pages: admins only, the audit filters, CSRF on retry now, translated errors."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from crm_platform.auth.users import create_user
+from crm_platform.services import CrmServices
+from rule_engine.tables import outbox
+from tests.platform.api.test_api_ops import failed_webhook
+from tests.platform.pages.conftest import PASSWORD, csrf_of
+
+PAGES = ("/studio/ops/audit", "/studio/ops/deliveries", "/studio/ops/scheduler")
+
+
+def _boss(app: Flask, svc: CrmServices) -> FlaskClient:
+    create_user(svc.engine, "boss", PASSWORD, is_admin=True)
+    client = app.test_client()
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
+    return client
+
+
+def test_non_admins_get_403(client: FlaskClient, svc: CrmServices) -> None:
+    message_id = failed_webhook(svc.engine)
+    for path in PAGES:
+        assert client.get(path).status_code == 403, path
+    token = csrf_of(client.get("/").text)
+    assert (
+        client.post(f"/studio/ops/deliveries/{message_id}/retry", data={"csrf_token": token}).status_code
+        == 403
+    )
+    with svc.engine.connect() as conn:
+        assert conn.execute(outbox.select()).first().status == "failed"
+
+
+def test_audit_filters_retry_and_scheduler(site_app: Flask, svc: CrmServices) -> None:
+    boss = _boss(site_app, svc)
+    svc.runtime().create("customer", {"name": "<i>Acme</i>"})
+    page = boss.get("/studio/ops/audit?lang=en&entity=customer")
+    assert page.status_code == 200 and "record.create" in page.text
+    assert "&lt;i&gt;Acme" in page.text or "created customer" in page.text
+    assert "/api/v1/audit/export?entity=customer" in page.text
+    none = boss.get("/studio/ops/audit?lang=en&actor=nobody")
+    assert "No entry matches these filters" in none.text
+    bad = boss.get("/studio/ops/audit?lang=zh-CN&since=yesterday")
+    assert bad.status_code == 422 and "筛选条件无效" in bad.text
+    message_id = failed_webhook(svc.engine, "https://x.example.com/<script>")
+    listed = boss.get("/studio/ops/deliveries?lang=en&status=failed")
+    assert "HTTP 503" in listed.text and "x.example.com/&lt;script&gt;" in listed.text
+    assert "x.example.com/<script>" not in listed.text
+    token = csrf_of(listed.text)
+    assert boss.post(f"/studio/ops/deliveries/{message_id}/retry").status_code == 400  # no CSRF token
+    done = boss.post(f"/studio/ops/deliveries/{message_id}/retry", data={"csrf_token": token})
+    assert done.status_code == 302 and done.location.endswith(f"id={message_id}")
+    with svc.engine.connect() as conn:
+        assert conn.execute(outbox.select()).first().status == "pending"
+    assert boss.get("/studio/ops/deliveries?status=lost").status_code == 422
+    scheduler = boss.get("/studio/ops/scheduler?lang=en")
+    assert scheduler.status_code == 200 and "No time rules are published" in scheduler.text
