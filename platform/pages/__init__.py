@@ -7,9 +7,10 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-# List, board and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
+# List, board, calendar and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
 from crm_platform.pages import (  # noqa: F401
     board,
+    calendar,
     helpers,
     listexport,
     listpage,
