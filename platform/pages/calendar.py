@@ -13,7 +13,7 @@ from crm_platform.i18n import current_locale, t
 from crm_platform.pages.board import list_filters, page_model
 from crm_platform.pages.boardmoves import refusal_text
 from crm_platform.pages.boardsetup import date_fields
-from crm_platform.pages.calendardata import MODES, load_days, moved_value, parse_day, period_of
+from crm_platform.pages.calendardata import MODES, Day, load_days, moved_value, parse_day, period_of
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.views import bp
 from crm_platform.services import services
@@ -45,7 +45,8 @@ def record_calendar(entity: str) -> Any:
     mode = request.args.get("mode") if request.args.get("mode") in MODES else "month"
     today = _today()
     period = period_of(str(mode), parse_day(request.args.get("start"), today))
-    days, more, error = [], False, ""
+    days: list[Day] = []
+    more, error = False, ""
     if definition is not None:
         try:
             filters = list_filters(model, CALENDAR_KEYS)
