@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crm_platform.auth.users import create_token, create_user, set_active, set_password
 from crm_platform.cli_app import invocation_app
 from crm_platform.cli_crypto import generate_key_command, rotate_key_command
+from crm_platform.cli_imports import import_group
 from crm_platform.cli_packs import pack
 from crm_platform.i18n import LOCALES
 from crm_platform.imports_worker import ImportWorker
@@ -452,6 +453,7 @@ def _scheduler_time(at: str, once: bool, allowed: bool) -> dt.datetime:
 cli.add_command(generate_key_command)
 cli.add_command(rotate_key_command)
 cli.add_command(pack)
+cli.add_command(import_group)
 cli.add_command(plugins_command)
 
 

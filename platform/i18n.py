@@ -58,9 +58,21 @@ def t(key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def localized(labels: Any, fallback: str = "") -> str:
+    """Return a metadata label (``{"en": ..., "zh-CN": ...}`` or a plain string) in the request's locale.
+
+    The one helper for labels that packs and metadata carry: entity, field, option, state, transition.
+    """
+    if isinstance(labels, str):
+        return labels or fallback
+    if isinstance(labels, dict):
+        return str(labels.get(current_locale()) or labels.get(DEFAULT_LOCALE) or fallback)
+    return fallback
+
+
 def init_app(app: Flask) -> None:
     """Expose ``t`` and the locale to templates and remember an explicit ?lang= in a cookie."""
-    app.jinja_env.globals.update(t=t, current_locale=current_locale, LOCALES=LOCALES)
+    app.jinja_env.globals.update(t=t, current_locale=current_locale, localized=localized, LOCALES=LOCALES)
 
     @app.after_request
     def _remember_lang(response: Any) -> Any:

@@ -26,7 +26,16 @@ EXPENSIVE_LIMIT = (
     "120/minute"  # bursts pass; exports, imports, reports, publishing: each call is a lot of work
 )
 # Routes (under the API prefix) whose calls are expensive; they count against both limits.
-EXPENSIVE_SUFFIXES = ("/export", "/import", "/reports/run", "/meta/publish", "/meta/rollback", "/meta/purge")
+EXPENSIVE_SUFFIXES = (
+    "/export",
+    "/imports",
+    "/dry-run",
+    "/undo",
+    "/reports/run",
+    "/meta/publish",
+    "/meta/rollback",
+    "/meta/purge",
+)
 EXPENSIVE_PATHS = ("/packs/install", "/meta/dry-run")
 _KIND = "crm_ratelimit_kind"
 log = logging.getLogger(__name__)

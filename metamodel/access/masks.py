@@ -95,6 +95,10 @@ class MaskStyles:
     def __contains__(self, name: object) -> bool:
         return name in self._styles
 
+    def show(self, name: str, value: str) -> str:
+        """Return ``value`` as style ``name`` shows it (the studio previews each pattern on a sample)."""
+        return self._styles[name](value)
+
     def style_for(self, definition: FieldDef, style: str | None = None) -> str:
         """Return the style to use: the rule's, else the field's ``mask`` option, else by type, else default."""
         for candidate in (style, definition.get("mask"), _TYPE_STYLES.get(definition.type)):

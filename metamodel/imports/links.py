@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import Connection, select
 
 from metamodel.imports.normalise import normalise
 from metamodel.model import SiteModel
+
+Scope = Callable[[str], list[Any]]  # entity -> WHERE clauses of the rows the importing user may read
 
 
 class LinkNotFound(ValueError):
@@ -13,11 +18,15 @@ class LinkNotFound(ValueError):
 
 
 class LinkResolver:
-    """Looks link cells up in one transaction; each target's values are read once and cached."""
+    """Looks link cells up in one transaction; each target's values are read once and cached.
 
-    def __init__(self, site: SiteModel, conn: Connection) -> None:
+    Only records the importing user may read are found, so a title tells nothing about the others.
+    """
+
+    def __init__(self, site: SiteModel, conn: Connection, scope: Scope) -> None:
         self.site = site
         self.conn = conn
+        self.scope = scope
         self._maps: dict[tuple[str, str], dict[str, list[int]]] = {}
 
     def resolve(self, entity: str, by: str | None, text: str) -> int:
@@ -48,7 +57,8 @@ class LinkResolver:
             f = model.fields[field_name]
             column = model.table.c[field_name]
             found = {}
-            for record_id, value in self.conn.execute(select(model.table.c.id, column)):
+            statement = select(model.table.c.id, column).where(*self.scope(entity))
+            for record_id, value in self.conn.execute(statement):
                 found.setdefault(normalise(f, value), []).append(int(record_id))
             self._maps[key] = found
         return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, select
 
 from metamodel.imports.normalise import normalise
@@ -16,12 +18,12 @@ class KeyIndex:
         self.key_fields = key_fields
         self._ids: dict[tuple[str, ...], list[int]] | None = None
 
-    def load(self, conn: Connection) -> None:
-        """Read the key values of every stored record."""
+    def load(self, conn: Connection, scope: list[Any]) -> None:
+        """Read the key values of the stored records ``scope`` (WHERE clauses) lets the importing user read."""
         table = self.model.table
         columns = [table.c[name] for name in self.key_fields]
         found: dict[tuple[str, ...], list[int]] = {}
-        for row in conn.execute(select(table.c.id, *columns)):
+        for row in conn.execute(select(table.c.id, *columns).where(*scope)):
             key = self.key_of([row[i + 1] for i in range(len(columns))])
             if key is not None:
                 found.setdefault(key, []).append(int(row[0]))

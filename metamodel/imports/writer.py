@@ -48,10 +48,11 @@ class UnitWriter:
         self.model = site.entity(entity)
         self.header_of = {t: h for h, t in options.mapping.items() if t}
         fields = {t.name: t.field for t in targets(site, self.model)}
-        self.converter = Converter(options, fields, runtime.registry, LinkResolver(site, conn))
+        links = LinkResolver(site, conn, lambda name: runtime.scope_clauses(name, actor))
+        self.converter = Converter(options, fields, runtime.registry, links)
         self.index = KeyIndex(self.model, options.key_fields)
         if options.key_fields:
-            self.index.load(conn)
+            self.index.load(conn, runtime.scope_clauses(entity, actor))
 
     def write(self, unit: Unit) -> Outcome:
         """Write ``unit``; a failure rolls back its savepoint only and is returned as errors."""

@@ -181,6 +181,10 @@ class RuntimeBase:
             return f"#{record_ref}" if isinstance(record_ref, int) else "#"
         return str(shown)
 
+    def scope_clauses(self, entity: str, actor: Actor) -> list[ColumnElement[bool]]:
+        """Return the WHERE clauses limiting ``entity`` rows to those a resolved actor may read."""
+        return self._scope(self.model.entity(entity), actor)
+
     def _scope(self, model: EntityModel, actor: Actor) -> list[ColumnElement[bool]]:
         clauses = [scope(model, actor) for scope in self.hooks.query_scopes]
         return [c for c in clauses if c is not None]

@@ -24,6 +24,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     reports,
     rules,
     tokens,
+    users,
     workflow,
 )
 

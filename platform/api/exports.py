@@ -1,14 +1,14 @@
-"""Export records as CSV and import them as JSON; each needs its own permission ("export", "import")."""
+"""Export records as CSV (needs the "export" permission); imports live in crm_platform.api.imports."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, request, stream_with_context
 
 from crm_platform.api import bp
-from crm_platform.api.common import actor, json_body
+from crm_platform.api.common import actor
 from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.services import services
@@ -16,14 +16,12 @@ from metamodel.access import require
 from metamodel.access.enforcement import permitted_ids
 from metamodel.access.fieldsecurity import field_access
 from metamodel.audit.csvexport import BOM, line_writer, safe_cell
-from metamodel.errors import CrmError, Problem, RecordInvalid
 from metamodel.model import EntityModel
 from metamodel.records.hooks import Actor
 from metamodel.records.query import MAX_LIMIT, ListQuery, parse_list_args
 from metamodel.records.runtime import RecordRuntime
 
 MAX_EXPORT_ROWS = 100_000
-MAX_IMPORT_RECORDS = 1_000
 
 
 @bp.get("/records/<entity>/export")
@@ -82,32 +80,6 @@ def _csv(
         items, cursor = _page(runtime, model, query, who, cursor)
 
 
-@bp.post("/records/<entity>/import")
-def records_import(entity: str) -> Any:
-    """Create many records at once ({"records": [...]}); all or nothing, problems named by index."""
-    runtime = services().runtime()
-    entity_model(runtime, entity)
-    rows = json_body().get("records")
-    if not isinstance(rows, list) or not rows or len(rows) > MAX_IMPORT_RECORDS:
-        message = f"must be a list of 1 to {MAX_IMPORT_RECORDS} records"
-        raise RecordInvalid("'records' is not valid", [Problem("records", message, "type")])
-    with runtime.transaction() as conn:
-        who = require(conn, runtime.resolve(actor(), conn), entity, "import")
-        ids = []
-        for index, row in enumerate(rows):
-            try:
-                if not isinstance(row, dict):
-                    raise RecordInvalid("not an object", [Problem("", "expected an object", "type")])
-                ids.append(runtime.create(entity, row, who, conn=conn)["id"])
-            except CrmError as exc:
-                exc.message = f"records[{index}]: {exc.message}"
-                exc.problems = [
-                    Problem(f"records[{index}].{p.path}".rstrip("."), p.message, p.code) for p in exc.problems
-                ]
-                raise
-    return jsonify({"created": len(ids), "ids": ids}), 201
-
-
 ENDPOINTS.update(
     {
         "records_export": {
@@ -115,30 +87,6 @@ ENDPOINTS.update(
             "errors": ("400", "403", "404"),
             "filters": True,
             "responses": {"200": ("CSV, UTF-8 with a BOM", {"type": "string"}, "text/csv")},
-        },
-        "records_import": {
-            "summary": "Import records (needs the import permission); all or nothing",
-            "errors": ("403", "404", "422"),
-            "request": {
-                "type": "object",
-                "required": ["records"],
-                "properties": {
-                    "records": {"type": "array", "items": {"type": "object"}, "maxItems": MAX_IMPORT_RECORDS}
-                },
-            },
-            "responses": {
-                "201": (
-                    "created",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "created": {"type": "integer"},
-                            "ids": {"type": "array", "items": {"type": "integer"}},
-                        },
-                    },
-                    "application/json",
-                )
-            },
         },
     }
 )

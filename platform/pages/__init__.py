@@ -15,18 +15,24 @@ from crm_platform.pages import (  # noqa: F401
     listexport,
     listpage,
     pool,
+    recent,
     shell,
     studiotriggers,
     viewtabs,
 )
+from crm_platform.pages.approvalpage import bp as approvals_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
+from crm_platform.pages.inbox import bp as inbox_bp
 from crm_platform.pages.packs import bp as packs_bp
 from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
+from crm_platform.pages.searchpage import bp as search_bp
 from crm_platform.pages.studio import bp as studio_bp
+from crm_platform.pages.studioaccess import bp as studio_access_bp
 from crm_platform.pages.studioexpr import bp as studio_expr_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
 from crm_platform.pages.studiorules import bp as studio_rules_bp
+from crm_platform.pages.studiousers import bp as studio_users_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
 from crm_platform.pages.views import bp
 from crm_platform.services import CrmServices
@@ -43,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader([str(folder), *extra])])  # type: ignore[list-item]
     helpers.init_app(app)
     shell.init_app(app)
+    recent.init_app(app)
     viewtabs.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(packs_bp)
@@ -52,9 +59,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
+    for admin_bp in (studio_access_bp, studio_users_bp):
+        app.register_blueprint(admin_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(approvals_bp)
 
 
 __all__ = ["bp", "init_app"]

@@ -133,3 +133,8 @@ def may_configure() -> bool:
 def entity_group(entity: str) -> NavGroup | None:
     """Return the sidebar group holding ``entity`` (for breadcrumbs)."""
     return next((gr for gr in navigation() if any(e.name == entity for e in gr.entities)), None)
+
+
+def nav_entity(entity: str) -> NavEntity | None:
+    """Return the sidebar entry (label and icon) of ``entity``, None when the user may not open it."""
+    return next((e for gr in navigation() for e in gr.entities if e.name == entity), None)

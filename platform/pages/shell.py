@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Flask, get_flashed_messages, request, url_for
 
-from crm_platform.pages.nav import entity_group, icon_name, may_configure, navigation
+from crm_platform.pages.inbox import unread_messages
+from crm_platform.pages.nav import entity_group, icon_name, may_configure, nav_entity, navigation
 
 ERROR_CATEGORIES = frozenset({"error", "danger", "warning"})
 
@@ -69,8 +70,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         nav_groups=safe_navigation,
         nav_group_of=entity_group,
+        nav_entity=nav_entity,
         lang_url=lang_url,
         toasts=toasts,
         tabler_icon=icon_name,
         may_configure=safe_may_configure,
+        unread_messages=unread_messages,
     )

@@ -73,3 +73,14 @@ def decide(
         .values(status=status, decided_by=decided_by, decided_at=at, decision_comment=comment[:2000])
     )
     return result.rowcount == 1
+
+
+def waiting_for(conn: Connection, roles: set[str] | None, limit: int = 100) -> list[dict[str, Any]]:
+    """Return pending approvals a holder of ``roles`` may decide (None: every one, for administrators)."""
+    statement = select(approvals).where(approvals.c.status == PENDING)
+    if roles is not None:
+        if not roles:
+            return []
+        statement = statement.where(approvals.c.role.in_(sorted(roles)))
+    rows = conn.execute(statement.order_by(approvals.c.id).limit(limit)).mappings()
+    return [dict(row) for row in rows]

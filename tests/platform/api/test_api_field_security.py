@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crm_platform.imports_worker import ImportWorker
 from crm_platform.services import CrmServices
 from metamodel.systables import audit_log, users
 from tests.platform.api.apisupport import Api, error_of, options, paths_of
+from tests.platform.api.importsupport import upload
 
 ON_POSTGRES = os.environ.get("CRM_TEST_DATABASE", "sqlite").strip().lower() == "postgresql"
 PHONE, EMAIL, ID_NO = "+8613812341234", "alice@x.com", "110101199003071234"
@@ -179,18 +181,30 @@ def test_export_needs_its_permission_and_is_masked(leads: int, admin: Api, user:
     assert full["id_no"] == ID_NO and full["phone"] == "'" + PHONE
 
 
-def test_import_needs_its_permission_and_keeps_field_rules(leads: int, admin: Api, user: Api) -> None:
-    batch = {"records": [{"name": "A"}, {"name": "B"}]}
-    refused = user.post("/records/lead/import", batch)
+def test_import_needs_its_permission_and_keeps_field_rules(
+    leads: int, admin: Api, user: Api, api_svc: CrmServices
+) -> None:
+    refused = upload(user, b"name\nA\nB\n", entity="lead")
     assert refused.status_code == 403 and error_of(refused)["operation"] == "import"
     permissions(admin, "agent", "read", "create", "update", "import")
-    created = user.ok("POST", "/records/lead/import", batch, status=201)
-    assert created["created"] == 2
-    hidden = user.post("/records/lead/import", {"records": [{"name": "C"}, {"name": "D", "id_no": "1"}]})
-    assert hidden.status_code == 403 and "records[1]" in error_of(hidden)["message"]
-    invalid = user.post("/records/lead/import", {"records": [{"name": "E"}, {"email": "nope"}]})
-    assert invalid.status_code == 422 and {"records[1].name", "records[1].email"} <= paths_of(invalid)
+    assert dry_run(user, b"name\nA\nB\n")["counts"]["created"] == 2
+    hidden = dry_run(user, b"name,id_no\nC,\nD,1\n")
+    assert hidden["counts"] == {"created": 1, "updated": 0, "skipped": 0, "failed": 1}
+    assert [(e["row"], e["column"]) for e in hidden["errors"]] == [(3, "")] and "id_no" in hidden["errors"][
+        0
+    ]["message"]
+    invalid = dry_run(user, b"name,email\nE,\n,nope\n")
+    assert {(e["row"], e["column"]) for e in invalid["errors"]} == {(3, "name"), (3, "email")}
+    job = upload(user, b"name\nA\nB\n", entity="lead").get_json()
+    user.ok("POST", f"/records/lead/imports/{job['id']}/dry-run", {"mapping": job["mapping"]})
+    user.ok("POST", f"/records/lead/imports/{job['id']}/start", status=202)
+    ImportWorker(api_svc).run_pending()
     assert sorted(i["name"] for i in admin.ok("GET", "/records/lead")["items"]) == ["A", "Alice Smith", "B"]
+
+
+def dry_run(api: Api, data: bytes) -> dict[str, Any]:
+    job = upload(api, data, entity="lead").get_json()
+    return dict(api.ok("POST", f"/records/lead/imports/{job['id']}/dry-run", {"mapping": job["mapping"]}))
 
 
 def test_transitions_need_their_permission_which_covers_the_state(leads: int, admin: Api, user: Api) -> None:
