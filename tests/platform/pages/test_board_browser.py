@@ -67,7 +67,12 @@ def drag(page: Page, card: Locator, column: Locator) -> None:
     column.scroll_into_view_if_needed()
     target = column.bounding_box()
     assert target is not None
-    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + min(40, target["height"] / 2), steps=12)
+    x, y = target["x"] + target["width"] / 2, target["y"] + min(40, target["height"] / 2)
+    page.mouse.move(x, y, steps=12)
+    # SortableJS's fallback mode checks the pointer on a timer: let it see the drop target before release.
+    page.wait_for_timeout(120)
+    page.mouse.move(x + 2, y + 2)
+    page.wait_for_timeout(120)
     page.mouse.up()
 
 
