@@ -33,6 +33,7 @@ class Column:
     label: str
     sortable: bool
     align_end: bool = False  # numbers are right-aligned
+    editor: FilterWidget | None = None  # the in-place input of its cells; None: not editable in the list
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,21 @@ def list_columns(
                 definition.label(locale),
                 model.types[name].sortable and level != "masked" and name not in model.seals,
                 bool(presentations and presentations.of(definition.type).align_end),
+                _editor(definition, level, locale, presentations),
             )
         )
     return columns
+
+
+def _editor(
+    definition: FieldDef, level: str, locale: str, presentations: PresentationRegistry | None
+) -> FilterWidget | None:
+    # Only what the reader may change and a person types: no masked, read-only or computed fields.
+    rules = definition.get("rules")
+    computed = isinstance(rules, Mapping) and bool(rules.get("formula") or rules.get("rollup"))
+    if presentations is None or level != "full" or computed:
+        return None
+    return presentations.of(definition.type).inline_widget(definition, locale)
 
 
 def filter_controls(

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -370,4 +371,22 @@ saved_views = Table(
     Column("shared_roles", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_sys_saved_view_entity", "entity", "owner_id"),
+)
+
+# --- follow-up notes (跟进记录) of records: a call, visit or message, and when to follow up next -------
+
+# The newest note's time and next date are also written to the entity's configured fields, which the
+# pool's auto-return and time triggers read; this table keeps every note for the record's timeline.
+followups = Table(
+    "sys_followup",
+    system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entity", String(80), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False),  # call | visit | message | note
+    Column("body", Text, nullable=False),
+    Column("next_date", Date),
+    Column("author_id", BigInteger),  # no foreign key: notes outlive the users who wrote them
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_sys_followup_record", "entity", "record_id", "id"),
 )

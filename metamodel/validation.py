@@ -12,6 +12,7 @@ from metamodel.definitions import Bundle, EntityDef
 from metamodel.documents import check_against, check_document, load_schema
 from metamodel.errors import Problem
 from metamodel.fieldtypes.base import DefinitionContext, FieldTypeRegistry
+from metamodel.followups.config import check_followups
 from metamodel.identifiers import field_name_problem, name_problem
 from metamodel.pool.config import check_pool
 from metamodel.reportdocs import check_reports
@@ -193,7 +194,7 @@ def _check_entity_settings(entity: EntityDef, registry: FieldTypeRegistry) -> li
         problems.append(
             Problem(f"{prefix}.autonumber", "child-table entities have no record numbers", "invalid")
         )
-    return problems + check_pool(entity, registry) + check_views(entity, registry)
+    return problems + check_pool(entity, registry) + check_views(entity, registry) + check_followups(entity)
 
 
 def _check_child_owners(bundle: Bundle) -> list[Problem]:

@@ -90,6 +90,10 @@ class Presentation:
         """Return the input a list filter on this field offers for its value."""
         return FilterWidget("text")
 
+    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
+        """Return the input a list cell offers for editing in place; None: edit on the record form only."""
+        return self.filter_widget(definition, locale)
+
     def widget_template(self, widget: str) -> str:
         """Return the Jinja template name rendering ``widget``."""
         return f"widgets/{widget}.html"

@@ -230,6 +230,9 @@ class DateTimePresentation(Presentation):
     def filter_widget(self, definition: FieldDef, locale: str) -> FilterWidget:
         return FilterWidget("date")
 
+    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
+        return FilterWidget("datetime-local")
+
 
 class SelectPresentation(Presentation):
     """One option: its label as a badge in the option's colour."""
@@ -267,6 +270,9 @@ class MultiSelectPresentation(SelectPresentation):
 
     type = "multi_select"
     widgets: ClassVar[tuple[str, ...]] = ("multi_select",)
+
+    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
+        return None  # several options are chosen on the record form
 
 
 class EmailPresentation(TextPresentation):
@@ -323,6 +329,9 @@ class LinkPresentation(Presentation):
     def filter_widget(self, definition: FieldDef, locale: str) -> FilterWidget:
         return FilterWidget("link", (("target", str(definition.get("target"))),))
 
+    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
+        return None  # a record picker needs the form's search-as-you-type widget
+
 
 class ChildTablePresentation(Presentation):
     """Lines of a child table: the page renders them as a table; elsewhere their count."""
@@ -333,6 +342,9 @@ class ChildTablePresentation(Presentation):
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
         count = len(shown.value) if isinstance(shown.value, list) else 0
         return ctx.text("value.lines").format(n=count)
+
+    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
+        return None  # not a value one types into a cell
 
 
 class JsonPresentation(Presentation):
@@ -352,6 +364,9 @@ class JsonPresentation(Presentation):
         text = self.text(shown, ctx)
         return Markup('<code title="{}">{}</code>').format(text, text[:60])
 
+    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
+        return None  # not a value one types into a cell
+
 
 class AttachmentPresentation(Presentation):
     """A stored file, linked for download."""
@@ -367,6 +382,9 @@ class AttachmentPresentation(Presentation):
         return Markup('<a href="{}"><i class="{}" aria-hidden="true"></i> {}</a>').format(
             ctx.file_url(shown.value), self.icon, self.text(shown, ctx)
         )
+
+    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
+        return None  # not a value one types into a cell
 
 
 BUILTIN_PRESENTATIONS: tuple[type[Presentation], ...] = (

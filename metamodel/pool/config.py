@@ -32,9 +32,15 @@ def pool_config(entity: EntityDef) -> PoolConfig | None:
         contact_fields=tuple(str(name) for name in doc.get("contact_fields") or ()),
         claim_limit=doc.get("claim_limit"),
         return_after_days=doc.get("return_after_days"),
-        follow_up_field=doc.get("follow_up_field"),
+        # Without its own field the pool reads the time of the last follow-up note, when notes keep one.
+        follow_up_field=doc.get("follow_up_field") or _last_followup_field(entity),
         return_unless=doc.get("return_unless") or None,
     )
+
+
+def _last_followup_field(entity: EntityDef) -> str | None:
+    notes: Any = entity.doc.get("followups")
+    return str(notes["last_at_field"]) if isinstance(notes, dict) and notes.get("last_at_field") else None
 
 
 def check_pool(entity: EntityDef, registry: FieldTypeRegistry) -> list[Problem]:

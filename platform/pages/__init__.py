@@ -7,18 +7,23 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-# List, board, calendar and pool routes join the pages blueprint, trigger routes the studio's rules blueprint.
+# List, board, calendar, pool, record page, workflow and follow-up routes join the pages blueprint,
+# trigger routes the studio's rules blueprint.
 from crm_platform.pages import (  # noqa: F401
     board,
     calendar,
+    followups,
     helpers,
+    listbulk,
     listexport,
     listpage,
     pool,
     recent,
+    recordpage,
     shell,
     studiotriggers,
     viewtabs,
+    workflowpanel,
 )
 from crm_platform.pages.approvalpage import bp as approvals_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp

@@ -25,20 +25,10 @@ from crm_platform.listing.export import (
 from crm_platform.listing.savedviews import delete_view, save_view
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.helpers import display_context
-from crm_platform.pages.listpage import page_columns, query_args, request_query
+from crm_platform.pages.listpage import page_columns, query_args, request_query, selected_ids
 from crm_platform.pages.views import _entity, bp
 from crm_platform.services import services
 from metamodel.errors import BadQuery
-
-MAX_SELECTED = 5_000
-
-
-def selected_ids() -> set[int] | None:
-    """Return the ids of the rows ticked for an action on the selection (``ids=1,2``), None for all."""
-    raw = [part for value in request.values.getlist("ids") for part in value.split(",") if part.strip()]
-    if not raw:
-        return None
-    return {int(p) for p in raw[:MAX_SELECTED] if p.strip().isdigit()}
 
 
 @bp.route("/e/<entity>/export.<fmt>")

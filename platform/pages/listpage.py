@@ -13,6 +13,7 @@ from crm_platform.i18n import current_locale, t
 from crm_platform.listing.savedviews import SavedView, views_for
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.helpers import display_context, field_text
+from crm_platform.pages.listoptions import assignees, transitions_of
 from crm_platform.pages.views import OPERATOR_NAMES, _entity, _may, bp
 from crm_platform.services import services
 from form_renderer.listview import cell, choosable_columns, filter_controls, list_columns
@@ -23,7 +24,8 @@ from metamodel.records.query import ListQuery, parse_list_args
 from metamodel.systables import roles
 
 # Keys of the page's own state that are not list-query arguments.
-PAGE_KEYS = frozenset({"cols", "view", "_ffield"})
+PAGE_KEYS = frozenset({"cols", "view", "_ffield", "ids"})
+MAX_SELECTED = 5_000
 COUNT_CAP = 100_000  # the runtime stops counting here; the page then says "100,000+"
 
 
@@ -42,6 +44,14 @@ def query_args() -> dict[str, list[str]]:
         for key in request.args
         if key not in PAGE_KEYS and request.args.getlist(key) != [""]
     }
+
+
+def selected_ids() -> set[int] | None:
+    """Return the ids of the rows ticked for an action on the selection (``ids=1,2``), None for all."""
+    raw = [part for value in request.values.getlist("ids") for part in value.split(",") if part.strip()]
+    if not raw:
+        return None
+    return {int(p) for p in raw[:MAX_SELECTED] if p.strip().isdigit()}
 
 
 def chosen_columns() -> list[str]:
@@ -82,8 +92,19 @@ def record_list(entity: str) -> Any:
     for record in page.items if page else []:
         cells = [cell(presentations, model.fields[c.name], record, ctx, restricted) for c in columns]
         pooled = bool(model.entity.doc.get("pool")) and record.get("owner_id") is None
-        rows.append({"id": record["id"], "number": record.get("record_no"), "cells": cells, "pooled": pooled})
+        raw = {c.name: record.get(c.name) for c in columns if c.editor is not None}
+        rows.append(
+            {
+                "id": record["id"],
+                "number": record.get("record_no"),
+                "cells": cells,
+                "pooled": pooled,
+                "version": record.get("lock_version"),
+                "raw": raw,
+            }
+        )
     views = views_for(svc.engine, int(current_user.id), entity)
+    every = [f.name for f in model.column_fields()]
     return render_template(
         "pages/list.html",
         model=model,
@@ -100,6 +121,9 @@ def record_list(entity: str) -> Any:
         active_view=_active_view(views),
         role_names=_role_names() if current_user.is_admin else [],
         total_text=_total_text(page.total if page else None),
+        settable=[c for c in list_columns(model, locale, restricted, presentations, every) if c.editor],
+        transitions=transitions_of(entity),
+        assignees=assignees(),
         cells_numeric=[c.align_end for c in columns],
         pooled_entity=bool(model.entity.doc.get("pool")),
         locale=locale,

@@ -180,7 +180,14 @@ class WorkflowService:
     ) -> None:
         reason = self.guard_failure(conn, runtime, spec, step, int(record["id"]), actor)
         if reason:
-            raise TransitionRefused(f"transition {step.name} refused: {reason}", step.name, "guard")
+            # The page shows the author's guard_message (code + params), never the expression.
+            raise TransitionRefused(
+                f"transition {step.name} refused: {reason}",
+                step.name,
+                "guard",
+                message_code="workflow.guard_refused",
+                guard_message=dict(step.guard_message),
+            )
         missing = [f for f in step.required_fields if _empty(record.get(f))]
         if missing:
             raise TransitionIncomplete(
@@ -403,6 +410,8 @@ class WorkflowService:
                         "to_label": dict(spec.labels.get(step.target) or {}),
                         "guard_passed": not reason,
                         "reason": reason,
+                        "guard_message": dict(step.guard_message),
+                        "confirm": step.confirm,
                         "required_fields": list(step.required_fields),
                         "missing_fields": [f for f in step.required_fields if _empty(record.get(f))],
                         "needs_approval": approval,

@@ -24,10 +24,12 @@ class TransitionSpec:
     target: str
     roles: tuple[str, ...]
     guard: str | None
+    guard_message: Mapping[str, str]  # what a refused guard tells the user, per language (en, zh-CN)
     required_fields: tuple[str, ...]
     approval_role: str | None
     approval_if: str | None  # approval is needed only while this holds (always when None)
     actions: tuple[Mapping[str, Any], ...]
+    confirm: bool = False  # the page asks before taking it
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> TransitionSpec:
@@ -40,10 +42,12 @@ class TransitionSpec:
             target=str(doc["to"]),
             roles=tuple(doc.get("roles") or ()),
             guard=guard or None,
+            guard_message=dict(doc.get("guard_message") or {}),
             required_fields=tuple(doc.get("required_fields") or ()),
             approval_role=doc.get("approval_role") or None,
             approval_if=str(doc.get("approval_if") or "").strip() or None,
             actions=tuple(doc.get("actions") or ()),
+            confirm=bool(doc.get("confirm")),
         )
 
     def leaves(self, state: str | None) -> bool:
