@@ -83,6 +83,8 @@ def test_cells_and_filter_chips_read_in_words(client: FlaskClient, svc: CrmServi
     assert (
         "名称 等于 金卡" not in text and "Tier 等于 金卡" in text
     )  # the chip: label, operator, option label
-    assert re.search(r'<td data-label="Credit" class="[^"]*\btext-end\b[^"]*"[^>]*>\s*¥12,345.50\s*</td>', html)
+    assert re.search(
+        r'<td data-label="Credit" class="[^"]*\btext-end\b[^"]*"[^>]*>\s*¥12,345.50\s*</td>', html
+    )
     assert f'<a href="/e/company/{company["id"]}">ACME &lt;Ltd&gt;</a>' in html  # linked by its title
     assert 'class="badge crm-badge"' in html
