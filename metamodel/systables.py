@@ -345,6 +345,15 @@ personal_reports = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+personal_dashboards = Table(
+    "sys_personal_dashboard",
+    system_metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # --- sign-in sessions: one row per signed-in browser; deleting it ends that session at once ----------
 
 sessions = Table(

@@ -26,6 +26,7 @@ from crm_platform.pages import (  # noqa: F401
     workflowpanel,
 )
 from crm_platform.pages.approvalpage import bp as approvals_bp
+from crm_platform.pages.dashboardedit import bp as dashboard_edit_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.inbox import bp as inbox_bp
 from crm_platform.pages.packs import bp as packs_bp
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(approvals_bp)
+    app.register_blueprint(dashboard_edit_bp)
 
 
 __all__ = ["bp", "init_app"]

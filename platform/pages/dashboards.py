@@ -10,12 +10,14 @@ from flask_login import login_required
 
 from crm_platform.api.common import actor
 from crm_platform.i18n import current_locale, t
-from crm_platform.pages.reports import failure_text, report_label, result_context
-from crm_platform.reporting.reports import may_see, text_of
+from crm_platform.pages.dashboardedit import may_edit, report_label
+from crm_platform.pages.reports import failure_text, result_context
+from crm_platform.reporting.boards import MY_BOARD
+from crm_platform.reporting.reports import find_report, text_of
 from crm_platform.reporting.widgets import described, find_dashboard, number, short_list, visible_dashboards
 from crm_platform.services import services
 from metamodel.access.grants import held_roles
-from metamodel.errors import CrmError
+from metamodel.errors import CrmError, NotFound
 
 bp = Blueprint("dashboard_pages", __name__)
 log = logging.getLogger(__name__)
@@ -44,9 +46,14 @@ def dashboards() -> Any:
             "label": text_of(d.get("label"), locale) or d["name"],
             "widgets": len(d.get("widgets") or []),
             "home": bool(d.get("home")),
+            "personal": bool(d.get("personal")),
         }
         for d in visible_dashboards(services().runtime())
     ]
+    if not any(d["name"] == MY_BOARD for d in items):
+        items.append(
+            {"name": MY_BOARD, "label": t("dashboard.mine"), "widgets": 0, "home": False, "personal": True}
+        )
     return render_template("dashboards/list.html", dashboards=items)
 
 
@@ -54,8 +61,8 @@ def dashboards() -> Any:
 @login_required
 def dashboard(name: str) -> Any:
     """Show a dashboard's grid; every widget fetches its own data afterwards."""
-    board = described(find_dashboard(services().runtime(), name[:40]))
-    return render_template("dashboards/view.html", board=board)
+    doc = find_dashboard(services().runtime(), name[:40])
+    return render_template("dashboards/view.html", board=described(doc), may_edit=may_edit(doc))
 
 
 @bp.get("/dashboards/<name>/widgets/<int:index>")
@@ -71,10 +78,11 @@ def widget(name: str, index: int) -> Any:
         spec = widgets[index]
         context: dict[str, Any] = {"kind": spec["type"], "error": ""}
         if spec["type"] == "report":
-            report = runtime.model.bundle.docs("report").get(str(spec.get("report")))
-            if report is None or not may_see(runtime, report):
+            try:
+                report = find_report(runtime, str(spec.get("report"))[:40])
+            except NotFound:
                 return render_template("dashboards/widget.html", error=t("dashboard.err.no_report"))
-            context.update(result_context(dict(report)), report=report, label=report_label(dict(report)))
+            context.update(result_context(report), report=report, label=report_label(report))
         elif spec["type"] == "number":
             context["data"] = number(runtime, spec)
             context["list_url"] = url_for("pages.record_list", entity=spec["entity"])

@@ -14,7 +14,7 @@ from crm_platform.pages.helpers import display_context
 from crm_platform.pages.listpage import selected_ids
 from crm_platform.pages.submit import _worded
 from crm_platform.pages.views import _entity, bp
-from crm_platform.pages.workflowpanel import workflow_service
+from crm_platform.pages.workflowpanel import workflow_service as _workflow_service
 from crm_platform.services import services
 from form_renderer.listview import cell
 from metamodel.errors import CrmError
@@ -62,7 +62,7 @@ def _run(model: EntityModel, ids: list[int], action: str) -> bulk.BulkResult:
     if action == "delete":
         return bulk.delete(runtime, model.name, ids, actor)
     if action.startswith("transition:"):
-        service = workflow_service()
+        service = _workflow_service()
         if service is None:
             abort(404, description="workflows are not installed")
         return bulk.transition(service, runtime, model.name, ids, action.partition(":")[2][:80], actor)

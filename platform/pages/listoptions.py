@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm_platform.i18n import current_locale
-from crm_platform.pages.workflowpanel import workflow_service
+from crm_platform.pages.workflowpanel import workflow_service as _workflow_service
 from crm_platform.services import services
 from metamodel.systables import users
 from rule_engine.workflow import workflow_for
@@ -14,7 +14,7 @@ from rule_engine.workflow import workflow_for
 def transitions_of(entity: str) -> list[tuple[str, str]]:
     """Return (name, label) of the entity's workflow transitions, for the bulk bar."""
     spec = workflow_for(services().metadata.model(), entity)
-    if spec is None or workflow_service() is None:
+    if spec is None or _workflow_service() is None:
         return []
     locale = current_locale()
     return [(s.name, str(s.label.get(locale) or s.label.get("en") or s.name)) for s in spec.transitions]

@@ -10,8 +10,9 @@ from flask_login import login_required
 
 from crm_platform.api.common import username
 from crm_platform.i18n import current_locale, t
+from crm_platform.pages.dashboardedit import report_label
 from crm_platform.pages.nav import may_configure, readable_entities
-from crm_platform.pages.reports import failure_text, report_label
+from crm_platform.pages.reports import failure_text
 from crm_platform.reporting.acting import actor
 from crm_platform.reporting.builder import (
     DIMENSION_SLOTS,

@@ -8,19 +8,15 @@ from flask import Blueprint, render_template
 from flask_login import login_required
 
 from crm_platform.i18n import current_locale, t
+from crm_platform.pages.dashboardedit import report_label, targets
 from crm_platform.reporting.charts import chart_spec, drill_url
 from crm_platform.reporting.export import export_response
-from crm_platform.reporting.reports import find_report, run_report, text_of, visible_reports
+from crm_platform.reporting.reports import find_report, run_report, visible_reports
 from crm_platform.services import services
 from metamodel.access import AccessDenied
 from metamodel.errors import BadQuery, CrmError
 
 bp = Blueprint("report_pages", __name__)
-
-
-def report_label(doc: dict[str, Any]) -> str:
-    """Return a report's label in the reader's language."""
-    return text_of(doc.get("label"), current_locale()) or str(doc["name"])
 
 
 def failure_text(exc: CrmError) -> str:
@@ -82,9 +78,9 @@ def report(name: str) -> Any:
     """Show one report: its chart, its table (cells drill down to the records) and export links."""
     doc = find_report(services().runtime(), name[:40])
     context = result_context(doc)
-    return render_template("reports/view.html", doc=doc, label=report_label(doc), **context), 400 if context[
-        "error"
-    ] else 200
+    boards = targets(shared_source=not doc.get("personal"))
+    page = render_template("reports/view.html", doc=doc, label=report_label(doc), boards=boards, **context)
+    return page, 400 if context["error"] else 200
 
 
 @bp.get("/reports/<name>/export.<fmt>")

@@ -35,15 +35,17 @@ def name_taken(svc: CrmServices, user_id: int, name: str, shared: bool) -> bool:
     return name in svc.metadata.model().bundle.docs("report") or name in svc.metadata.draft().docs("report")
 
 
-def save_shared(svc: CrmServices, doc: dict[str, Any], user: str) -> bool:
-    """Put a shared report in the draft; publish it at once when nothing else waits. True when published."""
+def save_shared(svc: CrmServices, doc: dict[str, Any], user: str, kind: str = "report") -> bool:
+    """Put a shared report (or dashboard) in the draft; publish it at once when nothing else waits.
+    True when published."""
     active = svc.metadata.model().bundle
     draft = svc.metadata.draft()
-    others_pending = _without(draft.documents, doc["name"]) != _without(active.documents, doc["name"])
-    svc.metadata.put_document("report", str(doc["name"]), doc, user)
+    name = str(doc["name"])
+    others_pending = _without(draft.documents, kind, name) != _without(active.documents, kind, name)
+    svc.metadata.put_document(kind, name, {k: v for k, v in doc.items() if k != "personal"}, user)
     if others_pending:
         return False
-    svc.metadata.publish(user, f"report {doc['name']} shared from the report builder")
+    svc.metadata.publish(user, f"{kind} {name} saved from its page")
     return True
 
 
@@ -52,7 +54,7 @@ def save_mine(svc: CrmServices, user_id: int, doc: dict[str, Any]) -> None:
     save_personal(svc.engine, user_id, {k: v for k, v in doc.items() if k != "roles"})
 
 
-def _without(documents: dict[str, dict[str, Any]], report: str) -> dict[str, dict[str, Any]]:
-    out = {kind: dict(docs) for kind, docs in documents.items() if docs}
-    out.get("report", {}).pop(report, None)
-    return {kind: docs for kind, docs in out.items() if docs}
+def _without(documents: dict[str, dict[str, Any]], kind: str, name: str) -> dict[str, dict[str, Any]]:
+    out = {k: dict(docs) for k, docs in documents.items() if docs}
+    out.get(kind, {}).pop(name, None)
+    return {k: docs for k, docs in out.items() if docs}

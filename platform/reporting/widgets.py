@@ -7,17 +7,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm_platform.i18n import current_locale
+from crm_platform.listing.savedviews import views_for
 from crm_platform.reporting.acting import actor
-from crm_platform.reporting.reports import may_see, plain, run_report, site_zone, text_of
+from crm_platform.reporting.boards import MY_BOARD, my_board_doc, personal_boards
+from crm_platform.reporting.reports import find_report, may_see, plain, run_report, site_zone, text_of
 from metamodel.dashboards import list_query, number_queries
 from metamodel.errors import NotFound
+from metamodel.records.query import ListQuery, parse_list_args
 from metamodel.records.runtime import RecordRuntime
+
+SHORT_LIST = 5
 
 
 def visible_dashboards(runtime: RecordRuntime) -> list[dict[str, Any]]:
-    """Return the dashboards the user may see, by name."""
+    """Return the dashboards the user may see, by name, then her own ones."""
     docs = runtime.model.bundle.docs("dashboard").values()
-    return sorted((dict(d) for d in docs if may_see(runtime, d)), key=lambda d: str(d["name"]))
+    shared = sorted((dict(d) for d in docs if may_see(runtime, d)), key=lambda d: str(d["name"]))
+    mine = personal_boards(runtime.engine, int(actor().user_id or 0))
+    return shared + [mine[n] for n in sorted(mine) if n not in {d["name"] for d in shared}]
 
 
 def home_dashboard(runtime: RecordRuntime) -> dict[str, Any] | None:
@@ -31,9 +38,14 @@ def home_dashboard(runtime: RecordRuntime) -> dict[str, Any] | None:
 def find_dashboard(runtime: RecordRuntime, name: str) -> dict[str, Any]:
     """Return the dashboard called ``name`` when the user may see it; NotFound otherwise."""
     doc = runtime.model.bundle.docs("dashboard").get(name)
-    if doc is None or not may_see(runtime, doc):
-        raise NotFound(f"no dashboard '{name[:40]}'")
-    return dict(doc)
+    if doc is not None and may_see(runtime, doc):
+        return dict(doc)
+    mine = personal_boards(runtime.engine, int(actor().user_id or 0))
+    if name in mine:
+        return mine[name]
+    if name == MY_BOARD and doc is None:
+        return my_board_doc()  # her own dashboard exists as soon as she opens it
+    raise NotFound(f"no dashboard '{name[:40]}'")
 
 
 def described(doc: dict[str, Any]) -> dict[str, Any]:
@@ -43,11 +55,15 @@ def described(doc: dict[str, Any]) -> dict[str, Any]:
         "name": doc["name"],
         "label": text_of(doc.get("label"), locale) or doc["name"],
         "home": bool(doc.get("home")),
+        "personal": bool(doc.get("personal")),
         "widgets": [
             {
                 "index": index,
                 "type": widget["type"],
-                "title": text_of(widget.get("title"), locale) or widget.get("report") or widget.get("entity"),
+                "title": text_of(widget.get("title"), locale)
+                or widget.get("view")
+                or widget.get("report")
+                or widget.get("entity"),
                 "width": widget.get("width", 6 if widget["type"] != "number" else 3),
             }
             for index, widget in enumerate(doc.get("widgets") or [])
@@ -62,10 +78,7 @@ def widget_data(runtime: RecordRuntime, doc: dict[str, Any], index: int) -> dict
         raise NotFound(f"dashboard '{doc['name']}' has no widget {index}")
     widget = widgets[index]
     if widget["type"] == "report":
-        report = runtime.model.bundle.docs("report").get(str(widget.get("report")))
-        if report is None or not may_see(runtime, report):
-            raise NotFound(f"no report '{widget.get('report')}'")
-        return {"type": "report", **run_report(runtime, dict(report))}
+        return {"type": "report", **run_report(runtime, find_report(runtime, str(widget.get("report"))))}
     if widget["type"] == "number":
         return number(runtime, widget)
     return short_list(runtime, widget)
@@ -103,8 +116,26 @@ def short_list(runtime: RecordRuntime, widget: dict[str, Any]) -> dict[str, Any]
     """Return a list widget's few records and its columns' labels."""
     entity = str(widget["entity"])
     model = runtime.model.entity(entity)
-    page = runtime.list(entity, list_query(model, runtime.registry, widget), actor())
+    query, names, view_id = _list_source(runtime, widget)
+    page = runtime.list(entity, query, actor())
     locale = current_locale()
-    names = widget.get("columns") or [f.name for f in model.column_fields()][:3]
+    names = names or [f.name for f in model.column_fields()][:3]
     columns = [{"key": n, "label": model.fields[n].label(locale)} for n in names if n in model.fields]
-    return {"type": "list", "entity": entity, "columns": columns, "items": page.items}
+    return {"type": "list", "entity": entity, "columns": columns, "items": page.items, "view_id": view_id}
+
+
+def _list_source(runtime: RecordRuntime, widget: dict[str, Any]) -> tuple[ListQuery, list[str], int | None]:
+    """Return a list widget's query, columns and saved view id: its own filters, or a saved view's."""
+    entity = str(widget["entity"])
+    model = runtime.model.entity(entity)
+    name = widget.get("view")
+    if not name:
+        return list_query(model, runtime.registry, widget), list(widget.get("columns") or []), None
+    views = views_for(runtime.engine, int(actor().user_id or 0), entity)
+    view = next((v for v in views if v.name == name), None)
+    if view is None:
+        raise NotFound(f"no saved view '{str(name)[:80]}' of {entity}")
+    query = parse_list_args(model, runtime.registry, view.query)
+    query.limit = int(widget.get("limit") or SHORT_LIST)
+    query.cursor = None
+    return query, list(widget.get("columns") or view.columns[:4]), view.id
