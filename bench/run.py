@@ -86,6 +86,11 @@ BENCHMARKS: list[Benchmark] = [
         "a two-dimension report (status x month) through the runtime vs the bare SQL it issues",
     ),
     Benchmark(
+        "view_pages",
+        "bench.view_pages:run",
+        "the list page and the kanban board page on N records vs the bare SQL each issues",
+    ),
+    Benchmark(
         "pack_install",
         "bench.pack_install:run",
         "installing each bundled industry pack with its sample data on an empty site",
