@@ -101,6 +101,11 @@ BENCHMARKS: list[Benchmark] = [
         "XLSX export of 100,000 list rows: peak memory against 10,000 rows (constant memory) and rows/s",
     ),
     Benchmark(
+        "view_pages",
+        "bench.view_pages:run",
+        "the list page and the kanban board page on N records vs the bare SQL each issues",
+    ),
+    Benchmark(
         "pack_install",
         "bench.pack_install:run",
         "installing each bundled industry pack with its sample data on an empty site",

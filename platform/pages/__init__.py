@@ -7,10 +7,11 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-# List, board, pool, record page, workflow and follow-up routes join the pages blueprint, trigger routes
-# the studio's rules blueprint.
+# List, board, calendar, pool, record page, workflow and follow-up routes join the pages blueprint,
+# trigger routes the studio's rules blueprint.
 from crm_platform.pages import (  # noqa: F401
     board,
+    calendar,
     followups,
     helpers,
     importpage,

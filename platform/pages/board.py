@@ -14,6 +14,7 @@ from crm_platform.pages.boardsetup import BoardSetup, board_setup
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.views import bp
 from crm_platform.services import services
+from metamodel.access import require
 from metamodel.errors import BadQuery, CrmError, NotFound
 from metamodel.model import EntityModel
 from metamodel.records.query import Filter, parse_list_args
@@ -25,10 +26,13 @@ BOARD_KEYS = ("group", "sum", "value", "cursor", "lang")
 
 
 def page_model(entity: str) -> EntityModel:
-    """Return the entity of a board or calendar page; 404 for unknown and child-table entities."""
+    """Return the entity of a board or calendar page; 404 for unknown and child-table entities, 403 when
+    the reader may not read its records."""
     model = services().metadata.model().entities.get(entity)
     if model is None or model.entity.is_child:
         abort(404, description=f"entity '{entity}' does not exist")
+    with services().engine.connect() as conn:
+        require(conn, current_user.actor(), entity, "read")  # even a page with nothing to show says so
     return model
 
 

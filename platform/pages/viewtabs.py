@@ -13,7 +13,22 @@ from metamodel.viewsettings import datable, groupable
 
 # Query-string keys that belong to one view only; the filters travel between the views.
 _OWN_KEYS = frozenset(
-    {"view", "cols", "group", "sum", "date", "mode", "start", "cursor", "page", "sort", "q", "count", "value"}
+    {
+        "lang",
+        "view",
+        "cols",
+        "group",
+        "sum",
+        "date",
+        "mode",
+        "start",
+        "cursor",
+        "page",
+        "sort",
+        "q",
+        "count",
+        "value",
+    }
 )
 
 

@@ -166,11 +166,51 @@
     }).catch(function () { button.disabled = false; });
   }
 
+  // --- the calendar: drop an entry on another day to reschedule it --------------------------------
+  function initCalendar(calendar) {
+    if (calendar.dataset.movable !== "true") { return; }
+    calendar.querySelectorAll(".crm-cal-items").forEach(function (list) {
+      Sortable.create(list, {
+        group: "calendar",
+        sort: false,
+        draggable: ".crm-cal-item",
+        forceFallback: true,
+        fallbackOnBody: true,
+        delayOnTouchOnly: true,
+        delay: 150,
+        ghostClass: "crm-card-ghost",
+        onEnd: function (event) {
+          if (event.from === event.to) { return; }
+          var item = event.item, from = event.from, index = event.oldIndex;
+          item.classList.add("crm-card-busy");
+          post(calendar.dataset.moveUrl, {record_id: item.dataset.id, day: event.to.dataset.day, lock_version: item.dataset.version})
+            .then(function (answer) {
+              item.classList.remove("crm-card-busy");
+              if (answer.ok) {
+                item.dataset.version = answer.lock_version;
+                event.to.closest(".crm-cal-day").classList.remove("crm-cal-empty");
+                toast(answer.message, false);
+                return;
+              }
+              from.insertBefore(item, from.children[index] || null);
+              toast(answer.message || calendar.dataset.labelFailed, true);
+            }).catch(function () {
+              item.classList.remove("crm-card-busy");
+              from.insertBefore(item, from.children[index] || null);
+              toast(calendar.dataset.labelFailed, true);
+            });
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".crm-autosubmit").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
     var board = document.getElementById("crm-board");
     if (board) { initBoard(board); }
+    var calendar = document.getElementById("crm-calendar");
+    if (calendar) { initCalendar(calendar); }
   });
 }());

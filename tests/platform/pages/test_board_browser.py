@@ -67,7 +67,12 @@ def drag(page: Page, card: Locator, column: Locator) -> None:
     column.scroll_into_view_if_needed()
     target = column.bounding_box()
     assert target is not None
-    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 40, steps=12)
+    x, y = target["x"] + target["width"] / 2, target["y"] + min(40, target["height"] / 2)
+    page.mouse.move(x, y, steps=12)
+    # SortableJS's fallback mode checks the pointer on a timer: let it see the drop target before release.
+    page.wait_for_timeout(120)
+    page.mouse.move(x + 2, y + 2)
+    page.wait_for_timeout(120)
     page.mouse.up()
 
 
@@ -122,3 +127,23 @@ def test_board_pages_in_both_languages(admin: tuple[Page, Watch], site: tuple[Fl
         )
     tour(page, "/e/deal/board", "board")
     tour(page, "/e/deal/board?group=priority", "board-priority")
+
+
+def test_calendar_drag_to_another_day_and_tour(
+    admin: tuple[Page, Watch], site: tuple[Flask, CrmServices]
+) -> None:
+    page, _ = admin
+    runtime = site[1].runtime()
+    deal = runtime.create("deal", {"title": "Site visit", "close_on": "2026-12-08"})
+    runtime.create("deal", {"title": "Contract signing", "close_on": "2026-12-08"})
+    runtime.create("deal", {"title": "Kick-off", "close_on": "2026-12-16"})
+    page.goto("/e/deal/calendar?start=2026-12-01&lang=en")
+    entry = page.locator(f'.crm-cal-item[data-id="{deal["id"]}"]')
+    drag(page, entry, page.locator('.crm-cal-items[data-day="2026-12-10"]'))
+    expect(
+        page.locator('.crm-cal-items[data-day="2026-12-10"]').locator(f'[data-id="{deal["id"]}"]')
+    ).to_be_visible()
+    expect(page.locator(".crm-toast").last).to_contain_text("Moved to 2026-12-10.")
+    assert runtime.get("deal", deal["id"])["close_on"] == "2026-12-10"
+    tour(page, "/e/deal/calendar?start=2026-12-01", "calendar-month")
+    tour(page, "/e/deal/calendar?start=2026-12-01&mode=week", "calendar-week")
