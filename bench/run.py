@@ -106,6 +106,11 @@ BENCHMARKS: list[Benchmark] = [
         "the list page and the kanban board page on N records vs the bare SQL each issues",
     ),
     Benchmark(
+        "global_search",
+        "bench.global_search:run",
+        "global search (common and rare text) on N records through the runtime vs the bare SQL it issues",
+    ),
+    Benchmark(
         "pack_install",
         "bench.pack_install:run",
         "installing each bundled industry pack with its sample data on an empty site",
