@@ -80,6 +80,7 @@ def test_validation_with_completion_check_and_live_test(
     tour(page, "/studio/entities/ticket/rules", "studio-rules")
     page.goto("/studio/entities/ticket/rules?lang=en")
     page.click(".crm-new-validation")
+    page.wait_for_load_state()
     condition = page.locator("#v-condition")
     condition.press_sequentially("hou")
     option = page.locator(".crm-expr-list [role=option]").first
@@ -117,6 +118,7 @@ def test_time_trigger_in_state_tested_and_published(
     svc = site[1]
     page.goto("/studio/entities/ticket/rules?lang=zh-CN")
     page.click(".crm-new-time-trigger")
+    page.wait_for_load_state()
     tour(page, page.url.split("?")[0] + "?event=time&state=open", "studio-rules-time-trigger")
     page.goto("/studio/entities/ticket/rules/triggers?event=time&state=open&lang=en")
     expect(page.locator("#t-transition")).to_be_hidden()  # only the chosen event's settings show
@@ -156,6 +158,7 @@ def test_time_trigger_in_state_tested_and_published(
 
 def _add_state(page: Page, label: str, colour: str, *, final: bool = False) -> None:
     page.click(".crm-wf-add-state")
+    page.wait_for_load_state()  # studio.js derives the stored name from the label once it has run
     page.fill("#s-label-en", label)
     page.select_option("#s-colour", colour)
     if final:
@@ -176,6 +179,7 @@ def test_workflow_with_three_states_and_a_guarded_transition(
     _add_state(page, "Won", "green", final=True)
     _add_state(page, "Lost", "red", final=True)
     page.click(".crm-wf-add-transition")
+    page.wait_for_load_state()
     page.fill("#x-label-en", "Win")
     page.check("input[name=from][value=new]")
     page.select_option("#x-to", "won")
