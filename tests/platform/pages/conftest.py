@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser
 
 from crm_platform.auth.users import create_user
 from crm_platform.services import CrmServices
+from tests.platform.pages.browsersupport import launched_browser, serving
 
 PASSWORD = "pages-pass-1"
 
@@ -88,3 +91,17 @@ def client(site_app: Flask) -> FlaskClient:
     response = client.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
     return client
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """One chromium for the module (browser tests)."""
+    with launched_browser(chromium_path) as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def base_url(site: tuple[Flask, CrmServices]) -> Iterator[str]:
+    """The module's `site` app served on a free port (browser tests define `site`)."""
+    with serving(site[0]) as url:
+        yield url

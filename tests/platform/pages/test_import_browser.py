@@ -17,9 +17,7 @@ from tests.platform.pages.browsersupport import (
     WIDTHS,
     Watch,
     audit,
-    launched_browser,
     module_app,
-    serving,
     sign_in,
     tour,
     watched_page,
@@ -54,20 +52,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
         worker.start()
         yield app, svc
         worker.stop()
-
-
-@pytest.fixture(scope="module")
-def base_url(site: tuple[Flask, CrmServices]) -> Iterator[str]:
-    """The module's app served on a free port."""
-    with serving(site[0]) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    """One chromium for the module."""
-    with launched_browser(chromium_path) as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ from crm_platform.services import CrmServices
 from tests.platform.pages.browsersupport import (
     Watch,
     audit,
-    launched_browser,
     module_app,
-    serving,
     sign_in,
     watched_page,
 )
@@ -43,20 +41,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
             svc.runtime().create("customer", {**values, "credit": str(100 * i), "company": acme["id"]})
         create_user(svc.engine, "boss", PASSWORD, is_admin=True)
         yield app, svc
-
-
-@pytest.fixture(scope="module")
-def base_url(site: tuple[Flask, CrmServices]) -> Iterator[str]:
-    """The module's app served on a free port."""
-    with serving(site[0]) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    """One chromium for the module."""
-    with launched_browser(chromium_path) as launched:
-        yield launched
 
 
 @pytest.fixture

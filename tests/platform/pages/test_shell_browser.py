@@ -24,9 +24,7 @@ from metamodel.records.query import ListQuery
 from tests.platform.pages.browsersupport import (
     Watch,
     audit,
-    launched_browser,
     module_app,
-    serving,
     sign_in,
     tour,
     watched_page,
@@ -88,20 +86,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
 
         app.add_url_rule("/_test/boom", "test_boom", boom)
         yield app, svc
-
-
-@pytest.fixture(scope="module")
-def base_url(site: tuple[Flask, CrmServices]) -> Iterator[str]:
-    """The module's app served on a free port."""
-    with serving(site[0]) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    """One chromium for the module."""
-    with launched_browser(chromium_path) as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ from crm_platform.services import CrmServices
 from tests.platform.pages.browsersupport import (
     Watch,
     audit,
-    launched_browser,
     module_app,
-    serving,
     sign_in,
     tour,
     watched_page,
@@ -38,20 +36,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
         svc.metadata.publish("test", "First customers")
         create_user(svc.engine, "boss", PASSWORD, display_name="Zhang Wei", is_admin=True)
         yield app, svc
-
-
-@pytest.fixture(scope="module")
-def base_url(site: tuple[Flask, CrmServices]) -> Iterator[str]:
-    """The module's app served on a free port."""
-    with serving(site[0]) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    """One chromium for the module."""
-    with launched_browser(chromium_path) as launched:
-        yield launched
 
 
 @pytest.fixture
