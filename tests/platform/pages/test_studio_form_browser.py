@@ -76,8 +76,11 @@ def test_design_a_form_with_a_condition_and_a_live_preview(
         page,
         '[data-crm-palette] .crm-chip[data-field="vip"] .crm-chip-grip',
         '[data-crm-section] .crm-chip[data-field="tier"]',
+        landed='[data-crm-section]:has(.crm-chip[data-field="tier"]) .crm-chip[data-field="vip"]',
     )
-    expect(page.locator('[data-crm-section] .crm-chip[data-field="vip"]')).to_have_count(1)
+    expect(
+        page.locator('[data-crm-section]:has(.crm-chip[data-field="tier"]) .crm-chip[data-field="vip"]')
+    ).to_have_count(1)
     expect(preview.locator('.field[data-field="vip"]')).to_be_visible()
     # Its properties: a label and a condition; a typo gets the engine's message at its position.
     page.click('.crm-chip[data-field="vip"] .crm-chip-edit')
@@ -110,8 +113,9 @@ def test_design_a_form_with_a_condition_and_a_live_preview(
     audit(page, "studio-form-designer-saved-zh-CN-390")
 
 
-def _drag(page: Page, source: str, target: str) -> None:
-    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer)."""
+def _drag(page: Page, source: str, target: str, *, landed: str) -> None:
+    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer); release once the
+    dragged chip sits where `landed` finds it (under load SortableJS may still be catching up)."""
     start = page.locator(source).bounding_box()
     end = page.locator(target).bounding_box()
     assert start and end
@@ -121,7 +125,9 @@ def _drag(page: Page, source: str, target: str) -> None:
     x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
     page.mouse.move(x, y, steps=20)
     # Hover a moment over the target chip, as a hand does, so SortableJS settles there.
-    for dy in (-3, 3, 0):
+    for dy in (-3, 3, 0, -3, 3, 0, -3, 3, 0, -3, 3, 0):
         page.wait_for_timeout(60)
         page.mouse.move(x, y + dy, steps=2)
+        if page.locator(landed).count():
+            break
     page.mouse.up()
