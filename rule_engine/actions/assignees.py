@@ -65,10 +65,10 @@ def candidates(ctx: ActionContext, config: Mapping[str, Any]) -> tuple[str, list
         team = str(config["team"])
         return f"team '{team}'", team_user_ids(conn, team)
     if config.get("team_field"):
-        team = record.get(str(config["team_field"]))
-        if not team:
+        named = record.get(str(config["team_field"]))
+        if not named:
             raise ActionFailed(f"the record names no team in '{config['team_field']}'")
-        return f"team '{team}'", team_user_ids(conn, str(team))
+        return f"team '{named}'", team_user_ids(conn, str(named))
     role = str(config["role"])
     unit = _record_unit(ctx, config)
     if unit is None:
