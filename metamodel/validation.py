@@ -17,6 +17,7 @@ from metamodel.identifiers import field_name_problem, name_problem
 from metamodel.pool.config import check_pool
 from metamodel.reportdocs import check_reports
 from metamodel.tables import INDEXABLE_SYSTEM_COLUMNS
+from metamodel.unitfield import check_org_unit_field
 from metamodel.viewsettings import check_views
 
 # Extra checks (e.g. the rule engine's expression checks) plug in here.
@@ -194,7 +195,13 @@ def _check_entity_settings(entity: EntityDef, registry: FieldTypeRegistry) -> li
         problems.append(
             Problem(f"{prefix}.autonumber", "child-table entities have no record numbers", "invalid")
         )
-    return problems + check_pool(entity, registry) + check_views(entity, registry) + check_followups(entity)
+    return (
+        problems
+        + check_pool(entity, registry)
+        + check_views(entity, registry)
+        + check_followups(entity)
+        + check_org_unit_field(entity, registry)
+    )
 
 
 def _check_child_owners(bundle: Bundle) -> list[Problem]:

@@ -12,6 +12,7 @@ from metamodel.access.errors import AccessDenied
 from metamodel.access.grants import Grants, bypasses, resolve_actor
 from metamodel.access.rules import ALL, ANY_ENTITY, CLAIM, RELEASE
 from metamodel.access.scopes import owner_conditions, record_condition, sees_pool
+from metamodel.access.unitscope import unit_decides
 from metamodel.model import EntityModel
 from metamodel.records.hooks import AccessRequest, Actor, DeleteEvent, RecordHooks, authorized_fields
 from metamodel.systables import record_shares
@@ -69,7 +70,9 @@ class AccessControl:
         owner = (request.values or {}).get("owner_id")
         if request.operation == "create" and owner is None:
             owner = actor.user_id
-        if owner is not None and ALL not in scopes:
+        if ALL in scopes or unit_decides(request, grants, scopes):
+            return
+        if owner is not None:
             self._check_owner(request.conn, entity, request.operation, grants, scopes, owner)
 
     def _check_pool(self, request: AccessRequest, grants: Grants) -> None:

@@ -14,9 +14,11 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from metamodel.access.grants import Grants
 from metamodel.access.rules import ALL, CLAIM, ORG_SUBTREE, ORG_UNIT, OWN, share_permissions_for
+from metamodel.access.unitscope import unit_field_conditions
 from metamodel.coltypes import UTCDateTime
 from metamodel.model import EntityModel
 from metamodel.systables import org_unit_tree, record_shares, team_members, user_org_units
+from metamodel.unitfield import org_unit_field
 
 
 class NotIndexed(ColumnElement[Any]):
@@ -110,7 +112,16 @@ def record_condition(
         return None
     _NOW.set(now)
     pooled = operation == "read" and sees_pool(model, grants)
-    return _condition(model.table, model.entity.id, operation, grants.user_id, grants.unit_id, scopes, pooled)
+    return _condition(
+        model.table,
+        model.entity.id,
+        operation,
+        grants.user_id,
+        grants.unit_id,
+        scopes,
+        pooled,
+        org_unit_field(model.entity),
+    )
 
 
 def sees_pool(model: EntityModel, grants: Grants) -> bool:
@@ -127,10 +138,17 @@ def _condition(
     unit_id: int | None,
     scopes: frozenset[str],
     pooled: bool = False,
+    unit_field: str | None = None,
 ) -> ColumnElement[bool]:
     # Building the expression costs about as much as running a small indexed query, so a user's
     # condition is built once per table, operation, unit and scope set.
-    parts = owner_conditions(table.c.owner_id, user_id, unit_id, scopes, for_lists=True)
+    if unit_field is None:
+        parts = owner_conditions(table.c.owner_id, user_id, unit_id, scopes, for_lists=True)
+    else:
+        # The record's unit field decides; its owner's unit only for records without a unit.
+        parts = [table.c.owner_id == user_id] if OWN in scopes else []
+        by_owner = owner_conditions(table.c.owner_id, user_id, unit_id, scopes - {OWN}, for_lists=True)
+        parts += unit_field_conditions(NotIndexed(table.c[unit_field]), unit_id, scopes, by_owner)
     permissions = share_permissions_for(operation)
     if scopes and permissions:
         # Shares widen the rows of an operation the user's roles allow; they never grant the operation.

@@ -114,5 +114,17 @@ def test_service_managers_see_their_org_subtree(mfg: MfgSite) -> None:
     east = {mfg.uid("mfg_eng_zhang"), mfg.uid("mfg_eng_li")}
     assert len(mfg.records("work_order", "mfg_manager")) == len(everything)  # HQ: the whole tree
     seen = mfg.records("work_order", "mfg_east_manager")
-    assert seen and {o["id"] for o in seen} == {o["id"] for o in everything if o["owner_id"] in east}
+    # A work order's service center decides; one without a center follows its owner's unit.
+    expected = {
+        o["id"]
+        for o in everything
+        if o["service_center"] == "mfg_east" or (o["service_center"] is None and o["owner_id"] in east)
+    }
+    assert seen and {o["id"] for o in seen} == expected
+    assert any(o["service_center"] == "mfg_north" for o in everything)
     assert mfg.records("work_order", "mfg_warehouse") == everything  # reads work orders to issue parts
+    # The north center's work order moves east: east's manager sees it whoever owns it.
+    north_order = next(o for o in everything if o["service_center"] == "mfg_north")
+    mfg.runtime().update("work_order", north_order["id"], {"service_center": "mfg_east"})
+    seen = mfg.records("work_order", "mfg_east_manager")
+    assert north_order["id"] in {o["id"] for o in seen}
