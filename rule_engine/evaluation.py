@@ -60,6 +60,7 @@ class Expressions:
     ) -> Any:
         """Evaluate ``text`` for one record (aggregates over linked records read through ``conn``)."""
         compiled = self.compile(site, entity, text)
+        now = site.local(now)  # today() and dates count in the site's time zone
         if compiled.record_only:
             return compiled.evaluate_record(record, now)
         context = RecordContext(conn, site, entity, dict(record), now, self.functions)
@@ -82,7 +83,7 @@ class Expressions:
     def to_sql(self, site: SiteModel, entity: str, text: str, now: dt.datetime) -> ColumnElement[bool] | None:
         """Return the condition as SQL over the entity's table, or None when it cannot be translated."""
         compiled = self.compile(site, entity, text)
-        return to_sql(compiled, site.entity(entity), now, site)
+        return to_sql(compiled, site.entity(entity), site.local(now), site)
 
     def fields_used(self, site: SiteModel, entity: str, text: str | None) -> list[str]:
         """Return the names of the record's fields a condition reads, in a stable order."""

@@ -31,7 +31,7 @@ class RecordContext:
         self.site = site
         self.model = site.entity(entity)
         self.record = record
-        self.now = now
+        self.now = site.local(now)  # today() is the site's calendar day
         self.registry = registry
         self._rows: dict[tuple[str, int], Mapping[str, Any] | None] = {}
 
