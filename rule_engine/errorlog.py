@@ -32,6 +32,16 @@ def failure_limit(services: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) and value >= 0 else DEFAULT_LIMIT
 
 
+def limit_from_config(config: Mapping[str, Any]) -> int:
+    """Read CRM_RULE_DISABLE_AFTER (consecutive failures before a rule is switched off; 0: never)."""
+    raw = str(config.get("CRM_RULE_DISABLE_AFTER") or "").strip()
+    if raw.isdigit() and len(raw) < 6:
+        return int(raw)
+    if raw:
+        log.warning("CRM_RULE_DISABLE_AFTER=%r is not a whole number; using %s", raw, DEFAULT_LIMIT)
+    return DEFAULT_LIMIT
+
+
 def note_failure(
     conn: Connection,
     rule: str,
