@@ -13,11 +13,25 @@
     return function (value) { return value === null || value === undefined ? "–" : nf.format(value); };
   }
 
-  function axisOption(spec, fmt, phone) {
+  // Rough width of a label in px (CJK characters are about twice as wide as Latin ones at 12 px).
+  function labelWidth(text) {
+    var width = 0;
+    for (var i = 0; i < text.length; i++) { width += text.charCodeAt(i) > 0x2e80 ? 12 : 7; }
+    return width;
+  }
+
+  // Slant the category labels only when they would not fit side by side under their bars.
+  function slanted(spec, boxWidth) {
+    if (spec.horizontal || !spec.categories.length) { return false; }
+    var room = (boxWidth - 48) / spec.categories.length;
+    return spec.categories.some(function (c) { return labelWidth(String(c)) > room - 8; });
+  }
+
+  function axisOption(spec, fmt, phone, boxWidth) {
     var kind = spec.type === "line" ? "line" : "bar";
     var category = {
       type: "category", data: spec.categories,
-      axisLabel: {hideOverlap: true, rotate: phone && !spec.horizontal ? 45 : 0, width: phone ? 80 : 140, overflow: "truncate"}
+      axisLabel: {hideOverlap: true, rotate: slanted(spec, boxWidth) ? 45 : 0, width: phone ? 80 : 140, overflow: "truncate"}
     };
     var value = {type: "value", axisLabel: {formatter: fmt}};
     return {
@@ -60,7 +74,9 @@
     var spec = JSON.parse(source.textContent);
     var phone = box.clientWidth < 500;
     var fmt = formatter(spec.locale);
-    var option = (spec.type === "pie" || spec.type === "funnel") ? sliceOption(spec, fmt, phone) : axisOption(spec, fmt, phone);
+    var option = (spec.type === "pie" || spec.type === "funnel") ? sliceOption(spec, fmt, phone) : axisOption(spec, fmt, phone, box.clientWidth);
+    // Who asked for less motion gets the chart at once, without the growing animation.
+    option.animation = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     option.textStyle = {fontFamily: getComputedStyle(document.body).fontFamily};
     option.aria = {enabled: true};
     var chart = echarts.init(box, null, {renderer: "svg", locale: spec.locale === "zh-CN" ? "ZH" : "EN"});
