@@ -57,6 +57,17 @@ class DueItem:
     due_at: dt.datetime
 
 
+# Conditions that raised while scanning, as (record id, message): the scan only reads, so the runner
+# takes them (``scan_errors``) and writes them to the rule-error log in a transaction of its own.
+_SCAN_ERRORS = "crm_due_scan_errors"
+
+
+def scan_errors(conn: Connection) -> list[tuple[int, str]]:
+    """Return and forget the condition errors met by ``due_records`` on ``conn``."""
+    found: list[tuple[int, str]] = conn.info.pop(_SCAN_ERRORS, [])
+    return found
+
+
 def due_records(
     conn: Connection,
     site: SiteModel,
@@ -202,6 +213,8 @@ def _collect(
                 log.warning(
                     "rule %s: condition failed on %s %s: %s", trigger.name, trigger.entity, last_id, exc
                 )
+                message = f"condition failed: {type(exc).__name__}: {exc}"
+                conn.info.setdefault(_SCAN_ERRORS, []).append((last_id, message))
                 continue
             if matches:
                 items.append(DueItem(last_id, *key_of(row.get(_ANCHOR))))

@@ -1,7 +1,7 @@
 """backfill jobs of formula and roll-up fields
 
 Revision ID: 0160
-Revises: 0140
+Revises: 0150
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import metamodel.coltypes
 
 revision = "0160"
-down_revision = "0140"
+down_revision = "0150"
 branch_labels = None
 depends_on = None
 
