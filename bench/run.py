@@ -116,6 +116,11 @@ BENCHMARKS: list[Benchmark] = [
         "a child write moving its parent's roll-up, with the parent's update trigger vs without one",
     ),
     Benchmark(
+        "derived_backfill",
+        "bench.derived_backfill:run",
+        "the backfill of a new formula over N existing records (set-based SQL), in records/s",
+    ),
+    Benchmark(
         "pack_install",
         "bench.pack_install:run",
         "installing each bundled industry pack with its sample data on an empty site",

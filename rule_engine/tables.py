@@ -185,3 +185,22 @@ rule_health = Table(
     Column("disabled_at", UTCDateTime),
     Column("disabled_reason", Text, nullable=False, default=""),
 )
+
+# Recomputing formula and roll-up fields of existing records (after a publish, or ``crm recompute``):
+# one row per job, advanced batch by batch in id order so a stopped job resumes (migration 0160).
+rule_backfills = Table(
+    "sys_rule_backfill",
+    rule_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entity", String(80), nullable=False),
+    Column("fields", JSON, nullable=False),  # the fields to compute, in order
+    Column("status", String(20), nullable=False),  # pending | running | done | failed
+    Column("total", BigInteger, nullable=False, default=0),
+    Column("done", BigInteger, nullable=False, default=0),
+    Column("last_id", BigInteger, nullable=False, default=0),
+    Column("reason", String(200), nullable=False, default=""),
+    Column("error", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_sys_rule_backfill_status", "status", "id"),
+)
