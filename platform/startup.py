@@ -24,6 +24,7 @@ from rule_engine.actions.builtin import register_builtin_actions
 from rule_engine.assembly import MIGRATIONS, build_rule_engine, install_rule_engine
 from rule_engine.delivery.settings import SmtpSettings, WebhookSecrets
 from rule_engine.delivery.worker import OutboxWorker
+from rule_engine.errorlog import LIMIT_SERVICE, limit_from_config
 from rule_engine.expressions import FunctionRegistry, register_builtin_functions
 from rule_engine.scheduler.jobs import PeriodicJob
 from rule_engine.scheduler.pool_return import PoolReturnJob
@@ -59,7 +60,7 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     rules = build_rule_engine(
         field_types,
         utcnow,
-        services={"smtp": SmtpSettings.from_config(config)},
+        services={"smtp": SmtpSettings.from_config(config), LIMIT_SERVICE: limit_from_config(config)},
         functions=functions,
         registry=actions,
     )
