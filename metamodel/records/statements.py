@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam
+from sqlalchemy import Insert, RowMapping, Select, Update, bindparam
 
 from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel, SiteModel
@@ -47,7 +47,7 @@ def by_id_with_titles(site: SiteModel, model: EntityModel) -> Select[Any]:
     return statement.where(table.c.id == bindparam("_record_id"))
 
 
-def joined_titles(site: SiteModel, model: EntityModel, row: Mapping[str, Any]) -> dict[str, str]:
+def joined_titles(site: SiteModel, model: EntityModel, row: Mapping[str, Any] | RowMapping) -> dict[str, str]:
     """Return the link titles of a row read with ``by_id_with_titles`` (as ``titles`` words them)."""
     titles: dict[str, str] = {}
     for index, (definition, target) in enumerate(link_targets(site, model)):
