@@ -116,6 +116,16 @@ BENCHMARKS: list[Benchmark] = [
         "global search (common and rare text) on N records through the runtime vs the bare SQL it issues",
     ),
     Benchmark(
+        "derived_write",
+        "bench.derived_write:run",
+        "a child write moving its parent's roll-up, with the parent's update trigger vs without one",
+    ),
+    Benchmark(
+        "derived_backfill",
+        "bench.derived_backfill:run",
+        "the backfill of a new formula over N existing records (set-based SQL), in records/s",
+    ),
+    Benchmark(
         "pack_install",
         "bench.pack_install:run",
         "installing each bundled industry pack with its sample data on an empty site",

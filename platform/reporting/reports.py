@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,8 +22,6 @@ from metamodel.records.aggregate import ORG_UNIT, OWNER, AggregateResult
 from metamodel.records.runtime import RecordRuntime
 from metamodel.reportdocs import report_query
 from metamodel.systables import org_units, users
-
-SITE_TIME_ZONE_SETTING = "CRM_TIME_ZONE"
 
 
 def cell_text(row: dict[str, Any], column: dict[str, Any]) -> str:
@@ -69,14 +66,14 @@ def may_see(runtime: RecordRuntime, doc: dict[str, Any]) -> bool:
         return True
 
 
-def site_zone() -> str:
-    """Return the site's time zone name (reports bucket dates and periods in it)."""
-    return str(current_app.config.get(SITE_TIME_ZONE_SETTING) or "UTC")
+def site_zone(runtime: RecordRuntime) -> str:
+    """Return the site's time zone name (a site setting; reports bucket dates and periods in it)."""
+    return runtime.model.time_zone.key
 
 
 def run_report(runtime: RecordRuntime, doc: dict[str, Any]) -> dict[str, Any]:
     """Run a report document for the signed-in user and return its labelled result."""
-    zone = site_zone()
+    zone = site_zone(runtime)
     query = report_query(runtime.model, doc, zone)
     result = runtime.aggregate(str(doc["entity"]), query, actor())
     model = runtime.model.entity(str(doc["entity"]))

@@ -88,7 +88,7 @@ def number(runtime: RecordRuntime, widget: dict[str, Any]) -> dict[str, Any]:
     """Return a number widget's value this period, the previous period's and the change between them."""
     entity = str(widget["entity"])
     model = runtime.model.entity(entity)
-    zone = site_zone()
+    zone = site_zone(runtime)
     current, previous = number_queries(model, runtime.registry, widget, runtime.clock(), ZoneInfo(zone))
     key = current.measures[0].key
     who = actor()
