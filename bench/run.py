@@ -86,6 +86,11 @@ BENCHMARKS: list[Benchmark] = [
         "a two-dimension report (status x month) through the runtime vs the bare SQL it issues",
     ),
     Benchmark(
+        "dashboard",
+        "bench.dashboard:run",
+        "a 6-widget dashboard (page and widget fragments) rendered server-side vs the bare data queries it issues",
+    ),
+    Benchmark(
         "imports",
         "bench.imports:run",
         "importing 100,000 CSV rows through the record runtime (trigger on) vs a bulk INSERT of the same rows",
