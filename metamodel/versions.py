@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -143,8 +144,10 @@ class MetadataService:
         """
         if kind not in DOCUMENT_KINDS:
             raise NotFound(f"unknown document kind '{kind}'; use one of {', '.join(DOCUMENT_KINDS)}")
+        # A copy: ids are filled in below, and the caller's dict (often a module constant) must not change.
+        doc = copy.deepcopy(doc)
         if isinstance(doc, dict) and "name" not in doc:
-            doc = {**doc, "name": name}
+            doc["name"] = name
         problems = check_document(kind, doc, f"{kind}.{name}")
         if not problems and doc.get("name") != name:
             problems.append(Problem(f"{kind}.{name}.name", f"must equal the document key '{name}'", "name"))

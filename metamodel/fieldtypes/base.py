@@ -138,6 +138,15 @@ class FieldType:
         """Whether a prepared value counts as 'not given' for required checks."""
         return value is None or value == "" or value == []
 
+    # --- contract -----------------------------------------------------------------------------
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        """Return the OpenAPI 3.0 schema of one non-empty JSON value: as the API writes it, or as sent.
+
+        The input schema may be narrower than what ``prepare`` accepts (it names the canonical form),
+        never wider: a value it describes must be accepted.  Emptiness (null) is added by the caller.
+        """
+        return {"description": f"a {self.type} value"}
+
     # --- queries ------------------------------------------------------------------------------
     def filter_value(self, field: FieldDef, op: str, raw: Any) -> Any:
         """Parse the value of a filter for operator ``op``."""

@@ -51,6 +51,9 @@ class BooleanType(FieldType):
             return False
         raise ValueProblem("must be true or false", "type")
 
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        return {"type": "boolean"}
+
     def from_form(self, field: FieldDef, values: list[str]) -> Any:
         # An unchecked checkbox posts nothing; a hidden "0" precedes the box so the last value wins.
         return values[-1] if values else False
@@ -116,6 +119,9 @@ class SelectType(FieldType):
             raise ValueProblem(f"must be one of: {', '.join(map(str, allowed))}", "choice")
         return raw
 
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        return {"type": "string", "enum": [str(choice.get("value")) for choice in field.choices]}
+
 
 class MultiSelectType(SelectType):
     """Several values out of a list of options, stored as ``|a|b|`` so filters stay in SQL."""
@@ -141,6 +147,13 @@ class MultiSelectType(SelectType):
 
     def from_form(self, field: FieldDef, values: list[str]) -> Any:
         return [v for v in values if v != ""]
+
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        # Read back as a list (empty when none); sent as a non-empty list, or null to clear.
+        items = SelectType.json_schema(self, field, output=output)
+        return (
+            {"type": "array", "items": items} if output else {"type": "array", "items": items, "minItems": 1}
+        )
 
     def serialize(self, field: FieldDef, value: Any) -> Any:
         return list(value) if value else []

@@ -54,6 +54,9 @@ class JsonType(FieldType):
     def to_text(self, field: FieldDef, value: Any) -> str:
         return "" if value is None else json.dumps(value, ensure_ascii=False)
 
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        return {"description": "any JSON value"}
+
     def convert(self, field: FieldDef, old_field: FieldDef, old_type: FieldType, value: Any) -> Any:
         if value is None:
             return None
@@ -102,6 +105,9 @@ class AttachmentType(FieldType):
                 if major == c_major and minor in ("*", c_minor):
                     return True
         return False
+
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        return {"type": "integer", "minimum": 1, "maximum": 2**63 - 1, "description": "an uploaded file's id"}
 
     def prepare(self, field: FieldDef, raw: Any) -> Any:
         return parse_record_id(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -39,6 +40,14 @@ def _to_decimal(raw: Any) -> Decimal:
     if not value.is_finite():
         raise ValueProblem("must be a finite number", "type")
     return value
+
+
+def _bounds(field: FieldDef, limit: int) -> tuple[int, int]:
+    """Return the whole-number range a field's min/max (and the type's limit) allow."""
+    low, high = field.get("min"), field.get("max")
+    lowest = max(-limit, math.ceil(_to_decimal(low))) if low is not None else -limit
+    highest = min(limit, math.floor(_to_decimal(high))) if high is not None else limit
+    return lowest, highest
 
 
 class _RangeChecked(FieldType):
@@ -93,6 +102,12 @@ class IntegerType(_RangeChecked):
         self.check_range(field, number)
         return number
 
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        if output:
+            return {"type": "integer"}
+        low, high = _bounds(field, _INT_LIMIT)
+        return {"type": "integer", "minimum": low, "maximum": high}
+
 
 class DecimalType(_RangeChecked):
     """Exact decimal numbers with a fixed number of decimal places (``scale``)."""
@@ -128,6 +143,18 @@ class DecimalType(_RangeChecked):
         value = value.quantize(quantum)
         self.check_range(field, value)
         return value
+
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        # Strings keep decimals exact; a client may also send a JSON number.
+        scale = self.scale(field)
+        if output:
+            return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+        if field.get("min") is None and field.get("max") is None:
+            fraction = rf"(\.[0-9]{{1,{scale}}})?" if scale else ""
+            return {"type": "string", "pattern": rf"^-?[0-9]{{1,{17 - scale}}}{fraction}$"}
+        # A bounded amount is described by its whole values, which a pattern could not bound.
+        low, high = _bounds(field, 10 ** (17 - scale) - 1)
+        return {"type": "integer", "minimum": low, "maximum": high}
 
     def serialize(self, field: FieldDef, value: Any) -> Any:
         # Strings keep decimals exact in JSON.

@@ -68,6 +68,14 @@ class LinkType(FieldType):
     def prepare(self, field: FieldDef, raw: Any) -> Any:
         return parse_record_id(raw)
 
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        return {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2**63 - 1,
+            "description": f"a {field.get('target')} id",
+        }
+
     def convert(self, field: FieldDef, old_field: FieldDef, old_type: FieldType, value: Any) -> Any:
         if value is not None and old_type.type == "link" and old_field.get("target") != field.get("target"):
             raise ValueProblem("points to a record of another entity")
@@ -108,6 +116,12 @@ class ChildTableType(FieldType):
             yield "child_entity", "an entity cannot hold itself as a child table"
         if field.get("default") is not None:
             yield "default", "a child table has no default"
+
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        # The lines' own schemas are components named after the child entity.
+        suffix = "Record" if output else "Input"
+        line = {"$ref": f"#/components/schemas/{field.get('child_entity')}{suffix}"}
+        return {"type": "array", "items": line, "maxItems": int(field.get("max_rows", 1000))}
 
     def prepare(self, field: FieldDef, raw: Any) -> Any:
         if raw is None:

@@ -51,6 +51,9 @@ class DateType(FieldType):
     def serialize(self, field: FieldDef, value: Any) -> Any:
         return None if value is None else value.isoformat()
 
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        return {"type": "string", "format": "date"}
+
 
 class DateTimeType(FieldType):
     """A moment in time; stored in UTC, input without an offset is taken as UTC."""
@@ -89,3 +92,6 @@ class DateTimeType(FieldType):
 
     def serialize(self, field: FieldDef, value: Any) -> Any:
         return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time"}

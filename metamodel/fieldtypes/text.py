@@ -33,6 +33,8 @@ class TextType(FieldType):
     definition_properties: ClassVar[dict[str, Any]] = _LENGTH_PROPS
     default_max_length = 255
     multiline = False
+    # What the canonical input looks like: no surrounding blanks (they are stripped), no line breaks.
+    input_pattern = r"^[^\s\x00]([^\r\n\x00]*[^\s\x00])?$"
 
     def column_type(self, field: FieldDef) -> TypeEngine[Any]:
         return Text()
@@ -87,6 +89,18 @@ class TextType(FieldType):
         self.check_format(field, text)
         return text
 
+    def json_schema(self, field: FieldDef, *, output: bool) -> dict[str, Any]:
+        if output:
+            return {"type": "string"}
+        schema: dict[str, Any] = {
+            "type": "string",
+            "minLength": max(1, int(field.get("min_length") or 0)),
+            "maxLength": int(field.get("max_length") or self.default_max_length),
+        }
+        own = field.get("pattern")
+        schema["pattern"] = f"^(?:{own})$" if own else self.input_pattern
+        return schema
+
     def filter_value(self, field: FieldDef, op: str, raw: Any) -> Any:
         # A fragment of a value cannot pass the format, pattern or length checks of a whole value.
         if op in ("contains", "startswith"):
@@ -104,6 +118,7 @@ class LongTextType(TextType):
     widget = "textarea"
     default_max_length = 100_000
     multiline = True
+    input_pattern = r"^[^\x00]+$"
 
 
 class EmailType(TextType):
@@ -111,6 +126,7 @@ class EmailType(TextType):
 
     type = "email"
     widget = "email"
+    input_pattern = r"^[^@\s\x00]+@[^@\s\x00.]+\.[^@\s\x00]+$"
     _RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     def normalize(self, text: str) -> str:
@@ -127,6 +143,7 @@ class PhoneType(TextType):
 
     type = "phone"
     widget = "tel"
+    input_pattern = r"^\+?[0-9]{3,20}$"
     _RE = re.compile(r"^\+?[0-9]{3,20}$")
 
     def normalize(self, text: str) -> str:
@@ -143,6 +160,7 @@ class UrlType(TextType):
     type = "url"
     widget = "url"
     default_max_length = 2000
+    input_pattern = r"^https?://[A-Za-z0-9][A-Za-z0-9./?=&%_~-]*$"
     _RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
     def check_format(self, field: FieldDef, text: str) -> None:

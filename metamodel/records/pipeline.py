@@ -23,6 +23,11 @@ from metamodel.records.hooks import Actor, SaveEvent, with_create_defaults
 from metamodel.records.lines import PreparedLines, RecordLines
 from metamodel.records.values import prepare_values
 
+# The operation of a save storing recomputed roll-ups and formulas (see ``write_derived``).
+DERIVE = "derive"
+MAX_DERIVE_DEPTH = 10
+_DEPTH_KEY = "crm_derive_depth"
+
 
 @dataclass
 class SaveRequest:
@@ -100,6 +105,41 @@ class RecordSaves(RecordLines):
         )
         return self._save(request, conn)
 
+    def write_derived(
+        self,
+        entity: str,
+        record_id: int,
+        values: Mapping[str, Any],
+        actor: Actor,
+        conn: Connection,
+        *,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Store recomputed roll-ups or formulas of a record as an update of its own.
+
+        Another record's save moved them (a child added to a parent, a linked value changed), so
+        no permission is checked again: the write is a consequence of a permitted one.  It bumps
+        ``lock_version``, is audited and fires the record's update triggers like any update.
+        Nested derived writes (a parent's trigger changing a child, ...) stop with RecordInvalid
+        after ``MAX_DERIVE_DEPTH`` levels.
+        """
+        model = self.model.entity(entity)
+        depth = int(conn.info.get(_DEPTH_KEY, 0))
+        if depth >= MAX_DERIVE_DEPTH:
+            message = (
+                f"computed values of {entity} {record_id} would change again more than "
+                f"{MAX_DERIVE_DEPTH} levels deep: roll-ups, formulas and update rules form a loop"
+            )
+            raise RecordInvalid(message, [Problem("", message, "derive_depth")])
+        request = SaveRequest(
+            model, values, actor, record_id, expected_version, operation=DERIVE, prepared=dict(values)
+        )
+        conn.info[_DEPTH_KEY] = depth + 1
+        try:
+            return self._save(request, conn)
+        finally:
+            conn.info[_DEPTH_KEY] = depth
+
     # --- the pipeline ---------------------------------------------------------------------------
     def _save(self, request: SaveRequest, conn: Connection | None) -> dict[str, Any]:
         model = request.model
@@ -107,7 +147,10 @@ class RecordSaves(RecordLines):
             actor = self._resolve(self._actor(request.actor), c)
             before = self._before(c, request, actor)
             raw = self._replaced(c, request, actor, before) if request.replace else request.raw
-            self._permit(c, model, request.operation, actor, request.record_id, _planned(model, request, raw))
+            if request.operation != DERIVE:
+                self._permit(
+                    c, model, request.operation, actor, request.record_id, _planned(model, request, raw)
+                )
             prepared = self._prepare(c, request, raw, actor, before)
             for hook in self.hooks.before_save:
                 hook(prepared.event)
@@ -133,8 +176,10 @@ class RecordSaves(RecordLines):
         if request.record_id is None:
             return None
         model, record_id, expected = request.model, request.record_id, request.expected_version
-        self._permit(conn, model, "read", actor)
-        before = self._read(conn, model, record_id, actor, scoped=True)
+        derived = request.operation == DERIVE
+        if not derived:
+            self._permit(conn, model, "read", actor)
+        before = self._read(conn, model, record_id, actor, scoped=not derived)
         current = before["lock_version"]
         if expected is not None and expected != current:
             if request.prepared is not None:

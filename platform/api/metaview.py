@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_login import current_user
 from sqlalchemy import Connection
 
 from crm_platform.api.common import actor
+from crm_platform.api.entityspec import EntityView
 from crm_platform.services import services
 from metamodel.access import AccessDenied
 from metamodel.access.enforcement import require
@@ -36,6 +38,19 @@ def readable_docs(entities: list[EntityDef]) -> list[dict[str, Any]]:
             ]
             shown.append(doc)
     return shown
+
+
+def entity_view() -> EntityView:
+    """Return the entities the signed-in user may read with her field rules (anonymous: none)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return EntityView()
+    runtime = services().runtime()
+    with runtime.engine.connect() as conn:
+        who = runtime.resolve(actor(), conn)
+        readable = _readable_entities(conn, runtime.model, who)
+        return EntityView(
+            {name: field_access(conn, who, runtime.model.entity(name)) for name in sorted(readable)}
+        )
 
 
 def _readable_entities(conn: Connection, site: SiteModel, who: Actor) -> set[str]:

@@ -1,20 +1,18 @@
-"""OpenAPI 3.0.3 document built from the registered /api/v1 routes and the published metadata."""
+"""OpenAPI 3.0.3 document, built by apispec from the registered /api/v1 routes and the published metadata."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 
 from crm_platform.api import bp
-from crm_platform.api.schemas import (
-    ENDPOINTS,
-    STATIC_SCHEMAS,
-    entity_schemas,
-    filter_parameters,
-    record_schemas,
-)
+from crm_platform.api.entityspec import EntityView, entity_schemas, filter_parameters, record_schemas
+from crm_platform.api.metaview import entity_view
+from crm_platform.api.schemas import ENDPOINTS, STATIC_SCHEMAS
 from crm_platform.services import services
 
 PREFIX = "/api/v1"
@@ -56,54 +54,61 @@ def _path_parameters(path: str, entity_names: list[str]) -> list[dict[str, Any]]
     return params
 
 
-def build_document() -> dict[str, Any]:
-    """Return the OpenAPI document of this app's API."""
-    model = services().metadata.model()
-    top_level = [name for name, m in model.entities.items() if not m.entity.is_child]
+def build_document(view: EntityView) -> dict[str, Any]:
+    """Return the OpenAPI document of this app's API as a caller with ``view`` may see it."""
+    model = services().runtime().model
+    spec = APISpec(
+        title="Low-code CRM API",
+        version=f"1.{model.version}",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": _DESCRIPTION.format(version=model.version)},
+        servers=[{"url": "/"}],
+        security=[{"bearerAuth": []}, {"cookieAuth": []}],
+    )
     schemas: dict[str, Any] = dict(STATIC_SCHEMAS)
-    schemas.update(entity_schemas(model))
-    schemas.update(record_schemas(model))
-    filters = filter_parameters(model)
-    paths: dict[str, Any] = {}
+    schemas.update(entity_schemas(model, view))
+    schemas.update(record_schemas(model, view))
+    for name, schema in schemas.items():
+        spec.components.schema(name, schema)
+    spec.components.response("Error", _ERROR_RESPONSE)
+    for name, scheme in _security_schemes().items():
+        spec.components.security_scheme(name, scheme)
+    entities = [n for n, m in model.entities.items() if not m.entity.is_child and view.shows(n)]
+    filters = filter_parameters(model, view)
     for path, methods in sorted(api_rules().items()):
-        item: dict[str, Any] = {}
+        operations = {}
         for method in sorted(methods):
             endpoint = _endpoint_of(path, method)
-            spec = ENDPOINTS.get(endpoint, {"summary": endpoint})
-            item[method] = _operation(endpoint, spec, _path_parameters(path, top_level), filters)
-        paths[path] = item
+            described = ENDPOINTS.get(endpoint, {"summary": endpoint})
+            operations[method] = _operation(endpoint, described, _path_parameters(path, entities), filters)
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+_DESCRIPTION = (
+    "Records and metadata of this site; record schemas follow the published metadata version {version} "
+    "and list only the entities and fields the caller may read (none without sign-in). "
+    'Errors are JSON {{"error": {{code, message, details}}}}.'
+)
+_ERROR_RESPONSE = {
+    "description": "an error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def _security_schemes() -> dict[str, dict[str, Any]]:
     return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "Low-code CRM API",
-            "version": f"1.{model.version}",
-            "description": "Records and metadata of this site; record schemas follow the published metadata version "
-            f'{model.version}. Errors are JSON {{"error": {{code, message, details}}}}.',
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API token from POST /api/v1/tokens or `crm token`",
         },
-        "servers": [{"url": "/"}],
-        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "responses": {
-                "Error": {
-                    "description": "an error",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                }
-            },
-            "securitySchemes": {
-                "bearerAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "an API token from POST /api/v1/tokens or `crm token`",
-                },
-                "cookieAuth": {
-                    "type": "apiKey",
-                    "in": "cookie",
-                    "name": current_app.config.get("SESSION_COOKIE_NAME", "session"),
-                    "description": "a signed-in browser session; state-changing requests must also send X-CSRFToken",
-                },
-            },
+        "cookieAuth": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": current_app.config.get("SESSION_COOKIE_NAME", "session"),
+            "description": "a signed-in browser session; state-changing requests must also send X-CSRFToken",
         },
     }
 
@@ -144,5 +149,5 @@ def _operation(
 
 @bp.get("/openapi.json")
 def openapi_document() -> Any:
-    """Return the OpenAPI 3.0.3 description of the API (no sign-in needed)."""
-    return jsonify(build_document())
+    """Return the OpenAPI 3.0.3 description of the API (no sign-in needed; entities only for readers)."""
+    return jsonify(build_document(entity_view()))

@@ -1,12 +1,8 @@
-"""Schemas for the OpenAPI document: fixed shapes, one per endpoint, and per-entity record schemas."""
+"""Fixed shapes of the OpenAPI document and each endpoint's description (entity shapes: entityspec.py)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from metamodel.definitions import FieldDef
-from metamodel.model import SiteModel
-from metamodel.records.query import _SYSTEM_FIELDS
 
 JSON = "application/json"
 
@@ -201,142 +197,6 @@ STATIC_SCHEMAS: dict[str, Any] = {
         },
     },
 }
-
-# Value schemas of built-in field types, as the API writes them; unknown (plugin) types are left open.
-_VALUE_SCHEMAS: dict[str, dict[str, Any]] = {
-    "text": {"type": "string"},
-    "long_text": {"type": "string"},
-    "email": {"type": "string"},
-    "phone": {"type": "string"},
-    "url": {"type": "string"},
-    "integer": {"type": "integer"},
-    "decimal": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
-    "currency": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "datetime": {"type": "string", "format": "date-time"},
-    "link": {"type": "integer"},
-    "attachment": {"type": "integer"},
-}
-# What the API accepts: numbers may also come as JSON numbers, links as {"id": n}.
-_INPUT_SCHEMAS: dict[str, dict[str, Any]] = {
-    **_VALUE_SCHEMAS,
-    "integer": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
-    "decimal": {"oneOf": [{"type": "number"}, {"type": "string"}]},
-    "currency": {"oneOf": [{"type": "number"}, {"type": "string"}]},
-    "link": {"oneOf": [{"type": "integer"}, {"type": "object", "properties": {"id": {"type": "integer"}}}]},
-}
-
-
-def _value_schema(definition: FieldDef, *, output: bool) -> dict[str, Any]:
-    kind = definition.type
-    options = [c.get("value") for c in definition.choices]
-    if kind == "select":
-        return _nullable({"type": "string", "enum": [*options, None]} if options else {"type": "string"})
-    if kind == "multi_select":
-        items = {"type": "string", "enum": options} if options else {"type": "string"}
-        array = {"type": "array", "items": items}
-        return array if output else _nullable(array)
-    if kind == "json":
-        return {"nullable": True}
-    if kind == "child_table":
-        target = f"{definition.get('child_entity')}{'Record' if output else 'Input'}"
-        return (
-            {"type": "array", "items": ref(target)}
-            if output
-            else _nullable({"type": "array", "items": ref(target)})
-        )
-    table = _VALUE_SCHEMAS if output else _INPUT_SCHEMAS
-    schema = table.get(kind)
-    if schema is None:
-        return {"nullable": True, "description": f"a {kind} value"}
-    return _nullable(schema)
-
-
-def _described(definition: FieldDef, schema: dict[str, Any]) -> dict[str, Any]:
-    text = definition.label()
-    if definition.help():
-        text += f": {definition.help()}"
-    return {**schema, "description": f"{text} ({definition.type})"} if "$ref" not in schema else schema
-
-
-def entity_schemas(site: SiteModel) -> dict[str, Any]:
-    """Return ``<entity>Record`` (as read) and ``<entity>Input`` (as written) schemas of every entity."""
-    result: dict[str, Any] = {}
-    titles = {"type": "object", "additionalProperties": {"type": "string"}}
-    for name, model in sorted(site.entities.items()):
-        if model.entity.is_child:
-            system: dict[str, Any] = {
-                "id": {"type": "integer"},
-                "line_no": _nullable({"type": "integer"}),
-                "_titles": titles,
-            }
-            required = ["id"]
-        else:
-            system = {
-                "id": {"type": "integer"},
-                "record_no": _nullable({"type": "string"}),
-                "lock_version": {"type": "integer"},
-                "owner_id": _nullable({"type": "integer"}),
-                "created_at": _nullable({"type": "string", "format": "date-time"}),
-                "created_by": _nullable({"type": "integer"}),
-                "updated_at": _nullable({"type": "string", "format": "date-time"}),
-                "updated_by": _nullable({"type": "integer"}),
-                "_titles": titles,
-            }
-            required = ["id", "lock_version"]
-        fields = model.entity.fields
-        output = {f.name: _described(f, _value_schema(f, output=True)) for f in fields}
-        result[f"{name}Record"] = {
-            "type": "object",
-            "description": model.entity.label(),
-            "required": required + [f.name for f in fields],
-            "properties": {**system, **output},
-        }
-        inputs = {f.name: _described(f, _value_schema(f, output=False)) for f in fields}
-        extra = (
-            {"id": {"type": "integer"}}
-            if model.entity.is_child
-            else {"lock_version": {"type": "integer"}, "owner_id": _nullable({"type": "integer"})}
-        )
-        result[f"{name}Input"] = {
-            "type": "object",
-            "description": f"{model.entity.label()} as sent to the API (read-only keys are accepted and ignored)",
-            "required": [f.name for f in fields if f.required],
-            "properties": {**inputs, **extra},
-        }
-    return result
-
-
-def record_any(site: SiteModel, suffix: str) -> dict[str, Any]:
-    """Return a schema matching a record of any top-level entity."""
-    names = sorted(n for n, m in site.entities.items() if not m.entity.is_child)
-    return {"anyOf": [ref(f"{n}{suffix}") for n in names]} if names else {"type": "object"}
-
-
-def filter_parameters(site: SiteModel) -> list[dict[str, Any]]:
-    """Return the query parameters ``field__op`` of every top-level entity (merged across entities)."""
-    found: dict[str, list[str]] = {}
-    for name, model in sorted(site.entities.items()):
-        if model.entity.is_child:
-            continue
-        names = [(f.name, model.types[f.name]) for f in model.column_fields()]
-        names += [
-            (s, site.registry.get(str(d["type"]))) for s, d in _SYSTEM_FIELDS.items() if s in model.table.c
-        ]
-        for field_name, field_type in names:
-            for op in field_type.operators:
-                found.setdefault(f"{field_name}__{op}", []).append(name)
-    return [
-        {
-            "name": key,
-            "in": "query",
-            "required": False,
-            "description": f"filter ({key.rpartition('__')[2]}) on entities: {', '.join(entities)}; comma-separate values for in/between",
-            "schema": {"type": "string"},
-        }
-        for key, entities in sorted(found.items())
-    ]
 
 
 def _q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -541,22 +401,4 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
 }
 
 
-def record_schemas(site: SiteModel) -> dict[str, Any]:
-    """Return the schemas that depend on the set of entities: any record, any input, a list page."""
-    return {
-        "AnyRecord": record_any(site, "Record"),
-        "AnyInput": record_any(site, "Input"),
-        "RecordList": {
-            "type": "object",
-            "required": ["items", "next_cursor", "has_more", "total"],
-            "properties": {
-                "items": {"type": "array", "items": ref("AnyRecord")},
-                "next_cursor": _nullable({"type": "string"}),
-                "has_more": {"type": "boolean"},
-                "total": _nullable({"type": "integer"}),
-            },
-        },
-    }
-
-
-__all__ = ["ENDPOINTS", "STATIC_SCHEMAS", "entity_schemas", "filter_parameters", "record_schemas"]
+__all__ = ["ENDPOINTS", "STATIC_SCHEMAS"]

@@ -123,7 +123,9 @@ def _create_record(action: dict[str, Any], form: Mapping[str, str], key: str, ct
 
 def _assign_owner(action: dict[str, Any], form: Mapping[str, str], key: str, ctx: _Ctx) -> None:
     action["mode"] = text(form, f"{key}mode", 20) or "round_robin"
-    _optional(action, form, key, ("user", "team", "open_condition"))
+    _optional(action, form, key, ("user", "team", "team_field", "role", "unit_field", "open_condition"))
+    if form.get(f"{key}include_subunits") == "on":
+        action["include_subunits"] = True
 
 
 def _notify(action: dict[str, Any], form: Mapping[str, str], key: str, ctx: _Ctx) -> None:

@@ -1,4 +1,4 @@
-"""Assign the record's owner: a fixed user, round-robin within a team, or the least-loaded team member."""
+"""Assign the record's owner: a fixed user, or round-robin / least-loaded among users the record chooses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from metamodel.model import SiteModel
-from metamodel.systables import team_members, users
+from metamodel.systables import users
+from rule_engine.actions.assignees import SCHEMA_PROPERTIES, candidates, check_sources
 from rule_engine.actions.base import Action, ActionContext, ActionFailed
 from rule_engine.actions.values import reasons, source_id
 from rule_engine.evaluation import expressions_of
@@ -26,20 +27,11 @@ def user_id_of(conn: Connection, username: str) -> int:
     return int(found)
 
 
-def team_user_ids(conn: Connection, team: str) -> list[int]:
-    """Return the ids of a team's active members, in id order."""
-    rows = conn.execute(
-        select(users.c.id)
-        .join(team_members, team_members.c.user_id == users.c.id)
-        .where(team_members.c.team == team, users.c.is_active.is_(True))
-        .order_by(users.c.id)
-    )
-    return [int(user_id) for user_id in rows.scalars()]
-
-
 class AssignOwner(Action):
     """``{"mode": "fixed", "user": "ann"}``, ``{"mode": "round_robin", "team": "sales"}`` or
-    ``{"mode": "least_loaded", "team": "support", "open_condition": "status != 'closed'"}``."""
+    ``{"mode": "least_loaded", "team": "support", "open_condition": "status != 'closed'"}``; instead of a
+    fixed ``team``: ``team_field`` (a field naming the team) or ``role`` (its members in the record's org
+    unit: ``unit_field``, else the entity's org unit field, else the owner's unit; ``include_subunits``)."""
 
     type = "assign_owner"
     retry_safe = True
@@ -50,7 +42,7 @@ class AssignOwner(Action):
         "properties": {
             "mode": {"enum": ["fixed", "round_robin", "least_loaded"]},
             "user": {"type": "string", "minLength": 1},
-            "team": {"type": "string", "minLength": 1},
+            **SCHEMA_PROPERTIES,
             "open_condition": {"type": "string", "minLength": 1, "maxLength": 2000},
             "cursor": {"type": "string", "minLength": 1, "maxLength": 150},
         },
@@ -58,7 +50,9 @@ class AssignOwner(Action):
             {"if": {"properties": {"mode": {"const": "fixed"}}}, "then": {"required": ["user"]}},
             {
                 "if": {"properties": {"mode": {"enum": ["round_robin", "least_loaded"]}}},
-                "then": {"required": ["team"]},
+                "then": {
+                    "anyOf": [{"required": ["team"]}, {"required": ["team_field"]}, {"required": ["role"]}]
+                },
             },
         ],
     }
@@ -67,7 +61,7 @@ class AssignOwner(Action):
         """Least-loaded counting must be a condition the database can evaluate."""
         if config["mode"] != "least_loaded" and config.get("open_condition"):
             yield "open_condition", "only least_loaded counts open records"
-        return
+        yield from check_sources(config, site, entity)
 
     def expressions(self, config: Mapping[str, Any], entity: str) -> Iterable[tuple[str, str, str]]:
         """The open-record condition is evaluated on records of the same entity."""
@@ -89,11 +83,11 @@ class AssignOwner(Action):
         if mode == "fixed":
             owner = user_id_of(ctx.conn, str(config["user"]))
         else:
-            members = team_user_ids(ctx.conn, str(config["team"]))
+            among, members = candidates(ctx, config)
             if not members:
-                raise ActionFailed(f"team '{config['team']}' has no active members", retry=True)
+                raise ActionFailed(f"{among} has no active members", retry=True)
             if mode == "round_robin":
-                key = str(config.get("cursor") or f"{ctx.entity}:{config['team']}")
+                key = str(config.get("cursor") or f"{ctx.entity}:{_cursor_name(config, among)}")
                 owner = _next_in_turn(ctx.conn, key, members)
             else:
                 owner = _least_loaded(ctx, config, members)
@@ -142,3 +136,10 @@ def _least_loaded(ctx: ActionContext, config: Mapping[str, Any], members: list[i
         ).all()
     )
     return min(members, key=lambda user_id: (counts.get(user_id, 0), user_id))
+
+
+def _cursor_name(config: Mapping[str, Any], among: str) -> str:
+    # A fixed team keeps its historic key; a chosen group turns by itself (each store its own turn).
+    if config.get("team"):
+        return str(config["team"])
+    return among.replace("'", "")[:110]

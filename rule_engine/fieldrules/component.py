@@ -20,15 +20,21 @@ from metamodel.definitions import Bundle
 from metamodel.errors import Problem, RecordInvalid
 from metamodel.model import SiteModel
 from metamodel.records.hooks import DeleteEvent, RecordHooks, SaveEvent
+from metamodel.records.pipeline import DERIVE
 from metamodel.records.values import serialize_row
 from rule_engine.engine import RuleEngine
 from rule_engine.evaluation import Expressions, shared_expressions
 from rule_engine.expressions import EvaluationError
 from rule_engine.fieldrules.checks import check_site_rules
-from rule_engine.fieldrules.compute import Calculator, ComputeFailed, stored
+from rule_engine.fieldrules.compute import Calculator, ComputeFailed, DerivedWrite, stored
 from rule_engine.fieldrules.conditions import check_conditions, readonly
 from rule_engine.fieldrules.hidden import drop_hidden
-from rule_engine.fieldrules.recompute import RecomputeFields, refresh_and_check, refresh_parents
+from rule_engine.fieldrules.recompute import (
+    RecomputeFields,
+    derived_writer,
+    refresh_and_check,
+    refresh_parents,
+)
 from rule_engine.fieldrules.spec import EntityRules, SiteRules, site_rules
 from rule_engine.fieldrules.unique import unique_problems
 
@@ -69,6 +75,8 @@ class FieldRuleComponent:
         """Apply defaults and formulas, then check conditional fields, validations and uniqueness."""
         if event.runtime is None or self.rules is None:
             return
+        if event.operation == DERIVE:
+            return  # recomputed values, already checked by the refresh storing them
         site = event.runtime.model
         expressions, rules = self._context(site)
         entity = rules.of(event.entity.name)
@@ -151,17 +159,29 @@ class FieldRuleComponent:
         name = event.entity.name
         now = self._now(event.actor.now)
         entity = rules.of(name)
-        if not event.entity.entity.is_child:
+        write = derived_writer(event.runtime, event.actor, event.conn)
+        derived = event.operation == DERIVE  # the values were just computed; no line changed
+        if not event.entity.entity.is_child and not derived:
             self._lines(expressions, rules, site, event, now)
-            self._line_parents(expressions, rules, site, event, now)
-        if entity.rollups or self._reads_aggregates(expressions, site, entity):
-            refresh_and_check(expressions, rules, site, event.conn, name, event.record_id, now)
+            self._line_parents(expressions, rules, site, event, now, write)
+        own: dict[str, Any] = {}
+        if not derived and (entity.rollups or self._reads_aggregates(expressions, site, entity)):
+            own, _ = refresh_and_check(expressions, rules, site, event.conn, name, event.record_id, now)
         if rules.watchers.get(name):
             links = [event.before or {}, {**(event.before or {}), **event.values}]
-            refresh_parents(expressions, rules, site, event.conn, name, links, now)
+            changed = changed_fields(event)
+            if changed is not None:
+                changed |= set(own)  # its own roll-ups over its lines, just recomputed
+            refresh_parents(expressions, rules, site, event.conn, name, links, now, write, changed)
 
     def _line_parents(
-        self, expressions: Expressions, rules: SiteRules, site: SiteModel, event: SaveEvent, now: dt.datetime
+        self,
+        expressions: Expressions,
+        rules: SiteRules,
+        site: SiteModel,
+        event: SaveEvent,
+        now: dt.datetime,
+        write: DerivedWrite,
     ) -> None:
         # Lines have no save hooks of their own, so roll-ups of other records over them (a spare
         # part's used quantity summed over work-order part lines) are refreshed here, for the link
@@ -184,7 +204,7 @@ class FieldRuleComponent:
             }
             if before != after:
                 links = [*before.values(), *after.values()]
-                refresh_parents(expressions, rules, site, event.conn, child.name, links, now)
+                refresh_parents(expressions, rules, site, event.conn, child.name, links, now, write)
 
     def after_delete(self, event: DeleteEvent) -> None:
         """Refresh the roll-ups of the records the deleted record linked to."""
@@ -194,7 +214,10 @@ class FieldRuleComponent:
         expressions, rules = self._context(site)
         if rules.watchers.get(event.entity.name):
             now = self._now(event.actor.now)
-            refresh_parents(expressions, rules, site, event.conn, event.entity.name, [event.record], now)
+            write = derived_writer(event.runtime, event.actor, event.conn)
+            refresh_parents(
+                expressions, rules, site, event.conn, event.entity.name, [event.record], now, write
+            )
 
     def _reads_aggregates(self, expressions: Expressions, site: SiteModel, entity: EntityRules) -> bool:
         return any(
@@ -238,6 +261,20 @@ class FieldRuleComponent:
                     event.conn.execute(table.update().where(table.c.id == row["id"]).values(changes))
         if problems:
             raise RecordInvalid(f"the {event.entity.name} record is not valid", problems)
+
+
+def changed_fields(event: SaveEvent) -> set[str] | None:
+    """Return the fields an update changed (None for a create: every field is new)."""
+    if event.before is None:
+        return None
+    model = event.entity
+    changed = set()
+    for name, value in event.values.items():
+        definition = model.fields.get(name)
+        shown = model.types[name].serialize(definition, value) if definition is not None else value
+        if shown != event.before.get(name):
+            changed.add(name)
+    return changed
 
 
 def _register_action(engine: RuleEngine) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -16,6 +16,9 @@ from metamodel.model import EntityModel, SiteModel
 from rule_engine.evaluation import Expressions
 from rule_engine.expressions import AggregateSpec, EvaluationError, RecordContext
 from rule_engine.fieldrules.spec import ROLLUP_AGGREGATES, Rollup, SiteRules
+
+# Stores the recomputed values (changes) of (entity, record id); gets the record they were computed on.
+DerivedWrite = Callable[[str, int, dict[str, Any], dict[str, Any]], None]
 
 
 class ComputeFailed(Exception):
@@ -108,8 +111,13 @@ def refresh(
     entity: str,
     record_id: int,
     now: dt.datetime,
+    write: DerivedWrite | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Recompute a stored record's roll-ups and formulas; write and return the columns that changed.
+
+    ``write`` stores the changes as an update of the record through the record runtime (another
+    record's change moved them); without it they are stored on the row as part of the save
+    running now (the record's own lines changed).
 
     The row is locked first so two transactions adding children to one parent cannot both write a
     sum that misses the other's child (each aggregate then reads what the other committed).
@@ -134,7 +142,9 @@ def refresh(
             f"the change would break {entity} {record_id}: {exc.problem.message}", [problem]
         ) from None
     changes = {name: record[name] for name in entity_rules.derived if not _same(record[name], row[name])}
-    if changes:
+    if changes and write is not None:
+        write(entity, record_id, changes, record)
+    elif changes:
         conn.execute(table.update().where(table.c.id == record_id).values(changes))
     return changes, record
 

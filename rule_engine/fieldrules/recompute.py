@@ -15,11 +15,19 @@ from metamodel.errors import Problem, RecordInvalid
 from metamodel.model import SiteModel
 from rule_engine.actions.base import Action, ActionContext
 from rule_engine.evaluation import Expressions, expressions_of
-from rule_engine.fieldrules.compute import Calculator, refresh
+from rule_engine.fieldrules.compute import Calculator, DerivedWrite, refresh
 from rule_engine.fieldrules.conditions import check_conditions
-from rule_engine.fieldrules.spec import SiteRules, site_rules
+from rule_engine.fieldrules.spec import Rollup, SiteRules, site_rules
 
-MAX_DEPTH = 10
+
+def derived_writer(runtime: Any, actor: Any, conn: Any) -> DerivedWrite:
+    """Return the write storing recomputed values through the record runtime on ``conn``."""
+
+    def write(entity: str, record_id: int, changes: dict[str, Any], record: dict[str, Any]) -> None:
+        version = int(record["lock_version"])
+        runtime.write_derived(entity, record_id, changes, actor, conn, expected_version=version)
+
+    return write
 
 
 def refresh_and_check(
@@ -32,10 +40,35 @@ def refresh_and_check(
     now: dt.datetime,
     *,
     label: str = "",
+    write: DerivedWrite | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Refresh a record's computed fields; raise RecordInvalid when a rule reading them now fails."""
-    changes, record = refresh(expressions, rules, site, conn, entity, record_id, now)
-    if changes and record is not None:
+    changes, record = refresh(
+        expressions,
+        rules,
+        site,
+        conn,
+        entity,
+        record_id,
+        now,
+        _checked(expressions, rules, site, conn, now, label, write),
+    )
+    return changes, record
+
+
+def _checked(
+    expressions: Expressions,
+    rules: SiteRules,
+    site: SiteModel,
+    conn: Any,
+    now: dt.datetime,
+    label: str,
+    write: DerivedWrite | None,
+) -> DerivedWrite:
+    # Rules reading the new values are checked before they are stored: a child's change that
+    # would break its parent's validation is refused, naming the parent.
+    def store(entity: str, record_id: int, changes: dict[str, Any], record: dict[str, Any]) -> None:
+        table = site.entity(entity).table
         calc = Calculator(expressions, site, entity, conn, now)
         problems = check_conditions(calc, rules.of(entity), record, set(changes))
         if problems:
@@ -45,7 +78,21 @@ def refresh_and_check(
                     for p in problems
                 ]
             raise RecordInvalid(f"the {entity} record is not valid", problems)
-    return changes, record
+        if write is not None:
+            write(entity, record_id, changes, record)
+        else:
+            conn.execute(table.update().where(table.c.id == record_id).values(changes))
+
+    return store
+
+
+def rollup_inputs(expressions: Expressions, site: SiteModel, source: str, rollup: Rollup) -> set[str]:
+    """Return the fields of a linking record a roll-up reads: its link, its field, its filter's fields."""
+    _, link = rollup.split()
+    names = {link, *([rollup.field] if rollup.field else [])}
+    if rollup.filter:
+        names |= set(expressions.compile(site, source, rollup.filter).fields_used)
+    return names
 
 
 def refresh_parents(
@@ -56,21 +103,36 @@ def refresh_parents(
     entity: str,
     links: Iterable[Mapping[str, Any]],
     now: dt.datetime,
-    depth: int = 0,
+    write: DerivedWrite,
+    changed: set[str] | None = None,
 ) -> None:
-    """Refresh the records whose roll-ups count records of ``entity`` with these link values (old and new)."""
-    if depth > MAX_DEPTH:
-        return
+    """Refresh, once each, the records whose roll-ups count records of ``entity`` with these link values.
+
+    ``links`` are the linking record's values before and after the change; ``changed`` names the
+    fields it changed (None: all, a create or delete), so a change no roll-up reads costs nothing.
+    Each parent's new values go through ``write`` (the record runtime), whose save of the parent
+    refreshes the parent's own parents in turn.
+    """
+    links = list(links)
+    targets: dict[str, set[int]] = {}
     for parent, rollup in rules.watchers.get(entity, []):
+        if changed is not None and not changed & rollup_inputs(expressions, site, entity, rollup):
+            continue
         _, link = rollup.split()
-        ids = sorted({int(v[link]) for v in links if v.get(link) is not None})
-        for parent_id in ids:
-            changes, record = refresh_and_check(
-                expressions, rules, site, conn, parent, parent_id, now, label=f"{parent} {parent_id}"
+        targets.setdefault(parent, set()).update(int(v[link]) for v in links if v.get(link) is not None)
+    for parent in sorted(targets):
+        for parent_id in sorted(targets[parent]):
+            refresh_and_check(
+                expressions,
+                rules,
+                site,
+                conn,
+                parent,
+                parent_id,
+                now,
+                label=f"{parent} {parent_id}",
+                write=write,
             )
-            if changes and record is not None:
-                # Roll-ups of roll-ups: the parent's change moves its own parents' values.
-                refresh_parents(expressions, rules, site, conn, parent, [record], now, depth + 1)
 
 
 class RecomputeFields(Action):
@@ -99,9 +161,14 @@ class RecomputeFields(Action):
         record_id = int(ctx.record["id"])
         expressions = expressions_of(ctx.services)
         rules = site_rules(ctx.site, expressions)
-        changes, record = refresh_and_check(
-            expressions, rules, ctx.site, ctx.conn, ctx.entity, record_id, ctx.now
+        changes, _ = refresh_and_check(
+            expressions,
+            rules,
+            ctx.site,
+            ctx.conn,
+            ctx.entity,
+            record_id,
+            ctx.now,
+            write=derived_writer(ctx.runtime, ctx.actor, ctx.conn),
         )
-        if changes and record is not None:
-            refresh_parents(expressions, rules, ctx.site, ctx.conn, ctx.entity, [record], ctx.now)
         return f"recomputed {', '.join(sorted(changes)) or 'nothing'} of {ctx.entity} {record_id}"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from typing import Any
 
 import jsonschema
+import sqlalchemy as sa
 from flask import Flask
 
+from crm_platform.services import CrmServices
+from metamodel.systables import users
 from tests.platform.api.apisupport import Api, define_crm
 
 
@@ -43,9 +47,9 @@ def _json_schema(node: Any) -> Any:
 def test_document_lists_exactly_the_routes(api_app: Flask, anonymous: Api, admin: Api) -> None:
     """Every /api/v1 rule is documented with the same methods, and nothing else is."""
     define_crm(admin)
-    doc = anonymous.ok("GET", "/openapi.json")
+    doc = admin.ok("GET", "/openapi.json")
     assert doc["openapi"] == "3.0.3"
-    documented = {path.removeprefix(""): {m for m in item} for path, item in doc["paths"].items()}
+    documented = {path: set(item) for path, item in doc["paths"].items()}
     assert documented == _rules(api_app)
     schemas = doc["components"]["schemas"]
     assert {"customerRecord", "customerInput", "companyRecord", "customer_lineRecord", "Error"} <= set(
@@ -61,6 +65,70 @@ def test_document_lists_exactly_the_routes(api_app: Flask, anonymous: Api, admin
     list_params = {p["name"] for p in doc["paths"]["/api/v1/records/{entity}"]["get"]["parameters"]}
     assert {"age__gt", "tags__has_any", "name__contains", "cursor", "sort", "entity"} <= list_params
     assert doc["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
+
+
+def test_input_schemas_come_from_the_validating_schema(admin: Api) -> None:
+    """Each field's input shape is its field type's: bounds, patterns, options, required and closed objects."""
+    define_crm(admin)
+    schemas = admin.ok("GET", "/openapi.json")["components"]["schemas"]
+    customer = schemas["customerInput"]
+    props = customer["properties"]
+    assert customer["required"] == ["name"] and customer["additionalProperties"] is False
+    assert props["name"]["maxLength"] == 100 and "nullable" not in props["name"]
+    assert props["age"] == {**props["age"], "type": "integer", "minimum": 0, "maximum": 200, "nullable": True}
+    assert props["score"]["pattern"] == r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
+    assert props["tags"]["items"]["enum"] == ["vip", "new", "partner"] and props["tags"]["minItems"] == 1
+    assert props["phone"]["pattern"] == r"^\+?[0-9]{3,20}$"
+    assert props["company"]["minimum"] == 1 and props["last_contact"]["format"] == "date-time"
+    assert props["lines"]["items"] == {"$ref": "#/components/schemas/customer_lineInput"}
+    assert {"lock_version", "owner_id"} <= set(props) and "created_at" not in props
+    line = schemas["customer_lineInput"]
+    assert line["required"] == ["product"] and set(line["properties"]) == {"product", "qty", "price", "id"}
+
+
+def test_anonymous_callers_see_no_entities(admin: Api, anonymous: Api) -> None:
+    """Without sign-in the document describes the API but names none of the site's entities or fields."""
+    define_crm(admin)
+    doc = anonymous.ok("GET", "/openapi.json")
+    text = json.dumps(doc)
+    assert "customer" not in text and "birthday" not in text and "company" not in text.replace("Company", "")
+    assert doc["components"]["schemas"]["AnyRecord"] == {"type": "object"}
+    entity = next(
+        p for p in doc["paths"]["/api/v1/records/{entity}"]["get"]["parameters"] if p["name"] == "entity"
+    )
+    assert "enum" not in entity["schema"]
+    assert "Error" in doc["components"]["schemas"] and "/api/v1/records/{entity}" in doc["paths"]
+
+
+def test_signed_in_callers_see_only_what_they_may_read(admin: Api, user: Api, api_svc: CrmServices) -> None:
+    """A user sees the entities her roles let her read, less hidden fields; masked ones as text, read-only not as input."""
+    define_crm(admin)
+    admin.ok("POST", "/access/roles", {"name": "clerk"}, status=201)
+    rules = [{"entity": "customer", "operation": op, "scope": "all"} for op in ("read", "update")]
+    admin.ok("PUT", "/access/roles/clerk/permissions", {"permissions": rules})
+    fields = [
+        {"entity": "customer", "field": "birthday", "access": "hidden"},
+        {"entity": "customer", "field": "phone", "access": "masked"},
+        {"entity": "customer", "field": "age", "access": "readonly"},
+    ]
+    admin.ok("PUT", "/access/roles/clerk/fields", {"fields": fields})
+    with api_svc.engine.connect() as conn:
+        alice = conn.execute(sa.select(users.c.id).where(users.c.username == "alice")).scalar_one()
+    admin.ok("POST", f"/access/users/{alice}/roles", {"role": "clerk"})
+    doc = user.ok("GET", "/openapi.json")
+    schemas = doc["components"]["schemas"]
+    assert "customerRecord" in schemas and "customer_lineRecord" in schemas  # lines come with their parent
+    assert "companyRecord" not in schemas and "companyInput" not in schemas
+    record, written = schemas["customerRecord"]["properties"], schemas["customerInput"]["properties"]
+    assert "birthday" not in record and "birthday" not in written and "birthday" not in json.dumps(doc)
+    assert record["phone"]["type"] == "string" and "phone" not in written
+    assert record["age"]["type"] == "integer" and "age" not in written and "name" in written
+    entity = next(
+        p for p in doc["paths"]["/api/v1/records/{entity}"]["get"]["parameters"] if p["name"] == "entity"
+    )
+    assert entity["schema"]["enum"] == ["customer"]
+    everything = admin.ok("GET", "/openapi.json")["components"]["schemas"]
+    assert "birthday" in everything["customerRecord"]["properties"] and "companyRecord" in everything
 
 
 def test_real_responses_validate_against_the_document(admin: Api) -> None:

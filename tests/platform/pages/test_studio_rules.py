@@ -277,3 +277,36 @@ def test_event_trigger_with_every_action_kind(boss: FlaskClient, svc: CrmService
     assert doc["actions"][0]["values"] == {"hours": {"expr": "hours + 1"}}
     assert doc["actions"][2]["fields"] == ["subject", "status"]
     assert doc["actions"][4]["values"] == {"name": {"expr": "subject"}}
+
+
+def test_assignment_among_a_role_in_the_records_unit_round_trips(boss: FlaskClient, svc: CrmServices) -> None:
+    """The studio saves role-based assignment (unit field, subunits), shows it again, and keeps it on re-save."""
+    url = "/studio/entities/ticket/rules/triggers"
+    page = boss.get(url).text
+    assert 'name="a0-role"' in page or "role" in page
+    data = {
+        "csrf_token": csrf_of(page),
+        "name": "by_store",
+        "enabled": "on",
+        "event": "create",
+        "a0-type": "assign_owner",
+        "a0-mode": "round_robin",
+        "a0-role": "engineer",
+        "a0-unit_field": "priority",
+        "a0-include_subunits": "on",
+        "op": "save",
+    }
+    saved = boss.post(url, data=data)
+    assert saved.status_code == 302, saved.text
+    [action] = svc.metadata.draft().documents["trigger"]["by_store"]["actions"]
+    assert action == {
+        "type": "assign_owner",
+        "mode": "round_robin",
+        "role": "engineer",
+        "unit_field": "priority",
+        "include_subunits": True,
+    }
+    data.update({"name": "by_store_and_team", "a0-team": "support"})
+    refused = boss.post(url, data=data)
+    assert refused.status_code == 422
+    assert "exactly one of team, team_field or role" in refused.text
