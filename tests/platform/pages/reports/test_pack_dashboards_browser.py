@@ -36,9 +36,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
         admin = create_user(svc.engine, "boss", PASSWORD, is_admin=True)
         actor = Actor(admin.id, "boss", True)
         for pack in COCKPITS:
-            install_pack(
-                svc, pack, with_sample_data=True, actor=actor, password_hash=hash_password(PASSWORD)
-            )
+            install_pack(svc, pack, with_sample_data=True, actor=actor, password_hash=hash_password(PASSWORD))
         yield app, svc
 
 
