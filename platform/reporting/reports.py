@@ -179,7 +179,7 @@ def _add_labels(
         if dimension.field == OWNER and values:
             names = _names(runtime, users.c.id, users.c.display_name, values, users.c.username)
         elif dimension.field == ORG_UNIT and values:
-            names = _names(runtime, org_units.c.id, org_units.c.name, values)
+            names = _unit_names(runtime, values, locale)
         elif dimension.field in model.fields:
             definition = model.fields[dimension.field]
             if definition.type == "select":
@@ -205,6 +205,15 @@ def _names(
     with runtime.engine.connect() as conn:
         rows = conn.execute(select(*columns).where(id_col.in_(list(ids)))).all()
     return {row[0]: str(row[1] or (row[2] if len(row) > 2 else "") or f"#{row[0]}") for row in rows}
+
+
+def _unit_names(runtime: RecordRuntime, ids: Iterable[Any], locale: str) -> dict[Any, str]:
+    """Org units by their label in the reader's language (their code name when they have none)."""
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(org_units.c.id, org_units.c.label, org_units.c.name).where(org_units.c.id.in_(list(ids)))
+        ).all()
+    return {row.id: text_of(row.label, locale) or str(row.name) for row in rows}
 
 
 def text_of(labels: Any, locale: str) -> str | None:
