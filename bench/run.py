@@ -86,6 +86,11 @@ BENCHMARKS: list[Benchmark] = [
         "a two-dimension report (status x month) through the runtime vs the bare SQL it issues",
     ),
     Benchmark(
+        "dashboard",
+        "bench.dashboard:run",
+        "a 6-widget dashboard (page and widget fragments) rendered server-side vs the bare data queries it issues",
+    ),
+    Benchmark(
         "imports",
         "bench.imports:run",
         "importing 100,000 CSV rows through the record runtime (trigger on) vs a bulk INSERT of the same rows",
@@ -109,6 +114,16 @@ BENCHMARKS: list[Benchmark] = [
         "global_search",
         "bench.global_search:run",
         "global search (common and rare text) on N records through the runtime vs the bare SQL it issues",
+    ),
+    Benchmark(
+        "derived_write",
+        "bench.derived_write:run",
+        "a child write moving its parent's roll-up, with the parent's update trigger vs without one",
+    ),
+    Benchmark(
+        "derived_backfill",
+        "bench.derived_backfill:run",
+        "the backfill of a new formula over N existing records (set-based SQL), in records/s",
     ),
     Benchmark(
         "pack_install",

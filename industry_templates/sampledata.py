@@ -15,6 +15,7 @@ from metamodel.records.runtime import RecordRuntime
 from metamodel.systables import users
 
 FILE = "sample_data/records.json"
+HISTORY = "_history"  # a sample record's flag: written by the system, state and read-only fields as given
 _RELATIVE = re.compile(r"^@(today|now)(?:([+-])(\d{1,6})([dhm]))?$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
@@ -55,9 +56,12 @@ class SampleLoader:
         for entity in self.data.get("order") or []:
             for index, raw in enumerate(records.get(entity) or []):
                 where = f"{FILE}.records.{entity}[{index}]"
-                values = self._resolve(entity, raw, where)
+                values = self._resolve(entity, {k: v for k, v in raw.items() if k != HISTORY}, where)
+                # A past record (a finished work order) is written as the platform itself recorded it:
+                # by the system, so its later state and read-only timestamps stand as given.
+                who = Actor(None, "system", False, self.now) if raw.get(HISTORY) is True else self.actor
                 try:
-                    record = self.runtime.create(entity, values, self.actor, self.conn)
+                    record = self.runtime.create(entity, values, who, self.conn)
                 except CrmError as exc:
                     problems = [
                         Problem(f"{where}.{p.path}" if p.path else where, p.message, p.code)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import MetaData, Table
 
@@ -66,6 +68,9 @@ class SiteModel:
         self.bundle = bundle
         self.registry = registry
         self.sealing = sealing
+        # The site's time zone (a site setting, refreshed by MetadataService.model()): today(), date
+        # anchors, cron rules and date buckets count days in it.  Datetimes stay stored in UTC.
+        self.time_zone = ZoneInfo("UTC")
         self.metadata = MetaData()
         self.entities: dict[str, EntityModel] = {}
         for entity in bundle.entities():
@@ -75,6 +80,10 @@ class SiteModel:
             self.entities[entity.name] = EntityModel(
                 entity, table, types, {f.name: f for f in entity.fields}, seals
             )
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """Return ``moment`` in the site's time zone (so ``.date()`` is the site's calendar day)."""
+        return moment.astimezone(self.time_zone)
 
     def entity(self, name: str) -> EntityModel:
         """Return an entity by name; NotFound when it is not published."""

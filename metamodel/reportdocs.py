@@ -29,9 +29,12 @@ def check_reports(bundle: Bundle, registry: FieldTypeRegistry) -> list[Problem]:
     return problems
 
 
-def report_query(site: SiteModel, doc: dict[str, object], time_zone: str = "UTC") -> AggregateQuery:
-    """Return the aggregate query of a report document on ``site``; BadQuery names problems by path."""
+def report_query(site: SiteModel, doc: dict[str, object], time_zone: str | None = None) -> AggregateQuery:
+    """Return the aggregate query of a report document on ``site``; BadQuery names problems by path.
+
+    Date buckets count days in ``time_zone``, by default the site's.
+    """
     spec = dict(doc.get("query") or {})  # type: ignore[call-overload]
-    spec["time_zone"] = time_zone
+    spec["time_zone"] = time_zone or site.time_zone.key
     model = site.entity(str(doc["entity"]))
     return parse_aggregate(model, site.registry, spec, param=f"report.{doc['name']}.query")

@@ -34,6 +34,7 @@ users = Table(
     Column("display_name", String(200), nullable=False, default=""),
     Column("email", String(255)),
     Column("locale", String(10), nullable=False, default="en"),
+    Column("time_zone", String(64)),  # the user's own zone for showing datetimes; NULL: the site's
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("is_active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -26,6 +27,7 @@ from metamodel.errors import Conflict, MetadataInvalid, NotFound, Problem, Schem
 from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.model import SiteModel
 from metamodel.schema_sync import SchemaSync, SyncReport
+from metamodel.sitesettings import effective_zone_sql, zone_of
 from metamodel.systables import meta_drafts, meta_state, meta_versions
 from metamodel.validation import BundleCheck, assign_ids, validate_bundle
 
@@ -111,6 +113,10 @@ class MetadataService:
         self._models: dict[int, SiteModel] = {}
         self._lock = threading.Lock()
         self._active_number = select(meta_state.c.active_version).where(meta_state.c.id == 1)
+        self._version_and_zone = select(
+            select(meta_state.c.active_version).where(meta_state.c.id == 1).scalar_subquery(),
+            effective_zone_sql(),
+        )
         self._checked_at = 0.0
         # Called with a Published event in the publish's transaction (the audit log listens here).
         self.on_publish: list[Callable[[Published], None]] = []
@@ -143,8 +149,10 @@ class MetadataService:
         """
         if kind not in DOCUMENT_KINDS:
             raise NotFound(f"unknown document kind '{kind}'; use one of {', '.join(DOCUMENT_KINDS)}")
+        # A copy: ids are filled in below, and the caller's dict (often a module constant) must not change.
+        doc = copy.deepcopy(doc)
         if isinstance(doc, dict) and "name" not in doc:
-            doc = {**doc, "name": name}
+            doc["name"] = name
         problems = check_document(kind, doc, f"{kind}.{name}")
         if not problems and doc.get("name") != name:
             problems.append(Problem(f"{kind}.{name}.name", f"must equal the document key '{name}'", "name"))
@@ -401,15 +409,20 @@ class MetadataService:
             raise ModelOutdated(f"metadata version {number} is active; the request used {model.version}")
 
     def model(self) -> SiteModel:
-        """Return the compiled active version (cached per version number)."""
+        """Return the compiled active version (cached per version number) with the site's time zone."""
         with self.engine.connect() as conn:
-            number = conn.execute(select(meta_state.c.active_version).where(meta_state.c.id == 1)).scalar()
+            # One round trip reads the version and the time-zone setting, so a changed zone is seen as
+            # soon as a changed version is.
+            found = conn.execute(self._version_and_zone).first()
+            number, zone = (found[0], found[1]) if found else (None, None)
             cached = self._models.get(number or 0)
             if cached is not None:
+                cached.time_zone = zone_of(zone)
                 self._checked_at = time.monotonic()
                 return cached
             bundle = self._active_bundle(conn)
         model = SiteModel(number or 0, bundle, self.registry, self.sealing)
+        model.time_zone = zone_of(zone)
         with self._lock:
             self._models = {number or 0: model}
         self._checked_at = time.monotonic()

@@ -53,6 +53,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CRM_SCHEDULER_INTERVAL": float(env.get("CRM_SCHEDULER_INTERVAL", "30")),
         # Staging and training sites only: lets `crm scheduler --once --at ISO-TIME` run at a chosen time.
         "CRM_SCHEDULER_ALLOW_AT": env.get("CRM_SCHEDULER_ALLOW_AT", "").lower() in ("1", "true", "yes"),
+        # Consecutive failures after which a rule is switched off and the admins told (0: never).
+        "CRM_RULE_DISABLE_AFTER": env.get("CRM_RULE_DISABLE_AFTER", "5"),
         "CRM_ACTION_PLUGINS": env.get("CRM_ACTION_PLUGINS", ""),
         "CRM_ENCRYPTION": env.get("CRM_ENCRYPTION", "on"),
         "CRM_ENCRYPTION_KEYS": env.get("CRM_ENCRYPTION_KEYS", ""),

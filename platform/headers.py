@@ -66,12 +66,20 @@ def content_security_policy(strict_scripts: bool, nonce: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+_LENIENT = content_security_policy(False, "")
+
+
 def _add_headers(response: Response) -> Response:
     headers = response.headers
     for name, value in _FIXED.items():
-        headers.setdefault(name, value)
-    strict = bool(current_app.config.get("CRM_CSP_STRICT_SCRIPTS"))
-    headers.setdefault("Content-Security-Policy", content_security_policy(strict, csp_nonce()))
+        if name not in headers:
+            headers[name] = value
+    if "Content-Security-Policy" not in headers:
+        # Without strict scripts the policy names no nonce: the same text for every response.
+        strict = bool(current_app.config.get("CRM_CSP_STRICT_SCRIPTS"))
+        headers["Content-Security-Policy"] = (
+            content_security_policy(True, csp_nonce()) if strict else _LENIENT
+        )
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response

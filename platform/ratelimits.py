@@ -16,8 +16,10 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits import RateLimitItem, parse
+from limits.strategies import FixedWindowRateLimiter
 
 from crm_platform.i18n import t
+from crm_platform.ratecounts import InlineMemoryStorage
 
 # Integrations sync in bursts: hundreds of requests per second per token are normal use.
 DEFAULT_LIMIT = "300/second"
@@ -38,6 +40,7 @@ EXPENSIVE_SUFFIXES = (
 )
 EXPENSIVE_PATHS = ("/packs/install", "/meta/dry-run")
 _KIND = "crm_ratelimit_kind"
+_BUDGET = "crm_ratelimit_budget"
 log = logging.getLogger(__name__)
 
 
@@ -118,6 +121,10 @@ def init_app(app: Flask, bp: Blueprint) -> Limiter:
     limiter.request_filter(lambda: request.endpoint not in limited)
     app.register_error_handler(RateLimitExceeded, _too_many)
     app.extensions["crm_limiter"] = limiter
+    # In memory, the per-client budget counts in its own storage that starts no timer threads; with
+    # Redis it goes through the limiter, which falls back to memory while Redis is down.
+    memory = storage.startswith("memory")
+    app.extensions[_BUDGET] = FixedWindowRateLimiter(InlineMemoryStorage()) if memory else None
     return limiter
 
 
@@ -132,11 +139,11 @@ def _check_client_budget(blueprint: str) -> Response | None:
     limit = _parsed(_limit_of(setting))
     # The site's prefix keeps sites (and test runs) that share one Redis apart.
     keys = (str(current_app.config["RATELIMIT_KEY_PREFIX"]), "api", str(g.get(_KIND)[1]))
-    limiter: Limiter = current_app.extensions["crm_limiter"]
+    counter = current_app.extensions[_BUDGET] or current_app.extensions["crm_limiter"].limiter
     try:
-        if limiter.limiter.hit(limit, *keys):
+        if counter.hit(limit, *keys):
             return None
-        reset_at = limiter.limiter.get_window_stats(limit, *keys).reset_time
+        reset_at = counter.get_window_stats(limit, *keys).reset_time
     except Exception:  # the storage is down: serve rather than fail every request
         log.warning("rate-limit storage unavailable; request not counted", exc_info=True)
         return None

@@ -24,7 +24,9 @@ from rule_engine.actions.builtin import register_builtin_actions
 from rule_engine.assembly import MIGRATIONS, build_rule_engine, install_rule_engine
 from rule_engine.delivery.settings import SmtpSettings, WebhookSecrets
 from rule_engine.delivery.worker import OutboxWorker
+from rule_engine.errorlog import LIMIT_SERVICE, limit_from_config
 from rule_engine.expressions import FunctionRegistry, register_builtin_functions
+from rule_engine.fieldrules.backfills import BackfillJob, PublishBackfill
 from rule_engine.scheduler.jobs import PeriodicJob
 from rule_engine.scheduler.pool_return import PoolReturnJob
 from rule_engine.scheduler.service import SchedulerService
@@ -59,7 +61,7 @@ def build_services(config: dict[str, Any]) -> CrmServices:
     rules = build_rule_engine(
         field_types,
         utcnow,
-        services={"smtp": SmtpSettings.from_config(config)},
+        services={"smtp": SmtpSettings.from_config(config), LIMIT_SERVICE: limit_from_config(config)},
         functions=functions,
         registry=actions,
     )
@@ -74,6 +76,8 @@ def build_services(config: dict[str, Any]) -> CrmServices:
         engine, field_types, checks=[rules.check_bundle, encryption.check_bundle], sealing=encryption.sealing
     )
     prepare_encryption(metadata, encryption)
+    # New or changed formulas and roll-ups are computed for existing records (small tables inline).
+    metadata.on_publish.append(PublishBackfill(metadata, rules.functions))
     # The audit log: record changes, transitions, publishes and rollbacks, each in its change's transaction.
     install_audit(hooks, rules, metadata)
     attachments = AttachmentStore(engine, config["CRM_ATTACHMENT_DIR"])
@@ -96,7 +100,10 @@ def build_scheduler(svc: CrmServices, config: dict[str, Any]) -> SchedulerServic
     )
     interval = float(config.get("CRM_SCHEDULER_INTERVAL") or 30)
     # Periodic jobs, each run once per period across every scheduler process.
-    jobs: list[PeriodicJob] = [PoolReturnJob(svc.metadata.model, functions=svc.rules.functions)]
+    jobs: list[PeriodicJob] = [
+        PoolReturnJob(svc.metadata.model, functions=svc.rules.functions),
+        BackfillJob(svc.metadata.model, svc.rules.functions),
+    ]
     return SchedulerService(
         svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox, jobs=jobs
     )

@@ -15,26 +15,30 @@ from sqlalchemy.sql.elements import ColumnElement
 from metamodel.model import SiteModel
 from metamodel.records.query import base_select
 from metamodel.records.values import serialize_row
+from rule_engine.expressions import (
+    CompiledExpression,
+    FunctionRegistry,
+    RecordContext,
+    compile_expression,
+    register_builtin_functions,
+    to_sql,
+)
 
 
 class Expressions:
     """Compiles expression texts against a site's entities, caching them per metadata version."""
 
-    def __init__(self, functions: Any = None) -> None:
-        from rule_engine.expressions import FunctionRegistry, register_builtin_functions
-
+    def __init__(self, functions: FunctionRegistry | None = None) -> None:
         self.functions = (
             functions if functions is not None else register_builtin_functions(FunctionRegistry())
         )
-        self._cache: weakref.WeakKeyDictionary[SiteModel, dict[tuple[str, str], Any]] = (
+        self._cache: weakref.WeakKeyDictionary[SiteModel, dict[tuple[str, str], CompiledExpression]] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
 
-    def compile(self, site: SiteModel, entity: str, text: str) -> Any:
+    def compile(self, site: SiteModel, entity: str, text: str) -> CompiledExpression:
         """Return the compiled expression; raises ExpressionError with the position of a mistake."""
-        from rule_engine.expressions import compile_expression
-
         key = (entity, text)
         with self._lock:
             per_site = self._cache.setdefault(site, {})
@@ -55,9 +59,8 @@ class Expressions:
         now: dt.datetime,
     ) -> Any:
         """Evaluate ``text`` for one record (aggregates over linked records read through ``conn``)."""
-        from rule_engine.expressions import RecordContext
-
         compiled = self.compile(site, entity, text)
+        now = site.local(now)  # today() and dates count in the site's time zone
         if compiled.record_only:
             return compiled.evaluate_record(record, now)
         context = RecordContext(conn, site, entity, dict(record), now, self.functions)
@@ -79,10 +82,8 @@ class Expressions:
 
     def to_sql(self, site: SiteModel, entity: str, text: str, now: dt.datetime) -> ColumnElement[bool] | None:
         """Return the condition as SQL over the entity's table, or None when it cannot be translated."""
-        from rule_engine.expressions import to_sql
-
         compiled = self.compile(site, entity, text)
-        return to_sql(compiled, site.entity(entity), now, site)
+        return to_sql(compiled, site.entity(entity), site.local(now), site)
 
     def fields_used(self, site: SiteModel, entity: str, text: str | None) -> list[str]:
         """Return the names of the record's fields a condition reads, in a stable order."""

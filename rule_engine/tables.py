@@ -156,3 +156,51 @@ rule_watermarks = Table(
     Column("backlog", Integer, nullable=False, default=0),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The rule-error log (migration 0150): one row per rule and record (0: none) whose firing failed, with the
+# latest message, how often and since when; read by admins on the studio's "Rule errors" page.
+rule_errors = Table(
+    "sys_rule_error",
+    rule_metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("rule", String(100), nullable=False),
+    Column("entity", String(80), nullable=False),
+    Column("record_id", BigInteger, nullable=False, default=0),
+    Column("action", String(40), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("count", Integer, nullable=False, default=1),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    UniqueConstraint("rule", "record_id", name="uq_sys_rule_error_key"),
+    Index("ix_sys_rule_error_last", "last_at"),
+)
+
+# Per rule: consecutive failed firings, and the runtime switch that stops a rule failing forever (an admin
+# switches it back on from the studio; the published metadata is not touched).
+rule_health = Table(
+    "sys_rule_health",
+    rule_metadata,
+    Column("rule", String(100), primary_key=True),
+    Column("consecutive", Integer, nullable=False, default=0),
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", Text, nullable=False, default=""),
+)
+
+# Recomputing formula and roll-up fields of existing records (after a publish, or ``crm recompute``):
+# one row per job, advanced batch by batch in id order so a stopped job resumes (migration 0160).
+rule_backfills = Table(
+    "sys_rule_backfill",
+    rule_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entity", String(80), nullable=False),
+    Column("fields", JSON, nullable=False),  # the fields to compute, in order
+    Column("status", String(20), nullable=False),  # pending | running | done | failed
+    Column("total", BigInteger, nullable=False, default=0),
+    Column("done", BigInteger, nullable=False, default=0),
+    Column("last_id", BigInteger, nullable=False, default=0),
+    Column("reason", String(200), nullable=False, default=""),
+    Column("error", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_sys_rule_backfill_status", "status", "id"),
+)

@@ -89,7 +89,8 @@ def _stamp(
     values: dict[str, Any] = {}
     if config.last_at_field:
         is_date = model.fields[config.last_at_field].type == "date"
-        values[config.last_at_field] = now.date().isoformat() if is_date else now.isoformat()
+        today = runtime.model.local(now).date()  # the site's calendar day
+        values[config.last_at_field] = today.isoformat() if is_date else now.isoformat()
     if config.next_date_field:
         values[config.next_date_field] = next_date.isoformat() if next_date else None
     if not values:

@@ -22,6 +22,7 @@ def return_stale(
     now: dt.datetime,
     batch: int = BATCH,
     keep: ColumnElement[bool] | None = None,
+    zone: dt.tzinfo = dt.UTC,
 ) -> list[tuple[int, int]]:
     """Return to the pool the records whose owner has not followed up for ``return_after_days``; returns (id, former owner).
 
@@ -30,6 +31,7 @@ def return_stale(
     for the configured days. Each batch is one SELECT (locking on PostgreSQL, skipping rows another
     transaction holds) and one UPDATE by id; audit entries are written in one bulk insert per batch.
     ``keep`` (the pool's ``return_unless`` as SQL, compiled by the rule engine) spares the records it holds for.
+    ``zone`` is the site's time zone, in which a date follow-up field counts its days.
     """
     config = pool_config(model.entity)
     if config is None or not config.return_after_days:
@@ -39,7 +41,9 @@ def return_stale(
     table = model.table
     if config.follow_up_field:
         column = table.c[config.follow_up_field]
-        bound = cutoff.date() if model.fields[config.follow_up_field].type == "date" else cutoff
+        # A follow-up date is a day of the site's calendar (``zone``), not of UTC.
+        is_date = model.fields[config.follow_up_field].type == "date"
+        bound = cutoff.astimezone(zone).date() if is_date else cutoff
         quiet = or_(column.is_(None), column < bound)
     else:
         quiet = table.c.updated_at < cutoff

@@ -20,6 +20,8 @@ from metamodel.errors import BadQuery, Problem
 from metamodel.fieldtypes.base import FieldTypeRegistry, ValueProblem
 from metamodel.model import EntityModel
 from metamodel.records.buckets import BUCKETS, bucket, check_time_zone
+from metamodel.records.measures import SYSTEM_DATES, aggregate_duration, duration_measure
+from metamodel.records.measures import Measure as Measure  # re-exported: callers build measures from here
 from metamodel.records.query import Filter, make_filter
 from metamodel.systables import user_org_units
 
@@ -28,7 +30,6 @@ MAX_GROUPS = 1000
 FUNCTIONS = ("count", "sum", "avg", "min", "max", "count_distinct")
 # Pseudo-dimensions every entity has: the owner and the owner's org unit.
 OWNER, ORG_UNIT = "owner", "org_unit"
-_SYSTEM_DATES = ("created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,6 @@ class Dimension:
     def key(self) -> str:
         """The column name of this dimension in the result."""
         return f"{self.field}__{self.bucket}" if self.bucket else self.field
-
-
-@dataclass(frozen=True)
-class Measure:
-    """An aggregate function over a field (``count`` counts records and takes none)."""
-
-    function: str
-    field: str | None = None
-
-    @property
-    def key(self) -> str:
-        """The column name of this measure in the result."""
-        return self.function if self.field is None else f"{self.function}__{self.field}"
 
 
 @dataclass
@@ -72,7 +60,8 @@ class AggregateQuery:
         """Return the entity fields the query reads, by use (group, measure, filter)."""
         return {
             "group": {d.field for d in self.dimensions if d.field not in (OWNER, ORG_UNIT)},
-            "measure": {m.field for m in self.measures if m.field},
+            "measure": {m.field for m in self.measures if m.field}
+            | {m.since for m in self.measures if m.since},
             "filter": {f.field for f in self.filters},
         }
 
@@ -155,7 +144,7 @@ def _dimension(model: EntityModel, registry: FieldTypeRegistry, raw: Any) -> Dim
         if unit:
             raise ValueProblem(f"'{name}' takes no date bucket", "bucket")
         return Dimension(name)
-    temporal = name in _SYSTEM_DATES and name in model.table.c
+    temporal = name in SYSTEM_DATES and name in model.table.c
     if not temporal:
         definition = _field(model, name)
         field_type = registry.of(definition)
@@ -184,6 +173,8 @@ def _measure(model: EntityModel, registry: FieldTypeRegistry, raw: Any) -> Measu
         return Measure("count")
     if not isinstance(name, str):
         raise ValueProblem(f"{function} needs a field", "field")
+    if "since" in raw:
+        return duration_measure(model, registry, raw)
     definition = _field(model, name)
     if name in model.seals:
         raise ValueProblem(f"'{name}' is encrypted and cannot be aggregated", "encrypted")
@@ -222,7 +213,7 @@ def build_statement(
             columns.append(user_org_units.c.unit_id.label(dimension.key))
             statement_joins = True
         elif dimension.bucket:
-            is_datetime = dimension.field in _SYSTEM_DATES or model.fields[dimension.field].type == "datetime"
+            is_datetime = dimension.field in SYSTEM_DATES or model.fields[dimension.field].type == "datetime"
             expression = bucket(
                 table.c[dimension.field],
                 dimension.bucket,
@@ -235,7 +226,7 @@ def build_statement(
             columns.append(table.c[dimension.field].label(dimension.key))
     group_by = list(columns)
     for measure in query.measures:
-        columns += _measure_columns(table, measure)
+        columns += _measure_columns(model, measure, dialect)
     source: Any = table
     if statement_joins:
         source = table.outerjoin(user_org_units, user_org_units.c.user_id == table.c.owner_id)
@@ -244,7 +235,7 @@ def build_statement(
         statement = statement.group_by(*[c.element for c in group_by])
     sortable = {c.key: c for c in group_by}
     for measure in query.measures:
-        sortable[measure.key] = _order_expression(table, measure)
+        sortable[measure.key] = _order_expression(model, measure, dialect)
     order = []
     for item in query.sort or [d.key for d in query.dimensions]:
         target = sortable[item.lstrip("-")]
@@ -252,20 +243,24 @@ def build_statement(
     return statement.order_by(*order).limit(query.limit + 1)
 
 
-def _order_expression(table: Any, measure: Measure) -> Any:
+def _order_expression(model: EntityModel, measure: Measure, dialect: str) -> Any:
     # Sorting needs no exact value, only the order: the database's own avg keeps it (also over scaled decimals).
     if measure.function == "count":
         return func.count()
-    column = table.c[measure.field]
+    if measure.since:
+        return aggregate_duration(model, measure, dialect)
+    column = model.table.c[str(measure.field)]
     if measure.function == "count_distinct":
         return func.count(column.distinct())
     return getattr(func, measure.function)(column)  # sum, avg, min or max: checked by parse_aggregate
 
 
-def _measure_columns(table: Any, measure: Measure) -> list[Any]:
+def _measure_columns(model: EntityModel, measure: Measure, dialect: str) -> list[Any]:
     if measure.function == "count":
         return [func.count().label(measure.key)]
-    column = table.c[measure.field]
+    if measure.since:
+        return [aggregate_duration(model, measure, dialect).label(measure.key)]
+    column = model.table.c[str(measure.field)]
     if measure.function == "count_distinct":
         return [func.count(column.distinct()).label(measure.key)]
     if measure.function == "avg":
@@ -287,7 +282,11 @@ def shape_rows(query: AggregateQuery, rows: Sequence[Any]) -> AggregateResult:
             value = row[dimension.key]
             item[dimension.key] = str(value)[:10] if dimension.bucket and value is not None else value
         for measure in query.measures:
-            if measure.function == "avg":
+            if measure.since:
+                # A float on SQLite, a numeric on PostgreSQL: the same kind of number on both.
+                value = row[measure.key]
+                item[measure.key] = None if value is None else float(value)
+            elif measure.function == "avg":
                 total, count = row[f"{measure.key}__sum"], row[f"{measure.key}__n"]
                 item[measure.key] = None if not count else Decimal(total) / Decimal(count)
             else:

@@ -46,6 +46,14 @@ class RuntimeBase:
         # fresh SELECT costs more than running it on a primary key.
         self._statements: dict[tuple[Any, str], Any] = {}
 
+    def _prepared(self, model: EntityModel, kind: str, build: Callable[[EntityModel], Any]) -> Any:
+        # The statement ``build`` makes for the entity's table, built on first use.
+        key = (model.table, kind)
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build(model)
+        return statement
+
     @contextmanager
     def transaction(self, conn: Connection | None = None, *, write: bool = False) -> Iterator[Connection]:
         """Yield ``conn`` when given, else a new connection in a transaction committed at the end.

@@ -21,6 +21,7 @@ from metamodel.records.autonumber import next_number
 from metamodel.records.base import SYSTEM
 from metamodel.records.hooks import Actor, SaveEvent, with_create_defaults
 from metamodel.records.lines import PreparedLines, RecordLines
+from metamodel.records.statements import UPDATE_ID, UPDATE_VERSION, guarded_update_of, insert_of
 from metamodel.records.values import prepare_values
 
 # The operation of a save storing recomputed roll-ups and formulas (see ``write_derived``).
@@ -265,7 +266,7 @@ class RecordSaves(RecordLines):
     ) -> int:
         try:
             with _guard(conn, savepoint):
-                result = conn.execute(model.table.insert().values(row))
+                result = conn.execute(self._prepared(model, "insert", insert_of), row)
         except IntegrityError as exc:
             raise Conflict(f"the {model.name} record clashes with another record: {_reason(exc)}") from None
         key = result.inserted_primary_key
@@ -283,7 +284,6 @@ class RecordSaves(RecordLines):
         savepoint: bool,
     ) -> None:
         # Guarded by lock_version: of two concurrent writers exactly one succeeds.
-        table = model.table
         changes = {
             **with_search_hashes(model, values),
             "lock_version": current + 1,
@@ -293,9 +293,8 @@ class RecordSaves(RecordLines):
         try:
             with _guard(conn, savepoint):
                 result = conn.execute(
-                    table.update()
-                    .where(table.c.id == record_id, table.c.lock_version == current)
-                    .values(changes)
+                    self._prepared(model, "update", guarded_update_of),
+                    {**changes, UPDATE_ID: record_id, UPDATE_VERSION: current},
                 )
         except IntegrityError as exc:
             raise Conflict(f"the {model.name} record clashes with another record: {_reason(exc)}") from None

@@ -24,6 +24,7 @@ from metamodel.records.query import (
     sort_field,
     where_clauses,
 )
+from metamodel.records.statements import by_id_with_titles, joined_titles
 from metamodel.records.values import serialize_row
 
 _COUNT_CAP = 100_000
@@ -66,14 +67,14 @@ class RecordReads(RuntimeBase):
         record = serialize_row(model, row)
         for child_field in model.child_fields():
             record[child_field.name] = self._read_lines(conn, model, record_id, child_field)
-        record["_titles"] = self._link_titles(conn, model, [record])[0]
+        record["_titles"] = joined_titles(self.model, model, row)
         return record
 
     def _by_id(self, model: EntityModel) -> Select[Any]:
         key = (model.table, "by_id")
         statement = self._statements.get(key)
         if statement is None:
-            statement = base_select(model).where(model.table.c.id == bindparam("_record_id"))
+            statement = by_id_with_titles(self.model, model)
             self._statements[key] = statement
         return statement
 

@@ -23,6 +23,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     pool,
     records,
     reports,
+    ruleerrors,
     rules,
     savedviews,
     tokens,

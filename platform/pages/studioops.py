@@ -1,7 +1,9 @@
 """The studio's operations pages: the audit log (filter by user, entity, record, time; CSV export), the
-webhook and e-mail delivery log (status, attempts, last error, retry now) and the scheduler's time rules.
+webhook and e-mail delivery log (status, attempts, last error, retry now), the scheduler's time rules and the
+rule-error log (failures per rule and record; rules switched off after repeated failures, switch on).
 
-They read and act through the same functions as /api/v1/audit, /api/v1/deliveries and /api/v1/scheduler.
+They read and act through the same functions as /api/v1/audit, /api/v1/deliveries, /api/v1/scheduler and
+/api/v1/rule-errors.
 Administrators only.
 """
 
@@ -13,12 +15,15 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from crm_platform.api.audit import _query as audit_query
 from crm_platform.api.ops import deliveries_page, retry_delivery, scheduler_rows
+from crm_platform.api.ruleerrors import rule_errors_page
 from crm_platform.i18n import t
 from crm_platform.pages.studioadmin import admin_page, entity_choices, error_view, render
 from crm_platform.services import services
 from metamodel.audit import browse
 from metamodel.errors import CrmError
+from rule_engine.errorlog import failure_limit
 from rule_engine.ops.deliveries import KINDS, STATUSES, delivery
+from rule_engine.ops.ruleerrors import switch_on
 
 bp = Blueprint("ops", __name__)
 _AUDIT_FILTERS = ("actor", "entity", "record_id", "action", "since", "until")
@@ -103,3 +108,44 @@ def retry(message_id: str) -> Any:
 def scheduler() -> Any:
     """The time rules: schedule, next due, last run, backlog, failures and the last error."""
     return render("studio/ops_scheduler.html", rules=scheduler_rows(), section="scheduler")
+
+
+_STEPS = ("condition", "trigger")
+
+
+@bp.get("/ops/rule-errors")
+@admin_page
+def rule_errors() -> Any:
+    """The rule-error log (latest first, ?rule= one rule) and the rules switched off, with switch on."""
+    try:
+        found, error, status = rule_errors_page(), None, 200
+    except CrmError as exc:
+        found, error, status = {"items": [], "total": 0, "switched_off": []}, error_view(exc), 422
+    svc = services()
+    entities = set(svc.metadata.model().entities) if svc.metadata.active_version() is not None else set()
+    return render(
+        "studio/ops_rule_errors.html",
+        status,
+        items=found["items"],
+        total=found["total"],
+        switched_off=found["switched_off"],
+        rule_filter=(request.args.get("rule") or "")[:100],
+        limit=failure_limit(svc.rules.services),
+        steps=_STEPS,
+        entities=entities,
+        error=error,
+        section="rule_errors",
+    )
+
+
+@bp.post("/ops/rule-errors/<rule>/enable")
+@admin_page
+def switch_on_rule(rule: str) -> Any:
+    """Switch a rule that failed too often back on."""
+    try:
+        switch_on(services().engine, rule[:100])
+    except CrmError as exc:
+        flash(error_view(exc)["message"], "error")
+        return redirect(url_for("studio.ops.rule_errors"))
+    flash(t("ops.switched_on", rule=rule[:100]))
+    return redirect(url_for("studio.ops.rule_errors"))

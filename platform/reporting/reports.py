@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,8 +22,6 @@ from metamodel.records.aggregate import ORG_UNIT, OWNER, AggregateResult
 from metamodel.records.runtime import RecordRuntime
 from metamodel.reportdocs import report_query
 from metamodel.systables import org_units, users
-
-SITE_TIME_ZONE_SETTING = "CRM_TIME_ZONE"
 
 
 def cell_text(row: dict[str, Any], column: dict[str, Any]) -> str:
@@ -69,14 +66,14 @@ def may_see(runtime: RecordRuntime, doc: dict[str, Any]) -> bool:
         return True
 
 
-def site_zone() -> str:
-    """Return the site's time zone name (reports bucket dates and periods in it)."""
-    return str(current_app.config.get(SITE_TIME_ZONE_SETTING) or "UTC")
+def site_zone(runtime: RecordRuntime) -> str:
+    """Return the site's time zone name (a site setting; reports bucket dates and periods in it)."""
+    return runtime.model.time_zone.key
 
 
 def run_report(runtime: RecordRuntime, doc: dict[str, Any]) -> dict[str, Any]:
     """Run a report document for the signed-in user and return its labelled result."""
-    zone = site_zone()
+    zone = site_zone(runtime)
     query = report_query(runtime.model, doc, zone)
     result = runtime.aggregate(str(doc["entity"]), query, actor())
     model = runtime.model.entity(str(doc["entity"]))
@@ -182,7 +179,7 @@ def _add_labels(
         if dimension.field == OWNER and values:
             names = _names(runtime, users.c.id, users.c.display_name, values, users.c.username)
         elif dimension.field == ORG_UNIT and values:
-            names = _names(runtime, org_units.c.id, org_units.c.name, values)
+            names = _unit_names(runtime, values, locale)
         elif dimension.field in model.fields:
             definition = model.fields[dimension.field]
             if definition.type == "select":
@@ -208,6 +205,15 @@ def _names(
     with runtime.engine.connect() as conn:
         rows = conn.execute(select(*columns).where(id_col.in_(list(ids)))).all()
     return {row[0]: str(row[1] or (row[2] if len(row) > 2 else "") or f"#{row[0]}") for row in rows}
+
+
+def _unit_names(runtime: RecordRuntime, ids: Iterable[Any], locale: str) -> dict[Any, str]:
+    """Org units by their label in the reader's language (their code name when they have none)."""
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(org_units.c.id, org_units.c.label, org_units.c.name).where(org_units.c.id.in_(list(ids)))
+        ).all()
+    return {row.id: text_of(row.label, locale) or str(row.name) for row in rows}
 
 
 def text_of(labels: Any, locale: str) -> str | None:

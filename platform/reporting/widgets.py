@@ -11,6 +11,7 @@ from crm_platform.listing.savedviews import views_for
 from crm_platform.reporting.acting import actor
 from crm_platform.reporting.boards import MY_BOARD, my_board_doc, personal_boards
 from crm_platform.reporting.reports import find_report, may_see, plain, run_report, site_zone, text_of
+from crm_platform.services import services
 from metamodel.dashboards import list_query, number_queries
 from metamodel.errors import NotFound
 from metamodel.records.query import ListQuery, parse_list_args
@@ -60,15 +61,26 @@ def described(doc: dict[str, Any]) -> dict[str, Any]:
             {
                 "index": index,
                 "type": widget["type"],
-                "title": text_of(widget.get("title"), locale)
-                or widget.get("view")
-                or widget.get("report")
-                or widget.get("entity"),
+                "title": _title(widget, locale),
                 "width": widget.get("width", 6 if widget["type"] != "number" else 3),
             }
             for index, widget in enumerate(doc.get("widgets") or [])
         ],
     }
+
+
+def _title(widget: dict[str, Any], locale: str) -> str:
+    """A widget's own title, else (a report's chart) the report's label; the code only as a last resort."""
+    own = text_of(widget.get("title"), locale)
+    if own:
+        return own
+    if widget["type"] == "report":
+        try:
+            report = find_report(services().runtime(), str(widget.get("report"))[:40])
+        except NotFound:
+            return str(widget.get("report"))
+        return text_of(report.get("label"), locale) or str(report["name"])
+    return str(widget.get("view") or widget.get("entity"))
 
 
 def widget_data(runtime: RecordRuntime, doc: dict[str, Any], index: int) -> dict[str, Any]:
@@ -88,7 +100,7 @@ def number(runtime: RecordRuntime, widget: dict[str, Any]) -> dict[str, Any]:
     """Return a number widget's value this period, the previous period's and the change between them."""
     entity = str(widget["entity"])
     model = runtime.model.entity(entity)
-    zone = site_zone()
+    zone = site_zone(runtime)
     current, previous = number_queries(model, runtime.registry, widget, runtime.clock(), ZoneInfo(zone))
     key = current.measures[0].key
     who = actor()

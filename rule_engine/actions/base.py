@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from metamodel.errors import CrmError
 from metamodel.model import SiteModel
 from metamodel.records.hooks import Actor
+from rule_engine.errorlog import DEFAULT_LIMIT, note_failure
 from rule_engine.tables import action_log
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,12 @@ def log_failure(
     record_id: int | None,
     message: str,
     now: dt.datetime,
+    limit: int = DEFAULT_LIMIT,
 ) -> None:
-    """Record a failed firing in the action log (in a transaction of its own choosing)."""
+    """Record a failed firing in the action log and the rule-error log (in a transaction of its own choosing).
+
+    ``limit``: after this many consecutive failures the rule is switched off and admins are told.
+    """
     conn.execute(
         action_log.insert().values(
             rule=rule,
@@ -142,3 +147,4 @@ def log_failure(
             at=now,
         )
     )
+    note_failure(conn, rule, entity, record_id, action, message, now, limit)

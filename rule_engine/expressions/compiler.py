@@ -10,24 +10,16 @@ path for such expressions, with no context object per evaluation.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-import operator
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.expressions import codegen
 from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
-from rule_engine.expressions.errors import EvaluationError, ExpressionError
-from rule_engine.expressions.functions import (
-    AGGREGATES,
-    DATE_PRESERVING,
-    MAX_STRING,
-    Function,
-    FunctionRegistry,
-)
+from rule_engine.expressions.compiled import AggregateSpec, CompiledExpression, Fn
+from rule_engine.expressions.errors import ExpressionError
+from rule_engine.expressions.functions import AGGREGATES, DATE_PRESERVING, Function, FunctionRegistry
+from rule_engine.expressions.operations import MAX_INT, ORDERING, binary_operations, negate
 from rule_engine.expressions.parser import parse
 from rule_engine.expressions.types import (
     ANY,
@@ -42,81 +34,9 @@ from rule_engine.expressions.types import (
     compatible,
 )
 
-Fn = Callable[[Any], Any]
 MAX_LINK_HOPS = 3
-MAX_POWER = 100
-MAX_INT = 10**30
-_DECIMALS = decimal.Context(
-    prec=34, Emax=60, Emin=-60, traps=[decimal.Overflow, decimal.InvalidOperation, decimal.DivisionByZero]
-)
-
-
-@dataclass(frozen=True)
-class AggregateSpec:
-    """An aggregate over a child table or the records that link to this one."""
-
-    kind: str  # count | sum | min_of | max_of | last_n_count
-    source: EntityModel
-    link_field: str | None  # "<entity>.<link field>" sources
-    parent_field: str | None  # child-table sources
-    field: str | None
-    condition: CompiledExpression | None
-    n: int = 0
-    order_field: str = "created_at"
-    sibling: bool = False  # "<this entity>.<link>": records sharing this record's link value
-
-
-@dataclass
-class CompiledExpression:
-    """A checked expression ready to evaluate many times."""
-
-    text: str
-    entity: str
-    result_type: str
-    fields_used: set[str]
-    node: Node
-    fn: Fn = field(repr=False)
-    aggregates: list[AggregateSpec] = field(default_factory=list)
-    # Reads only the record's own fields: evaluate_record may be used (RecordContext semantics).
-    record_only: bool = False
-    record_fn: Callable[[Mapping[str, Any], dt.datetime], Any] | None = field(default=None, repr=False)
-    model: EntityModel | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if codegen.is_generated(self.fn):
-            # A generated function maps errors itself: calling it directly saves a call per evaluation.
-            self.evaluate = self.fn  # type: ignore[method-assign,assignment]
-        if self.record_fn is not None:
-            self.evaluate_record = self.record_fn  # type: ignore[method-assign,assignment]
-
-    def evaluate(self, context: Any) -> Any:
-        """Evaluate against a context giving field values, links, aggregates and ``now``."""
-        try:
-            return self.fn(context)
-        except EVALUATION_ERRORS as exc:
-            evaluation_failed(exc)
-
-    def evaluate_record(self, record: Mapping[str, Any], now: dt.datetime) -> Any:
-        """Evaluate on a record mapping as a RecordContext over it would, for ``record_only`` expressions.
-
-        Missing fields are null; JSON-form dates, datetimes and decimals are converted. This is the
-        closure-backend fallback; a generated record function replaces it on the instance.
-        """
-        if not self.record_only or self.model is None:
-            raise TypeError(f"{self.text!r} follows links or aggregates: evaluate it with a RecordContext")
-        from rule_engine.expressions.context import MappingContext
-
-        return self.evaluate(MappingContext(self.model, record, now))
-
-
-EVALUATION_ERRORS = (decimal.DecimalException, OverflowError, TypeError, ValueError)
-
-
-def evaluation_failed(exc: BaseException) -> NoReturn:
-    """Raise the EvaluationError for an arithmetic or type error met while evaluating."""
-    if isinstance(exc, (decimal.DecimalException, OverflowError)):
-        raise EvaluationError("a number is out of range") from None
-    raise EvaluationError(f"cannot evaluate: {exc}") from None
+# The value-level operation of each binary operator: the same functions the generated code falls back on.
+_OPERATIONS = binary_operations()
 
 
 @dataclass
@@ -231,97 +151,12 @@ def _unary(node: Unary, scope: _Scope) -> tuple[Fn, str]:
         _expect(kind, BOOLEAN, "not", node.pos)
         return (lambda ctx: fn(ctx) is not True), BOOLEAN
     _expect(kind, NUMBER, "-", node.pos)
-
-    def negate(ctx: Any) -> Any:
-        value = fn(ctx)
-        return None if value is None else -value
-
-    return negate, NUMBER
+    return (lambda ctx: negate(fn(ctx))), NUMBER
 
 
 def _expect(actual: str, expected: str, what: str, pos: int) -> None:
     if not compatible(actual, expected):
         raise ExpressionError(f"{what} expects {expected}, got {actual}", pos)
-
-
-def _checked_number(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise EvaluationError("a number is too large")
-    if isinstance(value, Decimal):
-        return _DECIMALS.plus(value)
-    return value
-
-
-def _power(a: Any, b: Any) -> Any:
-    if abs(b) > MAX_POWER:
-        raise EvaluationError(f"exponents are limited to {MAX_POWER}")
-    if a != 0 and abs(b) * max(len(str(abs(int(a)))), 1) > 60:
-        raise EvaluationError("a number is too large")
-    if isinstance(a, int) and isinstance(b, int) and b >= 0:
-        return a**b
-    return _DECIMALS.power(Decimal(a), Decimal(b))
-
-
-def _divide(a: Any, b: Any) -> Any:
-    if b == 0:
-        raise EvaluationError("division by zero")
-    return _DECIMALS.divide(Decimal(a), Decimal(b))
-
-
-def _modulo(a: Any, b: Any) -> Any:
-    if b == 0:
-        raise EvaluationError("division by zero")
-    return a % b if isinstance(a, int) and isinstance(b, int) else _DECIMALS.remainder(Decimal(a), Decimal(b))
-
-
-def _mul(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int):
-        return a * b
-    return _DECIMALS.multiply(Decimal(a), Decimal(b))
-
-
-def _add(a: Any, b: Any) -> Any:
-    if isinstance(a, str):
-        if len(a) + len(b) > MAX_STRING:
-            raise EvaluationError(f"text longer than {MAX_STRING} characters")
-        return a + b
-    if isinstance(a, int) and isinstance(b, int):
-        return a + b
-    return _DECIMALS.add(Decimal(a), Decimal(b))
-
-
-def _sub(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int):
-        return a - b
-    return _DECIMALS.subtract(Decimal(a), Decimal(b))
-
-
-_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
-    "+": _add,
-    "-": _sub,
-    "*": _mul,
-    "/": _divide,
-    "%": _modulo,
-    "^": _power,
-}
-_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
-    # A date meets a datetime at midnight UTC; bools are not numbers.
-    if (
-        isinstance(a, dt.datetime) != isinstance(b, dt.datetime)
-        and isinstance(a, dt.date)
-        and isinstance(b, dt.date)
-    ):
-        a = a if isinstance(a, dt.datetime) else dt.datetime(a.year, a.month, a.day, tzinfo=dt.UTC)
-        b = b if isinstance(b, dt.datetime) else dt.datetime(b.year, b.month, b.day, tzinfo=dt.UTC)
-    return a, b
 
 
 def _binary(node: Binary, scope: _Scope) -> tuple[Fn, str]:
@@ -334,50 +169,25 @@ def _binary(node: Binary, scope: _Scope) -> tuple[Fn, str]:
         if op == "and":
             return (lambda ctx: left(ctx) is True and right(ctx) is True), BOOLEAN
         return (lambda ctx: left(ctx) is True or right(ctx) is True), BOOLEAN
+    result = _binary_type(op, left_type, right_type, node.pos)
+    apply = _OPERATIONS[op]
+    return (lambda ctx: apply(left(ctx), right(ctx))), result
+
+
+def _binary_type(op: str, left_type: str, right_type: str, pos: int) -> str:
+    """The result type of a binary operator other than ``and``/``or``; ExpressionError on a mismatch."""
     if op == "||":
-
-        def concat(ctx: Any) -> Any:
-            a, b = left(ctx), right(ctx)
-            return _add("" if a is None else str(a), "" if b is None else str(b))
-
-        return concat, STRING
-    if op in ("==", "!="):
-        _same_kind(left_type, right_type, op, node.pos)
-        equal = op == "=="
-
-        def equality(ctx: Any) -> bool:
-            a, b = _comparable(left(ctx), right(ctx))
-            return (a == b) is equal
-
-        return equality, BOOLEAN
-    if op in _ORDERING:
-        _same_kind(left_type, right_type, op, node.pos)
-        compare = _ORDERING[op]
-
-        def ordering(ctx: Any) -> bool:
-            a, b = left(ctx), right(ctx)
-            if a is None or b is None:
-                return False
-            return bool(compare(*_comparable(a, b)))
-
-        return ordering, BOOLEAN
-    arithmetic = _ARITHMETIC[op]
+        return STRING
+    if op in ("==", "!=") or op in ORDERING:
+        _same_kind(left_type, right_type, op, pos)
+        return BOOLEAN
     if op == "+" and STRING in (left_type, right_type):
-        _expect(left_type, STRING, "+", node.pos)
-        _expect(right_type, STRING, "+", node.pos)
-        result = STRING
-    else:
-        _expect(left_type, NUMBER, op, node.pos)
-        _expect(right_type, NUMBER, op, node.pos)
-        result = NUMBER
-
-    def compute(ctx: Any) -> Any:
-        a, b = left(ctx), right(ctx)
-        if a is None or b is None:
-            return None
-        return _checked_number(arithmetic(a, b))
-
-    return compute, result
+        _expect(left_type, STRING, "+", pos)
+        _expect(right_type, STRING, "+", pos)
+        return STRING
+    _expect(left_type, NUMBER, op, pos)
+    _expect(right_type, NUMBER, op, pos)
+    return NUMBER
 
 
 def _same_kind(a: str, b: str, op: str, pos: int) -> None:
@@ -509,4 +319,29 @@ def _resolve_source(scope: _Scope, text: str, pos: int) -> tuple[EntityModel, st
     )
 
 
-__all__ = ["BACKENDS", "LIST", "AggregateSpec", "CompiledExpression", "compile_expression", "field_type_of"]
+class _Clock:
+    """The context of a constant: nothing but the evaluation clock."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+
+def constant_value(node: Node, model: EntityModel, registry: FunctionRegistry, now: dt.datetime) -> Any:
+    """Evaluate a checked node that reads no field (literals, arithmetic on them, ``now()``...) at ``now``."""
+    scope = _Scope(None, model, registry, set(), [])  # type: ignore[arg-type]  # no field: no site needed
+    fn, _ = _compile(node, scope)
+    return fn(_Clock(now))
+
+
+__all__ = [
+    "BACKENDS",
+    "LIST",
+    "MAX_INT",
+    "AggregateSpec",
+    "CompiledExpression",
+    "compile_expression",
+    "constant_value",
+    "field_type_of",
+]

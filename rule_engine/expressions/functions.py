@@ -61,10 +61,12 @@ def _text(value: str) -> str:
     return value
 
 
-def _to_datetime(value: dt.date | dt.datetime) -> dt.datetime:
+def _to_datetime(value: dt.date | dt.datetime, zone: dt.tzinfo | None = None) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
-    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    # A date is midnight where the other moment lives: now() carries the site's zone, so
+    # days_since(a_date) counts the site's calendar days.
+    return dt.datetime(value.year, value.month, value.day, tzinfo=zone or dt.UTC)
 
 
 # Date arithmetic stays within about 1,000 years either way, so a huge offset is a clear error
@@ -126,7 +128,8 @@ def _add_months(value: Any, months: Any) -> Any:
 
 def _between(a: Any, b: Any) -> dt.timedelta:
     if isinstance(a, dt.datetime) or isinstance(b, dt.datetime):
-        return _to_datetime(b) - _to_datetime(a)
+        zone = (a if isinstance(a, dt.datetime) else b).tzinfo
+        return _to_datetime(b, zone) - _to_datetime(a, zone)
     return dt.timedelta(days=(b - a).days)
 
 

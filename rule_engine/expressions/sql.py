@@ -8,6 +8,7 @@ and the caller filters in Python.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, false, func, not_, or_, select, true, type_coerce
@@ -15,8 +16,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
-from rule_engine.expressions.compiler import AggregateSpec, CompiledExpression
-from rule_engine.expressions.functions import AGGREGATES
+from rule_engine.expressions.compiled import AggregateSpec, CompiledExpression
+from rule_engine.expressions.compiler import constant_value
+from rule_engine.expressions.functions import AGGREGATES, FunctionRegistry, register_builtin_functions
 
 
 class _NoSql(Exception):
@@ -219,14 +221,10 @@ class _Translator:
         return False
 
     def constant(self, node: Node) -> Any:
-        from rule_engine.expressions.compiler import _compile, _Scope
-        from rule_engine.expressions.functions import FunctionRegistry, register_builtin_functions
-
-        scope = _Scope(None, self.model, register_builtin_functions(FunctionRegistry()), set(), [])  # type: ignore[arg-type]
-        fn, _ = _compile(node, scope)
-        return fn(_Constants(self.now))
+        return constant_value(node, self.model, _constant_functions(), self.now)
 
 
-class _Constants:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
+@cache
+def _constant_functions() -> FunctionRegistry:
+    # Constants call only built-in functions (_CONSTANT_FUNCTIONS): one private registry of them suffices.
+    return register_builtin_functions(FunctionRegistry())

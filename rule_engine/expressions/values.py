@@ -7,7 +7,7 @@ the identity on a value that already has its Python form, and on null.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -52,4 +52,19 @@ def python_value(model: EntityModel, name: str, value: Any) -> Any:
     return value if convert is None or value is None else convert(value)
 
 
-__all__ = ["Converter", "converter", "python_value"]
+class MappingContext:
+    """A record's own fields converted as RecordContext converts them, without a database (no links)."""
+
+    __slots__ = ("model", "now", "record")
+
+    def __init__(self, model: EntityModel, record: Mapping[str, Any], now: dt.datetime) -> None:
+        self.model = model
+        self.record = record
+        self.now = now
+
+    def value(self, name: str) -> Any:
+        """Return a field of the record as an expression value."""
+        return python_value(self.model, name, self.record.get(name))
+
+
+__all__ = ["Converter", "MappingContext", "converter", "python_value"]

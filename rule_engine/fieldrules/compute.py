@@ -54,7 +54,7 @@ class Calculator:
         self.entity = entity
         self.model = site.entity(entity)
         self.conn = conn
-        self.now = now
+        self.now = site.local(now)  # today() is the site's calendar day
 
     def value(self, text: str, record: Mapping[str, Any]) -> Any:
         """Evaluate ``text`` on ``record``; raises EvaluationError when it cannot be computed."""

@@ -22,22 +22,22 @@ def _iso(value: dt.datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat().replace("+00:00", "Z")
 
 
-def next_due(schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
+def next_due(schedule: Schedule, now: dt.datetime, zone: str = "UTC") -> dt.datetime | None:
     """Return a cron rule's next slot after ``now``; None for record-relative rules (each record has its own)."""
     if schedule.kind != "cron" or not schedule.cron:
         return None
     try:
-        found = parse_cron(schedule.cron, schedule.timezone).get_next_fire_time(None, now)
+        found = parse_cron(schedule.cron, schedule.timezone or zone).get_next_fire_time(None, now)
     except ValueError:
         return None
     return found if isinstance(found, dt.datetime) else None
 
 
-def _schedule(schedule: Schedule) -> dict[str, Any]:
+def _schedule(schedule: Schedule, site: SiteModel) -> dict[str, Any]:
     return {
         "kind": schedule.kind,
         "cron": schedule.cron,
-        "timezone": schedule.timezone,
+        "timezone": schedule.zone_name(site),
         "relative_to": schedule.relative_to,
         "offset_hours": schedule.offset_hours,
         "state": schedule.state,
@@ -99,8 +99,8 @@ def scheduler_status(db: Engine, site: SiteModel, now: dt.datetime) -> list[dict
                 "rule": rule.name,
                 "entity": rule.entity,
                 "enabled": rule.enabled,
-                "schedule": _schedule(rule.schedule),
-                "next_due": _iso(next_due(rule.schedule, now)) if rule.enabled else None,
+                "schedule": _schedule(rule.schedule, site),
+                "next_due": _iso(next_due(rule.schedule, now, site.time_zone.key)) if rule.enabled else None,
                 "last_run": _iso(mark.drained_to if mark is not None else None),
                 "checked_at": _iso(mark.updated_at if mark is not None else None),
                 "backlog": int(mark.backlog) if mark is not None else 0,

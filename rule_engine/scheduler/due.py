@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, and_, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -56,6 +57,17 @@ class DueItem:
     due_at: dt.datetime
 
 
+# Conditions that raised while scanning, as (record id, message): the scan only reads, so the runner
+# takes them (``scan_errors``) and writes them to the rule-error log in a transaction of its own.
+_SCAN_ERRORS = "crm_due_scan_errors"
+
+
+def scan_errors(conn: Connection) -> list[tuple[int, str]]:
+    """Return and forget the condition errors met by ``due_records`` on ``conn``."""
+    found: list[tuple[int, str]] = conn.info.pop(_SCAN_ERRORS, [])
+    return found
+
+
 def due_records(
     conn: Connection,
     site: SiteModel,
@@ -75,7 +87,7 @@ def due_records(
     if schedule.kind == "cron":
         # A cron slot is coalesced and fires at most ``lookback_hours`` late, watermark or not.
         lookback = dt.timedelta(seconds=schedule.lookback_seconds)
-        slot = latest_slot(parse_cron(str(schedule.cron), schedule.timezone), now, lookback)
+        slot = latest_slot(parse_cron(str(schedule.cron), schedule.zone_name(site)), now, lookback)
         if slot is None:
             return []
         key = due_key(slot)
@@ -91,12 +103,12 @@ def due_records(
     low = window.low - offset
     if schedule.kind == "relative":
         column = table.c[str(schedule.relative_to)]
-        is_date = model.fields[str(schedule.relative_to)].type == "date"
-        in_window = _between(column, low, high, is_date)
+        zone = site.time_zone if model.fields[str(schedule.relative_to)].type == "date" else None
+        in_window = _between(column, low, high, zone)
         if window.edited_after is not None and window.since < window.low:
             back_dated = and_(
                 table.c.updated_at > window.edited_after,
-                _between(column, window.since - offset, high, is_date),
+                _between(column, window.since - offset, high, zone),
             )
             in_window = or_(in_window, back_dated)
         statement = select(table, column.label(_ANCHOR)).where(
@@ -110,7 +122,9 @@ def due_records(
         def relative_key(anchor: Any) -> tuple[str, dt.datetime]:
             moment = as_moment(anchor)
             assert moment is not None
-            return due_key(moment + offset), moment + offset
+            # The ledger key stays "anchor at midnight UTC + offset" (keys of firings made before the
+            # site had a time zone still match); the firing comes due at the site's midnight.
+            return due_key(moment + offset), local_anchor(anchor, zone) + offset
 
         return _collect(conn, site, model, trigger, statement, now, expressions, limit, relative_key)
     workflow = workflow_of(site, trigger.entity)
@@ -144,9 +158,20 @@ def due_records(
     return _collect(conn, site, model, trigger, statement, now, expressions, limit, state_key)
 
 
-def _between(column: Any, low: dt.datetime, high: dt.datetime, is_date: bool) -> ColumnElement[bool]:
-    if is_date:
-        return and_(column <= high.date(), column > low.date())
+def local_anchor(anchor: Any, zone: ZoneInfo | None) -> dt.datetime:
+    """Return the moment an anchor value stands for: a date is midnight in ``zone`` (the site's)."""
+    moment = as_moment(anchor)
+    assert moment is not None
+    if zone is None or isinstance(anchor, dt.datetime) or (isinstance(anchor, str) and len(anchor) > 10):
+        return moment
+    return dt.datetime(moment.year, moment.month, moment.day, tzinfo=zone).astimezone(dt.UTC)
+
+
+def _between(column: Any, low: dt.datetime, high: dt.datetime, zone: ZoneInfo | None) -> ColumnElement[bool]:
+    # A date column (zone given) is due once the site's midnight of that day is within the window:
+    # midnight(D) <= high  <=>  D <= the site's calendar day at ``high``.
+    if zone is not None:
+        return and_(column <= high.astimezone(zone).date(), column > low.astimezone(zone).date())
     return and_(column <= high, column > low)
 
 
@@ -188,6 +213,8 @@ def _collect(
                 log.warning(
                     "rule %s: condition failed on %s %s: %s", trigger.name, trigger.entity, last_id, exc
                 )
+                message = f"condition failed: {type(exc).__name__}: {exc}"
+                conn.info.setdefault(_SCAN_ERRORS, []).append((last_id, message))
                 continue
             if matches:
                 items.append(DueItem(last_id, *key_of(row.get(_ANCHOR))))

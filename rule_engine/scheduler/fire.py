@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select
 from metamodel.model import SiteModel
 from metamodel.records.runtime import RecordRuntime
 from rule_engine.engine import RuleEngine
+from rule_engine.errorlog import failure_limit, note_success
 from rule_engine.evaluation import Expressions, load_record, shared_expressions
 from rule_engine.ledger import as_moment, claim, due_key, set_status
 from rule_engine.scheduler.claiming import Timeouts, set_timeouts, take
@@ -61,12 +62,14 @@ def fire_due(
             assert record is not None
             ctx = trigger_context(rules, runtime, conn, trigger, record, now, "time", item.due_key)
             run_trigger_actions(rules, trigger, ctx)
+            note_success(conn, trigger.name)
         return "done"
     except Taken:
         return "taken"
     except FiringFailed as failure:
         with db.begin() as conn:
-            return record_failure(conn, trigger, item.record_id, item.due_key, now, failure)
+            limit = failure_limit(rules.services)
+            return record_failure(conn, trigger, item.record_id, item.due_key, now, failure, limit=limit)
 
 
 def not_due_reason(

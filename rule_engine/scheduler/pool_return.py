@@ -73,7 +73,7 @@ class PoolReturnJob:
                 keep = shared_expressions(self.functions).to_sql(site, model.name, config.return_unless, now)
                 if keep is None:
                     continue
-            returned = return_stale(conn, model, now, keep=keep)
+            returned = return_stale(conn, model, now, keep=keep, zone=site.time_zone)
             if returned:
                 report[model.name] = len(returned)
                 _notify(

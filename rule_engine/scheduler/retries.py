@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select, update
 from metamodel.records.runtime import RecordRuntime
 from rule_engine.actions.base import log_failure
 from rule_engine.engine import RuleEngine
+from rule_engine.errorlog import disabled_rules, failure_limit
 from rule_engine.evaluation import load_record, shared_expressions
 from rule_engine.ledger import failure_status, retry_delay, set_status
 from rule_engine.scheduler.claiming import Timeouts, set_timeouts
@@ -73,6 +74,8 @@ def retry_firing(
             ).rowcount
             if claimed != 1:
                 raise Taken
+            if trigger is not None and disabled_rules(conn, [trigger.name]):
+                raise Taken  # switched off: the firing waits, untouched, until an admin switches it on
             if trigger is None or trigger.entity != row["entity"]:
                 set_status(conn, row["id"], "skipped", "the rule was removed or disabled")
                 return "skipped"
@@ -114,5 +117,6 @@ def retry_firing(
                 row["record_id"] or None,
                 failure.message,
                 now,
+                failure_limit(rules.services),
             )
         return status

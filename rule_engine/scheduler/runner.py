@@ -19,10 +19,11 @@ from metamodel.model import SiteModel
 from metamodel.records.hooks import RecordHooks
 from metamodel.records.runtime import RecordRuntime
 from rule_engine.engine import RuleEngine
+from rule_engine.errorlog import disabled_rules, failure_limit, note_failure
 from rule_engine.evaluation import Expressions, shared_expressions
 from rule_engine.ledger import MAX_ATTEMPTS
 from rule_engine.scheduler.claiming import Timeouts
-from rule_engine.scheduler.due import DueItem, DueWindow, due_records
+from rule_engine.scheduler.due import DueItem, DueWindow, due_records, scan_errors
 from rule_engine.scheduler.fire import DEFAULT_TIMEOUTS, fire_due
 from rule_engine.scheduler.report import RunReport, count_error
 from rule_engine.scheduler.retries import retry_firing, retry_pass
@@ -44,6 +45,7 @@ class _RulePass:
     window: DueWindow
     seen: set[tuple[int, str]] = field(default_factory=set)
     unresolved: int = 0
+    failed_scan: list[tuple[int, str]] = field(default_factory=list)
 
 
 def run_due(
@@ -67,9 +69,12 @@ def run_due(
     report = RunReport()
     deadline = time.monotonic() + budget if budget is not None else None
     passes = _open_passes(db, site, now, report)
+    limit_failures = failure_limit(rules.services)
     while passes:
         for rule_pass in list(passes):
             drained = _one_batch(db, runtime, rules, rule_pass, now, expressions, limit, report, timeouts)
+            if rule_pass.failed_scan:
+                _note(db, rule_pass, now, limit_failures, report)
             if drained is not None:
                 passes.remove(rule_pass)
                 _mark(db, rule_pass, now, drained)
@@ -85,8 +90,11 @@ def run_due(
 
 def _open_passes(db: Engine, site: SiteModel, now: dt.datetime, report: RunReport) -> list[_RulePass]:
     passes: list[_RulePass] = []
-    for trigger in site_triggers(site):
-        if trigger.event != "time" or trigger.schedule is None:
+    timed = [t for t in site_triggers(site) if t.event == "time" and t.schedule is not None]
+    with db.connect() as conn:
+        off = disabled_rules(conn, [t.name for t in timed])  # switched off after repeated failures
+    for trigger in timed:
+        if trigger.name in off:
             continue
         try:
             with db.begin() as conn:
@@ -114,9 +122,11 @@ def _one_batch(
     try:
         with db.connect() as conn:
             found = due_records(conn, runtime.model, trigger, now, expressions, wanted, rule_pass.window)
+            rule_pass.failed_scan += scan_errors(conn)
     except Exception as exc:
         log.exception("rule %s: finding due records failed", trigger.name)
         report.errors.append(f"{trigger.name}: {type(exc).__name__}: {exc}")
+        rule_pass.failed_scan.append((0, f"finding due records failed: {type(exc).__name__}: {exc}"))
         return False
     fresh = [item for item in found if (item.record_id, item.due_key) not in rule_pass.seen]
     if not fresh:
@@ -154,3 +164,20 @@ def _mark(db: Engine, rule_pass: _RulePass, now: dt.datetime, drained: bool) -> 
         mark(db, rule_pass.trigger.name, now, drained, rule_pass.unresolved)
     except Exception:  # the watermark only narrows later scans; failing to move it loses nothing
         log.exception("rule %s: moving its watermark failed", rule_pass.trigger.name)
+
+
+def _note(db: Engine, rule_pass: _RulePass, now: dt.datetime, limit: int, report: RunReport) -> None:
+    # Errors met while scanning go to the rule-error log; enough of them switch the rule off, so a
+    # condition that raises on every tick stops failing forever.
+    trigger, found = rule_pass.trigger, rule_pass.failed_scan
+    rule_pass.failed_scan = []
+    try:
+        with db.begin() as conn:
+            for record_id, message in found:
+                if note_failure(
+                    conn, trigger.name, trigger.entity, record_id, "condition", message, now, limit
+                ):
+                    break
+    except Exception as exc:
+        log.exception("rule %s: logging its errors failed", trigger.name)
+        report.errors.append(f"{trigger.name}: {type(exc).__name__}: {exc}")

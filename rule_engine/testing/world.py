@@ -22,6 +22,7 @@ from metamodel.versions import MetadataService
 from rule_engine.actions.base import Action
 from rule_engine.assembly import MIGRATIONS, build_rule_engine, install_rule_engine
 from rule_engine.engine import RuleEngine
+from rule_engine.fieldrules.backfills import PublishBackfill
 from rule_engine.scheduler.runner import RunReport, run_due
 from rule_engine.tables import firings, state_history
 
@@ -97,6 +98,7 @@ def make_world(
     rules = build_rule_engine(field_types, clock, services=services, actions=actions)
     hooks = install_rule_engine(rules)
     metadata = MetadataService(db, field_types, checks=[rules.check_bundle])
+    metadata.on_publish.append(PublishBackfill(metadata, rules.functions))
     world = World(db, metadata, rules, hooks, clock, dict(services or {}))
     if bundle is not None:
         world.publish(bundle)

@@ -158,7 +158,7 @@ def _check_schedule(spec: TriggerSpec, site: SiteModel, prefix: str) -> list[Pro
             )
     else:
         try:
-            parse_cron(str(schedule.cron), schedule.timezone)
+            parse_cron(str(schedule.cron), schedule.zone_name(site))
         except ValueError as exc:
             key = "timezone" if "time zone" in str(exc) else "cron"
             problems.append(Problem(f"{path}.{key}", str(exc), "invalid"))

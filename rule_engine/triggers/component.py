@@ -7,16 +7,19 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import Connection
+
 from metamodel.definitions import Bundle
 from metamodel.errors import Problem
 from metamodel.model import SiteModel
 from metamodel.records.hooks import DeleteEvent, RecordHooks, SaveEvent, are_triggers_skipped
 from rule_engine.engine import RuleEngine
+from rule_engine.errorlog import disabled_rules
 from rule_engine.evaluation import load_record
 from rule_engine.scheduler.pool_return import check_pool_conditions
 from rule_engine.triggers.checks import check_trigger
 from rule_engine.triggers.events import event_key, fields_changed, fire_event
-from rule_engine.triggers.spec import triggers_for
+from rule_engine.triggers.spec import TriggerSpec, triggers_for
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class TriggerComponent:
         if are_triggers_skipped(event.conn):
             return
         site = event.runtime.model
-        specs = triggers_for(site, event.entity.name, event.action)
+        specs = live(event.conn, triggers_for(site, event.entity.name, event.action))
         if not specs:
             return
         record = load_record(event.conn, site, event.entity.name, event.record_id)
@@ -74,7 +77,7 @@ class TriggerComponent:
         """Fire the delete triggers with the record as it was."""
         if event.runtime is None or self.rules is None or are_triggers_skipped(event.conn):
             return
-        specs = triggers_for(event.runtime.model, event.entity.name, "delete")
+        specs = live(event.conn, triggers_for(event.runtime.model, event.entity.name, "delete"))
         now = self._now(event.actor.now)
         record = {k: v for k, v in event.record.items() if not k.startswith("_")}
         for spec in specs:
@@ -88,11 +91,14 @@ class TriggerComponent:
         target = getattr(event, "entity", "")
         entity = target if isinstance(target, str) else str(target.name)
         transition = str(getattr(event, "transition", ""))
-        specs = [
-            s
-            for s in triggers_for(runtime.model, entity, "transition")
-            if not s.transition or s.transition == transition
-        ]
+        specs = live(
+            event.conn,
+            [
+                s
+                for s in triggers_for(runtime.model, entity, "transition")
+                if not s.transition or s.transition == transition
+            ],
+        )
         if not specs:
             return
         record = load_record(event.conn, runtime.model, entity, int(event.record_id))
@@ -104,3 +110,11 @@ class TriggerComponent:
             fire_event(
                 self.rules, runtime, event.conn, spec, record, now, event_key("transition", record, detail)
             )
+
+
+def live(conn: Connection, specs: list[TriggerSpec]) -> list[TriggerSpec]:
+    """Return the triggers not switched off after repeated failures (one query, only when there are any)."""
+    if not specs:
+        return specs
+    off = disabled_rules(conn, [spec.name for spec in specs])
+    return [spec for spec in specs if spec.name not in off] if off else specs

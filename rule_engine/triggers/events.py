@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from rule_engine.actions.base import log_failure
 from rule_engine.engine import RuleEngine
+from rule_engine.errorlog import failure_limit, note_success
 from rule_engine.evaluation import shared_expressions
 from rule_engine.ledger import claim
 from rule_engine.triggers.firing import (
@@ -60,6 +61,7 @@ def fire_event(
     """Fire one event trigger for one record if its condition holds; returns the outcome."""
     record_id = int(record["id"])
     site = runtime.model
+    limit = failure_limit(rules.services)
     try:
         # A savepoint, so a condition whose query fails cannot abort the write's transaction.
         with conn.begin_nested():
@@ -70,13 +72,13 @@ def fire_event(
             return "no_match"
     except Exception as exc:
         message = f"condition failed: {type(exc).__name__}: {exc}"
-        log_failure(conn, trigger.name, "condition", trigger.entity, record_id, message, now)
+        log_failure(conn, trigger.name, "condition", trigger.entity, record_id, message, now, limit)
         log.warning("rule %s on %s %s: %s", trigger.name, trigger.entity, record_id, message)
         return "failed"
     if depth(conn) >= MAX_DEPTH:
         message = f"stopped: triggers nested more than {MAX_DEPTH} levels deep (a rule loop?)"
         log.error("rule %s on %s %s: %s", trigger.name, trigger.entity, record_id, message)
-        log_failure(conn, trigger.name, "trigger", trigger.entity, record_id, message, now)
+        log_failure(conn, trigger.name, "trigger", trigger.entity, record_id, message, now, limit)
         return "depth_limit"
     ctx = trigger_context(rules, runtime, conn, trigger, record, now, trigger.event, key)
     try:
@@ -86,5 +88,6 @@ def fire_event(
             run_trigger_actions(rules, trigger, ctx)
     except FiringFailed as failure:
         # A deleted record cannot be re-read, so delete firings are never retried.
-        return record_failure(conn, trigger, record_id, key, now, failure, trigger.event != "delete")
+        return record_failure(conn, trigger, record_id, key, now, failure, trigger.event != "delete", limit)
+    note_success(conn, trigger.name)
     return "done"

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from metamodel.records.hooks import Actor
 from rule_engine.actions.base import ActionContext, ActionFailed, log_failure, run_actions
 from rule_engine.engine import RuleEngine
+from rule_engine.errorlog import DEFAULT_LIMIT
 from rule_engine.evaluation import shared_expressions
 from rule_engine.ledger import claim, failure_status, retry_delay
 from rule_engine.triggers.spec import TriggerSpec
@@ -135,11 +136,14 @@ def record_failure(
     now: dt.datetime,
     failure: FiringFailed,
     retry_allowed: bool = True,
+    limit: int = DEFAULT_LIMIT,
 ) -> str:
     """Write the failed firing to the ledger (to be retried when safe) and the action log."""
     status = failure_status(failure.retry and retry_allowed, 1)
     next_at = now + retry_delay(1) if status == "retry" else None
     claim(conn, trigger.name, trigger.entity, record_id, key, now, status, failure.message, next_at)
-    log_failure(conn, trigger.name, failure.action, trigger.entity, record_id or None, failure.message, now)
+    log_failure(
+        conn, trigger.name, failure.action, trigger.entity, record_id or None, failure.message, now, limit
+    )
     log.warning("rule %s on %s %s: %s (%s)", trigger.name, trigger.entity, record_id, failure.message, status)
     return status

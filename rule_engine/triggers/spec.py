@@ -3,9 +3,11 @@
 Schedules of time triggers (``event: "time"``) take one of three forms:
 
 * ``relative_to`` + ``offset_hours``: due at the date/datetime field's value plus the offset (negative
-  offsets mean "before"); a date counts as midnight UTC.
+  offsets mean "before"); a date counts as midnight in the site's time zone (a site setting), so
+  "3 days after 2026-03-01" on an Asia/Shanghai site is due at 2026-03-04 00:00 +08:00 (16:00 UTC the day
+  before).
 * ``state`` + ``in_state_hours``: due when the record has been in ``state`` that long without leaving it.
-* ``cron`` (five crontab fields, in ``timezone``, UTC by default): due at each slot.  With
+* ``cron`` (five crontab fields, in ``timezone``, by default the site's time zone): due at each slot.  With
   ``each_record`` (the default) the actions run for every record matching the condition at the slot;
   with ``each_record: false`` they run once per slot with no record (``record_id`` 0 in the ledger).
 
@@ -45,7 +47,7 @@ class Schedule:
     state: str | None = None
     in_state_hours: float = 0.0
     cron: str | None = None
-    timezone: str = "UTC"
+    timezone: str | None = None  # None: the site's time zone, as it is when the rule runs
     each_record: bool = True
     lookback_hours: float = DEFAULT_LOOKBACK_HOURS
     late_policy: str = "fire_late"
@@ -69,12 +71,16 @@ class Schedule:
             state=doc.get("state"),
             in_state_hours=float(doc.get("in_state_hours") or 0.0),
             cron=doc.get("cron"),
-            timezone=str(doc.get("timezone") or "UTC"),
+            timezone=str(doc["timezone"]) if doc.get("timezone") else None,
             each_record=bool(doc.get("each_record", True)),
             lookback_hours=float(doc.get("lookback_hours", DEFAULT_LOOKBACK_HOURS)),
             late_policy=str(doc.get("late_policy") or "fire_late"),
             late_after_hours=float(doc.get("late_after_hours", DEFAULT_LATE_AFTER_HOURS)),
         )
+
+    def zone_name(self, site: SiteModel) -> str:
+        """Return the time zone the cron fields are read in: the rule's own, else the site's."""
+        return self.timezone or site.time_zone.key
 
     @property
     def offset_seconds(self) -> int:

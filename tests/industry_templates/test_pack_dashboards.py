@@ -3,10 +3,14 @@ numbers, rows or records from the pack's sample data."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
+from metamodel.dashboards import period_around
 from tests.industry_templates.packsupport import Site
 
 
@@ -40,3 +44,37 @@ def test_the_managers_home_dashboard_shows_the_sample_data(
     assert empty == []
     # The same answers for the manager of another store are hers, not this one's (scope applies).
     assert api.ok("GET", "/reports")["items"]
+
+
+def _hours_sql(dialect: str) -> str:
+    if dialect == "postgresql":
+        return "(extract(epoch FROM completed_at) - extract(epoch FROM reported_at)) / 3600.0"
+    return "(CAST(strftime('%s', completed_at) AS INTEGER) - CAST(strftime('%s', reported_at) AS INTEGER)) / 3600.0"
+
+
+def test_mean_time_to_repair_equals_hand_written_sql(pack_site: Callable[..., Site]) -> None:
+    site = pack_site("manufacturing")
+    api = site.api("mfg_manager")
+    widgets = site.runtime().model.bundle.docs("dashboard")["service_cockpit"]["widgets"]
+    (index,) = [i for i, w in enumerate(widgets) if (w.get("measure") or {}).get("since") == "reported_at"]
+    data = api.ok("GET", f"/dashboards/service_cockpit/widgets/{index}")
+    table = site.runtime().model.entity("work_order").table.name
+    span = period_around(site.services.clock(), "month", ZoneInfo(data["time_zone"]))
+    with site.services.engine.connect() as conn:
+        hours = _hours_sql(conn.dialect.name)
+        sql = f"SELECT avg({hours}) FROM {table} WHERE kind = 'repair' AND completed_at >= :low AND completed_at < :high"
+        expected = [
+            conn.execute(
+                sa.text(sql),
+                {
+                    "low": low.astimezone(dt.UTC).replace(tzinfo=None),
+                    "high": high.astimezone(dt.UTC).replace(tzinfo=None),
+                },
+            ).scalar()
+            for low, high in ((span.start, span.end), (span.previous_start, span.start))
+        ]
+    got = [data["value"], data["previous"]]
+    assert [g is None for g in got] == [e is None for e in expected] and got != [None, None]
+    assert all(g is None or abs(float(g) - float(e or 0)) < 1e-4 for g, e in zip(got, expected, strict=True))
+    # Sample repairs took 24, 6 and 10 hours: whichever months they fall in, the mean is among those.
+    assert all(g is None or 6 <= float(g) <= 24 for g in got)

@@ -48,6 +48,14 @@ def test_drafts_are_edited_document_by_document(site: Site) -> None:
     assert svc.active_version() is None
 
 
+def test_put_document_leaves_the_callers_document_as_it_was(site: Site) -> None:
+    doc = entity("deal", [{"name": "title", "type": "text"}])
+    before = repr(doc)
+    stored = site.svc.put_document("entity", "deal", doc, "ann")
+    # The stored copy has ids filled in; the caller's dict (often a shared constant) is untouched.
+    assert "id" in stored["fields"][0] and repr(doc) == before
+
+
 def test_publish_stores_a_numbered_version_with_its_metadata(site: Site) -> None:
     site.clock.now = T0
     site.svc.replace_draft(as_bundle([DEAL]), "ann")

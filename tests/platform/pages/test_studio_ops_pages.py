@@ -11,7 +11,7 @@ from rule_engine.tables import outbox
 from tests.platform.api.test_api_ops import failed_webhook
 from tests.platform.pages.conftest import PASSWORD, csrf_of
 
-PAGES = ("/studio/ops/audit", "/studio/ops/deliveries", "/studio/ops/scheduler")
+PAGES = ("/studio/ops/audit", "/studio/ops/deliveries", "/studio/ops/scheduler", "/studio/ops/rule-errors")
 
 
 def _boss(app: Flask, svc: CrmServices) -> FlaskClient:
@@ -59,3 +59,39 @@ def test_audit_filters_retry_and_scheduler(site_app: Flask, svc: CrmServices) ->
     assert boss.get("/studio/ops/deliveries?status=lost").status_code == 422
     scheduler = boss.get("/studio/ops/scheduler?lang=en")
     assert scheduler.status_code == 200 and "No time rules are published" in scheduler.text
+
+
+def test_rule_errors_page_lists_failures_and_switches_a_rule_on(site_app: Flask, svc: CrmServices) -> None:
+    """Failures show with rule, record and count; the switched-off rule is switched on with CSRF; zh-CN too."""
+    from rule_engine.errorlog import note_failure
+    from rule_engine.tables import rule_health
+
+    boss = _boss(site_app, svc)
+    empty = boss.get("/studio/ops/rule-errors?lang=en")
+    assert empty.status_code == 200 and "No rule has failed." in empty.text
+    now = svc.rules.clock()
+    with svc.engine.begin() as conn:
+        for record_id in range(1, 6):
+            note_failure(
+                conn,
+                "shaky",
+                "customer",
+                record_id,
+                "condition",
+                "condition failed: <b>division</b> by zero",
+                now,
+            )
+    page = boss.get("/studio/ops/rule-errors?lang=en")
+    assert "Rules switched off" in page.text and "after 5 failures in a row" in page.text
+    assert "&lt;b&gt;division" in page.text and "<b>division" not in page.text
+    assert page.text.count('data-rule-error="shaky:') == 5
+    zh = boss.get("/studio/ops/rule-errors?lang=zh-CN")
+    assert "已停用的规则" in zh.text and "重新启用" in zh.text
+    assert boss.post("/studio/ops/rule-errors/shaky/enable").status_code == 400  # no CSRF token
+    done = boss.post("/studio/ops/rule-errors/shaky/enable", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 302
+    with svc.engine.connect() as conn:
+        assert conn.execute(rule_health.select()).first().disabled_at is None
+    again = boss.get("/studio/ops/rule-errors?lang=en")
+    assert "Rules switched off" not in again.text and 'data-rule-error="shaky:' in again.text
+    assert boss.get("/studio/ops/rule-errors?limit=0").status_code == 422
