@@ -31,7 +31,9 @@ from metamodel.systables import (
     users,
 )
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,79}$")
+# Names of org units, roles and teams (the OpenAPI document states the same pattern).
+ACCESS_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,79}$"
+_NAME = re.compile(ACCESS_NAME_PATTERN)
 _ENTITY = re.compile(NAME_PATTERN)
 
 

@@ -16,7 +16,9 @@ from crm_platform.api.common import Forbidden, created, int_value, json_body, pa
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.services import services
 from metamodel.access import AccessAdmin
+from metamodel.access.admin import ACCESS_NAME_PATTERN
 from metamodel.errors import Problem, RecordInvalid
+from metamodel.identifiers import NAME_PATTERN
 
 F = TypeVar("F", bound=Callable[..., Any])
 _KEEP = "keep"
@@ -291,8 +293,8 @@ _OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 _LIST: dict[str, Any] = {"type": "object", "properties": {"items": {"type": "array", "items": _OBJECT}}}
 _ADMIN = ("403", "422")
 _LABEL: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
-_ID = {"type": "integer", "minimum": 1}
-_NULLABLE_ID = {"type": "integer", "minimum": 1, "nullable": True}
+_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+_NULLABLE_ID = {**_ID, "nullable": True}
 _EXPIRES = {"type": "string", "format": "date-time", "nullable": True}
 _UNIT = {
     "type": "object",
@@ -304,7 +306,11 @@ _PERMISSION = {
     "type": "object",
     "required": ["entity", "operation", "scope"],
     "properties": {
-        "entity": {"type": "string", "description": "an entity name, or * for every entity"},
+        "entity": {
+            "type": "string",
+            "pattern": rf"^(\*|{NAME_PATTERN.strip('^$')})$",
+            "description": "an entity name, or * for every entity",
+        },
         "operation": {
             "type": "string",
             "enum": ["read", "create", "update", "delete", "export", "import", "transition", "configure"],
@@ -334,7 +340,7 @@ _ENFORCED = {"type": "object", "required": ["enforced"], "properties": {"enforce
 _NAMED: dict[str, Any] = {
     "type": "object",
     "required": ["name"],
-    "properties": {"name": {"type": "string"}, "label": _LABEL},
+    "properties": {"name": {"type": "string", "pattern": ACCESS_NAME_PATTERN}, "label": _LABEL},
 }
 
 
@@ -466,7 +472,7 @@ ENDPOINTS.update(
                 "type": "object",
                 "required": ["entity", "record_id"],
                 "properties": {
-                    "entity": {"type": "string"},
+                    "entity": {"type": "string", "pattern": NAME_PATTERN},
                     "record_id": _ID,
                     "user_id": _ID,
                     "team": {"type": "string"},

@@ -187,12 +187,12 @@ _PARAMS = [
     {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
     for name, schema, text in (
         ("entity", {"type": "string"}, "entity name"),
-        ("record_id", {"type": "integer", "minimum": 1}, "record id"),
+        ("record_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, "record id"),
         ("actor", {"type": "string"}, "user name or user id"),
         ("action", {"type": "string"}, "an action (record.update) or a family (record, meta, auth, access)"),
         ("since", {"type": "string", "format": "date-time"}, "entries at or after this time"),
         ("until", {"type": "string", "format": "date-time"}, "entries before this time"),
-        ("cursor", {"type": "string"}, "next_cursor of the previous page"),
+        ("cursor", {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}, "next_cursor of the previous page"),
         ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "page size"),
     )
 ]

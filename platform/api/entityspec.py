@@ -98,7 +98,9 @@ def _output_schema(model: EntityModel, view: EntityView) -> dict[str, Any]:
     return {
         "type": "object",
         "description": model.entity.label(),
-        "required": required + [f for f in props if f not in system and f != "_titles"],
+        # Lines come with a single record, not in lists.
+        "required": required
+        + [f.name for f in model.entity.fields if f.name in props and f.type != "child_table"],
         "properties": props,
     }
 
@@ -160,6 +162,8 @@ def entity_schemas(site: SiteModel, view: EntityView) -> dict[str, Any]:
             continue
         result[f"{name}Record"] = _output_schema(model, view)
         result[f"{name}Input"] = _input_schema(site, model, converter, view)
+        if not model.entity.is_child:
+            result[f"{name}List"] = _page(_ref(f"{name}Record"))
     return result
 
 
@@ -174,46 +178,22 @@ def record_schemas(site: SiteModel, view: EntityView) -> dict[str, Any]:
     return {
         "AnyRecord": any_record,
         "AnyInput": any_input,
-        "RecordList": {
-            "type": "object",
-            "required": ["items", "next_cursor", "has_more", "total"],
-            "properties": {
-                "items": {"type": "array", "items": _ref("AnyRecord")},
-                "next_cursor": {"type": "string", "nullable": True},
-                "has_more": {"type": "boolean"},
-                "total": {"type": "integer", "nullable": True},
-            },
+        "RecordList": _page(_ref("AnyRecord")),
+    }
+
+
+def _page(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor", "has_more", "total"],
+        "properties": {
+            "items": {"type": "array", "items": item},
+            "next_cursor": {"type": "string", "nullable": True},
+            "has_more": {"type": "boolean"},
+            "total": {"type": "integer", "nullable": True},
         },
     }
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def filter_parameters(site: SiteModel, view: EntityView) -> list[dict[str, Any]]:
-    """Return the query parameters ``field__op`` of the entities the caller may read (merged)."""
-    found: dict[str, list[str]] = {}
-    for name, model in sorted(site.entities.items()):
-        if model.entity.is_child or not view.shows(name):
-            continue
-        names = [
-            (f.name, model.types[f.name]) for f in model.column_fields() if view.level(name, f.name) != HIDDEN
-        ]
-        names += [
-            (s, site.registry.get(str(d["type"]))) for s, d in _SYSTEM_FIELDS.items() if s in model.table.c
-        ]
-        for field_name, field_type in names:
-            for op in field_type.operators:
-                found.setdefault(f"{field_name}__{op}", []).append(name)
-    return [
-        {
-            "name": key,
-            "in": "query",
-            "required": False,
-            "description": f"filter ({key.rpartition('__')[2]}) on entities: {', '.join(entities)}; "
-            "comma-separate values for in/between",
-            "schema": {"type": "string"},
-        }
-        for key, entities in sorted(found.items())
-    ]

@@ -13,21 +13,24 @@ from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.auditing import current_origin
 from crm_platform.services import services
+from metamodel.access.masks import MaskStyles
 from metamodel.access.reveal import reveal
 from metamodel.errors import Problem, RecordInvalid
+from metamodel.identifiers import NAME_PATTERN
 
 _JSON = "application/json"
 _RULE = {
     "type": "object",
     "required": ["entity", "field", "access"],
     "properties": {
-        "entity": {"type": "string"},
-        "field": {"type": "string"},
+        "entity": {"type": "string", "pattern": NAME_PATTERN},
+        "field": {"type": "string", "pattern": NAME_PATTERN},
         "access": {"type": "string", "enum": ["hidden", "readonly", "masked"]},
         "mask": {
             "type": "string",
             "nullable": True,
-            "description": "phone, email, id_number, name or default",
+            "enum": [*MaskStyles.default().names(), None],
+            "description": "a mask style (plugins may add more)",
         },
         "reveal": {"type": "boolean", "description": "the role may fetch the clear value (audited)"},
     },
@@ -89,7 +92,7 @@ ENDPOINTS.update(
             "request": {
                 "type": "object",
                 "required": ["fields"],
-                "properties": {"fields": {"type": "array", "items": {"type": "string"}}},
+                "properties": {"fields": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
             },
             "responses": {
                 "200": (

@@ -129,7 +129,11 @@ ENDPOINTS.update(
         "imports_upload": {
             "summary": "Upload a CSV (any encoding) or XLSX file for import; returns the draft with a suggested mapping",
             "errors": ("403", "404", "409", "413", "422"),
-            "request": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+            "request": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
             "request_type": "multipart/form-data",
             "responses": {"201": ("draft import", _JOB, "application/json")},
         },

@@ -10,7 +10,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 
 from crm_platform.api import bp
-from crm_platform.api.entityspec import EntityView, entity_schemas, filter_parameters, record_schemas
+from crm_platform.api.entitypaths import entity_filters, specialise
+from crm_platform.api.entityspec import EntityView, entity_schemas, record_schemas
 from crm_platform.api.metaview import entity_view
 from crm_platform.api.schemas import ENDPOINTS, STATIC_SCHEMAS
 from crm_platform.services import services
@@ -21,6 +22,7 @@ _ERROR_STATUSES = {
     "400": "malformed request (bad JSON, wrong content type, bad query)",
     "401": "not signed in",
     "404": "not found",
+    "429": "too many requests (Retry-After says when to try again)",
 }
 
 
@@ -42,14 +44,12 @@ def _endpoint_of(path: str, method: str) -> str:
     return str(endpoint).removeprefix("api.")
 
 
-def _path_parameters(path: str, entity_names: list[str]) -> list[dict[str, Any]]:
+def _path_parameters(path: str) -> list[dict[str, Any]]:
     params = []
     for name in re.findall(r"{([^}]+)}", path):
         schema: dict[str, Any] = {"type": "string"}
-        if name == "entity" and entity_names:
-            schema = {"type": "string", "enum": entity_names}
-        elif name.endswith("_id") or name == "number":
-            schema = {"type": "integer", "minimum": 1}
+        if name.endswith("_id") or name == "number":
+            schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
 
@@ -74,15 +74,26 @@ def build_document(view: EntityView) -> dict[str, Any]:
     spec.components.response("Error", _ERROR_RESPONSE)
     for name, scheme in _security_schemes().items():
         spec.components.security_scheme(name, scheme)
-    entities = [n for n, m in model.entities.items() if not m.entity.is_child and view.shows(n)]
-    filters = filter_parameters(model, view)
+    entities = [m for m in model.entities.values() if not m.entity.is_child and view.shows(m.entity.name)]
+    filters = {m.entity.name: entity_filters(model, m, view) for m in entities}
     for path, methods in sorted(api_rules().items()):
         operations = {}
         for method in sorted(methods):
             endpoint = _endpoint_of(path, method)
             described = ENDPOINTS.get(endpoint, {"summary": endpoint})
-            operations[method] = _operation(endpoint, described, _path_parameters(path, entities), filters)
-        spec.path(path=path, operations=operations)
+            operations[method] = (_operation(endpoint, described, _path_parameters(path)), described)
+        if "{entity}" not in path or not entities:
+            spec.path(path=path, operations={m: op for m, (op, _) in operations.items()})
+            continue
+        # A reader gets each entity's own paths: its fields, filters and sort keys (see entitypaths).
+        for entity in entities:
+            name = entity.entity.name
+            own = {
+                m: specialise(op, entity, filters[name] if described.get("filters") else None, view)
+                for m, (op, described) in operations.items()
+            }
+            if any(own.values()):
+                spec.path(path=path.replace("{entity}", name), operations={m: o for m, o in own.items() if o})
     return spec.to_dict()
 
 
@@ -113,17 +124,13 @@ def _security_schemes() -> dict[str, dict[str, Any]]:
     }
 
 
-def _operation(
-    endpoint: str, spec: dict[str, Any], path_params: list[dict[str, Any]], filters: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _operation(endpoint: str, spec: dict[str, Any], path_params: list[dict[str, Any]]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": endpoint,
         "summary": spec["summary"],
         "tags": [endpoint.split("_")[0]],
     }
     params = path_params + list(spec.get("query", []))
-    if spec.get("filters"):
-        params += filters
     if params:
         operation["parameters"] = params
     if "request" in spec:

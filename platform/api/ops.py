@@ -122,8 +122,12 @@ ENDPOINTS.update(
                     "schema": {"type": "string", "enum": ["pending", "delivered", "failed"]},
                 },
                 {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["webhook", "email"]}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                },
             ],
             "responses": _ok(
                 {

@@ -28,6 +28,7 @@ from industry_templates.packfiles import read_pack
 from industry_templates.uninstall import pack_rows, uninstall_pack
 from industry_templates.upgrade import upgrade_pack
 from metamodel.errors import NotFound, Problem
+from metamodel.identifiers import NAME_PATTERN
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TRUE = ("1", "true", "yes", "on")
@@ -170,8 +171,14 @@ def packs_export() -> Response:
 _OBJECT: dict[str, Any] = {"type": "object"}
 _SOURCE = {
     "type": "object",
-    "description": "JSON {pack: <bundled name>, ...options} or multipart/form-data with the zip as 'file'",
-    "properties": {"pack": {"type": "string"}},
+    "description": "JSON {pack: <bundled name>, ...options} or multipart/form-data with the zip as 'file'; "
+    "install also takes demo_password (the sample users' password)",
+    "required": ["pack"],
+    "properties": {
+        "pack": {"type": "string", "pattern": NAME_PATTERN},
+        "with_sample_data": {"type": "boolean"},
+        "dry_run": {"type": "boolean"},
+    },
 }
 
 

@@ -69,8 +69,12 @@ ENDPOINTS.update(
             "errors": ("403", "400"),
             "query": [
                 {"name": "rule", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                },
             ],
             "responses": {
                 "200": (

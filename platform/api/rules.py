@@ -10,6 +10,7 @@ from sqlalchemy import RowMapping, select
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, configure_required, int_value, json_body
+from crm_platform.api.schemas import ENDPOINTS, query_param
 from crm_platform.i18n import t
 from crm_platform.services import services
 from metamodel.errors import NotFound, Problem
@@ -73,3 +74,30 @@ def _jsonable(row: RowMapping) -> dict[str, Any]:
     return {
         str(key): value.isoformat() if isinstance(value, dt.datetime) else value for key, value in row.items()
     }
+
+
+ENDPOINTS["meta_rule_firings"] = {
+    "summary": "Trigger firings of the ledger, newest first, and each time rule's watermark",
+    "errors": ("400", "403"),
+    "query": [
+        query_param(
+            "status", {"type": "string", "enum": list(FIRING_STATUSES)}, "only firings in this state"
+        ),
+        query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "at most this many"),
+        query_param("rule", {"type": "string", "maxLength": 100}, "only this rule's firings"),
+    ],
+    "responses": {
+        "200": (
+            "OK",
+            {
+                "type": "object",
+                "required": ["items", "watermarks"],
+                "properties": {
+                    "items": {"type": "array", "items": {"type": "object"}},
+                    "watermarks": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "application/json",
+        )
+    },
+}

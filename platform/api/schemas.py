@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from metamodel.records.query import MAX_OFFSET
+
 JSON = "application/json"
 
 
@@ -199,7 +201,8 @@ STATIC_SCHEMAS: dict[str, Any] = {
 }
 
 
-def _q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def query_param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """Return an optional query parameter."""
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
@@ -210,19 +213,30 @@ def _ok(
 
 
 LIST_QUERY = [
-    _q("q", {"type": "string", "maxLength": 200}, "free-text search over searchable fields"),
-    _q("sort", {"type": "string"}, "sort key, e.g. name or -created_at"),
-    _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size"),
-    _q("page", {"type": "integer", "minimum": 1}, "page number (offset paging)"),
-    _q("offset", {"type": "integer", "minimum": 0}, "rows to skip (offset paging)"),
-    _q("cursor", {"type": "string"}, "next_cursor of the previous page (keyset paging)"),
-    _q("count", {"type": "boolean"}, "also return total"),
+    query_param("q", {"type": "string", "maxLength": 200}, "free-text search over searchable fields"),
+    query_param("sort", {"type": "string"}, "sort key, e.g. name or -created_at"),
+    query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size"),
+    query_param(
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_OFFSET // 500 + 1},
+        f"page number (offset paging, at most {MAX_OFFSET} rows deep; use the cursor beyond)",
+    ),
+    query_param(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        "rows to skip (offset paging; use the cursor beyond)",
+    ),
+    query_param("cursor", {"type": "string"}, "next_cursor of the previous page (keyset paging)"),
+    query_param("count", {"type": "boolean"}, "also return total"),
 ]
 _ADMIN = ("403", "422")
 _WRITE = ("409", "422")
 _RECORD = {"$ref": "#/components/schemas/AnyRecord"}
 _INPUT = {"$ref": "#/components/schemas/AnyInput"}
 
+_VERSION_OR_DRAFT = {
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": 10**9}, {"type": "string", "enum": ["draft"]}]
+}
 ENDPOINTS: dict[str, dict[str, Any]] = {
     "openapi_document": {
         "summary": "This OpenAPI document",
@@ -287,14 +301,14 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
                 "name": "from",
                 "in": "query",
                 "required": True,
-                "schema": {"type": "string"},
+                "schema": _VERSION_OR_DRAFT,
                 "description": "version number or draft",
             },
             {
                 "name": "to",
                 "in": "query",
                 "required": True,
-                "schema": {"type": "string"},
+                "schema": _VERSION_OR_DRAFT,
                 "description": "version number or draft",
             },
         ],
@@ -313,12 +327,13 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
     },
     "meta_dry_run": {
         "summary": "Dry-run a trigger against existing data: which records would match or fire, and why",
-        "errors": ("403",),
+        "errors": ("400", "403", "404", "422"),
         "request": {
             "type": "object",
+            "description": "name a draft trigger, or send its whole document as 'document' instead",
+            "required": ["trigger"],
             "properties": {
-                "trigger": {"type": "string", "description": "name of a draft trigger"},
-                "document": {"type": "object", "description": "a trigger document (instead of 'trigger')"},
+                "trigger": {"type": "string", "maxLength": 100, "description": "name of a draft trigger"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
             },
         },
@@ -339,8 +354,8 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
     "records_lookup": {
         "summary": "Titles of matching records for link pickers",
         "query": [
-            _q("q", {"type": "string"}, "search text"),
-            _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "at most this many"),
+            query_param("q", {"type": "string"}, "search text"),
+            query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "at most this many"),
         ],
         "responses": _ok(ref("LookupList")),
     },

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, Forbidden, int_value, json_body, path_id
+from crm_platform.api.schemas import ENDPOINTS, query_param
 from crm_platform.auth import clock, signin
 from crm_platform.auth.apitokens import create_token, list_tokens, revoke_token
 from crm_platform.auth.scopes import ADMIN, ALL_SCOPES, normalize_scopes
@@ -128,3 +129,50 @@ def users_unlock(user_id: str) -> Any:
     return jsonify(
         {"id": user.id, "username": user.username, "was_locked": signin.unlock(engine, user.username)}
     )
+
+
+_JSON = "application/json"
+_USER_REF = {
+    "type": "object",
+    "required": ["id", "username"],
+    "properties": {"id": {"type": "integer"}, "username": {"type": "string"}},
+}
+ENDPOINTS.update(
+    {
+        "tokens_list": {
+            "summary": "The signed-in user's API tokens (administrators: everyone's with all=true); no secrets",
+            "errors": ("403",),
+            "query": [query_param("all", {"type": "boolean"}, "every user's tokens (administrators)")],
+            "responses": {
+                "200": (
+                    "OK",
+                    {
+                        "type": "object",
+                        "required": ["items"],
+                        "properties": {"items": {"type": "array", "items": {"type": "object"}}},
+                    },
+                    _JSON,
+                )
+            },
+        },
+        "tokens_revoke": {
+            "summary": "Revoke a token (the caller's own; administrators: anyone's)",
+            "responses": {"204": ("revoked", None, _JSON)},
+        },
+        "users_set_password": {
+            "summary": "Set a user's password (administrators); must_change defaults to true",
+            "errors": ("403", "422"),
+            "request": {
+                "type": "object",
+                "required": ["password"],
+                "properties": {"password": {"type": "string"}, "must_change": {"type": "boolean"}},
+            },
+            "responses": {"200": ("OK", _USER_REF, _JSON)},
+        },
+        "users_unlock": {
+            "summary": "Lift a user's sign-in lock (administrators)",
+            "errors": ("403",),
+            "responses": {"200": ("OK", _USER_REF, _JSON)},
+        },
+    }
+)

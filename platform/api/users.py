@@ -11,9 +11,11 @@ from crm_platform.api import bp
 from crm_platform.api.access import _admins_only
 from crm_platform.api.common import created, int_value, json_body, path_id
 from crm_platform.api.schemas import ENDPOINTS
+from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from crm_platform.auth.useradmin import UserAdmin
 from crm_platform.services import services
 from metamodel.access import AccessAdmin
+from metamodel.access.admin import ACCESS_NAME_PATTERN
 from metamodel.errors import Problem, RecordInvalid
 
 
@@ -104,7 +106,20 @@ _USER: dict[str, Any] = {
     },
     "additionalProperties": True,
 }
-_ROLES = {"type": "array", "items": {"oneOf": [{"type": "string"}, _GRANT]}}
+_ROLE_NAME = {"type": "string", "pattern": ACCESS_NAME_PATTERN}
+_ROLES = {
+    "type": "array",
+    "items": {
+        "oneOf": [
+            _ROLE_NAME,
+            {
+                "type": "object",
+                "required": ["role"],
+                "properties": {"role": _ROLE_NAME, "expires_at": _EXPIRES},
+            },
+        ]
+    },
+}
 _CHANGE: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -118,8 +133,13 @@ _NEW = {
     "required": ["username", "password"],
     "properties": {
         **_CHANGE["properties"],
-        "username": {"type": "string"},
-        "password": {"type": "string"},
+        "username": {"type": "string", "pattern": r"^[A-Za-z0-9_.]{1,80}$"},
+        "password": {
+            "type": "string",
+            "minLength": MIN_PASSWORD_LENGTH,
+            "maxLength": MAX_PASSWORD_LENGTH,
+            "description": "checked for strength (zxcvbn) and against common passwords",
+        },
         "locale": {"type": "string", "enum": ["en", "zh-CN"]},
         "is_admin": {"type": "boolean"},
     },
@@ -138,8 +158,12 @@ ENDPOINTS.update(
             "query": [
                 {"name": "q", "in": "query", "schema": {"type": "string"}},
                 {"name": "active", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                },
             ],
             "responses": _ok(
                 {
