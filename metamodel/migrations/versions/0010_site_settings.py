@@ -28,11 +28,15 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(length=80)),
         sa.PrimaryKeyConstraint("key"),
     )
-    op.add_column("sys_user", sa.Column("time_zone", sa.String(length=64), nullable=True))
+    # A SQLite downgrade leaves the column in place (see downgrade), so it may already be there.
+    if "time_zone" not in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("sys_user")}:
+        op.add_column("sys_user", sa.Column("time_zone", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this migration."""
-    with op.batch_alter_table("sys_user") as batch:  # SQLite drops a column by copying the table
-        batch.drop_column("time_zone")
+    # On SQLite dropping a column copies the table, and dropping the old copy would cascade to every
+    # row that references a user (tokens, roles); there the unused column is left in place.
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_column("sys_user", "time_zone")
     op.drop_table("sys_setting")

@@ -64,12 +64,15 @@ class Run:
 
 def _semantic_refusal(response: Any) -> bool:
     """Whether a 422 refuses only for reasons about data, other fields or file contents (see SEMANTIC)."""
-    if response.status_code != 422:
+    if response.status_code not in (400, 422):
         return False
     try:
         details = response.json()["error"].get("details") or []
     except (ValueError, KeyError, TypeError, AttributeError):
         return False
+    if response.status_code == 400:
+        # A paging cursor is opaque: one the list never issued is refused, which no schema can say.
+        return bool(details) and all(d.get("code") == "cursor" for d in details)
     return bool(details) and all(d.get("code") in SEMANTIC for d in details)
 
 
