@@ -65,7 +65,7 @@ def run(ctx: Context) -> list[Figure]:
         with svc.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")  # what a maintained site has: planner statistics
         create_user(svc.engine, "bench", PASSWORD, is_admin=True)
-        client = _signed_in(app)
+        client = signed_in(app)
         figures: list[Figure] = []
         for name, path in PAGES.items():
             figures += _measure(app, svc, client, name, path, 5 if ctx.quick else 9)
@@ -74,7 +74,8 @@ def run(ctx: Context) -> list[Figure]:
         svc.engine.dispose()
 
 
-def _signed_in(app: Flask) -> FlaskClient:
+def signed_in(app: Flask) -> FlaskClient:
+    """Return a test client signed in as the bench user."""
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -89,7 +90,7 @@ def _signed_in(app: Flask) -> FlaskClient:
 def _measure(
     app: Flask, svc: CrmServices, client: FlaskClient, name: str, path: str, rounds: int
 ) -> list[Figure]:
-    statements = _recorded(svc.engine, lambda: _get(client, path))
+    statements = recorded_sql(svc.engine, lambda: get_page(client, path))
     raw = svc.engine.raw_connection()
 
     def bare() -> None:
@@ -101,7 +102,7 @@ def _measure(
         raw.rollback()
 
     def page() -> None:
-        _get(client, path)
+        get_page(client, path)
 
     for _ in range(2):  # warm both: compiled-statement caches, the page cache of the database
         page()
@@ -126,13 +127,14 @@ def _measure(
     ]
 
 
-def _get(client: FlaskClient, path: str) -> None:
+def get_page(client: FlaskClient, path: str) -> None:
+    """GET a page and insist on a 200."""
     response = client.get(path)
     if response.status_code != 200:
         raise RuntimeError(f"{path}: {response.status_code} {response.get_data(as_text=True)[:300]}")
 
 
-def _recorded(engine: sa.Engine, call: Callable[[], None]) -> list[tuple[str, Any]]:
+def recorded_sql(engine: sa.Engine, call: Callable[[], None]) -> list[tuple[str, Any]]:
     """Return the (SQL, parameters) the call sends, in order, as the driver received them."""
     seen: list[tuple[str, Any]] = []
 
