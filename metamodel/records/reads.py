@@ -11,7 +11,13 @@ from sqlalchemy import Connection, Select, bindparam, func, select
 from metamodel.definitions import FieldDef
 from metamodel.errors import NotFound
 from metamodel.model import EntityModel
-from metamodel.records.aggregate import AggregateQuery, AggregateResult, build_statement, shape_rows
+from metamodel.records.aggregate import (
+    AggregateQuery,
+    AggregateResult,
+    bucket_spans,
+    build_statement,
+    shape_rows,
+)
 from metamodel.records.base import SYSTEM, RuntimeBase
 from metamodel.records.hooks import Actor
 from metamodel.records.query import (
@@ -192,7 +198,12 @@ class RecordReads(RuntimeBase):
                 self._guard_fields(c, model, purpose, names, actor)
             conditions = where_clauses(model, self.registry, ListQuery(filters=query.filters))
             statement = build_statement(
-                model, self.registry, query, conditions + self._scope(model, actor), c.dialect.name
+                model,
+                self.registry,
+                query,
+                conditions + self._scope(model, actor),
+                c.dialect.name,
+                bucket_spans(c, model, query),
             )
             rows = c.execute(statement).mappings().all()
         return shape_rows(query, rows)
