@@ -7,11 +7,12 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup, escape
 
-from crm_platform.i18n import current_locale, t
+from crm_platform.display import display_context as display_context
+from crm_platform.i18n import current_locale
 from crm_platform.services import services
 from crm_platform.timezones import user_zone
 from form_renderer.layout import FieldView
-from form_renderer.presentation import DisplayContext, Shown
+from form_renderer.presentation import Shown
 from form_renderer.presentation.moments import input_value, zone_name
 from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel
@@ -34,19 +35,6 @@ def sort_mark(args: Any, name: str) -> str:
     """Return an arrow showing the current sort direction of column ``name``."""
     current = args.get("sort", "")
     return " ▲" if current == name else " ▼" if current == f"-{name}" else ""
-
-
-def display_context() -> DisplayContext:
-    """Return what presentations need for this request: its locale, the reader's time zone, record and file
-    URLs, the catalog."""
-
-    def record_url(entity: str, record_id: Any) -> str:
-        return url_for("pages.record_detail", entity=entity, record_id=record_id)
-
-    def file_url(attachment_id: Any) -> str:
-        return url_for("pages.attachment_file", attachment_id=attachment_id)
-
-    return DisplayContext(current_locale(), record_url, file_url, t, user_zone())
 
 
 def display(view: FieldView) -> Markup:

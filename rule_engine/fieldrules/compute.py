@@ -112,8 +112,10 @@ def refresh(
     record_id: int,
     now: dt.datetime,
     write: DerivedWrite | None = None,
+    *,
+    rollups: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Recompute a stored record's roll-ups and formulas; write and return the columns that changed.
+    """Recompute a stored record's roll-ups (unless not ``rollups``) and formulas; write and return the changes.
 
     ``write`` stores the changes as an update of the record through the record runtime (another
     record's change moved them); without it they are stored on the row as part of the save
@@ -130,7 +132,7 @@ def refresh(
         return {}, None
     record = dict(row)
     calc = Calculator(expressions, site, entity, conn, now)
-    for rollup in entity_rules.rollups:
+    for rollup in entity_rules.rollups if rollups else ():
         record[rollup.target] = calc.rollup(rollup, record)
     try:
         for name in entity_rules.formula_order:

@@ -41,8 +41,9 @@ def refresh_and_check(
     *,
     label: str = "",
     write: DerivedWrite | None = None,
+    rollups: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Refresh a record's computed fields; raise RecordInvalid when a rule reading them now fails."""
+    """Refresh a record's computed fields (formulas only when not ``rollups``); raise RecordInvalid when a rule reading them now fails."""
     changes, record = refresh(
         expressions,
         rules,
@@ -52,6 +53,7 @@ def refresh_and_check(
         record_id,
         now,
         _checked(expressions, rules, site, conn, now, label, write),
+        rollups=rollups,
     )
     return changes, record
 
