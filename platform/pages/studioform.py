@@ -21,6 +21,7 @@ from crm_platform.i18n import current_locale, t
 from crm_platform.pages.studio import studio_page
 from crm_platform.pages.studiowords import label_of
 from crm_platform.services import services
+from crm_platform.timezones import form_reader
 from form_renderer.formdata import parse_form
 from form_renderer.layout import build_form
 from metamodel.definitions import Bundle
@@ -325,7 +326,7 @@ def preview(name: str) -> Any:
         form = {"name": form_name, **default_form_doc(entity)}
     site = _draft_site(entity, form_name, form)
     model = site.entities[name]
-    values = parse_form(site, model, request.form, ProblemList())
+    values = parse_form(site, model, request.form, ProblemList(), form_reader())
     states = _states(site, model, values)
     view = build_form(site, model, values, {}, current_locale(), {}, None, services().presentations, states)
     return render_template("studio/preview.html", form=view, model=model)

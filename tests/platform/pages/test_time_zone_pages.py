@@ -1,0 +1,105 @@
+"""Time zones on the pages: datetimes shown and typed in the reader's zone (her own, else the site's),
+the preferences page where she picks it, and the studio's site settings (administrators, audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from crm_platform.auth.users import create_user
+from crm_platform.services import CrmServices
+from metamodel.sitesettings import write_settings
+from metamodel.systables import audit_log, users
+from tests.platform.pages.conftest import PASSWORD, csrf_of
+
+# 17:30 UTC on 2 March is 01:30 on 3 March in Shanghai and 12:30 on 2 March in New York.
+SEEN = "2026-03-02T17:30:45.123456Z"
+
+
+def _zone_of(svc: CrmServices, username: str) -> str | None:
+    with svc.engine.connect() as conn:
+        return conn.execute(sa.select(users.c.time_zone).where(users.c.username == username)).scalar()
+
+
+def _signed_in(app: Flask, username: str, password: str) -> FlaskClient:
+    client = app.test_client()
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    return client
+
+
+def test_datetimes_show_in_the_site_zone_then_in_her_own(client: FlaskClient, svc: CrmServices) -> None:
+    record = svc.runtime().create("customer", {"name": "Ann", "seen_at": SEEN})
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    page = client.get(f"/e/customer/{record['id']}?lang=en").text
+    assert ">Mar 3, 2026, 01:30<" in page and "45.123456" not in page.split("<main", 1)[-1].replace(SEEN, "")
+    zh = client.get(f"/e/customer/{record['id']}?lang=zh-CN").text
+    assert ">2026年3月3日 01:30<" in zh
+    listed = client.get("/e/customer?cols=name,seen_at&lang=en").text
+    assert ">03-03 01:30<" in listed
+    token = csrf_of(client.get("/account/preferences").text)
+    saved = client.post("/account/preferences", data={"csrf_token": token, "time_zone": "America/New_York"})
+    assert saved.status_code == 302 and _zone_of(svc, "clerk") == "America/New_York"
+    assert ">Mar 2, 2026, 12:30<" in client.get(f"/e/customer/{record['id']}?lang=en").text
+    # Created and updated times (system timestamps) follow the same zone.
+    created = record["created_at"]
+    moment = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    local = moment.astimezone(ZoneInfo("America/New_York"))
+    assert local.strftime("%H:%M") in client.get(f"/e/customer/{record['id']}?lang=en").text
+
+
+def test_a_form_shows_and_reads_times_in_her_zone(client: FlaskClient, svc: CrmServices) -> None:
+    record = svc.runtime().create("customer", {"name": "Ann", "seen_at": SEEN})
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    html = client.get(f"/e/customer/{record['id']}/edit?lang=en").text
+    assert 'name="seen_at" type="datetime-local"' in html and 'value="2026-03-03T01:30"' in html
+    assert ">Asia/Shanghai</span>" in html
+    response = client.post(
+        f"/e/customer/{record['id']}/edit",
+        data={"csrf_token": csrf_of(html), "lock_version": "1", "name": "Ann", "seen_at": "2026-03-04T09:00"},
+    )
+    assert response.status_code == 302
+    stored = svc.runtime().get("customer", record["id"])["seen_at"]
+    assert stored == "2026-03-04T01:00:00Z"  # 09:00 in Shanghai
+
+
+def test_preferences_refuse_an_unknown_zone_in_her_language(client: FlaskClient, svc: CrmServices) -> None:
+    page = client.get("/account/preferences?lang=en")
+    assert page.status_code == 200 and 'name="time_zone"' in page.text and "Asia/Shanghai" in page.text
+    token = csrf_of(page.text)
+    refused = client.post("/account/preferences", data={"csrf_token": token, "time_zone": "Mars/Base"})
+    assert refused.status_code == 422 and "“Mars/Base” is not a known time zone" in refused.text
+    client.get("/account/preferences?lang=zh-CN")
+    refused = client.post("/account/preferences", data={"csrf_token": token, "time_zone": "Mars/Base"})
+    assert "“Mars/Base”不是有效的时区" in refused.text
+    assert _zone_of(svc, "clerk") is None
+    client.post("/account/preferences", data={"csrf_token": token, "time_zone": "Europe/Berlin"})
+    assert _zone_of(svc, "clerk") == "Europe/Berlin"
+    client.post("/account/preferences", data={"csrf_token": token, "time_zone": ""})
+    assert _zone_of(svc, "clerk") is None  # back to the site's zone
+
+
+def test_site_settings_page_is_for_administrators_and_audited(
+    site_app: Flask, client: FlaskClient, svc: CrmServices
+) -> None:
+    assert client.get("/studio/settings").status_code == 403
+    create_user(svc.engine, "boss", PASSWORD, is_admin=True)
+    boss = _signed_in(site_app, "boss", PASSWORD)
+    page = boss.get("/studio/settings?lang=en")
+    assert page.status_code == 200 and "Site time zone" in page.text
+    assert "Default for the site&#39;s language: (GMT+00:00) UTC" in page.text
+    token = csrf_of(page.text)
+    refused = boss.post("/studio/settings", data={"csrf_token": token, "time_zone": "Asia/Shangai"})
+    assert refused.status_code == 422 and "“Asia/Shangai” is not a known time zone" in refused.text
+    assert svc.metadata.model().time_zone.key == "UTC"
+    saved = boss.post("/studio/settings", data={"csrf_token": token, "time_zone": "Asia/Shanghai"})
+    assert saved.status_code == 302
+    assert svc.metadata.model().time_zone.key == "Asia/Shanghai"
+    with svc.engine.connect() as conn:
+        [entry] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "settings.change")).mappings()
+    assert entry["actor_name"] == "boss" and entry["changes"] == {"time_zone": ["UTC", "Asia/Shanghai"]}
+    assert 'value="Asia/Shanghai" selected' in boss.get("/studio/settings").text
