@@ -2,7 +2,8 @@
 
 Parents are refreshed when a linking record is created, changed, moved or deleted; a roll-up whose
 filter reads the clock (``placed >= add_months(today(), -12)``) also drifts with time alone, which
-the ``recompute_fields`` action fixes when a daily cron trigger runs it on the entity's records.
+the scheduler's ``clock_fields`` job follows (``clockfields``); the ``recompute_fields`` action
+recomputes one record on demand.
 """
 
 from __future__ import annotations
