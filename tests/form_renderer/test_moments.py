@@ -91,3 +91,18 @@ def test_a_posted_form_is_read_in_the_readers_zone() -> None:
     assert stored == dt.datetime(2026, 3, 2, 17, 30, tzinfo=dt.UTC)
     # Without a reader (the old path, the API's rule) a wall time without offset is UTC.
     assert parse_form(site, model, posted, ProblemList())["due"] == "2026-03-03T01:30"
+
+
+def test_a_day_given_to_a_datetime_filter_is_her_day() -> None:
+    presentation = REGISTRY.of("datetime")
+    assert presentation.filter_values(FIELD, "gte", "2026-03-03", SHANGHAI) == "2026-03-02T16:00:00Z"
+    assert presentation.filter_values(FIELD, "lte", "2026-03-03", SHANGHAI) == "2026-03-03T15:59:59.999999Z"
+    assert presentation.filter_values(FIELD, "between", "2026-03-03,2026-03-04", SHANGHAI) == (
+        "2026-03-02T16:00:00Z,2026-03-04T15:59:59.999999Z"
+    )
+    assert (
+        presentation.filter_values(FIELD, "gte", "2026-03-03T09:00:00Z", SHANGHAI) == "2026-03-03T09:00:00Z"
+    )
+    assert presentation.filter_values(FIELD, "isnull", "true", SHANGHAI) == "true"
+    chip = presentation.text(Shown(FIELD, "2026-03-03"), DisplayContext("en", zone=SHANGHAI))
+    assert chip == "2026-03-03"

@@ -155,3 +155,34 @@ def test_studio_previews_count_days_in_the_site_zone(site_app: Flask, svc: CrmSe
     write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
     with site_app.test_request_context("/studio"):
         assert draft_site().time_zone.key == "Asia/Shanghai"  # the expression editor's checks and previews
+
+
+def test_list_filters_and_exports_read_days_and_times_in_her_zone(
+    client: FlaskClient, svc: CrmServices
+) -> None:
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    moments = {
+        "before": "2026-03-02T15:59:00Z",  # 23:59 on 2 March in Shanghai
+        "first": "2026-03-02T16:00:00Z",  # 00:00 on 3 March
+        "last": "2026-03-03T15:59:00Z",  # 23:59 on 3 March
+        "after": "2026-03-03T16:00:00Z",  # 00:00 on 4 March
+    }
+    for name, moment in moments.items():
+        svc.runtime().create("customer", {"name": name, "seen_at": moment})
+
+    def names(query: str) -> list[str]:
+        csv_text = client.get(f"/e/customer/export.csv?cols=name,seen_at&sort=seen_at&lang=en&{query}").text
+        return [line.split(",")[0] for line in csv_text.strip().splitlines()[1:]]
+
+    assert names("seen_at__gte=2026-03-03&seen_at__lte=2026-03-03") == ["first", "last"]
+    assert names("seen_at__between=2026-03-03,2026-03-03") == ["first", "last"]
+    assert names("seen_at__lt=2026-03-03") == ["before"]
+    assert names("seen_at__gt=2026-03-03") == ["after"]
+    exported = client.get("/e/customer/export.csv?cols=name,seen_at&sort=seen_at&lang=en").text
+    assert "first,2026-03-03 00:00" in exported and "before,2026-03-02 23:59" in exported
+    listed = client.get("/e/customer?cols=name,seen_at&seen_at__gte=2026-03-03&lang=en").text
+    assert ">first<" in listed and ">before<" not in listed
+    assert "2026-03-03" in listed and "2026-03-03 08:00" not in listed  # the chip shows her day as typed
+    # The API keeps its rule: a day given to a datetime filter is UTC midnight.
+    api = client.get("/api/v1/records/customer?seen_at__gte=2026-03-03&sort=seen_at").get_json()
+    assert [item["name"] for item in api["items"]] == ["last", "after"]
