@@ -186,3 +186,33 @@ def test_list_filters_and_exports_read_days_and_times_in_her_zone(
     # The API keeps its rule: a day given to a datetime filter is UTC midnight.
     api = client.get("/api/v1/records/customer?seen_at__gte=2026-03-03&sort=seen_at").get_json()
     assert [item["name"] for item in api["items"]] == ["last", "after"]
+
+
+def test_role_expiries_and_version_times_in_the_studio_use_her_zone(
+    site_app: Flask, svc: CrmServices
+) -> None:
+    from metamodel.access import AccessAdmin
+
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    create_user(svc.engine, "boss", PASSWORD, is_admin=True)
+    boss = _signed_in(site_app, "boss", PASSWORD)
+    admin = AccessAdmin(svc.engine)
+    admin.create_role("clerk_role")
+    with svc.engine.connect() as conn:
+        clerk = int(conn.execute(sa.select(users.c.id).where(users.c.username == "clerk")).scalar_one())
+    token = csrf_of(boss.get("/studio/access/users").text)
+    boss.post(
+        f"/studio/access/users/{clerk}",
+        data={
+            "csrf_token": token,
+            "display_name": "Clerk",
+            "role": "clerk_role",
+            "exp.clerk_role": "2031-05-01T09:30",
+        },
+    )
+    [grant] = admin.user_access(clerk)["roles"]
+    assert dt.datetime.fromisoformat(grant["expires_at"]) == dt.datetime(2031, 5, 1, 1, 30, tzinfo=dt.UTC)
+    assert "until 2031-05-01 09:30" in boss.get("/studio/access/users?lang=en").text
+    assert 'value="2031-05-01T09:30"' in boss.get(f"/studio/access/users/{clerk}").text
+    published = svc.metadata.versions()[0].created_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert published.strftime("%Y-%m-%d %H:%M") in boss.get("/studio/history?lang=en").text
