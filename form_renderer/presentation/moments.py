@@ -67,6 +67,15 @@ def zone_name(zone: dt.tzinfo) -> str:
     return str(getattr(zone, "key", None) or zone.tzname(None) or "UTC")
 
 
+def zone_offset(zone: dt.tzinfo, at: dt.datetime | None = None) -> str:
+    """Return a zone's offset from UTC now (or ``at``) as ``GMT+08:00`` (compact, for a phone)."""
+    moment = (at or dt.datetime.now(dt.UTC)).astimezone(zone)
+    offset = moment.utcoffset() or dt.timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"GMT{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def input_value(value: Any, zone: dt.tzinfo) -> str:
     """Return a stored datetime as a ``datetime-local`` input shows it: the wall time in ``zone``."""
     moment = as_moment(value) if value not in (None, "") else None
