@@ -23,6 +23,7 @@ from rule_engine.expressions import (
     register_builtin_functions,
     to_sql,
 )
+from rule_engine.expressions.operations import local_zone
 
 # The by-id SELECT of each entity table, built once (a table of a newer metadata version is a new key).
 _BY_ID: weakref.WeakKeyDictionary[Table, Select[Any]] = weakref.WeakKeyDictionary()
@@ -64,10 +65,11 @@ class Expressions:
         """Evaluate ``text`` for one record (aggregates over linked records read through ``conn``)."""
         compiled = self.compile(site, entity, text)
         now = site.local(now)  # today() and dates count in the site's time zone
-        if compiled.record_only:
-            return compiled.evaluate_record(record, now)
-        context = RecordContext(conn, site, entity, dict(record), now, self.functions)
-        return compiled.evaluate(context)
+        with local_zone(site.time_zone):
+            if compiled.record_only:
+                return compiled.evaluate_record(record, now)
+            context = RecordContext(conn, site, entity, dict(record), now, self.functions)
+            return compiled.evaluate(context)
 
     def holds(
         self,

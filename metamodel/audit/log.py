@@ -27,6 +27,7 @@ ACTIONS = (
     "auth.login_failed",
     "auth.logout",
     "access.change",
+    "settings.change",
     "import.start",
     "import.undo",
 )
