@@ -46,6 +46,8 @@ from crm_platform.pages.studiousers import bp as studio_users_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
 from crm_platform.pages.studioworkflow import bp as studio_workflow_bp
 from crm_platform.pages.views import bp
+from crm_platform.pages.zonepages import account_bp
+from crm_platform.pages.zonepages import bp as zone_settings_bp
 from crm_platform.services import CrmServices
 
 
@@ -71,7 +73,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_workflow_bp, url_prefix="/studio", name_prefix="studio")
-    for admin_bp in (studio_access_bp, studio_units_bp, studio_users_bp, packs_bp, studio_ops_bp):
+    for admin_bp in (
+        studio_access_bp,
+        studio_units_bp,
+        studio_users_bp,
+        packs_bp,
+        studio_ops_bp,
+        zone_settings_bp,
+    ):
         app.register_blueprint(admin_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
@@ -80,6 +89,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(dashboard_edit_bp)
+    app.register_blueprint(account_bp)
 
 
 __all__ = ["bp", "init_app"]
