@@ -57,7 +57,10 @@ def _rows() -> list[dict[str, Any]]:
                 "description": (about.get(locale) or about.get("en")) if isinstance(about, dict) else about,
                 "installed": have,
                 "installed_at": (row or {}).get("installed_at", "")[:10] if have else None,
-                "entities": [entity_labels.get(e, e) for e in (row or {}).get("entities") or []],
+                # Child tables belong to their parent entity: the admin knows the pack by its own entities.
+                "entities": [
+                    entity_labels[e] for e in (row or {}).get("entities") or [] if e in entity_labels
+                ],
                 "kept": bool(row and row["status"] != "installed"),
                 "available": available,
                 "can_install": available is not None and have is None,
