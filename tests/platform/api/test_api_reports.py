@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from tests.platform.api.apisupport import Api, error_of, paths_of
-from tests.platform.api.reportsupport import BY_STAGE
+from tests.platform.api.reportsupport import BY_STAGE, REPAIR
 
 
 def rows(api: Api, name: str = "by_stage", **kwargs: Any) -> list[tuple[Any, ...]]:
@@ -116,16 +116,6 @@ def test_csv_export_uses_labels_and_needs_the_export_permission(
     assert response.status_code == 200
     lines = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert lines == [["Stage", "Count", "Sum of Amount"], ["new", "1", "10.5"], ["paid", "3", "121.25"]]
-
-
-REPAIR = {
-    "label": {"en": "Repair", "zh-CN": "维修"},
-    "fields": [
-        {"name": "reported_at", "type": "datetime", "label": {"en": "Reported at", "zh-CN": "报修时间"}},
-        {"name": "fixed_at", "type": "datetime", "label": {"en": "Fixed at", "zh-CN": "修复时间"}},
-        {"name": "billed_at", "type": "datetime", "label": {"en": "Billed at", "zh-CN": "开票时间"}},
-    ],
-}
 
 
 def test_a_duration_over_a_hidden_or_masked_field_is_refused_with_a_clear_message(
