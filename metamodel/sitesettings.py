@@ -116,6 +116,11 @@ def effective_zone_sql() -> ColumnElement[Any]:
     return func.coalesce(explicit, fallback)
 
 
+def site_zone(conn: Connection) -> ZoneInfo:
+    """Return the site's effective time zone, read in the caller's transaction (one small query)."""
+    return zone_of(conn.execute(select(effective_zone_sql())).scalar())
+
+
 def read_settings(conn: Connection) -> SiteSettings:
     """Return the site's settings (defaults for those never set)."""
     stored = {str(row.key): str(row.value) for row in conn.execute(select(settings_table))}

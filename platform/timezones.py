@@ -7,6 +7,7 @@ she picks her own. Changing the site's zone is an administrator's act and is wri
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from form_renderer.formdata import FormReader
 from form_renderer.presentation.moments import babel_locale
 from metamodel.audit.log import write_for_actor
 from metamodel.errors import Problem
+from metamodel.model import EntityModel
 from metamodel.records.hooks import Actor
 from metamodel.sitesettings import (
     TIME_ZONE,
@@ -61,6 +63,22 @@ def user_zone() -> ZoneInfo:
 def form_reader() -> FormReader:
     """Return how this request's forms are read: datetimes typed in the reader's zone."""
     return FormReader(services().presentations, user_zone())
+
+
+def local_list_args(model: EntityModel, args: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Return list arguments with filter values read in the reader's zone (a datetime filtered by a day
+    means her day), through each field's presentation; other arguments unchanged."""
+    presentations, zone = services().presentations, user_zone()
+    found: dict[str, list[str]] = {}
+    for key, values in args.items():
+        name, _, op = key.partition("__")
+        definition = model.fields.get(name)
+        if definition is None:
+            found[key] = list(values)
+            continue
+        presentation = presentations.of(definition.type)
+        found[key] = [presentation.filter_values(definition, op or "eq", str(v), zone) for v in values]
+    return found
 
 
 def zone_label(name: str, locale: str) -> str:

@@ -100,6 +100,10 @@ class Presentation:
         """Return what a form posted for this field as its type reads it (a datetime typed in ``zone``)."""
         return values
 
+    def filter_values(self, definition: FieldDef, op: str, raw: str, zone: dt.tzinfo) -> str:
+        """Return a list filter's value as its type reads it (a datetime's day taken in ``zone``)."""
+        return raw
+
     def widget_template(self, widget: str) -> str:
         """Return the Jinja template name rendering ``widget``."""
         return f"widgets/{widget}.html"

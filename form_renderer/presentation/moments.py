@@ -67,6 +67,15 @@ def zone_name(zone: dt.tzinfo) -> str:
     return str(getattr(zone, "key", None) or zone.tzname(None) or "UTC")
 
 
+def zone_offset(zone: dt.tzinfo, at: dt.datetime | None = None) -> str:
+    """Return a zone's offset from UTC now (or ``at``) as ``GMT+08:00`` (compact, for a phone)."""
+    moment = (at or dt.datetime.now(dt.UTC)).astimezone(zone)
+    offset = moment.utcoffset() or dt.timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"GMT{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def input_value(value: Any, zone: dt.tzinfo) -> str:
     """Return a stored datetime as a ``datetime-local`` input shows it: the wall time in ``zone``."""
     moment = as_moment(value) if value not in (None, "") else None
@@ -91,6 +100,28 @@ def read_input(text: str, zone: dt.tzinfo) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def day_bound(text: str, zone: dt.tzinfo, end: bool) -> str:
+    """Return a day (``2026-03-03``) as the UTC moment its start (or, ``end``, its last instant) is in ``zone``;
+    any other text unchanged."""
+    try:
+        day = dt.date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        return text
+    moment = dt.datetime.combine(day, dt.time(), zone)
+    if end:
+        moment = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone) - dt.timedelta(
+            microseconds=1
+        )
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# A day given to a datetime filter: "on or after 3 March" starts at its midnight, "on or before 5 March"
+# and "between 3 and 5 March" include all of the 5th, "after 5 March" starts on the 6th.
+_DAY_ENDS = {"gte": False, "lt": False, "eq": False, "ne": False, "lte": True, "gt": True}
+
+
 class DateTimePresentation(Presentation):
     """Moments in the reader's zone and locale, without seconds; lists shorten to 12-04 14:30."""
 
@@ -98,6 +129,8 @@ class DateTimePresentation(Presentation):
     widgets: ClassVar[tuple[str, ...]] = ("datetime",)
 
     def text(self, shown: Shown, ctx: DisplayContext) -> str:
+        if isinstance(shown.value, str) and len(shown.value) == 10:
+            return shown.value  # a day (a filter chip's "on or after 2026-03-03") is no moment to shift
         moment = as_moment(shown.value)
         return str(shown.value) if moment is None else plain_text(moment, ctx.zone)
 
@@ -129,6 +162,16 @@ class DateTimePresentation(Presentation):
 
     def form_values(self, definition: FieldDef, values: list[str], zone: dt.tzinfo) -> list[str]:
         return [read_input(value, zone) for value in values]
+
+    def filter_values(self, definition: FieldDef, op: str, raw: str, zone: dt.tzinfo) -> str:
+        if op == "between":
+            parts = raw.split(",")
+            if len(parts) == 2:
+                return f"{day_bound(parts[0], zone, False)},{day_bound(parts[1], zone, True)}"
+            return raw
+        if op in _DAY_ENDS:
+            return day_bound(raw, zone, _DAY_ENDS[op])
+        return raw
 
 
 def _utc(moment: dt.datetime) -> str:

@@ -13,7 +13,7 @@ from crm_platform.services import services
 from crm_platform.timezones import user_zone
 from form_renderer.layout import FieldView
 from form_renderer.presentation import Shown
-from form_renderer.presentation.moments import input_value, zone_name
+from form_renderer.presentation.moments import input_value, zone_name, zone_offset
 from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel
 
@@ -93,4 +93,5 @@ def init_app(app: Flask) -> None:
         field_text=field_text,
         current_locale=current_locale,
         reader_zone=lambda: zone_name(user_zone()),
+        reader_offset=lambda: zone_offset(user_zone()),
     )

@@ -195,7 +195,9 @@ def _draft_site(entity: dict[str, Any], form_name: str, form: dict[str, Any]) ->
     bundle.documents["form"][form_name] = form
     # A negative version of its own: compiled expressions are cached per version, never mixed with real ones.
     version = -int(fingerprint(bundle.to_json())[:12], 16)
-    return SiteModel(version, bundle, svc.field_types, svc.metadata.sealing)
+    site = SiteModel(version, bundle, svc.field_types, svc.metadata.sealing)
+    site.time_zone = svc.metadata.model().time_zone  # previews and dry runs count days in the site's zone
+    return site
 
 
 def _states(site: SiteModel, model: EntityModel, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from crm_platform.reporting.acting import actor
 from crm_platform.reporting.boards import MY_BOARD, my_board_doc, personal_boards
 from crm_platform.reporting.reports import find_report, may_see, plain, run_report, site_zone, text_of
 from crm_platform.services import services
+from crm_platform.timezones import local_list_args
 from metamodel.dashboards import list_query, number_queries
 from metamodel.errors import NotFound
 from metamodel.records.query import ListQuery, parse_list_args
@@ -166,7 +167,9 @@ def _list_source(runtime: RecordRuntime, widget: dict[str, Any]) -> tuple[ListQu
     view = next((v for v in views if v.name == name), None)
     if view is None:
         raise NotFound(f"no saved view '{str(name)[:80]}' of {entity}")
-    query = parse_list_args(model, runtime.registry, view.query)
+    query = parse_list_args(
+        model, runtime.registry, local_list_args(model, view.query)
+    )  # as the list reads it
     query.limit = int(widget.get("limit") or SHORT_LIST)
     query.cursor = None
     return query, list(widget.get("columns") or view.columns[:4]), view.id

@@ -14,7 +14,7 @@ from form_renderer.presentation import (
     Shown,
     register_builtin_presentations,
 )
-from form_renderer.presentation.moments import input_value, read_input
+from form_renderer.presentation.moments import input_value, read_input, zone_offset
 from metamodel.definitions import Bundle, FieldDef
 from metamodel.errors import ProblemList
 from metamodel.fieldtypes import register_builtin_field_types
@@ -91,3 +91,25 @@ def test_a_posted_form_is_read_in_the_readers_zone() -> None:
     assert stored == dt.datetime(2026, 3, 2, 17, 30, tzinfo=dt.UTC)
     # Without a reader (the old path, the API's rule) a wall time without offset is UTC.
     assert parse_form(site, model, posted, ProblemList())["due"] == "2026-03-03T01:30"
+
+
+def test_a_day_given_to_a_datetime_filter_is_her_day() -> None:
+    presentation = REGISTRY.of("datetime")
+    assert presentation.filter_values(FIELD, "gte", "2026-03-03", SHANGHAI) == "2026-03-02T16:00:00Z"
+    assert presentation.filter_values(FIELD, "lte", "2026-03-03", SHANGHAI) == "2026-03-03T15:59:59.999999Z"
+    assert presentation.filter_values(FIELD, "between", "2026-03-03,2026-03-04", SHANGHAI) == (
+        "2026-03-02T16:00:00Z,2026-03-04T15:59:59.999999Z"
+    )
+    assert (
+        presentation.filter_values(FIELD, "gte", "2026-03-03T09:00:00Z", SHANGHAI) == "2026-03-03T09:00:00Z"
+    )
+    assert presentation.filter_values(FIELD, "isnull", "true", SHANGHAI) == "true"
+    chip = presentation.text(Shown(FIELD, "2026-03-03"), DisplayContext("en", zone=SHANGHAI))
+    assert chip == "2026-03-03"
+
+
+def test_a_phone_shows_the_zone_as_its_offset() -> None:
+    assert zone_offset(SHANGHAI) == "GMT+08:00"
+    assert zone_offset(NEW_YORK, dt.datetime(2026, 1, 5, tzinfo=dt.UTC)) == "GMT-05:00"
+    assert zone_offset(NEW_YORK, dt.datetime(2026, 7, 5, tzinfo=dt.UTC)) == "GMT-04:00"
+    assert zone_offset(ZoneInfo("Asia/Kolkata")) == "GMT+05:30"

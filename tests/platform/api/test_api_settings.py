@@ -80,3 +80,21 @@ def test_api_datetimes_without_an_offset_are_utc_whatever_the_site_zone(admin: A
     offset = admin.ok("POST", "/records/visit", {"name": "b", "at": "2026-03-03T01:30:00+08:00"}, status=201)
     assert offset["at"] == "2026-03-02T17:30:00Z"
     assert admin.ok("GET", f"/records/visit/{offset['id']}")["at"] == "2026-03-02T17:30:00Z"
+
+
+def test_an_administrator_sets_a_users_own_zone(admin: Api, user: Api) -> None:
+    [alice] = [u for u in admin.ok("GET", "/users?q=alice")["items"] if u["username"] == "alice"]
+    assert alice["time_zone"] is None  # she follows the site
+    changed = admin.ok("PATCH", f"/users/{alice['id']}", {"time_zone": "Europe/Berlin"})
+    assert changed["time_zone"] == "Europe/Berlin"
+    refused = admin.patch(f"/users/{alice['id']}", {"time_zone": "Europe/Atlantis", "display_name": "X"})
+    assert refused.status_code == 422 and error_of(refused)["details"][0]["path"] == "time_zone"
+    assert admin.ok("GET", f"/users/{alice['id']}")["display_name"] != "X"  # nothing of it was applied
+    assert admin.ok("PATCH", f"/users/{alice['id']}", {"time_zone": None})["time_zone"] is None
+    created = admin.post(
+        "/users", {"username": "bo", "password": "ann-amber-kettle-42", "time_zone": "Asia/Tokyo"}
+    )
+    assert created.status_code == 201 and created.get_json()["time_zone"] == "Asia/Tokyo"
+    bad = admin.post("/users", {"username": "cy", "password": "ann-amber-kettle-42", "time_zone": "Nowhere"})
+    assert bad.status_code == 422
+    assert [u for u in admin.ok("GET", "/users?q=cy")["items"] if u["username"] == "cy"] == []

@@ -4,6 +4,7 @@ the preferences page where she picks it, and the studio's site settings (adminis
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from crm_platform.auth.users import create_user
 from crm_platform.services import CrmServices
 from metamodel.sitesettings import write_settings
 from metamodel.systables import audit_log, users
+from tests.platform.pages.boardsupport import publish_deals
 from tests.platform.pages.conftest import PASSWORD, csrf_of
 
 # 17:30 UTC on 2 March is 01:30 on 3 March in Shanghai and 12:30 on 2 March in New York.
@@ -103,3 +105,114 @@ def test_site_settings_page_is_for_administrators_and_audited(
         [entry] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "settings.change")).mappings()
     assert entry["actor_name"] == "boss" and entry["changes"] == {"time_zone": ["UTC", "Asia/Shanghai"]}
     assert 'value="Asia/Shanghai" selected' in boss.get("/studio/settings").text
+
+
+def _cal_entries(html: str) -> list[tuple[str, str, str]]:
+    """(day, time, title) of every calendar entry, in page order."""
+    found = []
+    for day, body in re.findall(r'data-day="([0-9-]+)"[^>]*>(.*?)</ul>', html, re.S):
+        found += re.findall(r'<span class="crm-cal-time">([^<]*)</span><a href="[^"]+">([^<]+)</a>', body)
+        found = [(day, *item) if len(item) == 2 else item for item in found]
+    return found
+
+
+def test_the_calendar_places_and_moves_times_in_her_zone(client: FlaskClient, svc: CrmServices) -> None:
+    # 17:30 UTC on 3 December is 01:30 on 4 December in Shanghai.
+    customer = svc.runtime().create("customer", {"name": "Wang", "seen_at": "2026-12-03T17:30:00Z"})
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    svc.clock = lambda: dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC)  # 01:00 on 4 December there
+    html = client.get("/e/customer/calendar?date=seen_at&start=2026-12-03").text
+    assert _cal_entries(html) == [("2026-12-04", "01:30", "Wang")]
+    assert re.search(r'crm-cal-day[^"]*crm-cal-today[^"]*">\s*<h3[^>]*id="day-2026-12-04"', html)
+    response = client.post(
+        "/e/customer/calendar/move?date=seen_at",
+        data={"record_id": str(customer["id"]), "day": "2026-12-06"},
+        headers={"X-CSRFToken": csrf_of(html)},
+    )
+    assert response.status_code == 200
+    # Still 01:30 in Shanghai, now on 6 December: 17:30 UTC on the 5th.
+    assert svc.runtime().get("customer", customer["id"])["seen_at"] == "2026-12-05T17:30:00Z"
+    # A month view starting on the local 1st shows a record of 30 November 16:30 UTC (00:30 local, 1 Dec).
+    svc.runtime().create("customer", {"name": "Early", "seen_at": "2026-11-30T16:30:00Z"})
+    month = client.get("/e/customer/calendar?date=seen_at&start=2026-12-01").text
+    assert ("2026-12-01", "00:30", "Early") in _cal_entries(month)
+
+
+def test_board_card_ages_count_her_calendar_days(client: FlaskClient, svc: CrmServices) -> None:
+    publish_deals(svc)
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    svc.clock = lambda: dt.datetime(2026, 12, 3, 15, 0, tzinfo=dt.UTC)  # 23:00 on 3 December there
+    svc.runtime().create("deal", {"title": "Fresh"})
+    svc.clock = lambda: dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC)  # 01:00 on 4 December there
+    board = client.get("/e/deal/board?lang=en").text
+    card = board.split("Fresh", 1)[1].split("crm-board-card", 1)[0]
+    assert re.search(r">1 d</span>", card)  # created yesterday in Shanghai (0 days on a UTC reading)
+
+
+def test_studio_previews_count_days_in_the_site_zone(site_app: Flask, svc: CrmServices) -> None:
+    from crm_platform.pages.studioexpr import draft_site
+
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    with site_app.test_request_context("/studio"):
+        assert draft_site().time_zone.key == "Asia/Shanghai"  # the expression editor's checks and previews
+
+
+def test_list_filters_and_exports_read_days_and_times_in_her_zone(
+    client: FlaskClient, svc: CrmServices
+) -> None:
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    moments = {
+        "before": "2026-03-02T15:59:00Z",  # 23:59 on 2 March in Shanghai
+        "first": "2026-03-02T16:00:00Z",  # 00:00 on 3 March
+        "last": "2026-03-03T15:59:00Z",  # 23:59 on 3 March
+        "after": "2026-03-03T16:00:00Z",  # 00:00 on 4 March
+    }
+    for name, moment in moments.items():
+        svc.runtime().create("customer", {"name": name, "seen_at": moment})
+
+    def names(query: str) -> list[str]:
+        csv_text = client.get(f"/e/customer/export.csv?cols=name,seen_at&sort=seen_at&lang=en&{query}").text
+        return [line.split(",")[0] for line in csv_text.strip().splitlines()[1:]]
+
+    assert names("seen_at__gte=2026-03-03&seen_at__lte=2026-03-03") == ["first", "last"]
+    assert names("seen_at__between=2026-03-03,2026-03-03") == ["first", "last"]
+    assert names("seen_at__lt=2026-03-03") == ["before"]
+    assert names("seen_at__gt=2026-03-03") == ["after"]
+    exported = client.get("/e/customer/export.csv?cols=name,seen_at&sort=seen_at&lang=en").text
+    assert "first,2026-03-03 00:00" in exported and "before,2026-03-02 23:59" in exported
+    listed = client.get("/e/customer?cols=name,seen_at&seen_at__gte=2026-03-03&lang=en").text
+    assert ">first<" in listed and ">before<" not in listed
+    assert "2026-03-03" in listed and "2026-03-03 08:00" not in listed  # the chip shows her day as typed
+    # The API keeps its rule: a day given to a datetime filter is UTC midnight.
+    api = client.get("/api/v1/records/customer?seen_at__gte=2026-03-03&sort=seen_at").get_json()
+    assert [item["name"] for item in api["items"]] == ["last", "after"]
+
+
+def test_role_expiries_and_version_times_in_the_studio_use_her_zone(
+    site_app: Flask, svc: CrmServices
+) -> None:
+    from metamodel.access import AccessAdmin
+
+    write_settings(svc.engine, {"time_zone": "Asia/Shanghai"}, "test")
+    create_user(svc.engine, "boss", PASSWORD, is_admin=True)
+    boss = _signed_in(site_app, "boss", PASSWORD)
+    admin = AccessAdmin(svc.engine)
+    admin.create_role("clerk_role")
+    with svc.engine.connect() as conn:
+        clerk = int(conn.execute(sa.select(users.c.id).where(users.c.username == "clerk")).scalar_one())
+    token = csrf_of(boss.get("/studio/access/users").text)
+    boss.post(
+        f"/studio/access/users/{clerk}",
+        data={
+            "csrf_token": token,
+            "display_name": "Clerk",
+            "role": "clerk_role",
+            "exp.clerk_role": "2031-05-01T09:30",
+        },
+    )
+    [grant] = admin.user_access(clerk)["roles"]
+    assert dt.datetime.fromisoformat(grant["expires_at"]) == dt.datetime(2031, 5, 1, 1, 30, tzinfo=dt.UTC)
+    assert "until 2031-05-01 09:30" in boss.get("/studio/access/users?lang=en").text
+    assert 'value="2031-05-01T09:30"' in boss.get(f"/studio/access/users/{clerk}").text
+    published = svc.metadata.versions()[0].created_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert published.strftime("%Y-%m-%d %H:%M") in boss.get("/studio/history?lang=en").text
