@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from form_renderer.presentation.base import PresentationRegistry
+from metamodel.definitions import FieldDef
 from metamodel.errors import ProblemList
 from metamodel.fieldtypes.base import ValueProblem
 from metamodel.model import EntityModel, SiteModel
@@ -26,10 +29,33 @@ class MultiDictLike(Protocol):
         ...
 
 
+class FormReader:
+    """Reads what a form posted for one field: its presentation first (a datetime typed in the reader's
+    zone becomes UTC), then its field type's ``from_form``."""
+
+    def __init__(self, presentations: PresentationRegistry | None = None, zone: dt.tzinfo = dt.UTC) -> None:
+        self.presentations = presentations
+        self.zone = zone
+
+    def values(self, definition: FieldDef, posted: list[str]) -> list[str]:
+        """Return the posted strings as the field type reads them."""
+        if self.presentations is None:
+            return posted
+        return self.presentations.of(definition.type).form_values(definition, posted, self.zone)
+
+
 def parse_form(
-    site: SiteModel, model: EntityModel, form: MultiDictLike, problems: ProblemList
+    site: SiteModel,
+    model: EntityModel,
+    form: MultiDictLike,
+    problems: ProblemList,
+    reader: FormReader | None = None,
 ) -> dict[str, Any]:
-    """Return raw record input from a posted form; fields posting unparseable text add problems."""
+    """Return raw record input from a posted form; fields posting unparseable text add problems.
+
+    ``reader`` reads values typed in the reader's zone; without one a datetime without offset is UTC.
+    """
+    reader = reader or FormReader()
     data: dict[str, Any] = {}
     keys = set(form.keys())
     for definition in model.entity.fields:
@@ -38,21 +64,26 @@ def parse_form(
         if definition.type == "child_table":
             if f"{name}-present" in keys:
                 child = site.entity(str(definition.get("child_entity")))
-                data[name] = _parse_lines(child, name, form, keys, problems)
+                data[name] = _parse_lines(child, name, form, keys, problems, reader)
             continue
         if definition.type == "attachment":
             continue  # files arrive separately (multipart); the page stores them and sets the id
         if name not in keys and f"{name}-present" not in keys:
             continue  # not on this form (hidden or placed elsewhere): leave the stored value alone
         try:
-            data[name] = field_type.from_form(definition, form.getlist(name))
+            data[name] = field_type.from_form(definition, reader.values(definition, form.getlist(name)))
         except ValueProblem as exc:
             problems.add(name, exc.message, exc.code)
     return data
 
 
 def _parse_lines(
-    child: EntityModel, field_name: str, form: MultiDictLike, keys: set[str], problems: ProblemList
+    child: EntityModel,
+    field_name: str,
+    form: MultiDictLike,
+    keys: set[str],
+    problems: ProblemList,
+    reader: FormReader,
 ) -> list[dict[str, Any]]:
     indexes: set[int] = set()
     for key in keys:
@@ -71,7 +102,8 @@ def _parse_lines(
             if key not in keys and key + "-present" not in keys:
                 continue
             try:
-                row[definition.name] = child.types[definition.name].from_form(definition, form.getlist(key))
+                posted = reader.values(definition, form.getlist(key))
+                row[definition.name] = child.types[definition.name].from_form(definition, posted)
             except ValueProblem as exc:
                 problems.add(f"{field_name}[{position}].{definition.name}", exc.message, exc.code)
         rows.append(row)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from industry_templates import checks, siteaccess
+from industry_templates.archive import zip_folder
 from industry_templates.installer import PackServices
 from industry_templates.packfiles import LOCALES, check_schema
 from industry_templates.upgrade import strip_ids
@@ -64,6 +66,16 @@ def export_pack(
     for locale in LOCALES:
         written.append(_write(folder / "translations" / f"{locale}.json", strings[locale]))
     return written
+
+
+def export_zip(
+    services: PackServices, *, name: str, version: str = "1.0.0", label: Mapping[str, str] | None = None
+) -> bytes:
+    """Return the site's configuration as a pack zip (see export_pack), built in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="crm-export-") as tmp:
+        folder = Path(tmp) / "pack"
+        export_pack(services, folder, name=name, version=version, label=label)
+        return zip_folder(folder)
 
 
 def _manifest(name: str, version: str, label: Mapping[str, str] | None) -> dict[str, Any]:

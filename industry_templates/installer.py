@@ -28,6 +28,7 @@ from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.model import SiteModel
 from metamodel.records.hooks import Actor, RecordHooks
 from metamodel.records.runtime import RecordRuntime
+from metamodel.sitesettings import site_zone
 from metamodel.validation import BundleCheck, assign_ids, validate_bundle
 from metamodel.versions import MetadataService, VersionInfo
 
@@ -236,6 +237,7 @@ def _load_sample(
         # The new version is not committed yet: compile it here rather than through metadata.model().
         # With the site's sealing, so sample values of sensitive fields are stored encrypted too.
         model = SiteModel(info.number, bundle, services.field_types, services.metadata.sealing)
+        model.time_zone = site_zone(conn)  # sample values computed with today() use the site's day
         runtime = RecordRuntime(model, services.engine, services.hooks, services.clock)
         report.records = SampleLoader(runtime, pack.records, actor, conn).load()
 

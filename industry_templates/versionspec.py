@@ -1,20 +1,17 @@
-"""Version numbers (``1.2.0``) and specifiers (``>=1.0,<2.0``) of packs, plugins and the platform."""
+"""Version numbers (``1.2.0``) and specifiers (``>=1.0,<2.0``) of packs, plugins and the platform.
+
+Comparison is ``packaging``'s (PEP 440); this module only narrows the accepted forms to plain
+``MAJOR.MINOR.PATCH`` numbers and the six comparison operators that pack manifests may use.
+"""
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
 _CLAUSE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*([0-9]+(?:\.[0-9]+){0,2})\s*$")
-_OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-}
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
@@ -38,11 +35,12 @@ def check_specifier(spec: str) -> str | None:
 
 def satisfies(version: str, spec: str) -> bool:
     """Whether ``version`` meets every clause of ``spec``."""
-    have = parse_version(version)
-    for clause in spec.split(","):
-        found = _CLAUSE.match(clause)
-        if found is None:
-            raise ValueError(check_specifier(spec) or f"bad specifier '{spec}'")
-        if not _OPS[found.group(1)](have, parse_version(found.group(2))):
-            return False
-    return True
+    have = Version(".".join(str(n) for n in parse_version(version)))
+    problem = check_specifier(spec)
+    if problem is not None:
+        raise ValueError(problem)
+    try:
+        allowed = SpecifierSet(spec)
+    except InvalidSpecifier as exc:  # pragma: no cover - the clause pattern admits only PEP 440 forms
+        raise ValueError(f"bad specifier '{spec}'") from exc
+    return allowed.contains(have)

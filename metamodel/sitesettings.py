@@ -116,6 +116,11 @@ def effective_zone_sql() -> ColumnElement[Any]:
     return func.coalesce(explicit, fallback)
 
 
+def site_zone(conn: Connection) -> ZoneInfo:
+    """Return the site's effective time zone, read in the caller's transaction (one small query)."""
+    return zone_of(conn.execute(select(effective_zone_sql())).scalar())
+
+
 def read_settings(conn: Connection) -> SiteSettings:
     """Return the site's settings (defaults for those never set)."""
     stored = {str(row.key): str(row.value) for row in conn.execute(select(settings_table))}
@@ -141,16 +146,25 @@ def check_settings(changes: dict[str, Any]) -> list[Problem]:
 
 def write_settings(engine: Engine, changes: dict[str, Any], by: str | None) -> SiteSettings:
     """Store ``changes`` (an empty value restores the default) and return the new settings."""
+    with engine.begin() as conn:
+        return store_settings(conn, changes, by)[1]
+
+
+def store_settings(
+    conn: Connection, changes: dict[str, Any], by: str | None
+) -> tuple[SiteSettings, SiteSettings]:
+    """Store ``changes`` in the caller's transaction; return the settings (before, after).
+
+    SettingsInvalid names every bad key or value; nothing is stored then.
+    """
     problems = check_settings(changes)
     if problems:
         raise SettingsInvalid("the settings are not valid", problems)
+    before = read_settings(conn)
     now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
-        for key, value in changes.items():
-            conn.execute(delete(settings_table).where(settings_table.c.key == key))
-            if value is not None and value != "":
-                text = valid_zone_name(value) if key == TIME_ZONE else str(value)
-                conn.execute(
-                    settings_table.insert().values(key=key, value=text, updated_at=now, updated_by=by)
-                )
-        return read_settings(conn)
+    for key, value in changes.items():
+        conn.execute(delete(settings_table).where(settings_table.c.key == key))
+        if value is not None and value != "":
+            text = valid_zone_name(value) if key == TIME_ZONE else str(value)
+            conn.execute(settings_table.insert().values(key=key, value=text, updated_at=now, updated_by=by))
+    return before, read_settings(conn)

@@ -22,6 +22,7 @@ from crm_platform.cli_crypto import generate_key_command, rotate_key_command
 from crm_platform.cli_imports import import_group
 from crm_platform.cli_packs import pack
 from crm_platform.cli_recompute import recompute_command
+from crm_platform.cli_settings import settings_group
 from crm_platform.i18n import LOCALES
 from crm_platform.imports_worker import ImportWorker
 from crm_platform.metafiles import MANIFEST, read_bundle, write_bundle
@@ -456,6 +457,7 @@ cli.add_command(rotate_key_command)
 cli.add_command(pack)
 cli.add_command(import_group)
 cli.add_command(recompute_command)
+cli.add_command(settings_group)
 cli.add_command(plugins_command)
 
 

@@ -27,6 +27,7 @@ from rule_engine.delivery.worker import OutboxWorker
 from rule_engine.errorlog import LIMIT_SERVICE, limit_from_config
 from rule_engine.expressions import FunctionRegistry, register_builtin_functions
 from rule_engine.fieldrules.backfills import BackfillJob, PublishBackfill
+from rule_engine.fieldrules.clockfields import ClockFieldsJob
 from rule_engine.scheduler.jobs import PeriodicJob
 from rule_engine.scheduler.pool_return import PoolReturnJob
 from rule_engine.scheduler.service import SchedulerService
@@ -103,6 +104,7 @@ def build_scheduler(svc: CrmServices, config: dict[str, Any]) -> SchedulerServic
     jobs: list[PeriodicJob] = [
         PoolReturnJob(svc.metadata.model, functions=svc.rules.functions),
         BackfillJob(svc.metadata.model, svc.rules.functions),
+        ClockFieldsJob(svc.metadata.model, svc.engine, svc.hooks, svc.rules.functions),
     ]
     return SchedulerService(
         svc.engine, svc.metadata, svc.rules, svc.hooks, interval=interval, outbox=outbox, jobs=jobs

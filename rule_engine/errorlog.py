@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
+from metamodel.records.batch import batch_cache
 from metamodel.systables import users
 from rule_engine.tables import inbox, rule_errors, rule_health
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 5
 LIMIT_SERVICE = "rule_disable_after"  # the rule engine service holding the site's setting
+_HEALTH_CACHE = "rule_health"
 
 
 def failure_limit(services: Mapping[str, Any]) -> int:
@@ -53,6 +55,9 @@ def note_failure(
     limit: int = DEFAULT_LIMIT,
 ) -> bool:
     """Log one failure of ``rule`` (on ``record_id``); returns True when it switched the rule off."""
+    cache = batch_cache(conn)
+    if cache is not None:
+        cache.pop(_HEALTH_CACHE, None)  # this failure may switch the rule off
     key = int(record_id or 0)
     values = {"entity": entity, "action": action[:40], "message": message[:2000], "last_at": now}
     where = (rule_errors.c.rule == rule) & (rule_errors.c.record_id == key)
@@ -79,15 +84,23 @@ def note_success(conn: Connection, rule: str) -> None:
 
 def disabled_rules(conn: Connection, names: Iterable[str]) -> set[str]:
     """Return those of ``names`` that are switched off after repeated failures."""
-    wanted = sorted(set(names))
+    wanted = tuple(sorted(set(names)))
     if not wanted:
         return set()
+    # A batch of imported records asks once; a failure noted in the batch drops the answer.
+    cache = batch_cache(conn)
+    known = cache.get(_HEALTH_CACHE, {}) if cache is not None else {}
+    if wanted in known:
+        return set(known[wanted])
     rows = conn.execute(
         select(rule_health.c.rule).where(
             rule_health.c.rule.in_(wanted), rule_health.c.disabled_at.is_not(None)
         )
     )
-    return {str(name) for name in rows.scalars()}
+    off = {str(name) for name in rows.scalars()}
+    if cache is not None:
+        cache.setdefault(_HEALTH_CACHE, {})[wanted] = frozenset(off)
+    return off
 
 
 def enable_rule(conn: Connection, rule: str) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select, Table, bindparam
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.model import SiteModel
@@ -23,6 +23,10 @@ from rule_engine.expressions import (
     register_builtin_functions,
     to_sql,
 )
+from rule_engine.expressions.operations import local_zone
+
+# The by-id SELECT of each entity table, built once (a table of a newer metadata version is a new key).
+_BY_ID: weakref.WeakKeyDictionary[Table, Select[Any]] = weakref.WeakKeyDictionary()
 
 
 class Expressions:
@@ -61,10 +65,11 @@ class Expressions:
         """Evaluate ``text`` for one record (aggregates over linked records read through ``conn``)."""
         compiled = self.compile(site, entity, text)
         now = site.local(now)  # today() and dates count in the site's time zone
-        if compiled.record_only:
-            return compiled.evaluate_record(record, now)
-        context = RecordContext(conn, site, entity, dict(record), now, self.functions)
-        return compiled.evaluate(context)
+        with local_zone(site.time_zone):
+            if compiled.record_only:
+                return compiled.evaluate_record(record, now)
+            context = RecordContext(conn, site, entity, dict(record), now, self.functions)
+            return compiled.evaluate(context)
 
     def holds(
         self,
@@ -120,7 +125,10 @@ def expressions_of(services: Mapping[str, Any]) -> Expressions:
 def load_record(conn: Connection, site: SiteModel, entity: str, record_id: int) -> dict[str, Any] | None:
     """Return the stored record (JSON form, no child lines), or None when it does not exist."""
     model = site.entity(entity)
-    row = conn.execute(base_select(model).where(model.table.c.id == record_id)).mappings().first()
+    statement = _BY_ID.get(model.table)
+    if statement is None:
+        statement = _BY_ID[model.table] = base_select(model).where(model.table.c.id == bindparam("_load_id"))
+    row = conn.execute(statement, {"_load_id": record_id}).mappings().first()
     return None if row is None else serialize_row(model, row)
 
 

@@ -8,6 +8,7 @@ and widgets only through the registry, so a new field type needs no change anywh
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -31,7 +32,7 @@ def _same(key: str) -> str:
 
 @dataclass(frozen=True)
 class DisplayContext:
-    """What rendering a value may need beyond the value: the locale and how to link to things.
+    """What rendering a value may need beyond the value: the locale, the reader's zone, how to link to things.
 
     The callables come from the web layer (Flask's ``url_for``, the message catalog), so this package
     needs no Flask.
@@ -41,6 +42,7 @@ class DisplayContext:
     record_url: Callable[[str, Any], str] = _no_url  # (entity, record id) -> URL
     file_url: Callable[[Any], str] = _no_url  # attachment id -> URL
     text: Callable[[str], str] = _same  # translate a catalog key (yes, no, lines...)
+    zone: dt.tzinfo = dt.UTC  # the reader's time zone: datetimes are shown (and typed) in it
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,14 @@ class Presentation:
     def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
         """Return the input a list cell offers for editing in place; None: edit on the record form only."""
         return self.filter_widget(definition, locale)
+
+    def form_values(self, definition: FieldDef, values: list[str], zone: dt.tzinfo) -> list[str]:
+        """Return what a form posted for this field as its type reads it (a datetime typed in ``zone``)."""
+        return values
+
+    def filter_values(self, definition: FieldDef, op: str, raw: str, zone: dt.tzinfo) -> str:
+        """Return a list filter's value as its type reads it (a datetime's day taken in ``zone``)."""
+        return raw
 
     def widget_template(self, widget: str) -> str:
         """Return the Jinja template name rendering ``widget``."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from decimal import Decimal, InvalidOperation
@@ -14,6 +13,7 @@ from babel.numbers import get_currency_symbol
 from markupsafe import Markup, escape
 
 from form_renderer.presentation.base import DisplayContext, FilterWidget, Presentation, Shown
+from form_renderer.presentation.moments import DateTimePresentation, babel_locale
 from metamodel.definitions import FieldDef
 
 # Tabler's named colours; an option's colour is one of these or a #rgb / #rrggbb value.
@@ -21,11 +21,6 @@ NAMED_COLOURS = frozenset(
     "blue azure indigo purple pink red orange yellow lime green teal cyan gray dark".split()
 )
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
-
-
-def babel_locale(locale: str) -> str:
-    """Return Babel's name of a UI locale."""
-    return "zh_Hans_CN" if locale.lower().startswith("zh") else "en"
 
 
 @lru_cache(maxsize=16)
@@ -186,52 +181,6 @@ class DatePresentation(Presentation):
 
     def filter_widget(self, definition: FieldDef, locale: str) -> FilterWidget:
         return FilterWidget("date")
-
-
-def _moment(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-class DateTimePresentation(Presentation):
-    """Moments without seconds or microseconds (UTC, marked as such); lists shorten to 12-04 14:30."""
-
-    type = "datetime"
-    widgets: ClassVar[tuple[str, ...]] = ("datetime",)
-
-    def text(self, shown: Shown, ctx: DisplayContext) -> str:
-        moment = _moment(shown.value)
-        return (
-            str(shown.value) if moment is None else moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        )
-
-    def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
-        moment = _moment(shown.value)
-        if moment is None:
-            return escape(str(shown.value))
-        return Markup('<time datetime="{}">{}</time>').format(
-            moment.isoformat(), moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
-        )
-
-    def cell(self, shown: Shown, ctx: DisplayContext) -> Markup:
-        moment = _moment(shown.value)
-        if moment is None:
-            return escape(str(shown.value))
-        utc = moment.astimezone(dt.UTC)
-        short = utc.strftime("%m-%d %H:%M")
-        return Markup('<time datetime="{}" title="{}">{}</time>').format(
-            utc.isoformat(), self.text(shown, ctx), short
-        )
-
-    def filter_widget(self, definition: FieldDef, locale: str) -> FilterWidget:
-        return FilterWidget("date")
-
-    def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
-        return FilterWidget("datetime-local")
 
 
 class SelectPresentation(Presentation):

@@ -27,11 +27,13 @@ ACTIONS = (
     "auth.login_failed",
     "auth.logout",
     "access.change",
+    "settings.change",
     "import.start",
     "import.undo",
 )
 SYSTEM_NAME = "system"
 _MAX_SUMMARY = 1000
+_INSERT = audit_log.insert()
 
 
 def write_entry(
@@ -51,18 +53,20 @@ def write_entry(
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action '{action}'")
     name = actor_name or (SYSTEM_NAME if actor_id is None else None)
+    # One prepared INSERT with parameters: no statement built and keyed per entry (hot in imports).
     result = conn.execute(
-        audit_log.insert().values(
-            at=at or dt.datetime.now(dt.UTC),
-            actor_id=actor_id,
-            actor_name=name[:80] if name else None,
-            origin=origin[:64] if origin else None,
-            action=action,
-            entity=entity,
-            record_id=record_id,
-            summary=summary[:_MAX_SUMMARY],
-            changes=changes,
-        )
+        _INSERT,
+        {
+            "at": at or dt.datetime.now(dt.UTC),
+            "actor_id": actor_id,
+            "actor_name": name[:80] if name else None,
+            "origin": origin[:64] if origin else None,
+            "action": action,
+            "entity": entity,
+            "record_id": record_id,
+            "summary": summary[:_MAX_SUMMARY],
+            "changes": changes,
+        },
     )
     key = result.inserted_primary_key
     assert key is not None

@@ -17,6 +17,7 @@ class KeyIndex:
         self.model = model
         self.key_fields = key_fields
         self._ids: dict[tuple[str, ...], list[int]] | None = None
+        self._added: list[tuple[tuple[str, ...], int]] = []
 
     def load(self, conn: Connection, scope: list[Any]) -> None:
         """Read the key values of the stored records ``scope`` (WHERE clauses) lets the importing user read."""
@@ -45,3 +46,15 @@ class KeyIndex:
         """Remember a record just created."""
         assert self._ids is not None
         self._ids.setdefault(key, []).append(record_id)
+        self._added.append((key, record_id))
+
+    def mark(self) -> int:
+        """Return a point to go back to when the records created after it are rolled back."""
+        return len(self._added)
+
+    def rollback_to(self, mark: int) -> None:
+        """Forget the records created since ``mark`` (their savepoint was rolled back)."""
+        while len(self._added) > mark:
+            key, record_id = self._added.pop()
+            if self._ids is not None:
+                self._ids[key].remove(record_id)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from metamodel.access import require
 from metamodel.access.errors import AccessDenied
@@ -25,6 +25,18 @@ from metamodel.records.runtime import RecordRuntime
 
 BATCH = 200
 MAX_REPORTED = 1000  # errors listed in a dry run's answer (the error report has them all)
+# Each unit's outcome, written for the whole batch in one executemany.
+_LEDGER = (
+    update(import_units)
+    .where(import_units.c.seq == bindparam("b_seq"))
+    .values(
+        status=bindparam("b_status"),
+        record_id=bindparam("b_record_id"),
+        before=bindparam("b_before"),
+        version=bindparam("b_version"),
+        errors=bindparam("b_errors"),
+    )
+)
 
 
 @contextmanager
@@ -48,6 +60,7 @@ def dry_run(runtime: RecordRuntime, job_id: int, actor: Actor) -> dict[str, Any]
         options = load_options(job["options"])
         writer = UnitWriter(runtime, job["entity"], options, who, conn)
         with triggers_skipped(conn) if options.skip_triggers else nullcontext():
+            units = []
             for status, data, stored_errors in conn.execute(
                 select(import_units.c.status, import_units.c.rows, import_units.c.errors)
                 .where(import_units.c.job_id == job_id)
@@ -56,10 +69,12 @@ def dry_run(runtime: RecordRuntime, job_id: int, actor: Actor) -> dict[str, Any]
                 if status == "skipped":
                     counts["skipped"] += 1
                     errors += stored_errors or []
-                    continue
-                outcome = writer.write(unit_cells(job["headers"], data))
-                counts[outcome.status] += 1
-                errors += outcome.errors
+                else:
+                    units.append(unit_cells(job["headers"], data))
+            for start in range(0, len(units), BATCH):
+                for outcome in writer.write_all(units[start : start + BATCH]):
+                    counts[outcome.status] += 1
+                    errors += outcome.errors
     errors.sort(key=lambda e: (e["row"], e["column"]))
     return {
         "total": job["total"],
@@ -117,20 +132,21 @@ def run_batch(runtime: RecordRuntime, job_id: int, worker: str, size: int = BATC
         writer = UnitWriter(runtime, job["entity"], options, who, conn)
         counts = dict(job["counts"])
         with triggers_skipped(conn) if options.skip_triggers else nullcontext():
-            for seq, data in pending:
-                outcome = writer.write(unit_cells(job["headers"], data))
-                counts[outcome.status] = counts.get(outcome.status, 0) + 1
-                conn.execute(
-                    update(import_units)
-                    .where(import_units.c.job_id == job_id, import_units.c.seq == seq)
-                    .values(
-                        status=outcome.status,
-                        record_id=outcome.record_id,
-                        before=outcome.before,
-                        version=outcome.version,
-                        errors=outcome.errors or None,
-                    )
-                )
+            outcomes = writer.write_all([unit_cells(job["headers"], data) for _, data in pending])
+        ledger = []
+        for (seq, _), outcome in zip(pending, outcomes, strict=True):
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            ledger.append(
+                {
+                    "b_seq": seq,
+                    "b_status": outcome.status,
+                    "b_record_id": outcome.record_id,
+                    "b_before": outcome.before,
+                    "b_version": outcome.version,
+                    "b_errors": outcome.errors or None,
+                }
+            )
+        conn.execute(_LEDGER.where(import_units.c.job_id == job_id), ledger)
         conn.execute(
             update(import_jobs)
             .where(import_jobs.c.id == job_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from metamodel.errors import CrmError
 from metamodel.imports.convert import Converted, Converter
@@ -16,6 +17,7 @@ from metamodel.imports.matching import KeyIndex
 from metamodel.imports.options import ImportOptions
 from metamodel.imports.plan import Unit, unit_key
 from metamodel.records.base import SYSTEM
+from metamodel.records.batch import SavepointNeeded, batch_scope
 from metamodel.records.hooks import Actor
 from metamodel.records.runtime import RecordRuntime
 
@@ -34,7 +36,7 @@ class Outcome:
 
 
 class UnitWriter:
-    """Writes the units of one import in the caller's transaction, each in its own savepoint."""
+    """Writes the units of one import in the caller's transaction: runs of good rows in one savepoint."""
 
     def __init__(
         self, runtime: RecordRuntime, entity: str, options: ImportOptions, actor: Actor, conn: Connection
@@ -54,17 +56,64 @@ class UnitWriter:
         if options.key_fields:
             self.index.load(conn, runtime.scope_clauses(entity, actor))
 
+    def write_all(self, units: list[Unit]) -> list[Outcome]:
+        """Write ``units`` in order; returns their outcomes.
+
+        Runs of rows are written in one savepoint without the per-step savepoints of the runtime
+        (see metamodel.records.batch).  When a row fails, the run is rolled back, the rows before
+        it are written again as a run, and the failing row is written alone with every savepoint,
+        so it fails (or not) exactly as it would on its own and takes nothing else with it.
+        """
+        outcomes: list[Outcome] = []
+        start, end = 0, len(units)
+        while start < len(units):
+            failed = self._run(units, start, end, outcomes)
+            if failed is None:
+                start, end = end, len(units)
+            elif failed == start:
+                outcomes.append(self.write(units[start]))
+                start, end = start + 1, len(units)
+            else:
+                end = failed  # the rows before the failing one again, then the failing one alone
+        return outcomes
+
+    def _run(self, units: list[Unit], start: int, end: int, outcomes: list[Outcome]) -> int | None:
+        # Write units[start:end] in one savepoint; the index of the row that failed (all rolled back), or None.
+        mark = self.index.mark()
+        done: list[Outcome] = []
+        savepoint = self.conn.begin_nested()
+        try:
+            with batch_scope(self.conn, optimistic=True):
+                for unit in units[start:end]:
+                    converted = self.converter.convert(unit)
+                    if converted.errors:
+                        done.append(Outcome("failed", errors=converted.errors))
+                    else:
+                        done.append(self._apply(unit, converted, self._key(unit)))
+        except (CrmError, SavepointNeeded, DBAPIError):
+            savepoint.rollback()
+            self.index.rollback_to(mark)
+            return start + len(done)
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        outcomes += done
+        return None
+
     def write(self, unit: Unit) -> Outcome:
         """Write ``unit``; a failure rolls back its savepoint only and is returned as errors."""
         converted = self.converter.convert(unit)
         if converted.errors:
             return Outcome("failed", errors=converted.errors)
-        key = unit_key(unit, self.options, self.model, self.header_of) if self.options.key_fields else None
         try:
-            with self.conn.begin_nested():
-                return self._apply(unit, converted, key)
+            with self.conn.begin_nested(), batch_scope(self.conn, optimistic=False):
+                return self._apply(unit, converted, self._key(unit))
         except CrmError as exc:
             return Outcome("failed", errors=self._errors(exc, unit, converted))
+
+    def _key(self, unit: Unit) -> tuple[str, ...] | None:
+        return unit_key(unit, self.options, self.model, self.header_of) if self.options.key_fields else None
 
     def _apply(self, unit: Unit, converted: Converted, key: tuple[str, ...] | None) -> Outcome:
         matches = self.index.find(key) if key else []

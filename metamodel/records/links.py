@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Select, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.model import EntityModel
+from metamodel.records.batch import batch_cache
 
 
 def link_allowed(
@@ -28,7 +29,15 @@ def link_allowed(
     already stores stays allowed, so editing other fields never fails on a link someone else set.
     """
     statement = exists.where(*scope) if scope else exists
+    # A batch of imported records asks once per target (read-only: the batch's rollback drops it).
+    cache = batch_cache(conn)
+    seen = cache.setdefault("link_targets", set()) if cache is not None else None
+    key = (holder.name, field_name, value)
+    if seen is not None and key in seen:
+        return True
     if conn.execute(statement, {"_record_id": value}).first() is not None:
+        if seen is not None:
+            seen.add(key)
         return True
     if not scope or record_id is None:
         return False

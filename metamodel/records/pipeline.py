@@ -19,6 +19,7 @@ from metamodel.errors import Conflict, CrmError, NotFound, Problem, ProblemList,
 from metamodel.model import EntityModel
 from metamodel.records.autonumber import next_number
 from metamodel.records.base import SYSTEM
+from metamodel.records.batch import is_optimistic
 from metamodel.records.hooks import Actor, SaveEvent, with_create_defaults
 from metamodel.records.lines import PreparedLines, RecordLines
 from metamodel.records.statements import UPDATE_ID, UPDATE_VERSION, guarded_update_of, insert_of
@@ -325,8 +326,8 @@ def _planned(model: EntityModel, request: SaveRequest, raw: Mapping[str, Any]) -
 def _guard(conn: Connection, savepoint: bool) -> AbstractContextManager[Any]:
     # A savepoint keeps a caller's transaction usable after a constraint clash; when the runtime
     # owns the transaction the clash ends it anyway (the Conflict rolls it back), so skip the
-    # two extra round trips.
-    return conn.begin_nested() if savepoint else nullcontext()
+    # two extra round trips.  An optimistic batch rolls back its own savepoint on a clash instead.
+    return conn.begin_nested() if savepoint and not is_optimistic(conn) else nullcontext()
 
 
 def _reason(exc: IntegrityError) -> str:

@@ -26,6 +26,7 @@ from crm_platform.api import (  # noqa: E402,F401  (routes register on import)
     ruleerrors,
     rules,
     savedviews,
+    settings,
     tokens,
     users,
     workflow,

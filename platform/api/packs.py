@@ -21,8 +21,8 @@ from crm_platform.api.common import BadRequest, Forbidden, actor, json_body
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.auth.passwords import check_password_policy, hash_password
 from crm_platform.services import services
-from industry_templates.archive import unpack_zip, zip_folder
-from industry_templates.export import export_pack
+from industry_templates.archive import unpack_zip
+from industry_templates.export import export_zip
 from industry_templates.installer import bundled_folder, bundled_packs, install_pack, validate_pack
 from industry_templates.packfiles import read_pack
 from industry_templates.uninstall import pack_rows, uninstall_pack
@@ -159,11 +159,7 @@ def packs_export() -> Response:
     """Download the site's configuration as a pack zip (``?name=&version=``)."""
     name = request.args.get("name", "site")
     version = request.args.get("version", "1.0.0")
-    with tempfile.TemporaryDirectory(prefix="crm-export-") as tmp:
-        folder = Path(tmp) / name
-        export_pack(services(), folder, name=name, version=version)
-        data = zip_folder(folder)
-    response = Response(data, mimetype="application/zip")
+    response = Response(export_zip(services(), name=name, version=version), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{version}.zip"'
     return response
 

@@ -17,6 +17,7 @@ from crm_platform.services import services
 from metamodel.access import AccessAdmin
 from metamodel.access.admin import ACCESS_NAME_PATTERN
 from metamodel.errors import Problem, RecordInvalid
+from metamodel.sitesettings import zone_names
 
 
 def user_admin() -> UserAdmin:
@@ -103,6 +104,7 @@ _USER: dict[str, Any] = {
         "must_change_password": {"type": "boolean"},
         "unit_id": {"type": "integer", "nullable": True},
         "roles": {"type": "array", "items": _GRANT},
+        "time_zone": {"type": "string", "nullable": True, "description": "her own zone; null: the site's"},
     },
     "additionalProperties": True,
 }
@@ -126,6 +128,12 @@ _CHANGE: dict[str, Any] = {
         "display_name": {"type": "string"},
         "unit_id": {"type": "integer", "nullable": True},
         "roles": _ROLES,
+        "time_zone": {
+            "type": "string",
+            "nullable": True,
+            "enum": [*zone_names(), "", None],
+            "description": "the zone she reads and types datetimes in (IANA name); null or '': the site's",
+        },
     },
 }
 _NEW = {
@@ -184,7 +192,7 @@ ENDPOINTS.update(
             "responses": _ok(_USER),
         },
         "users_update": {
-            "summary": "Change a user's display name, org unit or roles",
+            "summary": "Change a user's display name, org unit, roles or time zone",
             "errors": ("403", "404", "422"),
             "request": _CHANGE,
             "responses": _ok(_USER),

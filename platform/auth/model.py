@@ -25,6 +25,7 @@ class User(UserMixin):
     must_change_password: bool = False
     totp_enabled: bool = False
     password_stamp: str = ""
+    time_zone: str | None = None  # her own zone for reading and typing datetimes; None: the site's
 
     def get_id(self) -> str:
         """Return what flask-login keeps in the session: the id plus a stamp of the password hash."""
@@ -59,4 +60,5 @@ def user_from_row(row: Any) -> User:
         bool(row.must_change_password),
         bool(row.totp_enabled),
         password_stamp(row.password_hash),
+        getattr(row, "time_zone", None),
     )

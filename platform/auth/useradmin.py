@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, or_, select
 from crm_platform.auth.users import create_user, set_active, set_password
 from metamodel.access import AccessAdmin
 from metamodel.errors import NotFound, Problem, RecordInvalid
+from metamodel.sitesettings import valid_zone_name
 from metamodel.systables import user_org_units, user_role_expiry, user_roles, users
 
 MAX_PAGE = 200
@@ -25,6 +26,13 @@ def _iso(value: dt.datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
 
 
+def _zone_problems(body: Mapping[str, Any]) -> list[Problem]:
+    zone = body.get("time_zone")
+    if zone in (None, "") or valid_zone_name(zone) is not None:
+        return []
+    return [Problem("time_zone", f"unknown time zone '{str(zone)[:64]}'", "time_zone")]
+
+
 def _row_dict(row: Any) -> dict[str, Any]:
     return {
         "id": int(row.id),
@@ -35,6 +43,7 @@ def _row_dict(row: Any) -> dict[str, Any]:
         "is_admin": bool(row.is_admin),
         "is_active": bool(row.is_active),
         "must_change_password": bool(row.must_change_password),
+        "time_zone": row.time_zone,
         "created_at": _iso(row.created_at),
     }
 
@@ -118,6 +127,7 @@ class UserAdmin:
         if locale not in LOCALES:
             problems.append(Problem("locale", f"must be one of: {', '.join(LOCALES)}", "choice"))
         unit_id, roles = _unit(body), _roles(body)
+        problems += _zone_problems(body)
         if problems:
             raise RecordInvalid("the user is not valid", problems)
         self._check_targets(unit_id, roles)
@@ -129,14 +139,22 @@ class UserAdmin:
             is_admin=body.get("is_admin") is True,
             locale=str(locale),
         )
-        self.update(user.id, {k: body[k] for k in ("unit_id", "roles") if k in body})
+        self.update(user.id, {k: body[k] for k in ("unit_id", "roles", "time_zone") if k in body})
         return self.get(user.id)
 
     def update(self, user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Change what ``body`` names: display_name, unit_id (null: none), roles (replaces all grants)."""
+        """Change what ``body`` names: display_name, unit_id (null: none), roles (replaces all grants),
+        time_zone (null: the site's)."""
         current = self.get(user_id)
         unit_id, roles = _unit(body), _roles(body)
+        zone_problems = _zone_problems(body)
+        if zone_problems:
+            raise RecordInvalid("the user is not valid", zone_problems)
         self._check_targets(unit_id, roles)
+        if "time_zone" in body:
+            zone = valid_zone_name(body["time_zone"]) if body["time_zone"] else None
+            with self.engine.begin() as conn:
+                conn.execute(users.update().where(users.c.id == user_id).values(time_zone=zone))
         if "display_name" in body:
             name = body["display_name"]
             if not isinstance(name, str) or not name.strip():

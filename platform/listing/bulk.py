@@ -10,6 +10,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from crm_platform.timezones import form_reader
 from form_renderer.formdata import parse_form
 from form_renderer.schemas import load_record
 from metamodel.errors import CrmError, ProblemList, RecordInvalid
@@ -40,7 +41,7 @@ def form_values(site: SiteModel, entity: str, form: Mapping[str, list[str]]) -> 
     posted = MultiDict([(key, value) for key, values in form.items() for value in values])
     if not posted:
         posted = MultiDict({f"{key}-present": "1" for key in form})  # an emptied multi-select
-    data = parse_form(site, site.entity(entity), posted, problems)
+    data = parse_form(site, site.entity(entity), posted, problems, form_reader())
     if problems:
         raise RecordInvalid(f"the {entity} record is not valid", problems.problems)
     return load_record(site, entity, data, partial=True)

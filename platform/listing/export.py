@@ -111,12 +111,13 @@ def text_rows(
     """Yield each record as the texts of its columns: option labels, link titles, masks as masks."""
     for items in pages:
         for item in items:
-            yield [_text(item, column, presentations, ctx) for column in columns]
+            yield [column_text(item, column, presentations, ctx) for column in columns]
 
 
-def _text(
+def column_text(
     item: dict[str, Any], column: ExportColumn, presentations: PresentationRegistry, ctx: DisplayContext
 ) -> str:
+    """Return one cell as people read it: the option label, the link title, the mask, the record number."""
     if column.field is None:
         return str(item.get("record_no") or item["id"])
     value = item.get(column.field.name)

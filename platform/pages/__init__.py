@@ -31,6 +31,7 @@ from crm_platform.pages.dashboardedit import bp as dashboard_edit_bp
 from crm_platform.pages.dashboards import bp as dashboards_bp
 from crm_platform.pages.inbox import bp as inbox_bp
 from crm_platform.pages.packs import bp as packs_bp
+from crm_platform.pages.packs import legacy_bp as packs_legacy_bp
 from crm_platform.pages.reportbuilder import bp as report_builder_bp
 from crm_platform.pages.reports import bp as reports_bp
 from crm_platform.pages.searchpage import bp as search_bp
@@ -40,10 +41,13 @@ from crm_platform.pages.studioexpr import bp as studio_expr_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
 from crm_platform.pages.studioops import bp as studio_ops_bp
 from crm_platform.pages.studiorules import bp as studio_rules_bp
+from crm_platform.pages.studiounits import bp as studio_units_bp
 from crm_platform.pages.studiousers import bp as studio_users_bp
 from crm_platform.pages.studioversions import bp as studio_versions_bp
 from crm_platform.pages.studioworkflow import bp as studio_workflow_bp
 from crm_platform.pages.views import bp
+from crm_platform.pages.zonepages import account_bp
+from crm_platform.pages.zonepages import bp as zone_settings_bp
 from crm_platform.services import CrmServices
 
 
@@ -61,7 +65,7 @@ def init_app(app: Flask) -> None:
     recent.init_app(app)
     viewtabs.init_app(app)
     app.register_blueprint(bp)
-    app.register_blueprint(packs_bp)
+    app.register_blueprint(packs_legacy_bp)
     app.register_blueprint(studio_bp)
     # Its endpoints read "studio.versions.<view>" (the shell marks every "studio." page as the studio's).
     app.register_blueprint(studio_versions_bp, url_prefix="/studio", name_prefix="studio")
@@ -69,7 +73,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_workflow_bp, url_prefix="/studio", name_prefix="studio")
-    for admin_bp in (studio_access_bp, studio_users_bp, studio_ops_bp):
+    for admin_bp in (
+        studio_access_bp,
+        studio_units_bp,
+        studio_users_bp,
+        packs_bp,
+        studio_ops_bp,
+        zone_settings_bp,
+    ):
         app.register_blueprint(admin_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(report_builder_bp)  # before the report pages: /reports/new is not a report
     app.register_blueprint(reports_bp)
@@ -78,6 +89,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(dashboard_edit_bp)
+    app.register_blueprint(account_bp)
 
 
 __all__ = ["bp", "init_app"]

@@ -14,6 +14,7 @@ from crm_platform.pages.boardsetup import BoardSetup, board_setup
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.views import bp
 from crm_platform.services import services
+from crm_platform.timezones import local_list_args
 from metamodel.access import require
 from metamodel.errors import BadQuery, CrmError, NotFound
 from metamodel.model import EntityModel
@@ -42,7 +43,7 @@ def list_filters(model: EntityModel, skip: tuple[str, ...]) -> list[Filter]:
         k: request.args.getlist(k) for k in request.args if k not in skip and request.args.getlist(k) != [""]
     }
     args.pop("q", None)  # counts come from a GROUP BY, which has no free-text search
-    return parse_list_args(model, services().field_types, args).filters
+    return parse_list_args(model, services().field_types, local_list_args(model, args)).filters
 
 
 def _setup(model: EntityModel) -> BoardSetup | None:

@@ -3,7 +3,6 @@ first cards of each column from a list query; both run with the reader's row sco
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,10 @@ from crm_platform.i18n import current_locale
 from crm_platform.pages.boardsetup import BoardSetup
 from crm_platform.pages.helpers import display_context
 from crm_platform.services import services
+from crm_platform.timezones import user_zone
 from form_renderer.listview import Restricted, cell
 from form_renderer.presentation import Shown
+from form_renderer.presentation.moments import as_moment
 from metamodel.model import EntityModel
 from metamodel.records.aggregate import AggregateQuery, Dimension, Measure
 from metamodel.records.hooks import Actor
@@ -117,11 +118,12 @@ def load_cards(
     owners = _owner_names({int(r["owner_id"]) for r in page.items if r.get("owner_id") is not None})
     ctx = display_context()
     presentations = services().presentations
-    today = dt.datetime.now(dt.UTC).date()
+    zone = user_zone()
+    today = services().clock().astimezone(zone).date()  # ages count the reader's calendar days
     cards = []
     for record in page.items:
-        created = record.get("created_at")
-        born = dt.datetime.fromisoformat(created).date() if isinstance(created, str) else None
+        created = as_moment(record.get("created_at")) if record.get("created_at") else None
+        born = created.astimezone(zone).date() if created else None
         cards.append(
             Card(
                 id=int(record["id"]),

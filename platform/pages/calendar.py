@@ -17,6 +17,7 @@ from crm_platform.pages.calendardata import MODES, Day, load_days, moved_value, 
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.views import bp
 from crm_platform.services import services
+from crm_platform.timezones import user_zone
 from metamodel.definitions import FieldDef
 from metamodel.errors import BadQuery, CrmError, NotFound
 from metamodel.model import EntityModel
@@ -33,7 +34,7 @@ def _field(model: EntityModel) -> tuple[FieldDef | None, tuple[FieldDef, ...]]:
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()  # the pages show dates and times in UTC
+    return services().clock().astimezone(user_zone()).date()  # the reader's calendar day
 
 
 @bp.route("/e/<entity>/calendar")
@@ -50,7 +51,9 @@ def record_calendar(entity: str) -> Any:
     if definition is not None:
         try:
             filters = list_filters(model, CALENDAR_KEYS)
-            days, more = load_days(model, definition, period, filters, current_user.actor(), today)
+            days, more = load_days(
+                model, definition, period, filters, current_user.actor(), today, user_zone()
+            )
         except BadQuery as exc:
             error = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or exc.message
     restricted = reader_access()(model)
@@ -88,7 +91,7 @@ def calendar_move(entity: str) -> Any:
             record = runtime.update(
                 model.name,
                 int(record_id),
-                {definition.name: moved_value(definition, old, day)},
+                {definition.name: moved_value(definition, old, day, user_zone())},
                 actor,
                 expected_version=int(version) if version.isdigit() else None,
             )

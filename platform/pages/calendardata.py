@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from flask import url_for
 
 from crm_platform.services import services
+from form_renderer.presentation.moments import as_moment
 from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel
 from metamodel.records.hooks import Actor
@@ -25,7 +26,7 @@ class Entry:
     id: int
     title: str
     url: str
-    time: str  # "14:30" for a datetime field (UTC, like the rest of the pages), else ""
+    time: str  # "14:30" for a datetime field (in the reader's zone, like the rest of the pages), else ""
     lock_version: int
 
 
@@ -87,12 +88,20 @@ def load_days(
     filters: Sequence[Filter],
     actor: Actor,
     today: dt.date,
+    zone: dt.tzinfo = dt.UTC,
 ) -> tuple[list[Day], bool]:
-    """Return the period's days with their records, and whether more records than shown fall in it."""
+    """Return the period's days with their records, and whether more records than shown fall in it.
+
+    Days are the reader's: a datetime falls on its date in ``zone`` and shows its time there.
+    """
     runtime = services().runtime()
     field_type = services().field_types.of(definition)
-    low = field_type.prepare(definition, period.first.isoformat())
-    high = field_type.prepare(definition, (period.last + dt.timedelta(days=1)).isoformat())
+    moments = definition.type == "datetime"
+    after = period.last + dt.timedelta(days=1)
+    low = field_type.prepare(
+        definition, _midnight(period.first, zone) if moments else period.first.isoformat()
+    )
+    high = field_type.prepare(definition, _midnight(after, zone) if moments else after.isoformat())
     query = ListQuery(
         filters=[*filters, Filter(definition.name, "gte", low), Filter(definition.name, "lt", high)],
         sort=definition.name,
@@ -109,7 +118,9 @@ def load_days(
         days.append(Day(date, in_period, date == today))
     for record in page.items:
         value = str(record.get(definition.name) or "")
-        index = (parse_day(value, period.first) - period.first).days
+        moment = as_moment(value) if moments and value else None
+        local = moment.astimezone(zone) if moment is not None else None
+        index = ((local.date() if local else parse_day(value, period.first)) - period.first).days
         if not 0 <= index < count:
             continue
         days[index].entries.append(
@@ -117,16 +128,22 @@ def load_days(
                 id=int(record["id"]),
                 title=titles.get(int(record["id"]), f"#{record['id']}"),
                 url=url_for("pages.record_detail", entity=model.name, record_id=record["id"]),
-                time=value[11:16] if definition.type == "datetime" else "",
+                time=local.strftime("%H:%M") if local else "",
                 lock_version=int(record.get("lock_version") or 0),
             )
         )
     return days, page.has_more
 
 
-def moved_value(definition: FieldDef, old: str | None, day: dt.date) -> str:
-    """Return the field's new value on ``day``: a datetime keeps its time of day."""
+def moved_value(definition: FieldDef, old: str | None, day: dt.date, zone: dt.tzinfo = dt.UTC) -> str:
+    """Return the field's new value on ``day``: a datetime keeps its time of day in the reader's zone."""
     if definition.type != "datetime":
         return day.isoformat()
-    time = old[11:19] if old and len(old) >= 16 else "09:00:00"
-    return f"{day.isoformat()}T{time}"
+    moment = as_moment(old) if old else None
+    clock = moment.astimezone(zone).time().replace(tzinfo=None) if moment else dt.time(9, 0)
+    local = dt.datetime.combine(day, clock, zone)
+    return local.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), zone)

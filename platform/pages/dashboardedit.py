@@ -79,22 +79,12 @@ def widget_of(source: str) -> dict[str, Any] | None:
             doc = find_report(runtime, rest[:40])
         except NotFound:
             return None
-        return {
-            "type": "report",
-            "report": str(doc["name"]),
-            "width": 6,
-            "title": {"en": report_label(doc), "zh-CN": report_label(doc)},
-        }
+        # No title of its own: the widget shows the report's label in each viewer's language.
+        return {"type": "report", "report": str(doc["name"]), "width": 6}
     entity, _, name = rest.partition(":")
     if kind == "view" and entity in runtime.model.entities:
         if any(v.name == name for v in views_for(runtime.engine, int(actor().user_id or 0), entity)):
-            return {
-                "type": "list",
-                "entity": entity,
-                "view": name,
-                "width": 6,
-                "title": {"en": name, "zh-CN": name},
-            }
+            return {"type": "list", "entity": entity, "view": name, "width": 6}
     return None
 
 

@@ -40,21 +40,28 @@ def assigned_home() -> dict[str, Any] | None:
 def dashboards() -> Any:
     """List the dashboards the user may see."""
     locale = current_locale()
+    boards = visible_dashboards(services().runtime())
     items = [
         {
-            "name": d["name"],
+            "url": url_for("dashboard_pages.dashboard", name=d["name"]),
+            "icon": "layout-dashboard",
             "label": text_of(d.get("label"), locale) or d["name"],
             "widgets": len(d.get("widgets") or []),
-            "home": bool(d.get("home")),
             "personal": bool(d.get("personal")),
         }
-        for d in visible_dashboards(services().runtime())
+        for d in boards
     ]
-    if not any(d["name"] == MY_BOARD for d in items):
+    if not any(d["name"] == MY_BOARD for d in boards):
         items.append(
-            {"name": MY_BOARD, "label": t("dashboard.mine"), "widgets": 0, "home": False, "personal": True}
+            {
+                "url": url_for("dashboard_pages.dashboard", name=MY_BOARD),
+                "icon": "layout-dashboard",
+                "label": t("dashboard.mine"),
+                "widgets": 0,
+                "personal": True,
+            }
         )
-    return render_template("dashboards/list.html", dashboards=items)
+    return render_template("dashboards/list.html", items=items)
 
 
 @bp.get("/dashboards/<name>")

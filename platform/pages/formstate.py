@@ -10,6 +10,7 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 
 from crm_platform.services import services
+from crm_platform.timezones import form_reader
 from form_renderer.formdata import parse_form
 from metamodel.errors import ProblemList
 from metamodel.model import EntityModel
@@ -33,7 +34,9 @@ def answer_form_state(entity: str, record_id: int | None) -> Any:
     if model is None or model.entity.is_child:
         abort(404)
     stored = svc.runtime().get(entity, record_id, current_user.actor()) if record_id is not None else None
-    values = parse_form(site, model, request.form, ProblemList())  # unparsable input counts as empty
+    values = parse_form(
+        site, model, request.form, ProblemList(), form_reader()
+    )  # unparsable input counts as empty
     states = states_for(model, values, stored)
     response = jsonify({"fields": {name: state.as_dict() for name, state in states.items()}})
     response.headers["Cache-Control"] = "no-store"

@@ -7,10 +7,13 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup, escape
 
-from crm_platform.i18n import current_locale, t
+from crm_platform.display import display_context as display_context
+from crm_platform.i18n import current_locale
 from crm_platform.services import services
+from crm_platform.timezones import user_zone
 from form_renderer.layout import FieldView
-from form_renderer.presentation import DisplayContext, Shown
+from form_renderer.presentation import Shown
+from form_renderer.presentation.moments import input_value, zone_name, zone_offset
 from metamodel.definitions import FieldDef
 from metamodel.model import EntityModel
 
@@ -34,18 +37,6 @@ def sort_mark(args: Any, name: str) -> str:
     return " ▲" if current == name else " ▼" if current == f"-{name}" else ""
 
 
-def display_context() -> DisplayContext:
-    """Return what presentations need for this request: its locale, record and file URLs, the catalog."""
-
-    def record_url(entity: str, record_id: Any) -> str:
-        return url_for("pages.record_detail", entity=entity, record_id=record_id)
-
-    def file_url(attachment_id: Any) -> str:
-        return url_for("pages.attachment_file", attachment_id=attachment_id)
-
-    return DisplayContext(current_locale(), record_url, file_url, t)
-
-
 def display(view: FieldView) -> Markup:
     """Render a field's value read-only through its type's registered presentation (escaped)."""
     if view.definition is None:
@@ -65,6 +56,19 @@ def moment(value: Any) -> Markup:
     return services().presentations.present(Shown(definition, value), display_context())
 
 
+def moment_text(value: Any) -> str:
+    """Return a system timestamp as plain text in the reader's zone (``2026-12-04 14:30``), "" when empty."""
+    if value is None or value == "":
+        return ""
+    definition = FieldDef({"name": "at", "type": "datetime"})
+    return services().presentations.of("datetime").text(Shown(definition, value), display_context())
+
+
+def datetime_input(value: Any) -> str:
+    """Return a stored datetime as a ``datetime-local`` input shows it: the reader's wall time."""
+    return input_value(value, user_zone())
+
+
 def field_text(model: EntityModel, name: str, value: Any) -> str:
     """Return a field's value as plain human text (a filter chip's "Gold" for ``tier=gold``)."""
     definition = model.fields.get(name)
@@ -80,10 +84,14 @@ def init_app(app: Flask) -> None:
     """Make the helpers available in templates."""
     app.jinja_env.filters["reject_key"] = reject_key
     app.jinja_env.filters["moment"] = moment
+    app.jinja_env.filters["when"] = moment_text
+    app.jinja_env.filters["datetime_input"] = datetime_input
     app.jinja_env.globals.update(
         sort_url=sort_url,
         sort_mark=sort_mark,
         display=display,
         field_text=field_text,
         current_locale=current_locale,
+        reader_zone=lambda: zone_name(user_zone()),
+        reader_offset=lambda: zone_offset(user_zone()),
     )

@@ -16,6 +16,7 @@ from crm_platform.pages.helpers import display_context, field_text
 from crm_platform.pages.listoptions import assignees, transitions_of
 from crm_platform.pages.views import OPERATOR_NAMES, _entity, _may, bp
 from crm_platform.services import services
+from crm_platform.timezones import local_list_args
 from form_renderer.listview import cell, choosable_columns, filter_controls, list_columns
 from metamodel.access import AccessDenied
 from metamodel.errors import BadQuery
@@ -74,7 +75,7 @@ def record_list(entity: str) -> Any:
     args.setdefault("count", ["true"])
     error = ""
     try:
-        query = parse_list_args(model, svc.field_types, args)
+        query = parse_list_args(model, svc.field_types, local_list_args(model, args))
         page = svc.runtime().list(entity, query, current_user.actor())
     except BadQuery as exc:
         error = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or exc.message
@@ -194,6 +195,5 @@ def _value_text(model: EntityModel, name: str, value: str) -> str:
 
 def request_query(model: EntityModel) -> ListQuery:
     """Return the list's query from the request arguments (for the export and bulk actions)."""
-    return parse_list_args(
-        model, services().field_types, {k: v for k, v in query_args().items() if k != "cursor"}
-    )
+    args = {k: v for k, v in query_args().items() if k != "cursor"}
+    return parse_list_args(model, services().field_types, local_list_args(model, args))

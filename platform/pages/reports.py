@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 from flask_login import login_required
 
 from crm_platform.i18n import current_locale, t
@@ -17,6 +17,15 @@ from metamodel.access import AccessDenied
 from metamodel.errors import BadQuery, CrmError
 
 bp = Blueprint("report_pages", __name__)
+# The Tabler icon of each chart type, on the report's tile.
+CHART_ICONS = {
+    "bar": "chart-bar",
+    "line": "chart-line",
+    "pie": "chart-pie",
+    "funnel": "chart-funnel",
+    "number": "number",
+    "table": "table",
+}
 
 
 def failure_text(exc: CrmError) -> str:
@@ -58,18 +67,22 @@ def reports() -> Any:
     """List the reports the user may see: shared ones and her personal ones."""
     runtime = services().runtime()
     site = runtime.model
-    rows = [
-        {
-            "name": doc["name"],
-            "label": report_label(doc),
-            "entity": site.entities[str(doc["entity"])].entity.label(current_locale()),
-            "chart": (doc.get("chart") or {}).get("type", "table"),
-            "personal": bool(doc.get("personal")),
-        }
-        for doc in visible_reports(runtime)
-        if str(doc["entity"]) in site.entities
-    ]
-    return render_template("reports/list.html", reports=rows)
+    rows = []
+    for doc in visible_reports(runtime):
+        if str(doc["entity"]) not in site.entities:
+            continue
+        chart = (doc.get("chart") or {}).get("type", "table")
+        rows.append(
+            {
+                "url": url_for("report_pages.report", name=doc["name"]),
+                "icon": CHART_ICONS.get(chart, "chart-bar"),
+                "label": report_label(doc),
+                "entity": site.entities[str(doc["entity"])].entity.label(current_locale()),
+                "chart": chart,
+                "personal": bool(doc.get("personal")),
+            }
+        )
+    return render_template("reports/list.html", items=rows)
 
 
 @bp.get("/reports/<name>")

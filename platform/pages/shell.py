@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Flask, get_flashed_messages, request, url_for
@@ -36,18 +35,6 @@ def toasts() -> list[dict[str, Any]]:
     return found
 
 
-def when(value: Any) -> str:
-    """Format a stored timestamp for reading: ``2026-12-04 14:30`` (UTC), without seconds and fractions."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return str(value or "")
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
 def safe_navigation() -> list[Any]:
     """Return the sidebar groups, or none when they cannot be read (an error page must still render)."""
     try:
@@ -66,7 +53,6 @@ def safe_may_configure() -> bool:
 
 def init_app(app: Flask) -> None:
     """Make the shell helpers available to every template."""
-    app.jinja_env.filters["when"] = when
     app.jinja_env.globals.update(
         nav_groups=safe_navigation,
         nav_group_of=entity_group,

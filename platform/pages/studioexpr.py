@@ -32,7 +32,9 @@ def site_of(bundle: Bundle) -> SiteModel:
     svc = services()
     # A negative version of its own: compiled expressions are cached per version, never mixed with real ones.
     version = -int(fingerprint(bundle.to_json())[:12], 16)
-    return SiteModel(version, bundle, svc.field_types, svc.metadata.sealing)
+    site = SiteModel(version, bundle, svc.field_types, svc.metadata.sealing)
+    site.time_zone = svc.metadata.model().time_zone  # previews and dry runs count days in the site's zone
+    return site
 
 
 def draft_site() -> SiteModel:

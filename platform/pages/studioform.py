@@ -21,6 +21,7 @@ from crm_platform.i18n import current_locale, t
 from crm_platform.pages.studio import studio_page
 from crm_platform.pages.studiowords import label_of
 from crm_platform.services import services
+from crm_platform.timezones import form_reader
 from form_renderer.formdata import parse_form
 from form_renderer.layout import build_form
 from metamodel.definitions import Bundle
@@ -194,7 +195,9 @@ def _draft_site(entity: dict[str, Any], form_name: str, form: dict[str, Any]) ->
     bundle.documents["form"][form_name] = form
     # A negative version of its own: compiled expressions are cached per version, never mixed with real ones.
     version = -int(fingerprint(bundle.to_json())[:12], 16)
-    return SiteModel(version, bundle, svc.field_types, svc.metadata.sealing)
+    site = SiteModel(version, bundle, svc.field_types, svc.metadata.sealing)
+    site.time_zone = svc.metadata.model().time_zone  # previews and dry runs count days in the site's zone
+    return site
 
 
 def _states(site: SiteModel, model: EntityModel, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -325,7 +328,7 @@ def preview(name: str) -> Any:
         form = {"name": form_name, **default_form_doc(entity)}
     site = _draft_site(entity, form_name, form)
     model = site.entities[name]
-    values = parse_form(site, model, request.form, ProblemList())
+    values = parse_form(site, model, request.form, ProblemList(), form_reader())
     states = _states(site, model, values)
     view = build_form(site, model, values, {}, current_locale(), {}, None, services().presentations, states)
     return render_template("studio/preview.html", form=view, model=model)

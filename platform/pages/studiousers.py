@@ -15,6 +15,8 @@ from crm_platform.api.users import user_admin
 from crm_platform.i18n import t
 from crm_platform.pages.studioaccess import access_admin
 from crm_platform.pages.studioadmin import admin_page, error_view, label_of, render
+from crm_platform.timezones import user_zone
+from form_renderer.presentation.moments import read_input
 from metamodel.errors import CrmError, NotFound
 
 bp = Blueprint("users", __name__)
@@ -45,7 +47,11 @@ def role_choices() -> list[tuple[str, str]]:
 
 def grants_of(form: MultiDict[str, str]) -> list[dict[str, Any]]:
     """Return the role grants a form asks for: each ticked role, until its expiry when one is given."""
-    return [{"role": name, "expires_at": form.get(f"exp.{name}") or None} for name in form.getlist("role")]
+    zone = user_zone()  # the expiry is typed in her zone, like every datetime input
+    return [
+        {"role": name, "expires_at": read_input(form.get(f"exp.{name}") or "", zone) or None}
+        for name in form.getlist("role")
+    ]
 
 
 def _list_page(status: int = 200, **extra: Any) -> Any:

@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from crm_platform.api.common import configure_required, username
 from crm_platform.i18n import t
+from crm_platform.pages.helpers import moment_text
 from crm_platform.pages.studio import active_bundle, studio_page
 from crm_platform.pages.studiowords import describe_all, problem_place
 from crm_platform.services import services
@@ -82,7 +83,7 @@ def _version_rows(versions: list[VersionInfo], active: int | None) -> list[dict[
     return [
         {
             "number": v.number,
-            "when": v.created_at.strftime("%Y-%m-%d %H:%M"),
+            "when": moment_text(v.created_at),
             "by": v.created_by or "—",
             "comment": v.comment,
             "action": v.action,

@@ -11,6 +11,7 @@ from crm_platform.i18n import current_locale, t
 from crm_platform.pages.fieldaccess import reader_access, writable_only
 from crm_platform.pages.formstate import states_for
 from crm_platform.services import services
+from crm_platform.timezones import form_reader
 from form_renderer.formdata import parse_form, problems_by_path
 from form_renderer.layout import build_form
 from form_renderer.schemas import load_record
@@ -26,7 +27,7 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
     site = svc.metadata.model()
     problems = ProblemList()
     access = reader_access()
-    data = writable_only(parse_form(site, model, request.form, problems), model, access)
+    data = writable_only(parse_form(site, model, request.form, problems, form_reader()), model, access)
     _store_uploads(model, data, problems)
     version_text = request.form.get("lock_version", "")
     expected = int(version_text) if version_text.isdigit() else None

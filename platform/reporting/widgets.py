@@ -12,6 +12,7 @@ from crm_platform.reporting.acting import actor
 from crm_platform.reporting.boards import MY_BOARD, my_board_doc, personal_boards
 from crm_platform.reporting.reports import find_report, may_see, plain, run_report, site_zone, text_of
 from crm_platform.services import services
+from crm_platform.timezones import local_list_args
 from metamodel.dashboards import list_query, number_queries
 from metamodel.errors import NotFound
 from metamodel.records.query import ListQuery, parse_list_args
@@ -70,17 +71,36 @@ def described(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _title(widget: dict[str, Any], locale: str) -> str:
-    """A widget's own title, else (a report's chart) the report's label; the code only as a last resort."""
+    """A widget's own title, else its source's label in the reader's language: the report's, or the entity's
+    and the saved view's name; the code only as a last resort."""
     own = text_of(widget.get("title"), locale)
-    if own:
-        return own
     if widget["type"] == "report":
         try:
             report = find_report(services().runtime(), str(widget.get("report"))[:40])
         except NotFound:
-            return str(widget.get("report"))
-        return text_of(report.get("label"), locale) or str(report["name"])
-    return str(widget.get("view") or widget.get("entity"))
+            return own or str(widget.get("report"))
+        label = report.get("label")
+        if own and not _copied(widget.get("title"), label):
+            return own
+        return text_of(label, locale) or str(report["name"])
+    if own:
+        return own
+    model = services().runtime().model.entities.get(str(widget.get("entity")))
+    entity = (
+        text_of(model.entity.doc.get("label_plural"), locale) or model.entity.label(locale)
+        if model is not None
+        else str(widget.get("entity"))
+    )
+    return f"{entity} · {widget['view']}" if widget.get("view") else entity
+
+
+def _copied(title: Any, label: Any) -> bool:
+    """Whether a widget's title is a report label copied in one language when it was added (older
+    dashboards did that): the same text for every language, and one of the report's labels."""
+    if not isinstance(title, dict) or len(set(title.values())) != 1:
+        return False
+    labels = set(label.values()) if isinstance(label, dict) else {label}
+    return next(iter(title.values())) in labels
 
 
 def widget_data(runtime: RecordRuntime, doc: dict[str, Any], index: int) -> dict[str, Any]:
@@ -147,7 +167,9 @@ def _list_source(runtime: RecordRuntime, widget: dict[str, Any]) -> tuple[ListQu
     view = next((v for v in views if v.name == name), None)
     if view is None:
         raise NotFound(f"no saved view '{str(name)[:80]}' of {entity}")
-    query = parse_list_args(model, runtime.registry, view.query)
+    query = parse_list_args(
+        model, runtime.registry, local_list_args(model, view.query)
+    )  # as the list reads it
     query.limit = int(widget.get("limit") or SHORT_LIST)
     query.cursor = None
     return query, list(widget.get("columns") or view.columns[:4]), view.id

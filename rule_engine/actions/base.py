@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from metamodel.errors import CrmError
 from metamodel.model import SiteModel
+from metamodel.records.batch import protected
 from metamodel.records.hooks import Actor
 from rule_engine.errorlog import DEFAULT_LIMIT, note_failure
 from rule_engine.tables import action_log
@@ -90,7 +91,7 @@ def run_actions(registry: ActionRegistry, configs: Iterable[Mapping[str, Any]], 
     for config in configs:
         action = registry.get(str(config["type"]))
         try:
-            with ctx.conn.begin_nested():
+            with protected(ctx.conn):
                 detail = action.run(config, ctx)
         except (ActionFailed, CrmError) as exc:
             message = getattr(exc, "message", str(exc))

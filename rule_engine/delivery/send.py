@@ -1,4 +1,4 @@
-"""Sending one outbox message: an HMAC-signed JSON POST, or a plain-text e-mail through smtplib."""
+"""Sending one outbox message: an HMAC-signed JSON POST (httpx), or a plain-text e-mail through smtplib."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import hashlib
 import hmac
 import json
 import smtplib
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
+
+import httpx
 
 from rule_engine.delivery.settings import SmtpSettings
 
@@ -53,15 +53,17 @@ def post_webhook(
     }
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, data)
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Outcome(True, response_status=int(response.status))
-    except urllib.error.HTTPError as exc:
-        retry = exc.code >= 500 or exc.code in RETRYABLE_CLIENT_ERRORS
-        return Outcome(False, retry, exc.code, f"HTTP {exc.code} {exc.reason}")
-    except (OSError, ValueError) as exc:
+        # Streamed so the receiver's response body is never read; redirects are not followed
+        # (a POST redirected elsewhere is not a delivery to this URL).
+        with httpx.stream("POST", url, content=data, headers=headers, timeout=timeout) as response:
+            status, reason = response.status_code, response.reason_phrase
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
         return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")
+    if 200 <= status < 300:
+        return Outcome(True, response_status=status)
+    retry = status >= 500 or status in RETRYABLE_CLIENT_ERRORS
+    return Outcome(False, retry, status, f"HTTP {status} {reason}")
 
 
 def send_email(settings: SmtpSettings, to: str, subject: str, body: str) -> Outcome:

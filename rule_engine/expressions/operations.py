@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -22,6 +24,19 @@ _DECIMALS = decimal.Context(
     prec=34, Emax=60, Emin=-60, traps=[decimal.Overflow, decimal.InvalidOperation, decimal.DivisionByZero]
 )
 EVALUATION_ERRORS = (decimal.DecimalException, OverflowError, TypeError, ValueError)
+# Where a date meets a datetime: at midnight in the site's zone. The evaluation entry points (which know
+# the site) set it around each evaluation; the operations below read it only on that rare mixed path.
+LOCAL_ZONE: ContextVar[dt.tzinfo] = ContextVar("expression_local_zone", default=dt.UTC)
+
+
+@contextmanager
+def local_zone(zone: dt.tzinfo | None) -> Iterator[None]:
+    """Evaluate the block with dates meeting datetimes at midnight in ``zone`` (UTC when None)."""
+    token = LOCAL_ZONE.set(zone or dt.UTC)
+    try:
+        yield
+    finally:
+        LOCAL_ZONE.reset(token)
 
 
 def evaluation_failed(exc: BaseException) -> NoReturn:
@@ -107,14 +122,15 @@ ORDERING: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def comparable(a: Any, b: Any) -> tuple[Any, Any]:
-    """Return two values ready to compare: a date meets a datetime at midnight UTC."""
+    """Return two values ready to compare: a date meets a datetime at midnight in the site's zone."""
     if (
         isinstance(a, dt.datetime) != isinstance(b, dt.datetime)
         and isinstance(a, dt.date)
         and isinstance(b, dt.date)
     ):
-        a = a if isinstance(a, dt.datetime) else dt.datetime(a.year, a.month, a.day, tzinfo=dt.UTC)
-        b = b if isinstance(b, dt.datetime) else dt.datetime(b.year, b.month, b.day, tzinfo=dt.UTC)
+        zone = LOCAL_ZONE.get()
+        a = a if isinstance(a, dt.datetime) else dt.datetime(a.year, a.month, a.day, tzinfo=zone)
+        b = b if isinstance(b, dt.datetime) else dt.datetime(b.year, b.month, b.day, tzinfo=zone)
     return a, b
 
 
@@ -143,7 +159,7 @@ def ordering(op: str) -> Callable[[Any, Any], bool]:
 
 
 def equality(equal: bool) -> Callable[[Any, Any], bool]:
-    """``==`` (``equal``) or ``!=`` on two values, a date meeting a datetime at midnight UTC."""
+    """``==`` (``equal``) or ``!=`` on two values, a date meeting a datetime at midnight (site zone)."""
 
     def same(a: Any, b: Any) -> bool:
         a, b = comparable(a, b)

@@ -11,9 +11,10 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, false, func, not_, or_, select, true, type_coerce
+from sqlalchemy import Date, DateTime, and_, false, func, not_, or_, select, true, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
+from metamodel.coltypes import UTCDateTime
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.expressions.ast import Binary, Call, FieldRef, Literal, Node, Unary
 from rule_engine.expressions.compiled import AggregateSpec, CompiledExpression
@@ -108,6 +109,7 @@ class _Translator:
         value = self.constant(right)
         left, value = self.unshift(left, value)
         column = self.operand(left)
+        value = self.meeting(column, value)
         if value is None:
             if op == "==":
                 absent: ColumnElement[bool] = column.is_(None)
@@ -122,6 +124,19 @@ class _Translator:
             return or_(column.is_(None), column != value)
         compare = {"<": column < value, "<=": column <= value, ">": column > value, ">=": column >= value}[op]
         return and_(column.is_not(None), compare)
+
+    def meeting(self, column: Any, value: Any) -> Any:
+        """Return ``value`` as ``column`` compares it: a date meets a datetime column at midnight in the
+        site's zone (as in Python); a date column against a moment is left to Python."""
+        kind = getattr(column, "type", None)
+        moment_column = isinstance(kind, (UTCDateTime, DateTime))
+        if isinstance(value, dt.datetime):
+            if isinstance(kind, Date) and not moment_column:
+                raise _NoSql
+            return value
+        if isinstance(value, dt.date) and moment_column:
+            return dt.datetime(value.year, value.month, value.day, tzinfo=self.now.tzinfo or dt.UTC)
+        return value
 
     def unshift(self, node: Node, value: Any) -> tuple[Node, Any]:
         # add_hours(field, k) OP v  ==  field OP v - k hours: keeps the column bare so its index is used.

@@ -192,7 +192,7 @@ def _compute(
 ) -> None:
     table = model.table
     where = (table.c.id > span[0], table.c.id <= span[1])
-    value = _sql_value(conn, site, rules, expressions, model, name, now)
+    value = field_sql(site, rules, expressions, model, name, now, conn.dialect.name)
     if value is not None:
         conn.execute(table.update().where(*where).values({name: value}))
         return
@@ -217,17 +217,17 @@ def _compute(
         )
 
 
-def _sql_value(
-    conn: Connection,
+def field_sql(
     site: SiteModel,
     rules: SiteRules,
     expressions: Expressions,
     model: EntityModel,
     name: str,
     now: dt.datetime,
+    dialect: str,
 ) -> Any:
+    """Return a formula or roll-up field's value at ``now`` for each row of its table as SQL, or None."""
     rule = rules.of(model.name).fields[name]
-    dialect = conn.dialect.name
     if rule.rollup is not None:
         return rollup_sql(expressions, site, model, rule.rollup, now, dialect)
     scale = column_scale(model.table.c[name])

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from metamodel.model import SiteModel
+from metamodel.sitesettings import site_zone
 from metamodel.versions import MetadataService, Published
 from rule_engine.evaluation import shared_expressions
 from rule_engine.fieldrules.backfill import (
@@ -100,6 +101,7 @@ class PublishBackfill:
         if not changes:
             return
         site = SiteModel(event.info.number, event.bundle, self.metadata.registry, self.metadata.sealing)
+        site.time_zone = site_zone(event.conn)  # today() in a backfilled formula is the site's day
         now = event.info.created_at
         first = 0
         for entity, names in changes.items():

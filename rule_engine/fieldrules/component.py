@@ -5,7 +5,8 @@ what they read), defaults fill empty fields of a new record, formulas are comput
 that a user changed are refused, (judged on the record as stored), then required-if,
 visibility, validations and multi-field uniqueness are checked on the record as it will be saved.  After it is written: child-table lines get their formulas and
 checks, the record's roll-ups (and formulas reading them) are recomputed with SQL aggregates, and so
-are the roll-ups of the records it (or its lines) link to.
+are the roll-ups of the records it (or its lines) link to, and the formulas of the records reading its
+changed fields through their links (``member.tier``, see ``linkreads``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rule_engine.fieldrules.checks import check_site_rules
 from rule_engine.fieldrules.compute import Calculator, ComputeFailed, DerivedWrite, stored
 from rule_engine.fieldrules.conditions import check_conditions, readonly
 from rule_engine.fieldrules.hidden import drop_hidden
+from rule_engine.fieldrules.linkreads import refresh_link_readers
 from rule_engine.fieldrules.recompute import (
     RecomputeFields,
     derived_writer,
@@ -173,6 +175,12 @@ class FieldRuleComponent:
             if changed is not None:
                 changed |= set(own)  # its own roll-ups over its lines, just recomputed
             refresh_parents(expressions, rules, site, event.conn, name, links, now, write, changed)
+        if rules.link_readers.get(name) and event.before is not None:
+            # Nothing links to a new record yet; an update moves the formulas reading it through links.
+            moved = (changed_fields(event) or set()) | set(own)
+            refresh_link_readers(
+                expressions, rules, site, event.conn, name, event.record_id, moved, now, write
+            )
 
     def _line_parents(
         self,

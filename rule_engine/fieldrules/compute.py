@@ -15,6 +15,7 @@ from metamodel.fieldtypes.numeric import DecimalType, IntegerType
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.evaluation import Expressions
 from rule_engine.expressions import AggregateSpec, EvaluationError, RecordContext
+from rule_engine.expressions.operations import local_zone
 from rule_engine.fieldrules.spec import ROLLUP_AGGREGATES, Rollup, SiteRules
 
 # Stores the recomputed values (changes) of (entity, record id); gets the record they were computed on.
@@ -59,12 +60,13 @@ class Calculator:
     def value(self, text: str, record: Mapping[str, Any]) -> Any:
         """Evaluate ``text`` on ``record``; raises EvaluationError when it cannot be computed."""
         compiled = self.expressions.compile(self.site, self.entity, text)
-        if compiled.record_only:
-            return compiled.evaluate_record(record, self.now)
-        context = RecordContext(
-            self.conn, self.site, self.entity, record, self.now, self.expressions.functions
-        )
-        return compiled.evaluate(context)
+        with local_zone(self.site.time_zone):
+            if compiled.record_only:
+                return compiled.evaluate_record(record, self.now)
+            context = RecordContext(
+                self.conn, self.site, self.entity, record, self.now, self.expressions.functions
+            )
+            return compiled.evaluate(context)
 
     def holds(self, text: str | None, record: Mapping[str, Any], otherwise: bool) -> bool:
         """Whether a condition holds; ``otherwise`` when it is absent or cannot be evaluated."""
@@ -99,7 +101,8 @@ class Calculator:
         context = RecordContext(
             self.conn, self.site, self.entity, record, self.now, self.expressions.functions
         )
-        value = context.aggregate(spec)
+        with local_zone(self.site.time_zone):
+            value = context.aggregate(spec)
         return stored(self.model, rollup.target, value)
 
 
@@ -112,8 +115,10 @@ def refresh(
     record_id: int,
     now: dt.datetime,
     write: DerivedWrite | None = None,
+    *,
+    rollups: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Recompute a stored record's roll-ups and formulas; write and return the columns that changed.
+    """Recompute a stored record's roll-ups (unless not ``rollups``) and formulas; write and return the changes.
 
     ``write`` stores the changes as an update of the record through the record runtime (another
     record's change moved them); without it they are stored on the row as part of the save
@@ -130,7 +135,7 @@ def refresh(
         return {}, None
     record = dict(row)
     calc = Calculator(expressions, site, entity, conn, now)
-    for rollup in entity_rules.rollups:
+    for rollup in entity_rules.rollups if rollups else ():
         record[rollup.target] = calc.rollup(rollup, record)
     try:
         for name in entity_rules.formula_order:

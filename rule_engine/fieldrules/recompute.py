@@ -2,7 +2,8 @@
 
 Parents are refreshed when a linking record is created, changed, moved or deleted; a roll-up whose
 filter reads the clock (``placed >= add_months(today(), -12)``) also drifts with time alone, which
-the ``recompute_fields`` action fixes when a daily cron trigger runs it on the entity's records.
+the scheduler's ``clock_fields`` job follows (``clockfields``); the ``recompute_fields`` action
+recomputes one record on demand.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def refresh_and_check(
     *,
     label: str = "",
     write: DerivedWrite | None = None,
+    rollups: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Refresh a record's computed fields; raise RecordInvalid when a rule reading them now fails."""
+    """Refresh a record's computed fields (formulas only when not ``rollups``); raise RecordInvalid when a rule reading them now fails."""
     changes, record = refresh(
         expressions,
         rules,
@@ -52,6 +54,7 @@ def refresh_and_check(
         record_id,
         now,
         _checked(expressions, rules, site, conn, now, label, write),
+        rollups=rollups,
     )
     return changes, record
 

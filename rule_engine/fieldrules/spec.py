@@ -211,6 +211,15 @@ def topological(graph: Mapping[str, list[str]]) -> tuple[str, ...]:
     return tuple(order)
 
 
+@dataclass(frozen=True)
+class LinkRead:
+    """Formulas of ``reader`` reading ``fields`` of the record reached by following ``links`` from it."""
+
+    reader: str
+    links: tuple[str, ...]  # the link fields followed from the reader, first hop first
+    fields: frozenset[str]  # the fields of the reached record the formulas read
+
+
 @dataclass
 class SiteRules:
     """The field rules of every entity of one metadata version, and who watches whom for roll-ups."""
@@ -218,6 +227,8 @@ class SiteRules:
     entities: dict[str, EntityRules]
     # entity -> roll-ups of other entities whose source is records of this entity linking to them
     watchers: dict[str, list[tuple[str, Rollup]]]
+    # entity -> formulas of other records reading its fields through their links (``member.tier``)
+    link_readers: dict[str, list[LinkRead]] = field(default_factory=dict)
 
     def of(self, entity: str) -> EntityRules:
         """Return the rules of ``entity`` (empty when it has none)."""
@@ -228,17 +239,16 @@ def build_site_rules(site: SiteModel, expressions: Any) -> SiteRules:
     """Read every entity's rules; ``expressions`` compiles formulas to learn what they read."""
     entities: dict[str, EntityRules] = {}
     watchers: dict[str, list[tuple[str, Rollup]]] = {}
+    reads: dict[tuple[str, str, tuple[str, ...]], set[str]] = {}
     for name, model in site.entities.items():
         rules = field_rules(model.entity)
-        used = {
-            f: {
-                u
-                for u in expressions.compile(site, name, r.formula).fields_used
-                if "." not in u and ":" not in u
-            }
-            for f, r in rules.items()
-            if r.formula
+        all_used = {
+            f: expressions.compile(site, name, r.formula).fields_used for f, r in rules.items() if r.formula
         }
+        used = {f: {u for u in names if "." not in u and ":" not in u} for f, names in all_used.items()}
+        for names in all_used.values():
+            for path in (tuple(u.split(".")) for u in names if "." in u and ":" not in u):
+                _add_link_reads(site, name, path, reads)
         graph = formula_graph(rules, used)
         entity_doc_rules = model.entity.doc.get("rules") or {}
         entities[name] = EntityRules(
@@ -251,7 +261,23 @@ def build_site_rules(site: SiteModel, expressions: Any) -> SiteRules:
         for rule in rules.values():
             if rule.rollup is not None and rule.rollup.via_link:
                 watchers.setdefault(rule.rollup.split()[0], []).append((name, rule.rollup))
-    return SiteRules(entities, watchers)
+    link_readers: dict[str, list[LinkRead]] = {}
+    for (target, reader, links), fields in sorted(reads.items()):
+        link_readers.setdefault(target, []).append(LinkRead(reader, links, frozenset(fields)))
+    return SiteRules(entities, watchers, link_readers)
+
+
+def _add_link_reads(
+    site: SiteModel,
+    reader: str,
+    path: tuple[str, ...],
+    reads: dict[tuple[str, str, tuple[str, ...]], set[str]],
+) -> None:
+    # ``a.b.c`` read by ``reader``: it reads ``a``'s target's field b and ``a.b``'s target's field c.
+    current = site.entity(reader)
+    for hop in range(len(path) - 1):
+        current = site.entity(str(current.fields[path[hop]].get("target")))
+        reads.setdefault((current.name, reader, path[: hop + 1]), set()).add(path[hop + 1])
 
 
 _cache: weakref.WeakKeyDictionary[SiteModel, SiteRules] = weakref.WeakKeyDictionary()

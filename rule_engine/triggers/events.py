@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from metamodel.records.batch import protected
 from rule_engine.actions.base import log_failure
 from rule_engine.engine import RuleEngine
 from rule_engine.errorlog import failure_limit, note_success
@@ -64,7 +65,7 @@ def fire_event(
     limit = failure_limit(rules.services)
     try:
         # A savepoint, so a condition whose query fails cannot abort the write's transaction.
-        with conn.begin_nested():
+        with protected(conn):
             matches = shared_expressions(rules.functions).holds(
                 site, trigger.entity, trigger.condition, conn, record, now
             )
@@ -82,7 +83,7 @@ def fire_event(
         return "depth_limit"
     ctx = trigger_context(rules, runtime, conn, trigger, record, now, trigger.event, key)
     try:
-        with conn.begin_nested():
+        with protected(conn):
             if claim(conn, trigger.name, trigger.entity, record_id, key, now) is None:
                 return "taken"
             run_trigger_actions(rules, trigger, ctx)

@@ -13,8 +13,10 @@ from crm_platform.services import CrmServices
 from metamodel.imports.jobs import job_row
 from metamodel.imports.tables import import_jobs
 from metamodel.systables import users
+from rule_engine.tables import action_log, rule_errors
 from tests.platform.api.apisupport import Api, define_crm, error_of
 from tests.platform.api.importsupport import EXPECTED_ERRORS, OPTIONS, gbk_file, seed, upload
+from tests.platform.api.test_api_rule_errors import SHAKY
 
 
 def customers(api: Api) -> list[dict[str, Any]]:
@@ -142,3 +144,31 @@ def test_an_import_without_the_import_permission_is_refused(
     refused = upload(user, gbk_file())
     assert refused.status_code == 403 and error_of(refused)["code"] == "permission_denied"
     assert customers(admin) == []
+
+
+def test_rows_in_one_batch_fare_exactly_as_if_written_alone(admin: Api, api_svc: CrmServices) -> None:
+    """A batch meets a trigger whose condition fails (five failures switch it off) and a row the runtime
+    refuses: every good row is written once, the failures are logged once each, and the rule is off
+    for the rows after the fifth failure, as when each row is written on its own."""
+    admin.define("trigger", "shaky", SHAKY)
+    ages = [41, 40, 40, 40, 40, 40, 41, 41]
+    rows = [f"P{i},p{i}@x.com,,{age},Acme,R{i},x,1" for i, age in enumerate(ages)]
+    rows.insert(3, "Bad,bad@x.com,,41,Acme,RB,x,-1")  # refused by the runtime (line quantity)
+    job, report = prepared(admin, gbk_file(rows))
+    assert report["counts"] == {"created": 8, "updated": 0, "skipped": 0, "failed": 1}
+    with api_svc.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(rule_errors)).scalar_one() == 0
+    admin.ok("POST", f"/records/customer/imports/{job}/start", status=202)
+    assert ImportWorker(api_svc).run_pending() == 1
+    stored = {c["email"]: c for c in customers(admin) if c["email"] != "old@x.com"}
+    assert sorted(stored) == sorted(f"p{i}@x.com" for i in range(8))
+    notes = [stored[f"p{i}@x.com"]["notes"] for i in range(8)]
+    assert notes == ["checked", None, None, None, None, None, None, None]  # off after 5 failures
+    with api_svc.engine.connect() as conn:
+        failed = conn.execute(sa.select(rule_errors.c.record_id).order_by(rule_errors.c.record_id)).scalars()
+        assert list(failed) == sorted(stored[f"p{i}@x.com"]["id"] for i in (1, 2, 3, 4, 5))
+        fired = conn.execute(
+            sa.select(sa.func.count()).select_from(action_log).where(action_log.c.status == "ok")
+        ).scalar_one()
+    assert fired == 1
+    assert admin.ok("GET", f"/records/customer/imports/{job}")["counts"]["failed"] == 1

@@ -184,3 +184,33 @@ def tour(page: Page, path: str, name: str, *, status: int = 200, watch: Watch | 
             page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
             audit(page, f"{name}-{locale}-{width}")
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+
+
+def drag(page: Page, source: str, target: str, *, landed: str) -> None:
+    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer); release once the
+    dragged item sits where `landed` finds it (under load SortableJS may still be catching up)."""
+    start = page.locator(source).bounding_box()
+    assert start
+    page.mouse.move(start["x"] + 5, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + 20, start["y"] + 20, steps=5)
+    # Where the target is once the drag has begun (a page may open drop zones when it starts).
+    end = page.locator(target).bounding_box()
+    assert end
+    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
+    page.mouse.move(x, y, steps=20)
+    # Hover a moment over the target chip, as a hand does, so SortableJS settles there.
+    for dy in (-3, 3, 0, -3, 3, 0, -3, 3, 0, -3, 3, 0):
+        page.wait_for_timeout(60)
+        page.mouse.move(x, y + dy, steps=2)
+        if page.locator(landed).count():
+            break
+    page.mouse.up()
+
+
+@contextmanager
+def signed_in(browser: Browser, base_url: str, username: str, password: str) -> Iterator[tuple[Page, Watch]]:
+    """A watched page (see watched_page) signed in as ``username`` through the sign-in page."""
+    with watched_page(browser, base_url) as found:
+        sign_in(found[0], username, password)
+        yield found

@@ -83,6 +83,15 @@ def site_app(app: Flask, svc: CrmServices) -> Flask:
     return app
 
 
+def admin_client(app: Flask, svc: CrmServices, name: str = "boss") -> FlaskClient:
+    """Create an administrator ``name`` and return a test client signed in as her."""
+    create_user(svc.engine, name, PASSWORD, is_admin=True)
+    client = app.test_client()
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
+    return client
+
+
 @pytest.fixture
 def client(site_app: Flask) -> FlaskClient:
     """A test client signed in as 'clerk'."""

@@ -293,7 +293,7 @@ def test_phone_form_in_chinese(phone: Page, site: tuple[str, CrmServices], tmp_p
     expect(page.locator("main .badge", has_text="银卡")).to_be_visible()
     expect(page.locator('main [data-field="discount"]')).to_have_count(0)  # visible_if fails for silver
     expect(page.locator('main [data-field="line_count"] .crm-marker')).to_have_text("ƒ")
-    assert "2026-12-04 14:30" in page.inner_text("main")
+    assert "2026年12月4日 14:30" in page.inner_text("main")  # in her language and zone (UTC here)
     _shot(page, tmp_path, "detail-390-zh")
 
 

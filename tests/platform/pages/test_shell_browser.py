@@ -179,7 +179,7 @@ def test_record_detail_and_form_pages(admin: tuple[Page, Watch], site: tuple[Fla
 
 def test_packs_and_security_pages(admin: tuple[Page, Watch]) -> None:
     page, _ = admin
-    tour(page, "/admin/packs", "packs")
+    tour(page, "/studio/packs", "packs")
     tour(page, "/account/security", "security")
 
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from crm_platform.auth.users import authenticate, create_user, user_id_of
+from crm_platform.auth.users import authenticate, user_id_of
 from crm_platform.services import CrmServices
 from metamodel.access.admin import AccessAdmin
-from tests.platform.pages.conftest import PASSWORD, csrf_of
+from tests.platform.pages.conftest import admin_client, csrf_of
 
 STRONG = "ann-amber-kettle-42"
 PAGES = ("/studio/access", "/studio/access/fields", "/studio/access/users")
-
-
-def _boss(app: Flask, svc: CrmServices) -> FlaskClient:
-    create_user(svc.engine, "boss", PASSWORD, is_admin=True)
-    client = app.test_client()
-    token = csrf_of(client.get("/login").text)
-    client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
-    return client
 
 
 def test_non_admins_get_403_on_every_page_and_action(client: FlaskClient, svc: CrmServices) -> None:
@@ -46,7 +38,7 @@ def test_non_admins_get_403_on_every_page_and_action(client: FlaskClient, svc: C
 
 
 def test_matrix_and_field_rules_save_through_the_access_service(site_app: Flask, svc: CrmServices) -> None:
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     page = boss.get("/studio/access?lang=en")
     assert page.status_code == 200 and "Every entity" in page.text
     token = csrf_of(page.text)
@@ -107,7 +99,7 @@ def test_matrix_and_field_rules_save_through_the_access_service(site_app: Flask,
 
 
 def test_users_page_creates_changes_deactivates_and_resets(site_app: Flask, svc: CrmServices) -> None:
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     admin = AccessAdmin(svc.engine)
     hq = admin.create_unit("hq", label={"en": "HQ", "zh-CN": "总部"})
     store = admin.create_unit("store_1", hq["id"], {"en": "Store 1", "zh-CN": "一号店"})

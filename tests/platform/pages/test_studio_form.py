@@ -9,17 +9,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from crm_platform.auth.users import create_user
 from crm_platform.services import CrmServices
-from tests.platform.pages.conftest import PASSWORD, csrf_of
-
-
-def _boss(app: Flask, svc: CrmServices, name: str = "boss") -> FlaskClient:
-    create_user(svc.engine, name, PASSWORD, is_admin=True)
-    client = app.test_client()
-    token = csrf_of(client.get("/login").text)
-    client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
-    return client
+from tests.platform.pages.conftest import admin_client, csrf_of
 
 
 def _hidden(page: str, name: str) -> str:
@@ -55,7 +46,7 @@ def test_non_configurers_get_403(site_app: Flask, client: FlaskClient) -> None:
 
 
 def test_design_save_and_conditions(site_app: Flask, svc: CrmServices) -> None:
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     page = boss.get("/studio/entities/customer/form?lang=en").text
     assert "Form designer" in page and 'data-field="tier"' in page and _hidden(page, "base_form") == ""
     assert boss.post("/studio/entities/customer/form", data={"layout": "[]"}).status_code == 400  # CSRF
@@ -93,7 +84,7 @@ def test_design_save_and_conditions(site_app: Flask, svc: CrmServices) -> None:
 
 
 def test_a_bad_condition_is_refused_with_the_engines_message(site_app: Flask, svc: CrmServices) -> None:
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     page = boss.get("/studio/entities/customer/form?lang=en").text
     checked = boss.post(
         "/studio/entities/customer/form/check", data=_form(page, expression='tier == "gold" and nope')
@@ -108,7 +99,7 @@ def test_a_bad_condition_is_refused_with_the_engines_message(site_app: Flask, sv
 
 
 def test_preview_judges_conditions_on_the_server(site_app: Flask, svc: CrmServices) -> None:
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     page = boss.get("/studio/entities/customer/form?lang=zh-CN").text
     data = _form(page, **{"p-vip-visible_if": 'tier == "gold"', "p-tier-label_zh": "<等级>"})
     silver = boss.post(
@@ -121,7 +112,7 @@ def test_preview_judges_conditions_on_the_server(site_app: Flask, svc: CrmServic
 
 
 def test_a_stale_designer_save_is_refused(site_app: Flask, svc: CrmServices) -> None:
-    ann, bob = _boss(site_app, svc, "ann"), _boss(site_app, svc, "bob")
+    ann, bob = admin_client(site_app, svc, "ann"), admin_client(site_app, svc, "bob")
     pages = [ann.get("/studio/entities/customer/form").text, bob.get("/studio/entities/customer/form").text]
     assert (
         ann.post("/studio/entities/customer/form", data=_form(pages[0], **{"p-vip-help": "ann"})).status_code
@@ -136,7 +127,7 @@ def test_a_stale_designer_save_is_refused(site_app: Flask, svc: CrmServices) -> 
 
 
 def test_saving_in_chinese_keeps_the_english_labels(site_app: Flask, svc: CrmServices) -> None:
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     svc.metadata.put_document(
         "form",
         "customer_form",

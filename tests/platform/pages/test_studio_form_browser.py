@@ -17,10 +17,10 @@ from crm_platform.services import CrmServices
 from tests.platform.pages.browsersupport import (
     Watch,
     audit,
+    drag,
     module_app,
-    sign_in,
+    signed_in,
     tour,
-    watched_page,
 )
 from tests.platform.pages.conftest import ENTITIES
 
@@ -56,8 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
 @pytest.fixture
 def admin(browser: Browser, base_url: str) -> Iterator[tuple[Page, Watch]]:
     """A page signed in as the administrator."""
-    with watched_page(browser, base_url) as found:
-        sign_in(found[0], "boss", PASSWORD)
+    with signed_in(browser, base_url, "boss", PASSWORD) as found:
         yield found
 
 
@@ -72,7 +71,7 @@ def test_design_a_form_with_a_condition_and_a_live_preview(
     expect(preview.locator('.field[data-field="tier"]')).to_be_visible()
     expect(preview.locator('.field[data-field="vip"]')).to_have_count(0)  # on the palette, not the form
     # Drag "vip" from the palette into the first section.
-    _drag(
+    drag(
         page,
         '[data-crm-palette] .crm-chip[data-field="vip"] .crm-chip-grip',
         '[data-crm-section] .crm-chip[data-field="tier"]',
@@ -111,23 +110,3 @@ def test_design_a_form_with_a_condition_and_a_live_preview(
     page.goto("/studio/entities/customer/form?lang=zh-CN")
     expect(page.locator('[data-crm-section] .crm-chip[data-field="vip"]')).to_contain_text("Gold perks")
     audit(page, "studio-form-designer-saved-zh-CN-390")
-
-
-def _drag(page: Page, source: str, target: str, *, landed: str) -> None:
-    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer); release once the
-    dragged chip sits where `landed` finds it (under load SortableJS may still be catching up)."""
-    start = page.locator(source).bounding_box()
-    end = page.locator(target).bounding_box()
-    assert start and end
-    page.mouse.move(start["x"] + 5, start["y"] + start["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(start["x"] + 20, start["y"] + 20, steps=5)
-    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
-    page.mouse.move(x, y, steps=20)
-    # Hover a moment over the target chip, as a hand does, so SortableJS settles there.
-    for dy in (-3, 3, 0, -3, 3, 0, -3, 3, 0, -3, 3, 0):
-        page.wait_for_timeout(60)
-        page.mouse.move(x, y + dy, steps=2)
-        if page.locator(landed).count():
-            break
-    page.mouse.up()

@@ -5,21 +5,12 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from crm_platform.auth.users import create_user
 from crm_platform.services import CrmServices
 from rule_engine.tables import outbox
 from tests.platform.api.test_api_ops import failed_webhook
-from tests.platform.pages.conftest import PASSWORD, csrf_of
+from tests.platform.pages.conftest import admin_client, csrf_of
 
 PAGES = ("/studio/ops/audit", "/studio/ops/deliveries", "/studio/ops/scheduler", "/studio/ops/rule-errors")
-
-
-def _boss(app: Flask, svc: CrmServices) -> FlaskClient:
-    create_user(svc.engine, "boss", PASSWORD, is_admin=True)
-    client = app.test_client()
-    token = csrf_of(client.get("/login").text)
-    client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
-    return client
 
 
 def test_non_admins_get_403(client: FlaskClient, svc: CrmServices) -> None:
@@ -36,7 +27,7 @@ def test_non_admins_get_403(client: FlaskClient, svc: CrmServices) -> None:
 
 
 def test_audit_filters_retry_and_scheduler(site_app: Flask, svc: CrmServices) -> None:
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     svc.runtime().create("customer", {"name": "<i>Acme</i>"})
     page = boss.get("/studio/ops/audit?lang=en&entity=customer")
     assert page.status_code == 200 and "record.create" in page.text
@@ -66,7 +57,7 @@ def test_rule_errors_page_lists_failures_and_switches_a_rule_on(site_app: Flask,
     from rule_engine.errorlog import note_failure
     from rule_engine.tables import rule_health
 
-    boss = _boss(site_app, svc)
+    boss = admin_client(site_app, svc)
     empty = boss.get("/studio/ops/rule-errors?lang=en")
     assert empty.status_code == 200 and "No rule has failed." in empty.text
     now = svc.rules.clock()

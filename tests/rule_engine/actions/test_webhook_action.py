@@ -8,6 +8,7 @@ import hmac
 import json
 from typing import Any
 
+from rule_engine.delivery.send import post_webhook, sign
 from rule_engine.delivery.settings import WebhookSecrets
 from rule_engine.delivery.worker import OutboxWorker
 from rule_engine.tables import outbox, outbox_attempts
@@ -162,3 +163,18 @@ def test_two_workers_never_send_the_same_attempt(db_url: str) -> None:
         assert first.tick(T0).delivered == 5
         assert second.tick(T0).delivered == 0
     assert len(received.items) == 5
+
+
+def test_each_answer_maps_to_delivered_retried_or_final() -> None:
+    with http_receiver(statuses=[201, 302, 429, 410, 503]) as (base, received):
+        outcomes = [post_webhook(f"{base}/hook", {"n": i}, "k", i, 1, 5) for i in range(5)]
+    assert [(o.ok, o.retry, o.response_status) for o in outcomes] == [
+        (True, True, 201),
+        (False, False, 302),  # a redirect is not followed: the POST did not reach its receiver
+        (False, True, 429),
+        (False, False, 410),
+        (False, True, 503),
+    ]
+    assert outcomes[4].error == "HTTP 503 Service Unavailable"
+    assert [json.loads(r["body"]) for r in received.items] == [{"n": i} for i in range(5)]
+    assert received.items[0]["headers"]["x-crm-signature"] == sign("k", received.items[0]["body"])

@@ -77,7 +77,7 @@ EXPRESSIONS = [
     "max(credit, 2, 1)",
     "min(credit, 2)",
     "floor(credit)",
-    # dates and datetimes: a date meets a datetime at midnight UTC
+    # dates and datetimes: a date meets a datetime at midnight in the site zone (UTC here)
     "born < today()",
     "born == today()",
     "born != today()",

@@ -1,4 +1,8 @@
-"""Property: after random child edits, every parent's roll-ups, versions, audit and firings match an oracle."""
+"""Property: after random child edits, every parent's roll-ups, versions, audit and firings match an oracle.
+
+Each purchase also reads its member's tier through its link (``member.tier``): a child edit moving a
+member's tier rewrites the formula of every purchase of that member, through the runtime.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ operations = st.lists(
     st.tuples(
         st.sampled_from(["create", "create", "amount", "move", "delete", "rename"]),
         st.integers(0, MEMBERS - 1),
-        st.integers(1, 500),
+        st.integers(1, 900),
         st.integers(0, 20),
     ),
     min_size=1,
@@ -38,18 +42,33 @@ class Oracle:
     purchases: dict[int, tuple[int, int]] = field(default_factory=dict)
     versions: list[int] = field(default_factory=lambda: [1] * MEMBERS)
     firings: list[int] = field(default_factory=lambda: [0] * MEMBERS)
+    # per purchase: (its stored member_tier, its lock_version)
+    readers: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     def values(self, member: int) -> tuple[int, Decimal, Decimal | None]:
         amounts = [a for m, a in self.purchases.values() if m == member]
         return len(amounts), Decimal(sum(amounts)), Decimal(max(amounts)) if amounts else None
 
-    def apply(self, change: dict[int, tuple[int, int] | None]) -> None:
+    def tier(self, member: int) -> str:
+        return "gold" if self.values(member)[1] >= 1000 else "standard"
+
+    def apply(self, change: dict[int, tuple[int, int] | None], saved: int | None = None) -> None:
         before = [self.values(m) for m in range(MEMBERS)]
+        if saved is not None:
+            # The saved purchase computes its formula first, from its member's tier before the save.
+            member = (change.get(saved) or self.purchases[saved])[0]
+            version = self.readers[saved][1] + 1 if saved in self.readers else 1
+            self.readers[saved] = (self.tier(member), version)
         for purchase_id, value in change.items():
             if value is None:
                 self.purchases.pop(purchase_id)
+                self.readers.pop(purchase_id)
             else:
                 self.purchases[purchase_id] = value
+        for purchase_id, (member, _) in self.purchases.items():
+            stored, version = self.readers[purchase_id]
+            if stored != self.tier(member):
+                self.readers[purchase_id] = (self.tier(member), version + 1)  # one derived write
         for member in range(MEMBERS):
             after = self.values(member)
             if after != before[member]:
@@ -60,7 +79,11 @@ class Oracle:
 
 @pytest.fixture
 def world(db_url: str) -> World:
-    built = make_world(db_url, watched_shop())
+    bundle = watched_shop()
+    bundle["entity"]["purchase"]["fields"].append(
+        {"name": "member_tier", "type": "text", "rules": {"formula": "member.tier"}}
+    )
+    built = make_world(db_url, bundle)
     install_record_audit(built.hooks)
     return built
 
@@ -71,22 +94,22 @@ def run(world: World, oracle: Oracle, members: list[int], op: tuple[str, int, in
     ids = sorted(oracle.purchases)
     if kind == "create" or not ids:
         created = rt.create("purchase", {"member": members[member], "amount": str(amount)})
-        oracle.apply({created["id"]: (member, amount)})
+        oracle.apply({created["id"]: (member, amount)}, created["id"])
         return
     target = ids[pick % len(ids)]
     current_member, current_amount = oracle.purchases[target]
     if kind == "amount":
         rt.update("purchase", target, {"amount": str(amount)})
-        oracle.apply({target: (current_member, amount)})
+        oracle.apply({target: (current_member, amount)}, target)
     elif kind == "move":
         rt.update("purchase", target, {"member": members[member]})
-        oracle.apply({target: (member, current_amount)})
+        oracle.apply({target: (member, current_amount)}, target)
     elif kind == "delete":
         rt.delete("purchase", target)
         oracle.apply({target: None})
     else:
         rt.update("purchase", target, {"title": f"renamed {amount}"})
-        oracle.apply({})
+        oracle.apply({}, target)
 
 
 @settings(
@@ -114,5 +137,8 @@ def test_parents_follow_random_child_edits(world: World, ops: list[tuple[str, in
         fired = [f for f in world.ledger("orders_moved") if f["record_id"] == member_id]
         assert len(fired) == oracle.firings[index]
         assert {f["status"] for f in fired} <= {"done"}
+    for purchase_id, (tier, version) in oracle.readers.items():
+        got = rt.get("purchase", purchase_id)
+        assert (got["member_tier"], got["lock_version"]) == (tier, version)
     for purchase_id in list(oracle.purchases):
         rt.delete("purchase", purchase_id)  # leave no purchases for the next example's members

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crm_platform.listing.savedviews import save_view
+from crm_platform.reporting.boards import my_board_doc, save_board
 from crm_platform.services import CrmServices
 from tests.platform.api.apisupport import Api
 from tests.platform.api.reportsupport import user_id
@@ -38,6 +39,8 @@ def test_a_report_and_a_saved_view_on_her_own_dashboard(
     assert added.status_code == 302 and added.headers["Location"].endswith("/dashboards/my_dashboard")
     board = client.get("/dashboards/my_dashboard")
     assert 'hx-get="/dashboards/my_dashboard/widgets/0"' in board.text and "Sales by stage" in board.text
+    # The widget is titled in the viewer's language, not copied in the language it was added in.
+    assert "各阶段销售额" in client.get("/dashboards/my_dashboard?lang=zh-CN").text
     widget = client.get("/dashboards/my_dashboard/widgets/0")
     assert "/e/sale?stage=paid" in widget.text
     # A saved view of hers becomes a short list of its records.
@@ -59,6 +62,8 @@ def test_a_report_and_a_saved_view_on_her_own_dashboard(
     )
     assert saved.status_code == 302
     listed = client.get("/dashboards/my_dashboard/widgets/1")
+    assert "订单 · Paid ones" in client.get("/dashboards/my_dashboard?lang=zh-CN").text
+    assert "Order · Paid ones" in client.get("/dashboards/my_dashboard?lang=en").text
     assert "A2" in listed.text and "A3" in listed.text and "A1" not in listed.text and "?view=" in listed.text
     # Reorder (the view first), then remove the report.
     client.post("/dashboards/my_dashboard/edit", data={"csrf_token": token, "order": ["1", "0"]})
@@ -90,8 +95,10 @@ def test_only_who_may_configure_changes_a_shared_dashboard(
         "/dashboards/add",
         data={"csrf_token": _token(boss), "source": "report:by_stage", "target": "sales_desk"},
     )
-    # Published at once (nothing else waited): the store manager's home dashboard has the new widget.
+    # Published at once (nothing else waited): the store manager's home dashboard has the new widget,
+    # titled in her language although the administrator added it in English.
     assert len(user.ok("GET", "/dashboards/home")["widgets"]) == 4
+    assert user.ok("GET", "/dashboards/home?lang=zh-CN")["widgets"][3]["title"] == "各阶段销售额"
     token = _token(boss, "/dashboards/sales_desk/edit")
     boss.post(
         "/dashboards/sales_desk/edit",
@@ -99,3 +106,19 @@ def test_only_who_may_configure_changes_a_shared_dashboard(
     )
     widgets = user.ok("GET", "/dashboards/home")["widgets"]
     assert [w["type"] for w in widgets] == ["report", "number", "report"]
+
+
+def test_a_title_copied_at_add_time_follows_the_viewers_language(
+    shops: dict[str, Any], api_app: Flask, api_svc: CrmServices
+) -> None:
+    # Dashboards saved before titles followed the reader kept the adding user's words in every language.
+    copied = {"en": "Sales by stage", "zh-CN": "Sales by stage"}
+    own = {"en": "Our stages", "zh-CN": "我们的阶段"}
+    widgets = [
+        {"type": "report", "report": "by_stage", "title": copied},
+        {"type": "report", "report": "by_stage", "title": own},
+    ]
+    save_board(api_svc.engine, user_id(api_svc, "alice"), {**my_board_doc(), "widgets": widgets})
+    client = signed_in(api_app, "alice", "alice-password")
+    page = client.get("/dashboards/my_dashboard?lang=zh-CN").text
+    assert "各阶段销售额" in page and "我们的阶段" in page and "Sales by stage" not in page

@@ -40,13 +40,22 @@ def test_home_dashboard_and_widgets(board: None, api_app: Flask, user: Api) -> N
     missing = client.get("/dashboards/sales_desk/widgets/9")
     assert missing.status_code == 200 and "crm-widget-error" in missing.text
     assert client.get("/?apps=1").status_code == 200
-    assert client.get("/dashboards").status_code == 200
+    boards = client.get("/dashboards?lang=zh-CN")
+    assert boards.status_code == 200 and "<title>驾驶舱 · " in boards.text
+    assert 'class="card card-link crm-tile dashboard-link" href="/dashboards/sales_desk"' in boards.text
+    assert "我的驾驶舱" in boards.text and 'href="/dashboards/my_dashboard"' in boards.text
 
 
 def test_report_page_and_exports(board: None, api_app: Flask, user: Api) -> None:
     client = signed_in(api_app, "alice", "alice-password")
     listing = client.get("/reports?lang=zh-CN")
     assert listing.status_code == 200 and "/reports/by_stage" in listing.text
+    assert 'class="card card-link crm-tile report-link" href="/reports/by_stage"' in listing.text
+    assert (
+        "各阶段销售额" in listing.text
+        and "订单 · 柱状图" in listing.text
+        and "ti-chart-bar fs-2" in listing.text
+    )
     page = client.get("/reports/by_stage")
     assert page.status_code == 200 and "drill" in page.text
     csv = client.get("/reports/by_stage/export.csv")
