@@ -20,7 +20,7 @@ from metamodel.errors import BadQuery, Problem
 from metamodel.fieldtypes.base import FieldTypeRegistry, ValueProblem
 from metamodel.model import EntityModel
 from metamodel.records.buckets import BUCKETS, bucket, check_time_zone
-from metamodel.records.measures import SYSTEM_DATES, aggregate_duration, duration_measure
+from metamodel.records.measures import SYSTEM_DATES, aggregate_duration, duration_measure, duration_value
 from metamodel.records.measures import Measure as Measure  # re-exported: callers build measures from here
 from metamodel.records.query import Filter, make_filter
 from metamodel.systables import user_org_units
@@ -284,8 +284,7 @@ def shape_rows(query: AggregateQuery, rows: Sequence[Any]) -> AggregateResult:
         for measure in query.measures:
             if measure.since:
                 # A float on SQLite, a numeric on PostgreSQL: the same kind of number on both.
-                value = row[measure.key]
-                item[measure.key] = None if value is None else float(value)
+                item[measure.key] = duration_value(measure, row[measure.key])
             elif measure.function == "avg":
                 total, count = row[f"{measure.key}__sum"], row[f"{measure.key}__n"]
                 item[measure.key] = None if not count else Decimal(total) / Decimal(count)

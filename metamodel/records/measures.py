@@ -91,3 +91,17 @@ def duration_column(model: EntityModel, measure: Measure, dialect: str) -> Colum
 def aggregate_duration(model: EntityModel, measure: Measure, dialect: str) -> ColumnElement[Any]:
     """Return the measure's aggregate of the durations (avg, sum, min or max) as SQL."""
     return getattr(func, measure.function)(duration_column(model, measure, dialect))  # type: ignore[no-any-return]
+
+
+def duration_value(measure: Measure, value: Any) -> float | None:
+    """Return a duration aggregate read from the database as a float in the measure's unit.
+
+    SQLite's ``julianday`` differences carry rounding noise of some microseconds (6.5 hours reads as
+    6.4999999925); a value within 0.1 ms of a whole millisecond is taken as that millisecond.
+    """
+    if value is None:
+        return None
+    seconds_per_unit = 86_400.0 / DURATION_UNITS[measure.unit]
+    seconds = float(value) * seconds_per_unit
+    whole = round(seconds, 3)
+    return whole / seconds_per_unit if abs(seconds - whole) < 1e-4 else float(value)

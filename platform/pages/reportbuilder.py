@@ -16,6 +16,7 @@ from crm_platform.pages.reports import failure_text
 from crm_platform.reporting.acting import actor
 from crm_platform.reporting.builder import (
     DIMENSION_SLOTS,
+    DURATION_SLOT,
     FILTER_SLOTS,
     MEASURE_SLOTS,
     OPERATORS,
@@ -33,6 +34,7 @@ from crm_platform.reporting.sharing import name_taken, role_choices, save_mine, 
 from crm_platform.services import services
 from metamodel.access import AccessDenied
 from metamodel.errors import BadQuery, CrmError
+from metamodel.records.measures import DURATION_FUNCTIONS, DURATION_UNITS
 
 bp = Blueprint("report_builder", __name__)
 
@@ -57,6 +59,7 @@ def _page(entity: str, values: dict[str, str], built: Built | None = None, statu
         "pick": pickers(model, runtime.registry, fields, current_locale()),
         "slots": {"dims": DIMENSION_SLOTS, "measures": MEASURE_SLOTS, "filters": FILTER_SLOTS},
         "operators": OPERATORS,
+        "durations": {"functions": DURATION_FUNCTIONS, "units": tuple(DURATION_UNITS)},
         "charts": CHART_TYPES,
         "may_share": may_configure(),
         "roles": role_choices(services(), current_locale()) if may_configure() else [],
@@ -135,7 +138,7 @@ def preview() -> Any:
 
 
 def _all_slots() -> list[str]:
-    return [*DIMENSION_SLOTS, *MEASURE_SLOTS, *FILTER_SLOTS, "sort", "limit", "general"]
+    return [*DIMENSION_SLOTS, *MEASURE_SLOTS, DURATION_SLOT, *FILTER_SLOTS, "sort", "limit", "general"]
 
 
 @bp.post("/reports/builder/save")

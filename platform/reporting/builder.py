@@ -3,7 +3,8 @@
 Every picker offers only fields the user may see (hidden, masked and encrypted fields are left out), so a
 report she builds never hits the runtime's refusal; a crafted request still does, with its message.
 Dimensions and measures are one choice each (``field`` or ``field|bucket``; ``count`` or ``function|field``)
-so the form needs no script to tie a bucket or a function to its field.
+so the form needs no script to tie a bucket or a function to its field. A duration measure (mean time to
+repair: the average time from one date to another) has a row of its own: function, from, to and unit.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from metamodel.model import EntityModel
 from metamodel.records.aggregate import ORG_UNIT, OWNER, Dimension, Measure
 from metamodel.records.buckets import BUCKETS
 from metamodel.records.hooks import Actor
+from metamodel.records.measures import DURATION_FUNCTIONS, DURATION_UNITS
 
 DIMENSION_SLOTS = ("dim1", "dim2")
 MEASURE_SLOTS = ("m1", "m2", "m3")
 FILTER_SLOTS = ("f1", "f2", "f3")
+DURATION_SLOT = "dur"  # its form fields: dur_fn, dur_since, dur_field, dur_unit
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "contains", "startswith")
 SYSTEM_DATES = ("created_at", "updated_at")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -45,11 +48,13 @@ class Choice:
 
 @dataclass
 class Pickers:
-    """What the builder offers on one entity: dimensions (in groups), measures and filter fields."""
+    """What the builder offers on one entity: dimensions (in groups), measures, filter fields and the dates
+    a duration may run between."""
 
     dimensions: list[tuple[str, list[Choice]]]
     measures: list[Choice]
     filters: list[Choice]
+    dates: list[Choice] = field(default_factory=list)
 
 
 @dataclass
@@ -93,7 +98,8 @@ def pickers(model: EntityModel, registry: FieldTypeRegistry, fields: list[Any], 
             )
     filters = [Choice(f.name, f.label(locale)) for f in fields if registry.of(f).operators]
     groups = [(t("report.dim.fields"), plain), (t("report.dim.dates"), dates)]
-    return Pickers([(label, items) for label, items in groups if items], measures, filters)
+    moments = [Choice(name, label) for name, label in temporal]
+    return Pickers([(label, items) for label, items in groups if items], measures, filters, moments)
 
 
 def _kind(registry: FieldTypeRegistry, definition: Any) -> str:
@@ -128,6 +134,12 @@ def read_form(form: Mapping[str, str], entity: str) -> Built:
         query["measures"] = [{"function": "count"}]
     keys.update({slot: d.key for slot, d in dims})
     keys.update({slot: m.key for slot, m in measures})
+    duration = _duration(form)
+    if duration is not None:
+        query["measures"].append(duration)
+        keys[DURATION_SLOT] = Measure(
+            duration["function"], duration["field"], duration["since"], duration["unit"]
+        ).key
     filters, filter_slots = [], []
     for slot in FILTER_SLOTS:
         name = (form.get(f"{slot}_field") or "").strip()
@@ -160,10 +172,24 @@ def read_form(form: Mapping[str, str], entity: str) -> Built:
         built.doc["label"] = {"en": label, "zh-CN": label}
     built.slots = {
         "dimensions": [s for s, _ in dims],
-        "measures": [s for s, _ in measures] or ["m1"],
+        "measures": ([s for s, _ in measures] or ["m1"]) + ([DURATION_SLOT] if duration else []),
         "filters": filter_slots,
     }
     return built
+
+
+def _duration(form: Mapping[str, str]) -> dict[str, str] | None:
+    """Return the duration measure of the form's duration row, or None when its function is left empty."""
+    function = (form.get("dur_fn") or "").strip()
+    if not function:
+        return None
+    unit = (form.get("dur_unit") or "").strip()
+    return {
+        "function": function if function in DURATION_FUNCTIONS else "avg",
+        "field": (form.get("dur_field") or "").strip(),
+        "since": (form.get("dur_since") or "").strip(),
+        "unit": unit if unit in DURATION_UNITS else "hours",
+    }
 
 
 def check_naming(built: Built) -> None:
@@ -235,9 +261,22 @@ def form_values(doc: Mapping[str, Any]) -> dict[str, str]:
         item = {"field": raw} if isinstance(raw, str) else raw
         values[slot] = f"{item['field']}|{item['bucket']}" if item.get("bucket") else str(item["field"])
         keys[Dimension(str(item["field"]), item.get("bucket")).key] = slot
-    for slot, raw in zip(MEASURE_SLOTS, query.get("measures") or [], strict=False):
+    measures = query.get("measures") or []
+    plain = [m for m in measures if not m.get("since")]
+    for slot, raw in zip(MEASURE_SLOTS, plain, strict=False):
         values[slot] = f"{raw['function']}|{raw['field']}" if raw.get("field") else str(raw["function"])
         keys[Measure(str(raw["function"]), raw.get("field")).key] = slot
+    for raw in [m for m in measures if m.get("since")][:1]:
+        unit = str(raw.get("unit") or "hours")
+        values.update(
+            {
+                "dur_fn": str(raw["function"]),
+                "dur_field": str(raw["field"]),
+                "dur_since": str(raw["since"]),
+                "dur_unit": unit,
+            }
+        )
+        keys[Measure(str(raw["function"]), str(raw["field"]), str(raw["since"]), unit).key] = DURATION_SLOT
     for slot, raw in zip(FILTER_SLOTS, query.get("filters") or [], strict=False):
         values.update(
             {

@@ -150,18 +150,45 @@ _FUNCTION_WORDS = {
 }
 
 
+_DURATION_WORDS = {
+    "en": {"avg": "Average time", "sum": "Total time", "min": "Shortest time", "max": "Longest time"},
+    "zh-CN": {"avg": "平均时长", "sum": "总时长", "min": "最短时长", "max": "最长时长"},
+}
+_UNIT_WORDS = {
+    "en": {"minutes": "minutes", "hours": "hours", "days": "days"},
+    "zh-CN": {"minutes": "分钟", "hours": "小时", "days": "天"},
+}
+
+
 def measure_label(model: EntityModel, measure: Any, locale: str) -> str:
-    """Return a measure's default label: "Sum of Amount", "金额合计"."""
-    words = _FUNCTION_WORDS["zh-CN" if locale == "zh-CN" else "en"]
+    """Return a measure's default label: "Sum of Amount", "金额合计", "Average time from A to B (hours)"."""
+    language = "zh-CN" if locale == "zh-CN" else "en"
+    words = _FUNCTION_WORDS[language]
     if measure.field is None:
         return words["count"]
-    definition = model.fields.get(measure.field)
-    field_label = definition.label(locale) if definition is not None else measure.field
+    field_label = _field_label(model, measure.field, locale)
+    if getattr(measure, "since", None):
+        since = _field_label(model, measure.since, locale)
+        what, unit = _DURATION_WORDS[language][measure.function], _UNIT_WORDS[language][measure.unit]
+        if language == "zh-CN":
+            return f"{since}至{field_label}{what}（{unit}）"
+        return f"{what} from {since} to {field_label} ({unit})"
     return (
         f"{field_label}{words[measure.function]}"
-        if locale == "zh-CN"
+        if language == "zh-CN"
         else f"{words[measure.function]} {field_label}"
     )
+
+
+def _field_label(model: EntityModel, name: str, locale: str) -> str:
+    """A field's label, the system dates' words ("Created"), else the name."""
+    definition = model.fields.get(name)
+    if definition is not None:
+        return definition.label(locale)
+    system = {"created_at": ("Created", "创建时间"), "updated_at": ("Last changed", "修改时间")}
+    if name in system:
+        return system[name][1 if locale == "zh-CN" else 0]
+    return name
 
 
 def _add_labels(

@@ -40,6 +40,16 @@ BY_STAGE = {
     "chart": {"type": "bar"},
 }
 
+# Repairs: the time from reported to fixed is the mean time to repair; billed_at is a third date.
+REPAIR = {
+    "label": {"en": "Repair", "zh-CN": "维修"},
+    "fields": [
+        {"name": "reported_at", "type": "datetime", "label": {"en": "Reported at", "zh-CN": "报修时间"}},
+        {"name": "fixed_at", "type": "datetime", "label": {"en": "Fixed at", "zh-CN": "修复时间"}},
+        {"name": "billed_at", "type": "datetime", "label": {"en": "Billed at", "zh-CN": "开票时间"}},
+    ],
+}
+
 
 def user_id(svc: CrmServices, username: str) -> int:
     with svc.engine.connect() as conn:

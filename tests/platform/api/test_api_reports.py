@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from tests.platform.api.apisupport import Api, error_of, paths_of
-from tests.platform.api.reportsupport import BY_STAGE
+from tests.platform.api.reportsupport import BY_STAGE, REPAIR
 
 
 def rows(api: Api, name: str = "by_stage", **kwargs: Any) -> list[tuple[Any, ...]]:
@@ -116,3 +116,59 @@ def test_csv_export_uses_labels_and_needs_the_export_permission(
     assert response.status_code == 200
     lines = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert lines == [["Stage", "Count", "Sum of Amount"], ["new", "1", "10.5"], ["paid", "3", "121.25"]]
+
+
+def test_a_duration_over_a_hidden_or_masked_field_is_refused_with_a_clear_message(
+    shops: dict[str, Any], admin: Api, user: Api
+) -> None:
+    admin.define("entity", "repair", REPAIR)
+    admin.publish("repairs")
+    rules = [{"entity": "sale", "operation": "read", "scope": "org_unit"}]
+    rules.append({"entity": "repair", "operation": "read", "scope": "all"})
+    admin.ok("PUT", "/access/roles/store_manager/permissions", {"permissions": rules})
+    admin.ok(
+        "PUT",
+        "/access/roles/store_manager/fields",
+        {
+            "fields": [
+                {"entity": "repair", "field": "fixed_at", "access": "hidden"},
+                {"entity": "repair", "field": "billed_at", "access": "masked"},
+            ]
+        },
+    )
+    admin.ok(
+        "POST",
+        "/records/repair",
+        {"reported_at": "2026-11-02T08:00:00Z", "fixed_at": "2026-11-02T14:30:00Z", "billed_at": None},
+        status=201,
+    )
+
+    def mean_time(api: Api, end: str, since: str = "reported_at", lang: str = "en") -> Any:
+        measure = {"function": "avg", "field": end, "since": since, "unit": "hours"}
+        return api.post(f"/reports/run?lang={lang}", {"entity": "repair", "query": {"measures": [measure]}})
+
+    assert admin.ok(
+        "POST",
+        "/reports/run",
+        {
+            "entity": "repair",
+            "query": {
+                "measures": [
+                    {"function": "avg", "field": "fixed_at", "since": "reported_at", "unit": "hours"}
+                ]
+            },
+        },
+    )["rows"] == [{"avg__fixed_at__since__reported_at": 6.5, "drill": {}}]
+    for end, since in (
+        ("fixed_at", "reported_at"),
+        ("reported_at", "fixed_at"),
+        ("billed_at", "reported_at"),
+    ):
+        refused = mean_time(user, end, since)
+        assert refused.status_code == 403, (end, since)
+        hidden = "fixed_at" if "fixed_at" in (end, since) else "billed_at"
+        assert error_of(refused)["message"] == (
+            f"you may not measure repair records by {hidden}: the field is hidden or masked for you"
+        )
+    # The one she sees in clear, measured against itself, is a different problem: a bad query, not a refusal.
+    assert mean_time(user, "reported_at", "reported_at").status_code == 400

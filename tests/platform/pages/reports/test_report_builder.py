@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.platform.api.apisupport import Api
+from tests.platform.api.reportsupport import REPAIR
 from tests.platform.pages.reports.test_report_pages import signed_in
 
 
@@ -114,3 +115,51 @@ def test_an_administrator_shares_a_report_with_roles(
     assert "stages" in [r["name"] for r in user.ok("GET", "/reports")["items"]]
     rows = user.ok("GET", "/reports/stages/run")["rows"]
     assert sum(r["count"] for r in rows) == 3
+
+
+def test_a_duration_measure_built_previewed_saved_and_opened_again(
+    shops: dict[str, Any], api_app: Flask, admin: Api
+) -> None:
+    admin.define("entity", "repair", REPAIR)
+    admin.publish("repairs")
+    for fixed in ("2026-11-02T14:30:00Z", "2026-11-02T11:30:00Z"):  # 6.5 and 3.5 hours
+        admin.ok(
+            "POST", "/records/repair", {"reported_at": "2026-11-02T08:00:00Z", "fixed_at": fixed}, status=201
+        )
+    client = signed_in(api_app, "admin", "admin-password")
+    page = client.get("/reports/new?entity=repair&lang=zh-CN")
+    assert '<option value="avg">平均时长</option>' in page.text
+    assert (
+        '<option value="fixed_at">修复时间</option>' in page.text
+        and '<option value="created_at">' in page.text
+    )
+    mttr = {"dur_fn": "avg", "dur_since": "reported_at", "dur_field": "fixed_at", "dur_unit": "hours"}
+    answer = client.post(
+        "/reports/builder/preview", data={**_form(client, chart="table", **mttr), "entity": "repair"}
+    )
+    assert "报修时间至修复时间平均时长（小时）" in answer.text
+    assert re.findall(r'class="drill">([^<]+)<', answer.text) == ["2", "5"]
+    # The same date twice, or a date with a date-time, is a problem next to the duration row.
+    same = client.post(
+        "/reports/builder/preview",
+        data={**_form(client, **{**mttr, "dur_field": "reported_at"}), "entity": "repair"},
+    )
+    assert "请选择两个不同的日期字段" in _error(same.text, "dur")
+    saved = client.post(
+        "/reports/builder/save",
+        data={**_form(client, label="MTTR", name="mttr", sort="-dur", **mttr), "entity": "repair"},
+    )
+    assert saved.status_code == 302
+    doc = admin.ok("GET", "/reports/mttr")
+    assert doc["query"]["measures"][1] == {
+        "function": "avg",
+        "field": "fixed_at",
+        "since": "reported_at",
+        "unit": "hours",
+    }
+    assert doc["query"]["sort"] == ["-avg__fixed_at__since__reported_at"]
+    edit = client.get("/reports/mttr/edit").text
+    for name, value in (*mttr.items(), ("sort", "-dur")):
+        assert re.search(rf'name="{name}">(?:(?!</select>).)*<option value="{value}" selected', edit, re.S), (
+            name
+        )

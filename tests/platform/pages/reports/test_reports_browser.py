@@ -4,6 +4,7 @@ dashboard, open the dashboard and click a bar to drill down to exactly the recor
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -35,11 +36,16 @@ SALE = {
             ],
         },
         {"name": "amount", "type": "decimal", "label": {"en": "Amount", "zh-CN": "金额"}},
+        {"name": "ordered_at", "type": "datetime", "label": {"en": "Ordered at", "zh-CN": "下单时间"}},
+        {"name": "delivered_at", "type": "datetime", "label": {"en": "Delivered at", "zh-CN": "送达时间"}},
     ],
 }
 # Sales per store: each bar differs, so a drill-down that opens the wrong store shows the wrong count.
 SALES = {"north": 4, "south": 2, "east": 1}
 LABELS = {"en": {"south": "South"}, "zh-CN": {"south": "南区店"}}
+LABELS_EAST = {"en": "East", "zh-CN": "东区店"}
+# Hours from order to delivery, the same for every sale of a store: the mean per store is this.
+DELIVERY_HOURS = {"north": 2, "south": 5, "east": 8}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +58,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
         runtime = svc.runtime()
         for store, count in SALES.items():
             for i in range(count):
-                runtime.create("sale", {"code": f"{store[0].upper()}{i}", "store": store, "amount": "10.5"})
+                sale = {"code": f"{store[0].upper()}{i}", "store": store, "amount": "10.5"}
+                ordered = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC) + dt.timedelta(days=i)
+                sale["ordered_at"] = ordered.isoformat()
+                sale["delivered_at"] = (ordered + dt.timedelta(hours=DELIVERY_HOURS[store])).isoformat()
+                runtime.create("sale", sale)
         create_user(svc.engine, "boss", PASSWORD, display_name="Zhang Wei", is_admin=True)
         yield app, svc
 
@@ -85,13 +95,13 @@ def click_bar(page: Page, box: Locator, category: int, value: float) -> None:
     page.mouse.click(frame["x"] + x, frame["y"] + y)
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1366), ("zh-CN", 390)])
+@pytest.mark.parametrize(("locale", "width"), [("en", 1366), ("zh-CN", 390), ("en", 390), ("zh-CN", 1366)])
 def test_build_a_chart_put_it_on_a_dashboard_and_drill_down(
     manager: tuple[Page, Watch], locale: str, width: int
 ) -> None:
     page, _watch = manager
     page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
-    name = f"sales_by_store_{width}"
+    name = f"sales_by_store_{locale.replace('-', '_').lower()}_{width}"
     page.goto(f"/reports/new?entity=sale&lang={locale}")
     expect(page.locator("html")).to_have_attribute("lang", locale)
     builder = page.locator("#report-builder")
@@ -135,3 +145,35 @@ def test_build_a_chart_put_it_on_a_dashboard_and_drill_down(
     expect(rows).to_have_count(SALES["south"])
     assert sorted(rows.locator(".crm-title-link").all_inner_texts()) == ["S0", "S1"]
     audit(page, f"reports-drill-{locale}-{width}")
+
+
+@pytest.mark.parametrize(("locale", "width"), [("en", 1366), ("zh-CN", 390)])
+def test_build_a_mean_time_to_deliver_report(manager: tuple[Page, Watch], locale: str, width: int) -> None:
+    page, _watch = manager
+    page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
+    page.goto(f"/reports/new?entity=sale&lang={locale}")
+    builder = page.locator("#report-builder")
+    expect(builder).to_have_attribute("data-ready", "1")
+    preview = page.locator("#report-preview")
+    builder.locator("#pick-dim1").select_option("store")
+    expect(preview.locator(".report-table tbody tr")).to_have_count(len(SALES), timeout=SLOW)
+    # The average time from order to delivery, in hours, per store, largest first.
+    builder.locator("#pick-dur-fn").select_option("avg")
+    builder.locator("#pick-dur-since").select_option("ordered_at")
+    builder.locator("#pick-dur-field").select_option("delivered_at")
+    builder.locator("#pick-sort").select_option("-dur")
+    heading = {
+        "en": "Average time from Ordered at to Delivered at (hours)",
+        "zh-CN": "下单时间至送达时间平均时长（小时）",
+    }[locale]
+    table = preview.locator(".report-table")
+    expect(table.locator("thead")).to_contain_text(heading, timeout=SLOW)
+    expect(table.locator("tbody tr").first).to_contain_text(LABELS_EAST[locale], timeout=SLOW)
+    hours = [row.locator("td").last.inner_text().strip() for row in table.locator("tbody tr").all()]
+    assert hours == ["8", "5", "2"]
+    audit(page, f"reports-duration-{locale}-{width}")
+    builder.locator("#report-label").fill("Time to deliver" if locale == "en" else "平均送达时长")
+    builder.locator("#report-name").fill(f"time_to_deliver_{width}")
+    builder.locator(".crm-save-report").click()
+    page.wait_for_url(f"**/reports/time_to_deliver_{width}")
+    expect(page.locator(".crm-report-body .report-table thead")).to_contain_text(heading)
