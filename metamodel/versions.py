@@ -26,6 +26,7 @@ from metamodel.documents import check_document
 from metamodel.errors import Conflict, MetadataInvalid, NotFound, Problem, SchemaChangeRefused
 from metamodel.fieldtypes.base import FieldTypeRegistry
 from metamodel.model import SiteModel
+from metamodel.records.base import ACTIVE_VERSION, VersionGuard
 from metamodel.schema_sync import SchemaSync, SyncReport
 from metamodel.sitesettings import effective_zone_sql, zone_of
 from metamodel.systables import meta_drafts, meta_state, meta_versions
@@ -94,6 +95,11 @@ class ModelOutdated(Exception):
     """A request's compiled metadata is no longer the active version: run it again with the new one."""
 
 
+def _require_version(number: int | None, model: SiteModel) -> None:
+    if (number or 0) != model.version:
+        raise ModelOutdated(f"metadata version {number} is active; the request used {model.version}")
+
+
 class MetadataService:
     """Reads and changes site metadata; publishing syncs the schema in the same transaction."""
 
@@ -113,6 +119,7 @@ class MetadataService:
         self._models: dict[int, SiteModel] = {}
         self._lock = threading.Lock()
         self._active_number = select(meta_state.c.active_version).where(meta_state.c.id == 1)
+        self._active_column = self._active_number.scalar_subquery().label(ACTIVE_VERSION)
         self._version_and_zone = select(
             select(meta_state.c.active_version).where(meta_state.c.id == 1).scalar_subquery(),
             effective_zone_sql(),
@@ -404,9 +411,15 @@ class MetadataService:
 
     def ensure_current(self, conn: Connection, model: SiteModel) -> None:
         """Raise ModelOutdated unless ``model`` is the active version as ``conn``'s transaction sees it."""
-        number = conn.execute(self._active_number).scalar()
-        if (number or 0) != model.version:
-            raise ModelOutdated(f"metadata version {number} is active; the request used {model.version}")
+        _require_version(conn.execute(self._active_number).scalar(), model)
+
+    def guard(self, model: SiteModel) -> VersionGuard:
+        """Return the check by which record transactions confirm they see ``model``'s version."""
+        return VersionGuard(
+            lambda conn: self.ensure_current(conn, model),
+            self._active_column,
+            lambda number: _require_version(number, model),
+        )
 
     def model(self) -> SiteModel:
         """Return the compiled active version (cached per version number) with the site's time zone."""

@@ -69,17 +69,21 @@ def content_security_policy(strict_scripts: bool, nonce: str) -> str:
 _LENIENT = content_security_policy(False, "")
 
 
+# Each fixed header with its lower-case name; the policy's own entry is added per response.
+_FIXED_LOWER = [(name.lower(), name, value) for name, value in _FIXED.items()]
+_CSP = "Content-Security-Policy"
+
+
 def _add_headers(response: Response) -> Response:
+    # One pass over the response's headers: a "name in headers" test per header scans them all each time.
     headers = response.headers
-    for name, value in _FIXED.items():
-        if name not in headers:
-            headers[name] = value
-    if "Content-Security-Policy" not in headers:
+    present = {name.lower() for name, _value in headers.to_wsgi_list()}
+    missing = [(name, value) for lower, name, value in _FIXED_LOWER if lower not in present]
+    if _CSP.lower() not in present:
         # Without strict scripts the policy names no nonce: the same text for every response.
         strict = bool(current_app.config.get("CRM_CSP_STRICT_SCRIPTS"))
-        headers["Content-Security-Policy"] = (
-            content_security_policy(True, csp_nonce()) if strict else _LENIENT
-        )
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", HSTS)
+        missing.append((_CSP, content_security_policy(True, csp_nonce()) if strict else _LENIENT))
+    if request.is_secure and "strict-transport-security" not in present:
+        missing.append(("Strict-Transport-Security", HSTS))
+    headers.extend(missing)
     return response

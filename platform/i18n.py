@@ -76,7 +76,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _remember_lang(response: Any) -> Any:
-        chosen = _match(request.args.get("lang"))
+        # Most requests name no language: skip parsing their query string.
+        chosen = _match(request.args.get("lang")) if b"lang=" in request.query_string else None
         if chosen:
             response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
         return response

@@ -85,6 +85,19 @@ def is_expensive(rule: str, prefix: str) -> bool:
     return path.endswith(EXPENSIVE_SUFFIXES) or path in EXPENSIVE_PATHS
 
 
+class RouteLimiter(Limiter):
+    """Flask-Limiter for the per-route limits only (decorated views), without its per-request middleware.
+
+    The middleware resolves default and application limits, of which this app configures none (the
+    per-client budget is counted in ``_check_client_budget``), yet it cost 5 % of a one-record GET.
+    A decorated view checks its limits itself when it runs.
+    """
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if not in_middleware:
+            super()._check_request_limit(callable_name, in_middleware)
+
+
 def init_app(app: Flask, bp: Blueprint) -> Limiter:
     """Limit every request of the API blueprint ``bp`` (already registered) and answer 429 in JSON."""
     for setting in ("CRM_RATELIMIT", "CRM_RATELIMIT_ANONYMOUS", "CRM_RATELIMIT_EXPENSIVE"):
@@ -93,9 +106,12 @@ def init_app(app: Flask, bp: Blueprint) -> Limiter:
             _parsed("1/second" if value == "0" else value)
         except ValueError as exc:
             raise ValueError(f"{setting}={value!r} is not a rate limit like '300/second': {exc}") from None
+    for setting in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META"):
+        if app.config.get(setting):  # RouteLimiter would not apply them
+            raise ValueError(f"{setting} is not used: set CRM_RATELIMIT, CRM_RATELIMIT_ANONYMOUS instead")
     storage = str(app.config.get("CRM_RATELIMIT_STORAGE") or "memory://")
     app.config["RATELIMIT_KEY_PREFIX"] = str(app.config.get("CRM_RATELIMIT_PREFIX") or "crm")
-    limiter = Limiter(
+    limiter = RouteLimiter(
         client_key,
         app=app,
         storage_uri=storage,
@@ -110,15 +126,11 @@ def init_app(app: Flask, bp: Blueprint) -> Limiter:
     app.before_request(lambda: _check_client_budget(bp.name))
     prefix = bp.url_prefix or ""
     expensive = limiter.limit(_expensive_limit, override_defaults=False, exempt_when=_expensive_off)
-    limited: set[str] = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(f"{bp.name}.") and is_expensive(rule.rule, prefix):
             # This app's view is wrapped (the blueprint's own function stays as it is for other apps).
             view: Callable[..., Any] = app.view_functions[rule.endpoint]
             app.view_functions[rule.endpoint] = expensive(view)
-            limited.add(rule.endpoint)
-    # Flask-Limiter has nothing to do for the other routes: let it skip them at once.
-    limiter.request_filter(lambda: request.endpoint not in limited)
     app.register_error_handler(RateLimitExceeded, _too_many)
     app.extensions["crm_limiter"] = limiter
     # In memory, the per-client budget counts in its own storage that starts no timer threads; with

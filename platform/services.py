@@ -54,9 +54,7 @@ class CrmServices:
         held = self._held
         if held is not None and held.model is model:
             return held  # one per version and worker: its prepared statements are built once
-        runtime = RecordRuntime(
-            model, self.engine, self.hooks, self.clock, lambda conn: self.metadata.ensure_current(conn, model)
-        )
+        runtime = RecordRuntime(model, self.engine, self.hooks, self.clock, self.metadata.guard(model))
         self._held = runtime
         return runtime
 

@@ -1,9 +1,10 @@
 """Dry run of a (draft) trigger against existing data: which records would match or fire, and why.
 
 Nothing runs and nothing is written: the work happens in a transaction (or savepoint) rolled back at
-the end.  For a time trigger, ``matches`` are the records due right now and not fired yet (what the next
-scheduler tick would fire).  For an event trigger, they are the records that satisfy the condition now,
-i.e. that would fire if the event happened to them.
+the end.  For a time trigger, ``matches`` are the records due at ``now`` and not fired yet (what a
+scheduler tick at that time would fire); with ``until``, every firing due in the window up to it
+(``dryrunwindow``).  For an event trigger, they are the records that satisfy the condition at ``now``,
+i.e. that would fire if the event happened to them then.  ``now`` may be a time other than the clock's.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from metamodel.documents import check_document
+from metamodel.errors import Problem
 from metamodel.model import SiteModel
 from metamodel.records.values import serialize_row
+from rule_engine.dryrunwindow import window_items
 from rule_engine.engine import RuleEngine
 from rule_engine.evaluation import Expressions, load_record, plain, shared_expressions
-from rule_engine.scheduler.due import due_records
+from rule_engine.scheduler.due import DueItem, due_records
 from rule_engine.triggers.checks import check_trigger
 from rule_engine.triggers.spec import TriggerSpec, workflow_of
 
@@ -34,13 +37,22 @@ def dry_run(
     now: dt.datetime,
     rules: RuleEngine,
     limit: int = 100,
+    *,
+    until: dt.datetime | None = None,
+    since: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Return ``{matches: [{id, title, due_at, values}], would_fire: n, ...}``; changes nothing."""
+    """Return ``{matches: [{id, title, due_at, values}], would_fire: n, ...}``; changes nothing.
+
+    With ``until`` a time trigger lists every firing due from ``since`` (default: where the scheduler
+    stands at ``now``) until then.
+    """
     name = str(trigger_doc.get("name") or "draft")
     prefix = f"trigger.{name}"
     problems = check_document("trigger", dict(trigger_doc), prefix)
     if not problems:
         problems = check_trigger(trigger_doc, site, rules, prefix)
+    if not problems and until is not None and trigger_doc.get("event") != "time":
+        problems = [Problem("until", "a window applies to time triggers; give a time instead", "window")]
     report: dict[str, Any] = {
         "rule": name,
         "at": plain(now),
@@ -48,6 +60,8 @@ def dry_run(
         "would_fire": 0,
         "truncated": False,
     }
+    if until is not None:
+        report["from"], report["until"] = plain(since) if since is not None else None, plain(until)
     if problems:
         report["problems"] = [problem.as_dict() for problem in problems]
         return report
@@ -55,7 +69,9 @@ def dry_run(
     transaction = conn.begin_nested() if conn.in_transaction() else conn.begin()
     try:
         expressions = shared_expressions(rules.functions)
-        if spec.event == "time":
+        if spec.event == "time" and until is not None:
+            _window_matches(spec, site, conn, (now, since, until), expressions, limit, report)
+        elif spec.event == "time":
             _time_matches(spec, site, conn, now, expressions, limit, report)
         else:
             _event_matches(spec, site, conn, now, expressions, limit, report)
@@ -105,7 +121,34 @@ def _time_matches(
     items = due_records(conn, site, spec, now, expressions, MAX_COUNTED)
     report["would_fire"] = len(items)
     report["truncated"] = len(items) >= MAX_COUNTED or len(items) > limit
-    for item in items[:limit]:
+    _list(spec, site, conn, items[:limit], expressions, report)
+
+
+def _window_matches(
+    spec: TriggerSpec,
+    site: SiteModel,
+    conn: Connection,
+    times: tuple[dt.datetime, dt.datetime | None, dt.datetime],
+    expressions: Expressions,
+    limit: int,
+    report: dict[str, Any],
+) -> None:
+    now, since, until = times
+    items, more = window_items(spec, site, conn, now, since, until, expressions, MAX_COUNTED)
+    report["would_fire"] = len(items)
+    report["truncated"] = more or len(items) > limit
+    _list(spec, site, conn, items[:limit], expressions, report)
+
+
+def _list(
+    spec: TriggerSpec,
+    site: SiteModel,
+    conn: Connection,
+    items: list[DueItem],
+    expressions: Expressions,
+    report: dict[str, Any],
+) -> None:
+    for item in items:
         if item.record_id == 0:
             report["matches"].append(
                 {"id": None, "title": "(once, no record)", "due_at": plain(item.due_at), "values": {}}

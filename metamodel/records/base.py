@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -17,6 +18,22 @@ from metamodel.model import EntityModel, SiteModel
 from metamodel.records.hooks import AccessRequest, Actor, FieldUse, RecordHooks
 
 SYSTEM = Actor()
+# The label of the active metadata version when a statement reads it along (VersionGuard.column).
+ACTIVE_VERSION = "_active_version"
+
+
+@dataclass(frozen=True)
+class VersionGuard:
+    """How a transaction confirms it sees the metadata version the runtime's model was compiled from.
+
+    ``check`` runs one statement of its own and raises when the version differs. A read whose one
+    statement can carry ``column`` (the active version, labelled ACTIVE_VERSION) checks the number it
+    read with ``verify`` instead: the same snapshot, one statement fewer.
+    """
+
+    check: Callable[[Connection], None]
+    column: ColumnElement[Any]
+    verify: Callable[[Any], None]
 
 
 def utcnow() -> dt.datetime:
@@ -33,11 +50,11 @@ class RuntimeBase:
         engine: Engine,
         hooks: RecordHooks | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
-        on_begin: Callable[[Connection], None] | None = None,
+        guard: VersionGuard | None = None,
     ) -> None:
         self.model = model
-        # Called first in each transaction the runtime opens (the platform checks the metadata version).
-        self.on_begin = on_begin
+        # Checked in each transaction the runtime opens (the platform checks the metadata version).
+        self.guard = guard
         self.engine = engine
         self.hooks = hooks or RecordHooks()
         self.clock = clock
@@ -55,19 +72,36 @@ class RuntimeBase:
         return statement
 
     @contextmanager
-    def transaction(self, conn: Connection | None = None, *, write: bool = False) -> Iterator[Connection]:
+    def transaction(
+        self, conn: Connection | None = None, *, write: bool = False, checks_version: bool = False
+    ) -> Iterator[Connection]:
         """Yield ``conn`` when given, else a new connection in a transaction committed at the end.
 
         ``write``: on SQLite the transaction takes the write lock up front (BEGIN IMMEDIATE), so it
         waits its turn instead of failing when it upgrades from reading to writing.
+        ``checks_version``: the caller's statement reads the metadata version along
+        (``versioned``) and verifies it, so the transaction does not check it first.
         """
         if conn is not None:
             yield conn
             return
         with write_transaction(self.engine) if write else self.engine.begin() as new_conn:
-            if self.on_begin is not None:
-                self.on_begin(new_conn)
+            if self.guard is not None and not checks_version:
+                self.guard.check(new_conn)
             yield new_conn
+
+    def versioned(self, statement: Any) -> Any:
+        """Return ``statement`` reading the active metadata version along (when a guard is set)."""
+        return statement if self.guard is None else statement.add_columns(self.guard.column)
+
+    def verify_version(self, conn: Connection, row: Any) -> None:
+        """Check the version a ``versioned`` statement read; with no row, check with a statement."""
+        if self.guard is None:
+            return
+        if row is None:
+            self.guard.check(conn)
+        else:
+            self.guard.verify(row[ACTIVE_VERSION])
 
     def _actor(self, actor: Actor) -> Actor:
         return actor if actor.now is not None else dataclasses.replace(actor, now=self.clock())

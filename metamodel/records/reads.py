@@ -54,20 +54,31 @@ class RecordReads(RuntimeBase):
     ) -> dict[str, Any]:
         """Return one record with its child lines and link titles; NotFound when not visible."""
         model = self.model.entity(entity)
-        with self.transaction(conn) as c:
+        # In its own transaction the record's SELECT reads the metadata version along: one statement.
+        own = conn is None
+        with self.transaction(conn, checks_version=own) as c:
             actor = self._resolve(self._actor(actor), c)
             self._permit(c, model, "read", actor)
-            return self._present(model, actor, self._read(c, model, record_id, actor, scoped=True))
+            record = self._read(c, model, record_id, actor, scoped=True, versioned=own)
+            return self._present(model, actor, record)
 
     def _read(
-        self, conn: Connection, model: EntityModel, record_id: int, actor: Actor, scoped: bool
+        self,
+        conn: Connection,
+        model: EntityModel,
+        record_id: int,
+        actor: Actor,
+        scoped: bool,
+        versioned: bool = False,
     ) -> dict[str, Any]:
-        statement = self._by_id(model)
+        statement = self._by_id(model, versioned)
         if scoped:
             scopes = self._scope(model, actor)
             if scopes:
                 statement = statement.where(*scopes)
         row = conn.execute(statement, {"_record_id": record_id}).mappings().first()
+        if versioned:
+            self.verify_version(conn, row)
         if row is None:
             raise NotFound(f"{model.name} {record_id} does not exist")
         record = serialize_row(model, row)
@@ -76,11 +87,13 @@ class RecordReads(RuntimeBase):
         record["_titles"] = joined_titles(self.model, model, row)
         return record
 
-    def _by_id(self, model: EntityModel) -> Select[Any]:
-        key = (model.table, "by_id")
+    def _by_id(self, model: EntityModel, versioned: bool = False) -> Select[Any]:
+        key = (model.table, "by_id_versioned" if versioned else "by_id")
         statement = self._statements.get(key)
         if statement is None:
             statement = by_id_with_titles(self.model, model)
+            if versioned:
+                statement = self.versioned(statement)
             self._statements[key] = statement
         return statement
 

@@ -10,6 +10,7 @@ from sqlalchemy import RowMapping, select
 
 from crm_platform.api import bp
 from crm_platform.api.common import BadRequest, configure_required, int_value, json_body
+from crm_platform.api.dryruntimes import dry_run_times
 from crm_platform.api.schemas import ENDPOINTS, query_param
 from crm_platform.i18n import t
 from crm_platform.services import services
@@ -42,8 +43,15 @@ def meta_dry_run() -> Any:
     if not isinstance(document, dict):
         raise BadRequest("'document' must be an object", [Problem("document", "expected an object", "type")])
     limit = int_value(body.get("limit", 100), "limit", high=1000)
+    site = svc.metadata.model()
+    times = dry_run_times(body, svc.rules.clock(), site.time_zone)
+    if times.until is not None and document.get("event") != "time":
+        message = t("rules.dry.time_only")
+        raise BadRequest(message, [Problem("until", message, "window")])
     with svc.engine.connect() as conn:
-        report = dry_run(document, svc.metadata.model(), conn, svc.rules.clock(), svc.rules, limit)
+        report = dry_run(
+            document, site, conn, times.at, svc.rules, limit, until=times.until, since=times.since
+        )
     return jsonify(report)
 
 

@@ -335,6 +335,21 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
             "properties": {
                 "trigger": {"type": "string", "maxLength": 100, "description": "name of a draft trigger"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "judge as if it were this time",
+                },
+                "from": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "window start (default: now)",
+                },
+                "until": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "window end: every firing of a time trigger due until then",
+                },
             },
         },
         "responses": _ok(_OBJECT),

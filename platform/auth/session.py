@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -22,6 +23,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from crm_platform.auth import authcache, clock, sessions, signin, twofactor
+from crm_platform.auth.cookies import TokenAwareSessionInterface, claims_bearer
 from crm_platform.auth.model import User
 from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
 from crm_platform.auth.throttle import LockoutPolicy
@@ -29,7 +31,26 @@ from crm_platform.auth.users import authenticate, load_session_user, load_user, 
 from crm_platform.i18n import t
 from crm_platform.services import services
 
-login_manager = LoginManager()
+
+class TokenFirstLoginManager(LoginManager):
+    """flask-login's manager; a request that claims a bearer token is judged by the token alone.
+
+    Such a request has no session to protect or read (crm_platform.auth.cookies), so flask-login's
+    session-protection digest and session lookups are skipped and the token loader runs at once.
+    """
+
+    def _load_user(self) -> None:
+        if claims_bearer(request.environ):
+            self._update_request_context_with_user(_load_user_from_token(request))
+            return
+        _SESSION_LOADING(self)
+
+
+# flask-login's own loading (sessions, remember cookie), which its type stubs do not list.
+_SESSION_LOADING: Callable[[LoginManager], None] = vars(LoginManager)["_load_user"]
+
+
+login_manager = TokenFirstLoginManager()
 csrf = CSRFProtect()
 bp = Blueprint("auth", __name__)
 
@@ -42,6 +63,7 @@ SESSION_KEY = "sid"  # session key of the server-side session (crm_platform.auth
 
 def init_app(app: Flask) -> None:
     """Install sign-in, token authentication and CSRF protection on ``app``."""
+    app.session_interface = TokenAwareSessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""
@@ -64,7 +86,7 @@ def bearer_token() -> str | None:
 
 def sends_bearer() -> bool:
     """Whether the request claims token authentication (``Authorization: Bearer``, even empty or bogus)."""
-    return request.headers.get("Authorization", "").strip().lower().partition(" ")[0] == "bearer"
+    return claims_bearer(request.environ)
 
 
 def client_ip() -> str:

@@ -220,3 +220,48 @@ def test_scheduler_at_a_chosen_time_is_refused_unless_the_site_enables_it(
     result = CliRunner().invoke(cli, ["scheduler", "--once", "--at", later])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["firing"]["fired"] == 1
+
+
+def test_dry_run_over_a_window_lists_what_fires_until_then(admin: Api, api_svc: CrmServices) -> None:
+    _publish(admin)
+    now = api_svc.rules.clock()
+    soon = admin.ok(
+        "POST",
+        "/records/lead",
+        {"name": "Soon", "contacted_at": (now - dt.timedelta(hours=24)).isoformat()},
+        status=201,
+    )["id"]
+    later = admin.ok(
+        "POST",
+        "/records/lead",
+        {"name": "Later", "contacted_at": (now + dt.timedelta(days=5)).isoformat()},
+        status=201,
+    )["id"]
+    admin.define("trigger", "follow_up", FOLLOW_UP)
+    # Before: the dry run only knew "now" (nothing due yet).
+    assert admin.ok("POST", "/meta/dry-run", {"trigger": "follow_up"})["would_fire"] == 0
+    week = (now + dt.timedelta(days=7)).isoformat()
+    report = admin.ok("POST", "/meta/dry-run", {"trigger": "follow_up", "until": week})
+    assert [m["id"] for m in report["matches"]] == [soon]  # Later is due on day 8
+    tenth = (now + dt.timedelta(days=10)).isoformat()
+    report = admin.ok("POST", "/meta/dry-run", {"trigger": "follow_up", "until": tenth})
+    assert [m["id"] for m in report["matches"]] == [soon, later]
+    start = (now + dt.timedelta(days=4)).isoformat()
+    report = admin.ok("POST", "/meta/dry-run", {"trigger": "follow_up", "from": start, "until": tenth})
+    assert [m["id"] for m in report["matches"]] == [later]
+    at = admin.ok(
+        "POST", "/meta/dry-run", {"trigger": "follow_up", "at": (now + dt.timedelta(days=3)).isoformat()}
+    )
+    assert [m["id"] for m in at["matches"]] == [soon]
+    for body in (
+        {"until": "friday"},
+        {"at": week, "until": week},
+        {"from": week},
+        {"from": tenth, "until": week},
+        {"until": (now + dt.timedelta(days=400)).isoformat()},
+    ):
+        error = admin.ok("POST", "/meta/dry-run", {"trigger": "follow_up", **body}, status=400)["error"]
+        assert error["code"] == "bad_request"
+    event = admin.ok("POST", "/meta/dry-run", {"document": WELCOME, "until": week}, status=400)
+    assert "time triggers" in event["error"]["message"]
+    assert _tasks(admin) == []
