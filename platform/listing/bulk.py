@@ -10,8 +10,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from crm_platform.timezones import form_reader
-from form_renderer.formdata import parse_form
+from form_renderer.formdata import FormReader, parse_form
 from form_renderer.schemas import load_record
 from metamodel.errors import CrmError, ProblemList, RecordInvalid
 from metamodel.model import SiteModel
@@ -35,13 +34,16 @@ def problem_text(exc: CrmError) -> str:
     return f"{exc.message} ({details})" if details else exc.message
 
 
-def form_values(site: SiteModel, entity: str, form: Mapping[str, list[str]]) -> dict[str, Any]:
-    """Convert posted form text of some fields into record values exactly as the record form does."""
+def form_values(
+    site: SiteModel, entity: str, form: Mapping[str, list[str]], reader: FormReader | None = None
+) -> dict[str, Any]:
+    """Convert posted form text of some fields into record values exactly as the record form does
+    (``reader`` reads datetimes in the reader's zone; without one they are UTC)."""
     problems = ProblemList()
     posted = MultiDict([(key, value) for key, values in form.items() for value in values])
     if not posted:
         posted = MultiDict({f"{key}-present": "1" for key in form})  # an emptied multi-select
-    data = parse_form(site, site.entity(entity), posted, problems, form_reader())
+    data = parse_form(site, site.entity(entity), posted, problems, reader)
     if problems:
         raise RecordInvalid(f"the {entity} record is not valid", problems.problems)
     return load_record(site, entity, data, partial=True)
@@ -61,11 +63,17 @@ def each(ids: list[int], act: Callable[[int], Any]) -> BulkResult:
 
 
 def set_field(
-    runtime: RecordRuntime, entity: str, ids: list[int], name: str, text: list[str], actor: Actor
+    runtime: RecordRuntime,
+    entity: str,
+    ids: list[int],
+    name: str,
+    text: list[str],
+    actor: Actor,
+    reader: FormReader | None = None,
 ) -> BulkResult:
     """Set one field on every selected record (the value parsed and validated as the form does)."""
     try:
-        values = form_values(runtime.model, entity, {name: text})
+        values = form_values(runtime.model, entity, {name: text}, reader)
     except CrmError as exc:
         return BulkResult(refused=[(record_id, problem_text(exc)) for record_id in ids[:MAX_BULK]])
     return each(ids, lambda record_id: runtime.update(entity, record_id, values, actor))

@@ -16,6 +16,7 @@ from crm_platform.pages.submit import _worded
 from crm_platform.pages.views import _entity, bp
 from crm_platform.pages.workflowpanel import workflow_service as _workflow_service
 from crm_platform.services import services
+from crm_platform.timezones import form_reader
 from form_renderer.listview import cell
 from metamodel.errors import CrmError
 from metamodel.model import EntityModel
@@ -55,7 +56,9 @@ def _run(model: EntityModel, ids: list[int], action: str) -> bulk.BulkResult:
         name = request.form.get("field", "")
         if name not in model.fields:
             abort(400, description="choose a field to set")
-        return bulk.set_field(runtime, model.name, ids, name, request.form.getlist("value"), actor)
+        return bulk.set_field(
+            runtime, model.name, ids, name, request.form.getlist("value"), actor, form_reader()
+        )
     if action == "assign":
         owner = request.form.get("owner", "")
         return bulk.assign(runtime, model.name, ids, int(owner) if owner.isdigit() else None, actor)
@@ -86,7 +89,9 @@ def record_cell(entity: str, record_id: int) -> Any:
     version = request.form.get("lock_version", "")
     try:
         with messages_in(current_locale()):
-            values = bulk.form_values(runtime.model, entity, {name: request.form.getlist("value")})
+            values = bulk.form_values(
+                runtime.model, entity, {name: request.form.getlist("value")}, form_reader()
+            )
             record = runtime.update(
                 entity, record_id, values, current_user.actor(), int(version) if version.isdigit() else None
             )

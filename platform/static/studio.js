@@ -27,7 +27,10 @@
     if (!source) { return; }
     var touched = input.value !== "";
     input.addEventListener("input", function () { touched = input.value !== ""; });
-    source.addEventListener("input", function () { if (!touched) { input.value = slug(source.value); } });
+    function follow() { if (!touched) { input.value = slug(source.value); } }
+    source.addEventListener("input", follow);
+    // A label typed while the page was still loading (before this ran) is followed too.
+    if (source.value) { follow(); }
   }
 
   // Forms that throw work away ask first (no inline onclick: the page may run under a strict CSP).

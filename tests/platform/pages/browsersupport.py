@@ -158,9 +158,20 @@ def sign_in(page: Page, username: str, password: str, *, lands_on: str = "/") ->
     page.wait_for_url(f"**{lands_on}")
 
 
+def settle(page: Page) -> None:
+    """Wait for the page's finite CSS transitions and animations to end (a card fading back from its
+    busy look is judged by axe at its final colours, not halfway)."""
+    page.evaluate(
+        """() => Promise.all(document.getAnimations()
+            .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+            .map((a) => a.finished.catch(() => null)))"""
+    )
+
+
 def audit(page: Page, name: str) -> None:
     """Check the page as shown: axe-core (no serious or critical violation), no horizontal scrolling,
     a screenshot under build/screenshots/."""
+    settle(page)
     results = Axe().run(page)
     bad = [v for v in results.response["violations"] if v.get("impact") in SERIOUS]
     summary = "; ".join(f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:4]}" for v in bad)
@@ -189,14 +200,16 @@ def tour(page: Page, path: str, name: str, *, status: int = 200, watch: Watch | 
 def drag(page: Page, source: str, target: str, *, landed: str) -> None:
     """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer); release once the
     dragged item sits where `landed` finds it (under load SortableJS may still be catching up)."""
+    # Mouse coordinates are the viewport's: bring the item on screen first (a long page may hide it).
+    page.locator(source).scroll_into_view_if_needed()
     start = page.locator(source).bounding_box()
-    assert start
+    end = page.locator(target).bounding_box()
+    assert start and end
     page.mouse.move(start["x"] + 5, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + 20, start["y"] + 20, steps=5)
     # Where the target is once the drag has begun (a page may open drop zones when it starts).
-    end = page.locator(target).bounding_box()
-    assert end
+    end = page.locator(target).bounding_box() or end
     x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
     page.mouse.move(x, y, steps=20)
     # Hover a moment over the target chip, as a hand does, so SortableJS settles there.
