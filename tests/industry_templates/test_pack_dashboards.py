@@ -78,3 +78,25 @@ def test_mean_time_to_repair_equals_hand_written_sql(pack_site: Callable[..., Si
     assert all(g is None or abs(float(g) - float(e or 0)) < 1e-4 for g, e in zip(got, expected, strict=True))
     # Sample repairs took 24, 6 and 10 hours: whichever months they fall in, the mean is among those.
     assert all(g is None or 6 <= float(g) <= 24 for g in got)
+
+
+def test_parts_below_reorder_level_are_exactly_those_under_their_level(
+    pack_site: Callable[..., Site],
+) -> None:
+    site = pack_site("manufacturing")
+    api = site.api("mfg_manager")
+    widgets = site.runtime().model.bundle.docs("dashboard")["service_cockpit"]["widgets"]
+    (index,) = [i for i, w in enumerate(widgets) if w.get("entity") == "spare_part"]
+    data = api.ok("GET", f"/dashboards/service_cockpit/widgets/{index}?lang=en")
+    assert data["columns"][0]["label"] == "Name" and "Reorder level" in [c["label"] for c in data["columns"]]
+    table = site.runtime().model.entity("spare_part").table.name
+    with site.services.engine.connect() as conn:
+        expected = conn.execute(
+            sa.text(f"SELECT id FROM {table} WHERE stock < reorder_level ORDER BY stock, id")
+        ).scalars()
+        below = list(expected)
+        parts = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+    # The sample data has parts on both sides of their level: the list is not simply "lowest first".
+    assert below and len(below) < parts
+    assert [item["id"] for item in data["items"]] == below
+    assert all(item["stock"] < item["reorder_level"] for item in data["items"])

@@ -41,6 +41,7 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
         manager,
     )
     assert (part(mfg, "SP-GEAR-1")["stock"], order["parts_cost"]) == (7, "30.00")
+    assert part(mfg, "SP-GEAR-1")["below_reorder"] is False
     mfg.clock.advance(minutes=10)
     mfg.run_due()
     assert requests_for(mfg, gear["id"]) == []  # 7 is not below 5
@@ -56,6 +57,7 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
         mfg.actor(engineer),
     )
     assert part(mfg, "SP-GEAR-1")["stock"] == 4
+    assert part(mfg, "SP-GEAR-1")["below_reorder"] is True  # the flag follows the roll-up of usage
     assert requests_for(mfg, gear["id"]) == [(12, "open")]  # at once, with the part's reorder quantity
     # The part's own update rule raised it: the stock roll-up moved by the work order is a change of the
     # part (the work order's rule then finds the open request and stays quiet).
@@ -91,6 +93,7 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
     mfg.transition("reorder_request", request, "receive", "mfg_warehouse")
     received = part(mfg, "SP-GEAR-1")
     assert (received["received_qty"], received["stock"], received["open_reorders"]) == (12, 14, 0)
+    assert received["below_reorder"] is False
     # Removing the part line (or deleting the work order) gives the parts back.
     rt.update("work_order", order["id"], {"parts": []}, manager)
     assert part(mfg, "SP-GEAR-1")["stock"] == 20
@@ -99,6 +102,7 @@ def test_parts_used_decrement_stock_and_crossing_the_reorder_level_raises_one_re
     rt.update("spare_part", gear["id"], {"opening_stock": 0}, warehouse)
     assert (part(mfg, "SP-GEAR-1")["stock"], len(requests_for(mfg, gear["id"]))) == (10, 1)
     rt.update("spare_part", gear["id"], {"reorder_level": 11}, warehouse)
+    assert part(mfg, "SP-GEAR-1")["below_reorder"] is True  # 10 under a raised level of 11
     assert requests_for(mfg, gear["id"]) == [(12, "received"), (12, "open")]
     rt.update("spare_part", gear["id"], {"reorder_level": 12}, warehouse)
     mfg.clock.advance(minutes=10)
