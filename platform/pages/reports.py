@@ -7,12 +7,14 @@ from typing import Any
 from flask import Blueprint, render_template, url_for
 from flask_login import login_required
 
+from crm_platform.display import display_context
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.dashboardedit import report_label, targets
 from crm_platform.reporting.charts import chart_spec, drill_url
 from crm_platform.reporting.export import export_response
 from crm_platform.reporting.reports import find_report, run_report, visible_reports
 from crm_platform.services import services
+from form_renderer.presentation import Shown
 from metamodel.access import AccessDenied
 from metamodel.errors import BadQuery, CrmError
 
@@ -46,7 +48,26 @@ def result_context(doc: dict[str, Any]) -> dict[str, Any]:
         return {"result": None, "error": failure_text(exc)}
     for row in result["rows"]:
         row["drill_url"] = drill_url(str(result["entity"]), row.get("drill"))
+    _moment_texts(result)
     return {"result": result, "chart": chart_spec(result), "error": ""}
+
+
+def _moment_texts(result: dict[str, Any]) -> None:
+    """Give the earliest or latest date of a column as its field shows it (her zone and language), not as
+    ISO text: the table reads ``row[key + "__text"]`` where there is one."""
+    model = services().runtime().model.entity(str(result["entity"]))
+    presentations, ctx = services().presentations, display_context()
+    for column in result["columns"]:
+        definition = model.fields.get(column.get("field") or "")
+        if column.get("function") not in ("min", "max") or definition is None:
+            continue
+        if definition.type not in ("date", "datetime"):
+            continue
+        presentation = presentations.of(definition.type)
+        for row in result["rows"]:
+            value = row.get(column["key"])
+            if value is not None:
+                row[f"{column['key']}__text"] = presentation.text(Shown(definition, value), ctx)
 
 
 @bp.app_template_filter("figure")

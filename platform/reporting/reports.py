@@ -125,7 +125,13 @@ def _columns(
     for index, measure in enumerate(result.measures):
         given = text_of(labels[index], locale) if index < len(labels) else None
         columns.append(
-            {"key": measure.key, "label": given or measure_label(model, measure, locale), "kind": "measure"}
+            {
+                "key": measure.key,
+                "label": given or measure_label(model, measure, locale),
+                "kind": "measure",
+                "field": None if measure.since else measure.field,
+                "function": measure.function,
+            }
         )
     return columns
 

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from tests.platform.api.apisupport import Api
+from tests.platform.api.reportsupport import REPAIR
 
 
 def signed_in(app: Flask, username: str, password: str) -> FlaskClient:
@@ -67,3 +68,41 @@ def test_report_page_and_exports(board: None, api_app: Flask, user: Api) -> None
     else:
         assert csv.status_code == 403
     assert client.get("/reports/nope").status_code == 404
+
+
+def test_earliest_and_latest_moments_read_in_the_site_zone_not_as_iso(
+    shops: dict[str, Any], api_app: Flask, admin: Api
+) -> None:
+    admin.define("entity", "repair", REPAIR)
+    admin.define(
+        "report",
+        "repair_span",
+        {
+            "entity": "repair",
+            "label": {"en": "Repair span", "zh-CN": "报修时间范围"},
+            "query": {
+                "measures": [
+                    {"function": "min", "field": "reported_at"},
+                    {"function": "max", "field": "reported_at"},
+                ]
+            },
+            "chart": {"type": "table"},
+        },
+    )
+    admin.publish("repairs")
+    admin.ok("PATCH", "/settings", {"time_zone": "Asia/Shanghai"})
+    for moment in ("2026-11-02T08:00:00Z", "2026-11-03T20:15:00Z"):
+        admin.ok("POST", "/records/repair", {"reported_at": moment}, status=201)
+    page = signed_in(api_app, "admin", "admin-password").get("/reports/repair_span?lang=en")
+    assert page.status_code == 200
+    cells = re.findall(r'<td class="text-end crm-num"><a [^>]*class="drill">([^<]*)</a></td>', page.text)
+    # 08:00 UTC is 16:00 in Shanghai; 20:15 UTC on the 3rd is 04:15 on the 4th there.
+    assert cells == ["2026-11-02 16:00", "2026-11-04 04:15"], cells
+    assert "T08:00:00" not in page.text.split("crm-chart-data")[0]
+    # The API keeps the exact moments for programs.
+    rows = admin.ok(
+        "POST",
+        "/reports/run",
+        {"entity": "repair", "query": {"measures": [{"function": "max", "field": "reported_at"}]}},
+    )["rows"]
+    assert rows[0]["max__reported_at"].startswith("2026-11-03T20:15")
