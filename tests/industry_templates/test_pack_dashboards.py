@@ -95,7 +95,7 @@ def test_parts_below_reorder_level_are_exactly_those_under_their_level(
             sa.text(f"SELECT id FROM {table} WHERE stock < reorder_level ORDER BY stock, id")
         ).scalars()
         below = list(expected)
-        parts = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+        parts = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
     # The sample data has parts on both sides of their level: the list is not simply "lowest first".
     assert below and len(below) < parts
     assert [item["id"] for item in data["items"]] == below
