@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from crm_platform.api.dryruntimes import DryRunTimes
 from crm_platform.i18n import t
 from crm_platform.services import services
 from metamodel.errors import CrmError
@@ -20,8 +21,11 @@ SHOWN = 20
 _PROBE_ACTION = {"type": "notify", "to": ["owner"], "subject": "dry run"}
 
 
-def test_trigger(doc: dict[str, Any]) -> dict[str, Any]:
-    """Return the dry run of a trigger document: ``{would_fire, matches (first 20), problems, ...}``."""
+def test_trigger(doc: dict[str, Any], times: DryRunTimes | None = None) -> dict[str, Any]:
+    """Return the dry run of a trigger document: ``{would_fire, matches (first 20), problems, ...}``.
+
+    ``times`` asks about another moment than now, or (a time trigger) every firing due in a window; an
+    event trigger's condition is judged as of the window's end."""
     svc = services()
     try:
         site = svc.metadata.model()
@@ -32,8 +36,19 @@ def test_trigger(doc: dict[str, Any]) -> dict[str, Any]:
             "problems": [{"message": exc.message}],
             "entity": doc.get("entity"),
         }
+    now, since, until = svc.rules.clock(), None, None
+    if times is not None:
+        now = times.at
+        if doc.get("event") == "time":
+            since, until = times.since, times.until
+        elif times.until is not None:
+            now = times.until
     with svc.engine.connect() as conn:
-        report = dry_run(doc, site, conn, svc.rules.clock(), svc.rules, SHOWN)
+        report = dry_run(doc, site, conn, now, svc.rules, SHOWN, until=until, since=since)
+    if until is not None:
+        report["window"] = (since or svc.rules.clock(), until)
+    elif times is not None and times.until is not None:
+        report["as_of"] = now
     report["entity"] = doc.get("entity")
     report["shown"] = len(report.get("matches") or [])
     return report

@@ -12,6 +12,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import login_required
 
 from crm_platform.api.common import configure_required, username
+from crm_platform.api.dryruntimes import dry_run_times
 from crm_platform.i18n import t
 from crm_platform.pages.studio import studio_page
 from crm_platform.pages.studiodryrun import test_trigger
@@ -27,6 +28,7 @@ from crm_platform.pages.triggerform import (
     trigger_of,
 )
 from crm_platform.services import services
+from crm_platform.timezones import user_zone
 from metamodel.errors import CrmError, MetadataInvalid, NotFound, Problem
 from metamodel.versions import StaleDraft, fingerprint
 from rule_engine.triggers.checks import check_trigger
@@ -117,7 +119,12 @@ def trigger(name: str, key: str) -> Any:
                 flash(t("studio.rules.removed"))
                 return redirect(url_for("studio.rules.rules_home", name=name))
             if op == "test":
-                report = test_trigger(doc)
+                asked = {
+                    "from": request.form.get("test_from", ""),
+                    "until": request.form.get("test_until", ""),
+                }
+                times = dry_run_times(asked, services().rules.clock(), user_zone())
+                report = test_trigger(doc, times)
             elif op == "save":
                 if problems:
                     raise MetadataInvalid(t("studio.rules.err.invalid"), problems)

@@ -234,6 +234,60 @@ def test_time_trigger_built_from_forms_tested_and_saved(boss: FlaskClient, svc: 
     )
 
 
+def test_time_trigger_tested_over_a_window_and_bad_windows_refused_in_words(
+    boss: FlaskClient, svc: CrmServices
+) -> None:
+    old = _record(svc, "ticket", {"subject": "Stuck", "status": "open"})
+    _record(svc, "ticket", {"subject": "Urgent already", "status": "open", "priority": "urgent"})
+    url = "/studio/entities/ticket/rules/triggers?lang=en"
+    page = boss.get(url + "&event=time&state=open").text
+    assert 'id="t-test-from"' in page and 'id="t-test-until"' in page
+    data = _time_trigger(page)
+    now = svc.rules.clock()
+    local = lambda hours: (now + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")  # noqa: E731
+    # Nothing is due now; over the next 50 hours the stuck ticket's escalation falls due.
+    plain = boss.post(url, data={**data, "op": "test"}).text
+    assert 'class="h2 me-1">0</span>' in plain and "crm-dryrun-when" not in plain
+    tested = boss.post(url, data={**data, "op": "test", "test_until": local(50)})
+    assert tested.status_code == 200
+    assert 'class="h2 me-1">1</span>' in tested.text and f'href="/e/ticket/{old}"' in tested.text
+    assert "Firings due from" in tested.text and f'value="{local(50)}"' in tested.text
+    # A window of 10 hours from now holds no firing.
+    short = boss.post(url, data={**data, "op": "test", "test_from": local(0), "test_until": local(10)})
+    assert 'class="h2 me-1">0</span>' in short.text
+    # A reversed window or a start without an end: the page says why, in the reader's language.
+    reversed_ = boss.post(url, data={**data, "op": "test", "test_from": local(10), "test_until": local(5)})
+    assert reversed_.status_code == 422 and "must be later than" in reversed_.text
+    alone = boss.post(
+        url.replace("lang=en", "lang=zh-CN"), data={**data, "op": "test", "test_from": local(1)}
+    )
+    assert alone.status_code == 422 and "需要同时给出时间段的结束时间" in alone.text
+    assert "escalate_open" not in svc.metadata.draft().documents.get("trigger", {})
+
+
+def test_event_trigger_condition_judged_as_of_the_until_time(boss: FlaskClient, svc: CrmServices) -> None:
+    _record(svc, "ticket", {"subject": "Open one", "status": "open"})
+    url = "/studio/entities/ticket/rules/triggers?lang=en"
+    page = boss.get(url).text
+    data = {
+        "csrf_token": csrf_of(page),
+        "name": "late_ones",
+        "enabled": "on",
+        "event": "update",
+        "condition": "now() > add_hours(created_at, 24)",
+        "a0-type": "notify",
+        "a0-to": "owner",
+        "a0-subject": "Late",
+        "op": "test",
+    }
+    at = (svc.rules.clock() + dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M")
+    now = boss.post(url, data=data).text
+    later = boss.post(url, data={**data, "test_until": at}).text
+    # A day and more later the ticket is late; now it is not.
+    assert 'class="h2 me-1">0</span>' in now and 'class="h2 me-1">1</span>' in later, later
+    assert "As of " in later and "As of " not in now
+
+
 def test_event_trigger_with_every_action_kind(boss: FlaskClient, svc: CrmServices) -> None:
     url = "/studio/entities/ticket/rules/triggers"
     page = boss.get(url).text
