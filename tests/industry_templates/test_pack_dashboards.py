@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -100,3 +101,36 @@ def test_parts_below_reorder_level_are_exactly_those_under_their_level(
     assert below and len(below) < parts
     assert [item["id"] for item in data["items"]] == below
     assert all(item["stock"] < item["reorder_level"] for item in data["items"])
+
+
+def _rates(rows: list[dict[str, Any]], key: str, rate: str) -> dict[Any, tuple[float, int]]:
+    return {row[key]: (round(float(row[rate]), 4), int(row["count"])) for row in rows}
+
+
+def test_education_rates_equal_hand_written_sql(pack_site: Callable[..., Site]) -> None:
+    site = pack_site("education")
+    api = site.api()
+    model = site.runtime().model
+    attendance, enrollment = model.entity("attendance").table.name, model.entity("enrollment").table.name
+    leads = model.entity("edu_lead").table.name
+    by_class = api.ok("POST", "/reports/attendance_by_class/run")["rows"]
+    by_advisor = api.ok("POST", "/reports/trial_conversion_by_advisor/run")["rows"]
+    with site.services.engine.connect() as conn:
+        # The class is found through the enrolment here, not through the report's stored link.
+        classes = conn.execute(
+            sa.text(
+                f"SELECT e.edu_class, avg(CASE WHEN a.status IN ('present', 'late') THEN 100.0 ELSE 0 END),"
+                f" count(*) FROM {attendance} a JOIN {enrollment} e ON e.id = a.enrollment GROUP BY e.edu_class"
+            )
+        ).all()
+        advisors = conn.execute(
+            sa.text(
+                f"SELECT owner_id, avg(CASE WHEN status = 'won' THEN 100.0 ELSE 0 END), count(*) FROM {leads}"
+                " WHERE status IN ('trial_booked', 'won') GROUP BY owner_id"
+            )
+        ).all()
+    expected_classes = {c: (round(float(r), 4), int(n)) for c, r, n in classes}
+    assert _rates(by_class, "edu_class", "avg__attended_pct") == expected_classes
+    assert any(0 < rate < 100 for rate, _ in expected_classes.values())  # the sample has absences
+    expected_advisors = {o: (round(float(r), 4), int(n)) for o, r, n in advisors}
+    assert _rates(by_advisor, "owner", "avg__enrolled_pct") == expected_advisors and expected_advisors

@@ -15,7 +15,7 @@ from tests.industry_templates.packsupport import fixture_pack
 
 def test_pack_files_agree_with_each_other() -> None:
     manifest = pack_json("pack.json")
-    assert (manifest["name"], manifest["version"], manifest["format"]) == ("education", "1.0.0", 1)
+    assert (manifest["name"], manifest["version"], manifest["format"]) == ("education", "1.1.0", 1)
     en, zh = pack_json("translations/en.json"), pack_json("translations/zh-CN.json")
     assert sorted(en) == sorted(zh)
     roles = {path.stem for path in (PACK / "roles").glob("*.json")}
