@@ -4,6 +4,7 @@ numbers, rows or records from the pack's sample data."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from metamodel.dashboards import period_around
-from tests.industry_templates.packsupport import Site
+from tests.industry_templates.packsupport import DEMO_PASSWORD, Site, records_of
 
 
 @pytest.mark.parametrize(
@@ -134,3 +135,20 @@ def test_education_rates_equal_hand_written_sql(pack_site: Callable[..., Site]) 
     assert any(0 < rate < 100 for rate, _ in expected_classes.values())  # the sample has absences
     expected_advisors = {o: (round(float(r), 4), int(n)) for o, r, n in advisors}
     assert _rates(by_advisor, "owner", "avg__enrolled_pct") == expected_advisors and expected_advisors
+
+
+def test_a_list_widget_names_linked_records_by_their_title(pack_site: Callable[..., Site]) -> None:
+    site = pack_site("education")
+    api = site.api("edu_director")
+    widgets = site.runtime().model.bundle.docs("dashboard")["campus_cockpit"]["widgets"]
+    (index,) = [i for i, w in enumerate(widgets) if w.get("entity") == "enrollment" and w["type"] == "list"]
+    items = api.ok("GET", f"/dashboards/campus_cockpit/widgets/{index}")["items"]
+    names = {s["id"]: s["name"] for s in records_of(site, "student")}
+    assert items and [i["student__title"] for i in items] == [names[i["student"]] for i in items]
+    page = site.client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get("/login").text)
+    assert token
+    signed = {"username": "edu_director", "password": DEMO_PASSWORD, "csrf_token": token[1]}
+    assert page.post("/login", data=signed).status_code == 302
+    html = page.get(f"/dashboards/campus_cockpit/widgets/{index}?lang=en").text
+    assert all(f">{names[i['student']]}</a>" in html for i in items), html
