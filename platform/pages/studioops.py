@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
 
 from crm_platform.api.audit import _query as audit_query
 from crm_platform.api.ops import deliveries_page, retry_delivery, scheduler_rows
@@ -113,6 +114,19 @@ def scheduler() -> Any:
 _STEPS = ("condition", "trigger")
 
 
+def _record_titles(items: list[dict[str, Any]], entities: set[str]) -> dict[str, str]:
+    """Name each logged record by its title as the admin may see it (``"entity:id"`` -> title)."""
+    wanted: dict[str, set[int]] = {}
+    for item in items:
+        if item.get("record_id") and item.get("entity") in entities:
+            wanted.setdefault(str(item["entity"]), set()).add(int(item["record_id"]))
+    runtime, found = services().runtime(), {}
+    for entity, ids in wanted.items():
+        titles = runtime.titles(entity, sorted(ids), actor=current_user.actor())
+        found.update({f"{entity}:{record_id}": title for record_id, title in titles.items()})
+    return found
+
+
 @bp.get("/ops/rule-errors")
 @admin_page
 def rule_errors() -> Any:
@@ -126,6 +140,7 @@ def rule_errors() -> Any:
     return render(
         "studio/ops_rule_errors.html",
         status,
+        titles=_record_titles(found["items"], entities),
         items=found["items"],
         total=found["total"],
         switched_off=found["switched_off"],

@@ -61,8 +61,9 @@ def test_rule_errors_page_lists_failures_and_switches_a_rule_on(site_app: Flask,
     empty = boss.get("/studio/ops/rule-errors?lang=en")
     assert empty.status_code == 200 and "No rule has failed." in empty.text
     now = svc.rules.clock()
+    acme = svc.runtime().create("customer", {"name": "Acme <Trading>"})["id"]
     with svc.engine.begin() as conn:
-        for record_id in range(1, 6):
+        for record_id in range(acme, acme + 5):
             note_failure(
                 conn,
                 "shaky",
@@ -76,6 +77,9 @@ def test_rule_errors_page_lists_failures_and_switches_a_rule_on(site_app: Flask,
     assert "Rules switched off" in page.text and "after 5 failures in a row" in page.text
     assert "&lt;b&gt;division" in page.text and "<b>division" not in page.text
     assert page.text.count('data-rule-error="shaky:') == 5
+    # The record is named by its title (escaped), its entity and id beneath; a record gone reads as its id.
+    assert f'/e/customer/{acme}">Acme &lt;Trading&gt;</a>' in page.text
+    assert f"customer #{acme}" in page.text and f'/e/customer/{acme + 1}">#{acme + 1}</a>' in page.text
     zh = boss.get("/studio/ops/rule-errors?lang=zh-CN")
     assert "已停用的规则" in zh.text and "重新启用" in zh.text
     assert boss.post("/studio/ops/rule-errors/shaky/enable").status_code == 400  # no CSRF token
