@@ -19,6 +19,7 @@ from metamodel.attachments import TooLarge
 from metamodel.errors import Conflict, Problem, ProblemList, RecordInvalid
 from metamodel.fieldtypes.misc import AttachmentType
 from metamodel.model import EntityModel
+from metamodel.records.pipeline import MAX_DERIVE_DEPTH
 
 
 def save_from_form(model: EntityModel, record_id: int | None) -> Any:
@@ -62,7 +63,11 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
         site, model, shown, errors, current_locale(), _titles(model, data), access, svc.presentations, states
     )
     if not message and problems:
-        message = t("form.fix_errors")
+        # Problems no input of this form can show (the whole record's, another record's moved by this
+        # save: a full class, a loop of rules) are said at the top, or the user sees no reason at all.
+        unplaced = [text for path, text in errors.items() if _field_of(path) not in model.fields]
+        marked = len(unplaced) < len(errors)
+        message = " ".join([t("form.fix_errors")] * marked + unplaced)
     return render_template("pages/form.html", model=model, form=form, record=record, message=message), status
 
 
@@ -70,7 +75,14 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
 _WORDED = {"is required": "error.required", "is read-only": "error.readonly"}
 
 
+def _field_of(path: str) -> str:
+    """Return the field a problem's path points into (``lines[0].qty`` -> ``lines``)."""
+    return path.split("[", 1)[0].split(".", 1)[0].split("-", 1)[0]
+
+
 def _worded(problem: Problem) -> str:
+    if problem.code == "derive_depth":  # a loop of derived writes: the engine's message names internals
+        return t("error.derive_depth", n=MAX_DERIVE_DEPTH)
     key = _WORDED.get(problem.message)
     return t(key) if key else problem.message
 
