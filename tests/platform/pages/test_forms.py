@@ -7,6 +7,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
@@ -218,3 +219,18 @@ def test_delete_through_the_page(client: FlaskClient, svc: CrmServices) -> None:
     )
     assert response.status_code == 302
     assert client.get(f"/e/customer/{record['id']}").status_code == 404
+
+
+def test_a_loop_of_derived_writes_is_worded_in_the_readers_language(site_app: Flask) -> None:
+    from crm_platform.pages.submit import _worded
+    from metamodel.errors import Problem
+
+    engine_words = Problem(
+        "", "computed values of deal 3 would change again more than 10 levels deep", "derive_depth"
+    )
+    with site_app.test_request_context("/?lang=zh-CN"):
+        zh = _worded(engine_words)
+    with site_app.test_request_context("/?lang=en"):
+        en = _worded(engine_words)
+    assert "形成了循环" in zh and "10 层" in zh
+    assert "form a loop" in en and "deal 3" not in en
