@@ -55,7 +55,7 @@ def result_context(doc: dict[str, Any]) -> dict[str, Any]:
 def _moment_texts(result: dict[str, Any]) -> None:
     """Give the earliest or latest date of a column as its field shows it (her zone and language), not as
     ISO text: the table reads ``row[key + "__text"]`` where there is one."""
-    model = services().runtime().model.entity(str(result["entity"]))
+    model = services().metadata.model().entity(str(result["entity"]))
     presentations, ctx = services().presentations, display_context()
     for column in result["columns"]:
         definition = model.fields.get(column.get("field") or "")

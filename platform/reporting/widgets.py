@@ -153,17 +153,7 @@ def short_list(runtime: RecordRuntime, widget: dict[str, Any]) -> dict[str, Any]
     locale = current_locale()
     names = names or [f.name for f in model.column_fields()][:3]
     columns = [{"key": n, "label": model.fields[n].label(locale)} for n in names if n in model.fields]
-    items = [dict(item) for item in page.items]
-    for column in columns:  # a linked record reads as its title (as she may see it), not its id
-        definition = model.fields[column["key"]]
-        ids = sorted({int(i[column["key"]]) for i in items if isinstance(i.get(column["key"]), int)})
-        if definition.type != "link" or not ids:
-            continue
-        titles = runtime.titles(str(definition.get("target")), ids, actor=actor())
-        for item in items:
-            if isinstance(item.get(column["key"]), int):
-                item[f"{column['key']}__title"] = titles.get(item[column["key"]], f"#{item[column['key']]}")
-    return {"type": "list", "entity": entity, "columns": columns, "items": items, "view_id": view_id}
+    return {"type": "list", "entity": entity, "columns": columns, "items": page.items, "view_id": view_id}
 
 
 def _list_source(runtime: RecordRuntime, widget: dict[str, Any]) -> tuple[ListQuery, list[str], int | None]:

@@ -144,7 +144,7 @@ def test_a_list_widget_names_linked_records_by_their_title(pack_site: Callable[.
     (index,) = [i for i, w in enumerate(widgets) if w.get("entity") == "enrollment" and w["type"] == "list"]
     items = api.ok("GET", f"/dashboards/campus_cockpit/widgets/{index}")["items"]
     names = {s["id"]: s["name"] for s in records_of(site, "student")}
-    assert items and [i["student__title"] for i in items] == [names[i["student"]] for i in items]
+    assert items and [i["_titles"]["student"] for i in items] == [names[i["student"]] for i in items]
     page = site.client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get("/login").text)
     assert token
