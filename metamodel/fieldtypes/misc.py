@@ -35,10 +35,16 @@ class JsonType(FieldType):
         if raw is None:
             return None
         try:
-            encoded = json.dumps(raw, allow_nan=False)
+            encoded = json.dumps(raw, allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError):
             raise ValueProblem("must be JSON data", "type") from None
-        if len(encoded) > MAX_JSON_BYTES:
+        if not encoded.isascii():
+            try:
+                encoded.encode("utf-8")
+            except UnicodeEncodeError:
+                # A lone surrogate (\ud800) is valid JSON text but no export or database text can hold it.
+                raise ValueProblem("must not contain unpaired surrogate characters", "format") from None
+        if len(encoded.encode("utf-8")) > MAX_JSON_BYTES:
             raise ValueProblem(f"must be at most {MAX_JSON_BYTES} bytes of JSON", "max_length")
         return raw
 

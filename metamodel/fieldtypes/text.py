@@ -76,6 +76,9 @@ class TextType(FieldType):
             return None
         if "\x00" in text:
             raise ValueProblem("must not contain NUL characters", "format")
+        if not text.isascii() and not _encodable(text):
+            # JSON may carry a lone surrogate (\ud800); no database can store it as text.
+            raise ValueProblem("must not contain unpaired surrogate characters", "format")
         text = self.normalize(text)
         max_length = field.get("max_length") or self.default_max_length
         if len(text) > max_length:
@@ -105,7 +108,7 @@ class TextType(FieldType):
         # A fragment of a value cannot pass the format, pattern or length checks of a whole value.
         if op in ("contains", "startswith"):
             text = raw.strip() if isinstance(raw, str) else ""
-            if not text or "\x00" in text:
+            if not text or "\x00" in text or not _encodable(text):
                 raise ValueProblem(f"{op} takes some text")
             return self.normalize(text)[:1000]
         return super().filter_value(field, op, raw)
@@ -166,3 +169,11 @@ class UrlType(TextType):
     def check_format(self, field: FieldDef, text: str) -> None:
         if not self._RE.match(text):
             raise ValueProblem("must be an http:// or https:// address", "format")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -82,6 +82,15 @@ def test_text_is_stripped_single_line_and_empty_becomes_none(registry: FieldType
     assert problem(registry, "text", True).message == "must be text"
     assert problem(registry, "text", {"a": 1}).message == "must be text"
     assert problem(registry, "text", "a\x00b").message == "must not contain NUL characters"
+    # JSON can carry a lone surrogate; no database or export can store it as text.
+    assert (
+        problem(registry, "long_text", "a\ud800").message == "must not contain unpaired surrogate characters"
+    )
+    assert (
+        problem(registry, "json", {"k": ["\udfff"]}).message
+        == "must not contain unpaired surrogate characters"
+    )
+    assert prepare(registry, "long_text", "汉字 \U0001f600") == "汉字 \U0001f600"
 
 
 def test_text_lengths_and_pattern(registry: FieldTypeRegistry) -> None:

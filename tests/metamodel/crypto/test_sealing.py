@@ -30,7 +30,7 @@ def seal_of(doc: dict[str, Any]) -> FieldSeal:
 CASES: list[tuple[dict[str, Any], Any]] = [
     (
         {"type": "long_text"},
-        st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=50)
+        st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=50)
         .map(str.strip)
         .filter(bool),
     ),

@@ -60,6 +60,10 @@ def test_malformed_requests_never_fail_the_server(admin: Api) -> None:
         {"name": "Ada", "lines": [{"qty": 2**64}]},
         {"name": "Ada", "contract": 12345},
         {"name": "Ada\u0000"},
+        {"name": "Ada\ud800"},  # a lone surrogate: valid JSON, not encodable text
+        {"name": "Ada", "notes": "\udfff"},
+        {"name": "Ada", "email": "a\ud800@x.cn"},
+        {"name": "Ada", "extra": {"k\ud800": "\udfff"}},
         {"name": "x" * 10_000},
         {"name": "Ada", "owner_id": "me"},
     ]
