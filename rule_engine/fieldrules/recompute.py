@@ -92,7 +92,11 @@ def _checked(
 def rollup_inputs(expressions: Expressions, site: SiteModel, source: str, rollup: Rollup) -> set[str]:
     """Return the fields of a linking record a roll-up reads: its link, its field, its filter's fields."""
     _, link = rollup.split()
-    names = {link, *([rollup.field] if rollup.field else [])}
+    names = {
+        link,
+        *([rollup.field] if rollup.field else []),
+        *([rollup.order_field] if rollup.order_field else []),
+    }
     if rollup.filter:
         names |= set(expressions.compile(site, source, rollup.filter).fields_used)
     return names

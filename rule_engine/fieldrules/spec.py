@@ -44,6 +44,7 @@ class Rollup:
     kind: str  # sum | count | min | max
     field: str | None
     filter: str | None
+    order_field: str | None = None  # a formula's ``last_n_count``: the field choosing the latest records
 
     @property
     def via_link(self) -> bool:
@@ -261,10 +262,34 @@ def build_site_rules(site: SiteModel, expressions: Any) -> SiteRules:
         for rule in rules.values():
             if rule.rollup is not None and rule.rollup.via_link:
                 watchers.setdefault(rule.rollup.split()[0], []).append((name, rule.rollup))
+            if rule.formula:
+                for watched in formula_aggregates(rule.name, expressions.compile(site, name, rule.formula)):
+                    watchers.setdefault(watched.split()[0], []).append((name, watched))
     link_readers: dict[str, list[LinkRead]] = {}
     for (target, reader, links), fields in sorted(reads.items()):
         link_readers.setdefault(target, []).append(LinkRead(reader, links, frozenset(fields)))
     return SiteRules(entities, watchers, link_readers)
+
+
+def formula_aggregates(target: str, compiled: Any) -> list[Rollup]:
+    """Return a formula's aggregates over records linking here (``count('deal.customer')``) as roll-ups to watch.
+
+    They are watched like roll-ups, so the linking records' changes refresh the formula through the
+    record runtime.  Child-table aggregates change with the record's own save; aggregates over
+    records sharing a link (siblings) are not followed.
+    """
+    return [
+        Rollup(
+            target,
+            f"{spec.source.name}.{spec.link_field}",
+            spec.kind,
+            spec.field,
+            spec.condition.text if spec.condition is not None else None,
+            spec.order_field if spec.kind == "last_n_count" else None,
+        )
+        for spec in compiled.aggregates
+        if spec.link_field is not None and not spec.sibling
+    ]
 
 
 def _add_link_reads(
