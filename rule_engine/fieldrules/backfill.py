@@ -11,11 +11,14 @@ follows a metadata change (audited as the publish), not a change of the records,
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import BigInteger, Connection, Numeric, bindparam, func, literal, or_, select
 
+from metamodel.fieldtypes.numeric import DecimalType
 from metamodel.model import EntityModel, SiteModel
 from rule_engine.evaluation import Expressions
 from rule_engine.expressions.sqlvalue import column_scale, to_sql_value
@@ -193,9 +196,10 @@ def _compute(
     table = model.table
     where = (table.c.id > span[0], table.c.id <= span[1])
     value = field_sql(site, rules, expressions, model, name, now, conn.dialect.name)
-    if value is not None:
+    if value is not None and not _any_misfit(conn, model, name, value, where):
         conn.execute(table.update().where(*where).values({name: value}))
         return
+    # No SQL form, or some value of the batch does not fit its field: row by row, reporting each.
     calc = Calculator(expressions, site, model.name, conn, now)
     rule = rules.of(model.name).fields[name]
     changes = []
@@ -215,6 +219,36 @@ def _compute(
         conn.execute(
             table.update().where(table.c.id == bindparam("_id")).values({name: bindparam("_value")}), changes
         )
+
+
+def _any_misfit(conn: Connection, model: EntityModel, name: str, value: Any, where: tuple[Any, ...]) -> bool:
+    """Whether a set-based value of some row is out of the field's range (SQLite would store it as a float
+    or past ``max``; PostgreSQL would fail the whole batch), so the batch is computed row by row instead."""
+    low, high = stored_bounds(model, name, conn.dialect.name == "sqlite")
+    # Typed bounds: a value typed as its decimal column would scale a bound a second time.
+    kind = BigInteger() if conn.dialect.name == "sqlite" else Numeric()
+    misfit = or_(value < literal(low, kind), value > literal(high, kind))
+    if conn.dialect.name == "sqlite":
+        misfit = or_(misfit, func.typeof(value) == "real")  # a 64-bit overflow turned into a float
+    found = conn.execute(select(model.table.c.id).where(*where, misfit).limit(1)).first()
+    return found is not None
+
+
+def stored_bounds(model: EntityModel, name: str, scaled: bool) -> tuple[Any, Any]:
+    """Return the lowest and highest value a number field stores (SQLite: as the scaled integer it stores)."""
+    definition = model.fields[name]
+    field_type = model.types[name]
+    scale = field_type.scale(definition) if isinstance(field_type, DecimalType) else 0
+    if isinstance(field_type, DecimalType):
+        limit = Decimal(10) ** (17 - scale) - Decimal(1).scaleb(-scale)  # prepare: |value| < 10**(17-scale)
+    else:
+        limit = Decimal(2**63 - 1)
+    low = max(-limit, Decimal(str(definition.get("min")))) if definition.get("min") is not None else -limit
+    high = min(limit, Decimal(str(definition.get("max")))) if definition.get("max") is not None else limit
+    if not scaled:
+        return low, high
+    factor = Decimal(10) ** scale
+    return math.ceil(low * factor), math.floor(high * factor)
 
 
 def field_sql(

@@ -180,3 +180,27 @@ def test_sql_values_equal_the_evaluator(db_url: str) -> None:
             )
             is None
         )
+
+
+def test_a_backfilled_value_that_does_not_fit_its_field_is_reported_not_stored(db_url: str) -> None:
+    world, _, _ = seeded(db_url)
+    huge = {"name": "huge", "type": "currency", "rules": {"formula": "amount * 10000000000000"}}
+    vast = {"name": "vast", "type": "currency", "rules": {"formula": "amount * 100000000000000000"}}
+    capped = {"name": "capped", "type": "integer", "max": 50, "rules": {"formula": "qty * 10"}}
+    # Before: SQLite stored 150 * 10^13 as a float (or a capped value past max) and PostgreSQL failed
+    # the whole job with "numeric field overflow" on every tick; now the set-based UPDATE steps aside
+    # for the batch and the row-by-row path reports each value that does not fit and leaves it empty.
+    world.publish(plain_shop(purchase_fields=[huge, vast, capped]))
+    assert values(world, "purchase", "huge") == [
+        Decimal("100100000000000.00"),
+        None,
+        Decimal("500000000000.00"),
+        Decimal("999900000000000.00"),
+        Decimal("-33300000000000.00"),
+    ]
+    assert values(world, "purchase", "vast") == [None] * 5  # past SQLite's 64-bit integers too
+    assert values(world, "purchase", "capped") == [30, 10, None, None, 30]
+    with world.db.connect() as conn:
+        job = conn.execute(select(rule_backfills).order_by(rule_backfills.c.id.desc())).mappings().first()
+    assert job is not None and job["status"] == "done"
+    assert job["error"] == "purchase 4: capped the computed value must be at most 50"  # the first one
