@@ -24,6 +24,7 @@ from metamodel.records.buckets import BUCKETS, bucket, check_time_zone, fixed_of
 from metamodel.records.measures import SYSTEM_DATES, aggregate_duration, duration_measure, duration_value
 from metamodel.records.measures import Measure as Measure  # re-exported: callers build measures from here
 from metamodel.records.query import Filter, make_filter
+from metamodel.records.tablescan import without_indexes
 from metamodel.systables import user_org_units
 
 MAX_DIMENSIONS = 2
@@ -275,7 +276,15 @@ def build_statement(
     for item in query.sort or [d.key for d in query.dimensions]:
         target = sortable[item.lstrip("-")]
         order.append(target.desc() if item.startswith("-") else target.asc())
-    return statement.order_by(*order).limit(query.limit + 1)
+    statement = statement.order_by(*order).limit(query.limit + 1)
+    if dialect == "sqlite" and not conditions and not statement_joins and _reads_columns(query):
+        # Every record, a measure reading a column: a scan in table order beats index order plus a read per row.
+        statement = without_indexes(statement, table)
+    return statement
+
+
+def _reads_columns(query: AggregateQuery) -> bool:
+    return any(measure.field is not None or measure.since for measure in query.measures)
 
 
 def _order_expression(model: EntityModel, measure: Measure, dialect: str) -> Any:
