@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, send_file
 
 from crm_platform.services import services
@@ -19,7 +17,7 @@ def send_attachment(attachment_id: int, actor: Actor) -> Response:
     # Refused like a missing file: the answer tells nothing about files the reader may not see.
     if not may_read_attachment(svc.runtime(), stored.id, actor) or not path.is_file():
         raise NotFound(f"attachment {attachment_id} does not exist")
-    response: Any = send_file(
+    response: Response = send_file(
         path, mimetype=stored.content_type, as_attachment=True, download_name=stored.filename
     )
     response.headers["X-Content-Type-Options"] = "nosniff"

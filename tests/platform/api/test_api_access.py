@@ -323,7 +323,8 @@ def test_an_attachment_is_read_only_through_a_record_the_reader_may_read(
 def test_a_file_on_a_child_line_is_read_through_its_parent_record(
     stores: dict[str, Any], admin: Api, user: Api, bob: Api
 ) -> None:
-    line = {**CUSTOMER_LINE, "fields": [*CUSTOMER_LINE["fields"], {"name": "scan", "type": "attachment"}]}
+    fields: list[dict[str, Any]] = list(CUSTOMER_LINE["fields"])  # type: ignore[call-overload]
+    line = {**CUSTOMER_LINE, "fields": [*fields, {"name": "scan", "type": "attachment"}]}
     admin.define("entity", "customer_line", line)
     admin.publish("scans on lines")
     rules = [{"entity": "customer", "operation": "read", "scope": "org_unit"}]
