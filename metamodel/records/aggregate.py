@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.errors import BadQuery, Problem
@@ -269,7 +269,11 @@ def build_statement(
     statement = select(*columns).select_from(source).where(*conditions)
     if group_by:
         statement = statement.group_by(*[c.element for c in group_by])
-    sortable = {c.key: c for c in group_by}
+    sortable: dict[str, Any] = {c.key: c for c in group_by}
+    for dimension in query.dimensions:
+        order_of_options = _option_order(model, dimension.field) if not dimension.bucket else None
+        if order_of_options is not None:
+            sortable[dimension.key] = order_of_options
     for measure in query.measures:
         sortable[measure.key] = _order_expression(model, measure, dialect)
     order = []
@@ -281,6 +285,20 @@ def build_statement(
         # Every record, a measure reading a column: a scan in table order beats index order plus a read per row.
         statement = without_indexes(statement, table)
     return statement
+
+
+def _option_order(model: EntityModel, name: str) -> Any:
+    # A select field sorts in the order its options are declared (a funnel: new, following, won, lost),
+    # not by code; values no longer among the options come last.
+    definition = model.fields.get(name)
+    if definition is None or definition.type != "select":
+        return None
+    values = [str(option.get("value")) for option in definition.get("options") or []]
+    if not values:
+        return None
+    return case(
+        {value: index for index, value in enumerate(values)}, value=model.table.c[name], else_=len(values)
+    )
 
 
 def _reads_columns(query: AggregateQuery) -> bool:
