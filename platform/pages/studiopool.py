@@ -121,7 +121,7 @@ def settings(name: str) -> Any:
         services().metadata.put_document("entity", name, doc, username(), base=base)
     except CrmError as exc:
         status = 409 if isinstance(exc, StaleDraft) else 422
-        return _page(name, doc, pool, status, error=refused(exc))
+        return _page(name, doc, pool, status, error=refused(exc), typed=request.form)
     flash(t("studio.pool.saved"))
     return redirect(url_for("studio.pool.settings", name=name))
 

@@ -108,6 +108,11 @@ def rules_home(name: str) -> Any:
         current=name,
         validations=(doc.get("rules") or {}).get("validations") or [],
         formulas=_formula_rows(doc),
+        field_validations=[
+            (f["name"], label_of(f, f["name"]), len((f.get("rules") or {}).get("validations") or []))
+            for f in doc.get("fields") or []
+            if (f.get("rules") or {}).get("validations")
+        ],
         triggers=trigger_rows(doc),
     )
 

@@ -108,7 +108,9 @@ def test_rule_tested_saved_edited_and_removed(boss: FlaskClient, svc: CrmService
     listing = boss.get(FIELD + "?lang=en").text
     assert "Credit &lt;must&gt; not be negative" in listing and "<must>" not in listing
     assert "额度不能为负" in listing
-    assert "1 rules" in boss.get("/studio/entities/customer?lang=en").text
+    assert "Rules: 1" in boss.get("/studio/entities/customer?lang=en").text
+    overview = boss.get("/studio/entities/customer/rules?lang=en").text
+    assert 'href="/studio/entities/customer/fields/credit"' in overview and "Rules: 1" in overview
     stale = boss.post(FIELD + "/validations/0", data=_form(page, condition="credit > -100", op="save"))
     assert stale.status_code == 409 and "saved" in stale.text  # the base was read before the save
     edit = boss.get(FIELD + "/validations/0?lang=en").text
@@ -159,7 +161,7 @@ def test_published_rule_refuses_a_record_in_both_languages(boss: FlaskClient, sv
     page = boss.get(NEW).text
     assert boss.post(NEW, data=_form(page, op="save")).status_code == 302
     review = boss.get("/studio/review?lang=en").text
-    assert "Validations" in review  # the pending change said in words
+    assert "Validations: not set → 1 item(s)" in review, review  # the pending change said in words
     published = boss.post("/studio/publish", data={"csrf_token": csrf_of(review), "comment": "credit rule"})
     assert published.status_code == 302, published.text
     for lang, message in (("en", "Credit &lt;must&gt; not be negative"), ("zh-CN", "额度不能为负")):

@@ -77,7 +77,7 @@ def test_pool_settings_saved_into_the_draft(boss: FlaskClient, svc: CrmServices)
     overview = boss.get("/studio/pool?lang=zh-CN").text
     assert "超过 30 天未跟进退回公海" in overview and "每人最多领取 5 条" in overview
     review = boss.get("/studio/review?lang=en").text
-    assert "Customer" in review and "1 unpublished" in review
+    assert "Lead pool: not set → 5 setting(s)" in review  # the pending change said in words
     page = boss.get(URL).text
     assert boss.post(URL, data=_form(page, enabled="")).status_code == 302
     assert _pool(svc) is None

@@ -104,6 +104,7 @@ def test_pool_settings_configured_tested_published(
     page.fill("#pool-days", "0")
     page.click(".crm-save-pool")
     expect(page.locator("#pool-return_after_days-err")).to_have_text("请输入 1 到 3650 之间的整数")
+    expect(page.locator("#pool-days")).to_have_value("0")  # what she typed stays, to correct
     audit(page, "studio-pool-refused-zh-CN-1366")
     page.goto("/studio/review?lang=en")
     page.click(".crm-publish-now")
