@@ -166,7 +166,9 @@ class RecordReads(RuntimeBase):
         """Return one page of records matching the query (keyset paging when a cursor is given)."""
         model = self.model.entity(entity)
         actor = self._actor(actor)
-        with self.transaction(conn) as c:
+        # In its own transaction the page's SELECT reads the metadata version along (as ``get`` does).
+        own = conn is None
+        with self.transaction(conn, checks_version=own) as c:
             actor = self._resolve(actor, c)
             self._permit(c, model, "read", actor)
             self._guard_fields(c, model, "filter", {f.field for f in query.filters}, actor)
@@ -179,7 +181,9 @@ class RecordReads(RuntimeBase):
             statement = order_and_page(
                 model, self.registry, base_select(model).where(*clauses), query, c.dialect.name
             )
-            rows = c.execute(statement).mappings().all()
+            rows = c.execute(self.versioned(statement) if own else statement).mappings().all()
+            if own:
+                self.verify_version(c, rows[0] if rows else None)
             has_more = len(rows) > query.limit
             rows = rows[: query.limit]
             items = [serialize_row(model, row) for row in rows]
