@@ -116,17 +116,21 @@ class RecordReads(RuntimeBase):
         self, conn: Connection, model: EntityModel, records: list[dict[str, Any]]
     ) -> list[dict[str, str]]:
         titles: list[dict[str, str]] = [{} for _ in records]
+        # One query per linked entity, however many fields link to it (a deal's buyer and its payer).
+        by_target: dict[str, list[str]] = {}
         for definition in model.column_fields():
-            if definition.type != "link":
-                continue
-            ids = {r[definition.name] for r in records if r.get(definition.name) is not None}
+            if definition.type == "link":
+                by_target.setdefault(str(definition.get("target")), []).append(definition.name)
+        for target, names in by_target.items():
+            ids = {r[name] for name in names for r in records if r.get(name) is not None}
             if not ids:
                 continue
-            names = self.titles(str(definition.get("target")), sorted(ids), conn)
+            found_titles = self.titles(target, sorted(ids), conn)
             for record, found in zip(records, titles, strict=True):
-                value = record.get(definition.name)
-                if value is not None:
-                    found[definition.name] = names.get(value, f"#{value}")
+                for name in names:
+                    value = record.get(name)
+                    if value is not None:
+                        found[name] = found_titles.get(value, f"#{value}")
         return titles
 
     def titles(
