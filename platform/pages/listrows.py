@@ -123,7 +123,7 @@ def list_rows(
         for p, seen in zip(painters, drawn, strict=True):
             value = record.get(p.name)
             title = str(titles.get(p.name, ""))
-            key = (type(value), value, title)
+            key: tuple[Any, ...] | None = (type(value), value, title)
             try:
                 cell = seen.get(key)
             except TypeError:  # a list value (several options): drawn each time
