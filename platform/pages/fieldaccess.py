@@ -23,13 +23,15 @@ def signed_in_reader() -> Actor:
     What a page shows her (masks, the sidebar, which buttons) is judged on these grants; every record
     operation still reads her grants again in its own transaction, which is what enforces access.
     """
-    reader = g.get(_READER)
-    if reader is None:
-        runtime = services().runtime()
-        with runtime.engine.connect() as conn:
-            reader = runtime.resolve(current_user.actor(), conn)
-        setattr(g, _READER, reader)
-    return reader  # type: ignore[no-any-return]
+    actor = current_user.actor()
+    held = g.get(_READER)
+    if held is not None and held.user_id == actor.user_id:  # the same user (not one who signed in since)
+        return held  # type: ignore[no-any-return]
+    runtime = services().runtime()
+    with runtime.engine.connect() as conn:
+        reader: Actor = runtime.resolve(actor, conn)
+    setattr(g, _READER, reader)
+    return reader
 
 
 def reader_access() -> Callable[[EntityModel], Mapping[str, FieldAccess]]:
