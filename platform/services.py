@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
 from metamodel.attachments import AttachmentStore
 from metamodel.fieldtypes.base import FieldTypeRegistry
+from metamodel.model import SiteModel
 from metamodel.records.hooks import RecordHooks
 from metamodel.records.runtime import RecordRuntime, utcnow
 from metamodel.versions import MetadataService
@@ -20,6 +21,7 @@ from rule_engine.engine import RuleEngine
 
 # Set on a request that runs again after a metadata change: it reads the active version afresh.
 FRESH_MODEL = "crm_fresh_model"
+_SITE_MODEL = "crm_site_model"
 
 
 @dataclass
@@ -67,3 +69,21 @@ def services() -> CrmServices:
     """Return the services of the current app."""
     found: CrmServices = current_app.extensions["crm"]
     return found
+
+
+def site_model() -> SiteModel:
+    """Return the active metadata with the site's time zone, read once per request (each call outside one).
+
+    A page asks for it from many places (the entity, the reader's zone, the sidebar, the bulk bar's
+    transitions); one read per request keeps them on one version. A request run again after a metadata
+    change (``FRESH_MODEL``) reads it afresh.
+    """
+    if not has_request_context():
+        return services().metadata.model()
+    fresh = bool(g.get(FRESH_MODEL))
+    held = g.get(_SITE_MODEL)
+    if held is not None and held[0] == fresh:
+        return held[1]  # type: ignore[no-any-return]
+    model = services().metadata.model()
+    setattr(g, _SITE_MODEL, (fresh, model))
+    return model

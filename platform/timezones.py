@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import Engine, update
 
 from crm_platform.auditing import current_origin
-from crm_platform.services import services
+from crm_platform.services import services, site_model
 from form_renderer.formdata import FormReader
 from form_renderer.presentation.moments import babel_locale
 from metamodel.audit.log import write_for_actor
@@ -46,7 +46,7 @@ def site_zone() -> ZoneInfo:
         cached = g.get("crm_site_zone")
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-    zone = services().metadata.model().time_zone
+    zone = site_model().time_zone
     if has_request_context():
         g.crm_site_zone = zone
     return zone

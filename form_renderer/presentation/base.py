@@ -22,6 +22,15 @@ from metamodel.definitions import FieldDef
 EMPTY = Markup('<span class="crm-empty text-secondary">—</span>')
 
 
+def html(template: str, *values: Any) -> Markup:
+    """Return ``template`` (trusted markup with ``{}`` holes) filled with ``values``, each escaped.
+
+    The same as ``Markup(template).format(*values)`` without ``string.Formatter`` walking the template in
+    Python: several times faster, and a list page fills hundreds of cells.
+    """
+    return Markup(template.format(*[escape(value) for value in values]))
+
+
 def _no_url(*_: Any) -> str:
     return "#"
 
@@ -145,7 +154,7 @@ class PresentationRegistry:
         if value is None or value == "" or value == []:
             return EMPTY
         if shown.masked:
-            return Markup('<span class="masked crm-masked font-monospace">{}</span>').format(value)
+            return html('<span class="masked crm-masked font-monospace">{}</span>', value)
         presentation = self.of(shown.field.type)
         return presentation.cell(shown, ctx) if cell else presentation.display(shown, ctx)
 
@@ -164,5 +173,6 @@ __all__ = [
     "Presentation",
     "PresentationRegistry",
     "Shown",
+    "html",
     "register_all",
 ]

@@ -12,7 +12,7 @@ from babel import Locale
 from babel.numbers import get_currency_symbol
 from markupsafe import Markup, escape
 
-from form_renderer.presentation.base import DisplayContext, FilterWidget, Presentation, Shown
+from form_renderer.presentation.base import DisplayContext, FilterWidget, Presentation, Shown, html
 from form_renderer.presentation.moments import DateTimePresentation, babel_locale
 from metamodel.definitions import FieldDef
 
@@ -62,9 +62,11 @@ def badge(label: str, colour: str | None) -> Markup:
         tone = colour
     else:
         tone = "var(--tblr-secondary)"
-    return Markup(
-        '<span class="badge crm-badge" style="--crm-badge: {}"><span class="crm-dot"></span>{}</span>'
-    ).format(tone, label)
+    return html(
+        '<span class="badge crm-badge" style="--crm-badge: {}"><span class="crm-dot"></span>{}</span>',
+        tone,
+        label,
+    )
 
 
 class TextPresentation(Presentation):
@@ -81,12 +83,12 @@ class LongTextPresentation(Presentation):
     widgets: ClassVar[tuple[str, ...]] = ("textarea", "text")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
-        return Markup('<span class="crm-multiline">{}</span>').format(shown.value)
+        return html('<span class="crm-multiline">{}</span>', shown.value)
 
     def cell(self, shown: Shown, ctx: DisplayContext) -> Markup:
         text = str(shown.value)
         short = text if len(text) <= 80 else text[:79] + "…"
-        return Markup('<span title="{}">{}</span>').format(text, short.replace("\n", " "))
+        return html('<span title="{}">{}</span>', text, short.replace("\n", " "))
 
 
 class _NumberPresentation(Presentation):
@@ -157,14 +159,16 @@ class BooleanPresentation(Presentation):
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         word = self.text(shown, ctx)
         if shown.value:
-            return Markup(
+            return html(
                 '<span class="crm-bool crm-yes text-success" title="{0}">'
-                '<i class="ti ti-circle-check" aria-hidden="true"></i><span class="visually-hidden">{0}</span></span>'
-            ).format(word)
-        return Markup(
+                '<i class="ti ti-circle-check" aria-hidden="true"></i><span class="visually-hidden">{0}</span></span>',
+                word,
+            )
+        return html(
             '<span class="crm-bool crm-no text-secondary" title="{0}">'
-            '<i class="ti ti-circle-x" aria-hidden="true"></i><span class="visually-hidden">{0}</span></span>'
-        ).format(word)
+            '<i class="ti ti-circle-x" aria-hidden="true"></i><span class="visually-hidden">{0}</span></span>',
+            word,
+        )
 
     def filter_widget(self, definition: FieldDef, locale: str) -> FilterWidget:
         return FilterWidget("select", (("true", "✓"), ("false", "✗")))
@@ -232,8 +236,8 @@ class EmailPresentation(TextPresentation):
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         if "*" in str(shown.value):  # a mask (a pool contact, a field rule): nothing to write to
-            return Markup('<span class="masked crm-masked">{}</span>').format(shown.value)
-        return Markup('<a href="mailto:{0}">{0}</a>').format(shown.value)
+            return html('<span class="masked crm-masked">{}</span>', shown.value)
+        return html('<a href="mailto:{0}">{0}</a>', shown.value)
 
 
 class PhonePresentation(TextPresentation):
@@ -244,9 +248,9 @@ class PhonePresentation(TextPresentation):
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         if "*" in str(shown.value):  # a mask (a pool contact, a field rule): nothing to call
-            return Markup('<span class="masked crm-masked">{}</span>').format(shown.value)
+            return html('<span class="masked crm-masked">{}</span>', shown.value)
         number = re.sub(r"[^0-9+]", "", str(shown.value))
-        return Markup('<a href="tel:{}">{}</a>').format(number, shown.value)
+        return html('<a href="tel:{}">{}</a>', number, shown.value)
 
 
 class UrlPresentation(TextPresentation):
@@ -259,7 +263,7 @@ class UrlPresentation(TextPresentation):
         text = str(shown.value)
         if not text.lower().startswith(("http://", "https://")):
             return escape(text)
-        return Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>').format(text)
+        return html('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>', text)
 
 
 class LinkPresentation(Presentation):
@@ -273,7 +277,7 @@ class LinkPresentation(Presentation):
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         href = ctx.record_url(str(shown.field.get("target")), shown.value)
-        return Markup('<a href="{}">{}</a>').format(href, self.text(shown, ctx))
+        return html('<a href="{}">{}</a>', href, self.text(shown, ctx))
 
     def filter_widget(self, definition: FieldDef, locale: str) -> FilterWidget:
         return FilterWidget("link", (("target", str(definition.get("target"))),))
@@ -307,11 +311,11 @@ class JsonPresentation(Presentation):
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
         pretty = json.dumps(shown.value, ensure_ascii=False, indent=2)
-        return Markup('<pre class="crm-json mb-0">{}</pre>').format(pretty)
+        return html('<pre class="crm-json mb-0">{}</pre>', pretty)
 
     def cell(self, shown: Shown, ctx: DisplayContext) -> Markup:
         text = self.text(shown, ctx)
-        return Markup('<code title="{}">{}</code>').format(text, text[:60])
+        return html('<code title="{}">{}</code>', text, text[:60])
 
     def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:
         return None  # not a value one types into a cell
@@ -328,8 +332,11 @@ class AttachmentPresentation(Presentation):
         return str(shown.extra.get("filename") or ctx.text("form.current_file") + f" #{shown.value}")
 
     def display(self, shown: Shown, ctx: DisplayContext) -> Markup:
-        return Markup('<a href="{}"><i class="{}" aria-hidden="true"></i> {}</a>').format(
-            ctx.file_url(shown.value), self.icon, self.text(shown, ctx)
+        return html(
+            '<a href="{}"><i class="{}" aria-hidden="true"></i> {}</a>',
+            ctx.file_url(shown.value),
+            self.icon,
+            self.text(shown, ctx),
         )
 
     def inline_widget(self, definition: FieldDef, locale: str) -> FilterWidget | None:

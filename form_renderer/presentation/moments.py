@@ -16,7 +16,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from markupsafe import Markup, escape
 
-from form_renderer.presentation.base import DisplayContext, FilterWidget, Presentation, Shown
+from form_renderer.presentation.base import DisplayContext, FilterWidget, Presentation, Shown, html
 from metamodel.definitions import FieldDef
 
 
@@ -138,7 +138,8 @@ class DateTimePresentation(Presentation):
         moment = as_moment(shown.value)
         if moment is None:
             return escape(str(shown.value))
-        return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        return html(
+            '<time datetime="{}" title="{}">{}</time>',
             _utc(moment),
             f"{plain_text(moment, ctx.zone)} {zone_name(ctx.zone)}",
             long_text(moment, ctx.locale, ctx.zone),
@@ -148,7 +149,8 @@ class DateTimePresentation(Presentation):
         moment = as_moment(shown.value)
         if moment is None:
             return escape(str(shown.value))
-        return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        return html(
+            '<time datetime="{}" title="{}">{}</time>',
             _utc(moment),
             f"{long_text(moment, ctx.locale, ctx.zone)} {zone_name(ctx.zone)}",
             short_text(moment, ctx.locale, ctx.zone),

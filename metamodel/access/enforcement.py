@@ -147,12 +147,19 @@ def install_access_control(hooks: RecordHooks, control: AccessControl | None = N
 def require(conn: Connection, actor: Actor, entity: str, operation: str) -> Actor:
     """Refuse ``operation`` (e.g. export, import, transition, configure) unless a role allows it; returns the resolved actor."""
     actor = resolve_actor(actor, conn)
-    grants: Any = actor.grants
-    if bypasses(actor) or not grants.enforced:
-        return actor
-    if not grants.scopes(entity, operation):
+    if not permits(actor, entity, operation):
         raise AccessDenied(entity, operation)
     return actor
+
+
+def permits(actor: Actor, entity: str, operation: str) -> bool:
+    """Whether a resolved actor's roles allow ``operation`` on ``entity`` (``require`` without reading)."""
+    grants: Any = actor.grants
+    if bypasses(actor):
+        return True
+    if not isinstance(grants, Grants):
+        return False  # not resolved: allow nothing rather than everything
+    return not grants.enforced or bool(grants.scopes(entity, operation))
 
 
 def permitted_ids(
@@ -175,14 +182,23 @@ def require_configure(conn: Connection, actor: Actor) -> Actor:
     if bypasses(actor):
         return actor
     actor = resolve_actor(actor, conn)
-    grants: Any = actor.grants
-    if not grants.enforced or not grants.permissions.get((ANY_ENTITY, "configure")):
+    if not configures(actor):
         raise AccessDenied(
             ANY_ENTITY,
             "configure",
             "you may not change the metadata: it needs an administrator or a role allowed to configure every entity ('*')",
         )
     return actor
+
+
+def configures(actor: Actor) -> bool:
+    """Whether a resolved actor may change the metadata (``require_configure`` without reading)."""
+    if bypasses(actor):
+        return True
+    grants: Any = actor.grants
+    if not isinstance(grants, Grants):
+        return False
+    return bool(grants.enforced and grants.permissions.get((ANY_ENTITY, "configure")))
 
 
 def _now(actor: Actor) -> dt.datetime:

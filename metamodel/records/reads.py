@@ -116,17 +116,21 @@ class RecordReads(RuntimeBase):
         self, conn: Connection, model: EntityModel, records: list[dict[str, Any]]
     ) -> list[dict[str, str]]:
         titles: list[dict[str, str]] = [{} for _ in records]
+        # One query per linked entity, however many fields link to it (a deal's buyer and its payer).
+        by_target: dict[str, list[str]] = {}
         for definition in model.column_fields():
-            if definition.type != "link":
-                continue
-            ids = {r[definition.name] for r in records if r.get(definition.name) is not None}
+            if definition.type == "link":
+                by_target.setdefault(str(definition.get("target")), []).append(definition.name)
+        for target, names in by_target.items():
+            ids = {r[name] for name in names for r in records if r.get(name) is not None}
             if not ids:
                 continue
-            names = self.titles(str(definition.get("target")), sorted(ids), conn)
+            found_titles = self.titles(target, sorted(ids), conn)
             for record, found in zip(records, titles, strict=True):
-                value = record.get(definition.name)
-                if value is not None:
-                    found[definition.name] = names.get(value, f"#{value}")
+                for name in names:
+                    value = record.get(name)
+                    if value is not None:
+                        found[name] = found_titles.get(value, f"#{value}")
         return titles
 
     def titles(
@@ -166,7 +170,9 @@ class RecordReads(RuntimeBase):
         """Return one page of records matching the query (keyset paging when a cursor is given)."""
         model = self.model.entity(entity)
         actor = self._actor(actor)
-        with self.transaction(conn) as c:
+        # In its own transaction the page's SELECT reads the metadata version along (as ``get`` does).
+        own = conn is None
+        with self.transaction(conn, checks_version=own) as c:
             actor = self._resolve(actor, c)
             self._permit(c, model, "read", actor)
             self._guard_fields(c, model, "filter", {f.field for f in query.filters}, actor)
@@ -179,7 +185,9 @@ class RecordReads(RuntimeBase):
             statement = order_and_page(
                 model, self.registry, base_select(model).where(*clauses), query, c.dialect.name
             )
-            rows = c.execute(statement).mappings().all()
+            rows = c.execute(self.versioned(statement) if own else statement).mappings().all()
+            if own:
+                self.verify_version(c, rows[0] if rows else None)
             has_more = len(rows) > query.limit
             rows = rows[: query.limit]
             items = [serialize_row(model, row) for row in rows]

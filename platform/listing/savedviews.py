@@ -75,7 +75,6 @@ def _user_roles(engine: Engine, user_id: int) -> set[str]:
 
 def views_for(engine: Engine, user_id: int, entity: str) -> list[SavedView]:
     """Return the views of ``entity`` the user sees: her own, then those shared to one of her roles."""
-    mine = _user_roles(engine, user_id)
     with engine.connect() as conn:
         rows = conn.execute(
             select(saved_views)
@@ -84,8 +83,11 @@ def views_for(engine: Engine, user_id: int, entity: str) -> list[SavedView]:
         ).all()
     views = [_row(r) for r in rows]
     own = [v for v in views if v.owner_id == user_id]
-    shared = [v for v in views if v.owner_id != user_id and mine.intersection(v.shared_roles)]
-    return own + shared
+    others = [v for v in views if v.owner_id != user_id and v.shared_roles]
+    if not others:
+        return own  # her roles matter only when someone shared a view (most lists: one query, not two)
+    mine = _user_roles(engine, user_id)
+    return own + [v for v in others if mine.intersection(v.shared_roles)]
 
 
 def visible_view(engine: Engine, user_id: int, entity: str, view_id: int) -> SavedView | None:

@@ -59,9 +59,7 @@ def sources() -> list[tuple[str, list[tuple[str, str]]]]:
     reports = [(f"report:{d['name']}", report_label(d)) for d in visible_reports(runtime)]
     views = []
     uid = int(actor().user_id or 0)
-    with services().engine.connect() as conn:
-        models = readable_entities(conn)
-    for model in models:
+    for model in readable_entities():
         for view in views_for(services().engine, uid, model.name):
             views.append(
                 (f"view:{model.name}:{view.name}", f"{model.entity.label(current_locale())} · {view.name}")

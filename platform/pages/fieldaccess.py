@@ -5,19 +5,38 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flask import g
 from flask_login import current_user
 
 from crm_platform.services import services
 from metamodel.access.fields import FieldAccess
 from metamodel.access.fieldsecurity import FieldSecurity
 from metamodel.model import EntityModel
+from metamodel.records.hooks import Actor
+
+_READER = "crm_reader"
+
+
+def signed_in_reader() -> Actor:
+    """Return the signed-in user as the runtime's actor with her grants attached, read once per request.
+
+    What a page shows her (masks, the sidebar, which buttons) is judged on these grants; every record
+    operation still reads her grants again in its own transaction, which is what enforces access.
+    """
+    actor = current_user.actor()
+    held = g.get(_READER)
+    if held is not None and held.user_id == actor.user_id:  # the same user (not one who signed in since)
+        return held  # type: ignore[no-any-return]
+    runtime = services().runtime()
+    with runtime.engine.connect() as conn:
+        reader: Actor = runtime.resolve(actor, conn)
+    setattr(g, _READER, reader)
+    return reader
 
 
 def reader_access() -> Callable[[EntityModel], Mapping[str, FieldAccess]]:
     """Return a look-up of the current user's restricted fields per entity (her grants read once)."""
-    runtime = services().runtime()
-    with runtime.engine.connect() as conn:
-        reader = runtime.resolve(current_user.actor(), conn)
+    reader = signed_in_reader()
     security = FieldSecurity()
     return lambda model: security.rules(reader, model)
 

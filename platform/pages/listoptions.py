@@ -6,14 +6,14 @@ from sqlalchemy import select
 
 from crm_platform.i18n import current_locale
 from crm_platform.pages.workflowpanel import workflow_service as _workflow_service
-from crm_platform.services import services
+from crm_platform.services import services, site_model
 from metamodel.systables import users
 from rule_engine.workflow import workflow_for
 
 
 def transitions_of(entity: str) -> list[tuple[str, str]]:
     """Return (name, label) of the entity's workflow transitions, for the bulk bar."""
-    spec = workflow_for(services().metadata.model(), entity)
+    spec = workflow_for(site_model(), entity)
     if spec is None or _workflow_service() is None:
         return []
     locale = current_locale()

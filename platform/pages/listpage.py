@@ -14,11 +14,12 @@ from crm_platform.listing.savedviews import SavedView, views_for
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.helpers import display_context, field_text
 from crm_platform.pages.listoptions import assignees, transitions_of
+from crm_platform.pages.listrows import list_rows
 from crm_platform.pages.views import OPERATOR_NAMES, _entity, _may, bp
 from crm_platform.problemwords import worded
 from crm_platform.services import services
 from crm_platform.timezones import local_list_args
-from form_renderer.listview import cell, choosable_columns, filter_controls, list_columns
+from form_renderer.listview import choosable_columns, filter_controls, list_columns
 from metamodel.access import AccessDenied
 from metamodel.errors import BadQuery
 from metamodel.model import EntityModel
@@ -89,22 +90,7 @@ def record_list(entity: str) -> Any:
     restricted = reader_access()(model)
     presentations = svc.presentations
     columns = page_columns(model, restricted)
-    ctx = display_context()
-    rows = []
-    for record in page.items if page else []:
-        cells = [cell(presentations, model.fields[c.name], record, ctx, restricted) for c in columns]
-        pooled = bool(model.entity.doc.get("pool")) and record.get("owner_id") is None
-        raw = {c.name: record.get(c.name) for c in columns if c.editor is not None}
-        rows.append(
-            {
-                "id": record["id"],
-                "number": record.get("record_no"),
-                "cells": cells,
-                "pooled": pooled,
-                "version": record.get("lock_version"),
-                "raw": raw,
-            }
-        )
+    rows = list_rows(model, columns, page.items if page else [], restricted, presentations, display_context())
     views = views_for(svc.engine, int(current_user.id), entity)
     every = [f.name for f in model.column_fields()]
     return render_template(

@@ -7,18 +7,18 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import g
 from flask_login import current_user
-from sqlalchemy import Connection
 
 from crm_platform.i18n import current_locale, t
-from crm_platform.services import services
+from crm_platform.pages.fieldaccess import signed_in_reader
+from crm_platform.services import services, site_model
 from industry_templates.store import installed_packs
-from metamodel.access import AccessDenied
-from metamodel.access.enforcement import require_configure
-from metamodel.access.grants import Grants, bypasses, resolve_actor
-from metamodel.model import EntityModel
+from metamodel.access.enforcement import configures
+from metamodel.access.grants import Grants, bypasses
+from metamodel.model import EntityModel, SiteModel
 
 DEFAULT_ICON = "database"
 # Metadata icons follow the common Feather/Lucide names; Tabler spells a few differently.
@@ -73,24 +73,44 @@ def may_read(grants: Any, entity: str) -> bool:
     return bool(grants.scopes(entity, "read") or grants.scopes(entity, "claim"))
 
 
-def readable_entities(conn: Connection) -> list[EntityModel]:
+def readable_entities() -> list[EntityModel]:
     """Return the top-level entities the signed-in user may open, in metadata order."""
-    site = services().metadata.model()
-    actor = current_user.actor()
-    if not bypasses(actor):
-        actor = resolve_actor(actor, conn)
+    actor = signed_in_reader()
     grants = None if bypasses(actor) else actor.grants
-    return [m for m in site.entities.values() if not m.entity.is_child and may_read(grants, m.name)]
+    return [m for m in site_model().entities.values() if not m.entity.is_child and may_read(grants, m.name)]
 
 
-def _groups(conn: Connection, models: list[EntityModel], locale: str) -> list[NavGroup]:
+@dataclass(frozen=True)
+class _Pack:
+    """What the sidebar needs of an installed pack: its name, labels and entities."""
+
+    name: str
+    labels: dict[str, str]
+    entities: tuple[str, ...]
+
+
+# Installed packs change only with a publish (install, upgrade and uninstall publish in the same
+# transaction), so they are read once per compiled metadata version, not on every page.
+_PACKS: WeakKeyDictionary[SiteModel, list[_Pack]] = WeakKeyDictionary()
+
+
+def _installed(site: SiteModel) -> list[_Pack]:
+    found = _PACKS.get(site)
+    if found is None:
+        with services().engine.connect() as conn:
+            rows = sorted(installed_packs(conn).items())
+        found = [_Pack(name, dict(p.manifest.get("label") or {}), tuple(p.entities())) for name, p in rows]
+        _PACKS[site] = found
+    return found
+
+
+def _groups(models: list[EntityModel], locale: str) -> list[NavGroup]:
     owner: dict[str, NavGroup] = {}
     groups: list[NavGroup] = []
-    for name, pack in sorted(installed_packs(conn).items()):
-        labels = pack.manifest.get("label") or {}
-        group = NavGroup(name, str(labels.get(locale) or labels.get("en") or name))
+    for pack in _installed(site_model()):
+        group = NavGroup(pack.name, str(pack.labels.get(locale) or pack.labels.get("en") or pack.name))
         groups.append(group)
-        for entity in pack.entities():
+        for entity in pack.entities:
             owner.setdefault(entity, group)
     own = NavGroup("", t("nav.general"))
     for model in models:
@@ -106,8 +126,7 @@ def navigation() -> list[NavGroup]:
         return list(cached)
     if not getattr(current_user, "is_authenticated", False):
         return []
-    with services().engine.connect() as conn:
-        groups = _groups(conn, readable_entities(conn), current_locale())
+    groups = _groups(readable_entities(), current_locale())
     g.crm_nav = groups
     return groups
 
@@ -118,16 +137,7 @@ def may_configure() -> bool:
         return False
     if current_user.is_admin:
         return True
-    cached = g.get("crm_may_configure")
-    if cached is None:
-        with services().engine.connect() as conn:
-            try:
-                require_configure(conn, current_user.actor())
-                cached = True
-            except AccessDenied:
-                cached = False
-        g.crm_may_configure = cached
-    return bool(cached)
+    return configures(signed_in_reader())
 
 
 def entity_group(entity: str) -> NavGroup | None:

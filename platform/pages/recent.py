@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from crm_platform.pages.finder import Hit, record_title
 from crm_platform.pages.nav import navigation
-from crm_platform.services import services
+from crm_platform.services import services, site_model
 from metamodel.errors import CrmError
 
 KEY = "crm_recent"
@@ -28,7 +28,7 @@ def recent_records() -> list[Hit]:
     if not pairs or not getattr(current_user, "is_authenticated", False):
         return []
     readable = {e.name for group in navigation() for e in group.entities}
-    site = services().metadata.model()
+    site = site_model()
     runtime = services().runtime()
     actor = current_user.actor()
     found = []

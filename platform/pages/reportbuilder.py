@@ -40,8 +40,7 @@ bp = Blueprint("report_builder", __name__)
 
 
 def _entities() -> list[tuple[str, str]]:
-    with services().engine.connect() as conn:
-        return [(m.name, m.entity.label(current_locale())) for m in readable_entities(conn)]
+    return [(m.name, m.entity.label(current_locale())) for m in readable_entities()]
 
 
 def _page(entity: str, values: dict[str, str], built: Built | None = None, status: int = 200) -> Any:
