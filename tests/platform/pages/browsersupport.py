@@ -197,9 +197,10 @@ def tour(page: Page, path: str, name: str, *, status: int = 200, watch: Watch | 
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
 
-def drag(page: Page, source: str, target: str, *, landed: str) -> None:
+def drag(page: Page, source: str, target: str, *, landed: str, at: float = 0.5) -> None:
     """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer); release once the
-    dragged item sits where `landed` finds it (under load SortableJS may still be catching up)."""
+    dragged item sits where `landed` finds it (under load SortableJS may still be catching up). `at` is
+    the height on the target, from its top, where the pointer rests."""
     # Mouse coordinates are the viewport's: bring the item on screen first (a long page may hide it).
     page.locator(source).scroll_into_view_if_needed()
     start = page.locator(source).bounding_box()
@@ -210,7 +211,7 @@ def drag(page: Page, source: str, target: str, *, landed: str) -> None:
     page.mouse.move(start["x"] + 20, start["y"] + 20, steps=5)
     # Where the target is once the drag has begun (a page may open drop zones when it starts).
     end = page.locator(target).bounding_box() or end
-    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
+    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] * at
     page.mouse.move(x, y, steps=20)
     # Hover a moment over the target chip, as a hand does, so SortableJS settles there.
     for dy in (-3, 3, 0, -3, 3, 0, -3, 3, 0, -3, 3, 0):

@@ -67,7 +67,10 @@ def test_drag_a_store_to_another_region_relabel_and_add(
         page,
         f"{store_1} > .crm-unit-row",
         f".crm-unit[data-unit='{ids['store_2']}'] > .crm-unit-row",
-        landed=f"{west} {store_1}",
+        # A sibling of Store 2, not a child: the row's upper part keeps clear of Store 2's empty child list
+        # (once, under heavy load, the card landed in it and Store 2 became the parent).
+        landed=f"{west} > .crm-unit-list > {store_1}",
+        at=0.25,
     )
     expect(page.locator(".crm-toasts")).to_contain_text("Unit Store 1 moved.")
     assert _parent(svc, "store_1") == "west"
