@@ -53,7 +53,7 @@ def create_job(
 
 
 def _cells(line: list[str]) -> dict[str, str]:
-    return {str(i): cell.strip() for i, cell in enumerate(line) if cell.strip()}
+    return {str(i): text for i, cell in enumerate(line) if (text := cell.strip())}
 
 
 def job_row(conn: Connection, job_id: int, *, lock: bool = False) -> dict[str, Any]:
