@@ -53,7 +53,9 @@ def write_entry(
     """Append one entry in the caller's transaction and return its id."""
     # Entries a batch deferred go first, so ids keep the order of events.
     flush_deferred(conn)
-    result = conn.execute(_INSERT, _row(action, actor_id, actor_name, origin, at, entity, record_id, summary, changes))
+    result = conn.execute(
+        _INSERT, _row(action, actor_id, actor_name, origin, at, entity, record_id, summary, changes)
+    )
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -141,7 +143,17 @@ def log_record_change(
     changes: Any,
 ) -> None:
     """Append a record change's entry; an optimistic batch (an import) inserts its entries together at its end."""
-    row = _row(action, actor.user_id, actor.username, actor.origin or origin, actor.now, entity, record_id, summary, changes)
+    row = _row(
+        action,
+        actor.user_id,
+        actor.username,
+        actor.origin or origin,
+        actor.now,
+        entity,
+        record_id,
+        summary,
+        changes,
+    )
     defer_insert(conn, _INSERT, row)
 
 

@@ -92,7 +92,6 @@ class Converter:
             return text
         return self.registry.of(f).from_form(f, [text])
 
-
     def _option(self, f: FieldDef, text: str) -> str:
         # An option is given by its value or by its label in any language, case and spaces ignored;
         # the names are read from the field once per batch, not per cell.

@@ -117,7 +117,9 @@ class UnitWriter:
         found: dict[int, int] = {}
         ids = sorted(written)
         for start in range(0, len(ids), 500):
-            statement = select(table.c.id, table.c.lock_version).where(table.c.id.in_(ids[start : start + 500]))
+            statement = select(table.c.id, table.c.lock_version).where(
+                table.c.id.in_(ids[start : start + 500])
+            )
             found.update((int(i), int(v)) for i, v in self.conn.execute(statement))
         for outcome in done:
             if outcome.record_id is not None:

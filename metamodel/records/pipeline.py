@@ -43,7 +43,9 @@ class SaveRequest:
     operation: str = "update"  # the permission checked: create, update, claim, release
     replace: bool = False  # fields left out become empty (PUT), except those the actor may not write
     prepared: dict[str, Any] | None = None  # values already typed (owner changes): no guards, no prepare
-    read_back: bool = True  # False: return only the id (a batch reads what it needs for all its records at once)
+    read_back: bool = (
+        True  # False: return only the id (a batch reads what it needs for all its records at once)
+    )
 
 
 @dataclass
