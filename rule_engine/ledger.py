@@ -90,7 +90,9 @@ def claim(
     statement = _CLAIMS.get(conn.dialect.name)
     if statement is None:
         # Built once per dialect: an import claims a firing per record, no statement built per claim.
-        statement = _CLAIMS[conn.dialect.name] = _insert_ignoring_conflict(conn.dialect.name).returning(firings.c.id)
+        statement = _CLAIMS[conn.dialect.name] = _insert_ignoring_conflict(conn.dialect.name).returning(
+            firings.c.id
+        )
     key_row = conn.execute(statement, values).first()
     return int(key_row[0]) if key_row else None
 

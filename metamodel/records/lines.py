@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, true
@@ -56,7 +56,7 @@ class RecordLines(RecordReads):
         return kept
 
     def prime_links(
-        self, conn: Connection, entity: str, payloads: builtins.list[Mapping[str, Any]], actor: Actor
+        self, conn: Connection, entity: str, payloads: Sequence[Mapping[str, Any]], actor: Actor
     ) -> None:
         """Check the link targets of a batch's payloads in one query per link field (a batch's cache; see links.py)."""
         model = self.model.entity(entity)
