@@ -77,13 +77,19 @@ class ImportWorker:
             try:
                 run_check(self.svc.runtime, claimed, self.name, self._progress(claimed))
             except CrmError as exc:  # e.g. the user lost the import permission: the page shows why
-                with write_transaction(self.svc.engine) as conn:
-                    fail_check(conn, claimed, self.name, exc.message)
+                self._fail_check(claimed, exc.message)
+            except Exception:  # the user may plan again at once instead of waiting out the lease
+                log.exception("import %s: the dry run failed", claimed)
+                self._fail_check(claimed, "the dry run failed; see the server log")
             finally:
                 with _LIVE_LOCK:
                     _LIVE.pop(claimed, None)
             ran += 1
         return ran
+
+    def _fail_check(self, job_id: int, message: str) -> None:
+        with write_transaction(self.svc.engine) as conn:
+            fail_check(conn, job_id, self.name, message)
 
     def _progress(self, job_id: int) -> Callable[[int], None]:
         started = self.svc.clock()

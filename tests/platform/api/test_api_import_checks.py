@@ -100,3 +100,23 @@ def test_a_check_of_an_older_plan_drops_its_outcome(admin: Api, api_svc: CrmServ
     state = admin.ok("GET", f"/records/customer/imports/{job}")
     assert state["status"] == "checked" and state["options"]["mode"] == "upsert"
     assert state["report"]["counts"]["created"] == 2
+
+
+def test_a_dry_run_that_breaks_goes_back_to_the_mapping_at_once(
+    admin: Api, api_svc: CrmServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that raises is ended (draft, with a message the page shows), not left to its lease."""
+    job, options, _ = queued_check(admin)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(checks, "check_units", broken)
+    assert ImportWorker(api_svc).run_pending() == 1
+    state = admin.ok("GET", f"/records/customer/imports/{job}")
+    assert state["status"] == "draft" and state["message"] == "the dry run failed; see the server log"
+    monkeypatch.undo()
+    monkeypatch.setattr(checks, "INLINE_UNITS", 3)
+    admin.ok("POST", f"/records/customer/imports/{job}/dry-run", options, status=202)  # planned again at once
+    assert ImportWorker(api_svc).run_pending() == 1
+    assert admin.ok("GET", f"/records/customer/imports/{job}")["status"] == "checked"
