@@ -9,6 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from crm_platform.problemwords import worded, worded_details
 from metamodel.crypto.keyring import KeyringError
 from metamodel.errors import CrmError
 
@@ -33,6 +34,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CrmError)
     def _crm_error(exc: CrmError) -> Any:
         body = exc.as_dict()
+        body["message"] = worded(str(body["message"]))
+        if "details" in body:
+            body["details"] = worded_details(body["details"])
         return error_response(exc.status, body.pop("code"), body.pop("message"), **body)
 
     @app.errorhandler(CSRFError)

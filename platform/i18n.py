@@ -53,7 +53,11 @@ def _match(value: str | None) -> str | None:
 
 def t(key: str, **values: Any) -> str:
     """Translate ``key`` into the request's locale, filling ``{name}`` placeholders."""
-    locale = current_locale()
+    return t_in(current_locale(), key, **values)
+
+
+def t_in(locale: str, key: str, **values: Any) -> str:
+    """Translate ``key`` into ``locale``, filling ``{name}`` placeholders."""
     text = catalog(locale).get(key) or catalog(DEFAULT_LOCALE).get(key) or key
     return text.format(**values) if values else text
 

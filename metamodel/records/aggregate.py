@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.errors import BadQuery, Problem
@@ -24,6 +24,7 @@ from metamodel.records.buckets import BUCKETS, bucket, check_time_zone, fixed_of
 from metamodel.records.measures import SYSTEM_DATES, aggregate_duration, duration_measure, duration_value
 from metamodel.records.measures import Measure as Measure  # re-exported: callers build measures from here
 from metamodel.records.query import Filter, make_filter
+from metamodel.records.tablescan import without_indexes
 from metamodel.systables import user_org_units
 
 MAX_DIMENSIONS = 2
@@ -268,14 +269,40 @@ def build_statement(
     statement = select(*columns).select_from(source).where(*conditions)
     if group_by:
         statement = statement.group_by(*[c.element for c in group_by])
-    sortable = {c.key: c for c in group_by}
+    sortable: dict[str, Any] = {c.key: c for c in group_by}
+    for dimension in query.dimensions:
+        order_of_options = _option_order(model, dimension.field) if not dimension.bucket else None
+        if order_of_options is not None:
+            sortable[dimension.key] = order_of_options
     for measure in query.measures:
         sortable[measure.key] = _order_expression(model, measure, dialect)
     order = []
     for item in query.sort or [d.key for d in query.dimensions]:
         target = sortable[item.lstrip("-")]
         order.append(target.desc() if item.startswith("-") else target.asc())
-    return statement.order_by(*order).limit(query.limit + 1)
+    statement = statement.order_by(*order).limit(query.limit + 1)
+    if dialect == "sqlite" and not conditions and not statement_joins and _reads_columns(query):
+        # Every record, a measure reading a column: a scan in table order beats index order plus a read per row.
+        statement = without_indexes(statement, table)
+    return statement
+
+
+def _option_order(model: EntityModel, name: str) -> Any:
+    # A select field sorts in the order its options are declared (a funnel: new, following, won, lost),
+    # not by code; values no longer among the options come last.
+    definition = model.fields.get(name)
+    if definition is None or definition.type != "select":
+        return None
+    values = [str(option.get("value")) for option in definition.get("options") or []]
+    if not values:
+        return None
+    return case(
+        {value: index for index, value in enumerate(values)}, value=model.table.c[name], else_=len(values)
+    )
+
+
+def _reads_columns(query: AggregateQuery) -> bool:
+    return any(measure.field is not None or measure.since for measure in query.measures)
 
 
 def _order_expression(model: EntityModel, measure: Measure, dialect: str) -> Any:

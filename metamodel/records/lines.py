@@ -13,10 +13,9 @@ from metamodel.errors import ProblemList
 from metamodel.model import EntityModel
 from metamodel.records.base import SYSTEM
 from metamodel.records.hooks import Actor
-from metamodel.records.links import link_allowed, prime_link_targets
+from metamodel.records.links import attachment_allowed, link_allowed, prime_link_targets
 from metamodel.records.reads import RecordReads
 from metamodel.records.values import prepare_values
-from metamodel.systables import attachments
 
 PreparedLines = dict[str, builtins.list[tuple[int | None, dict[str, Any]]]]
 
@@ -94,8 +93,7 @@ class RecordLines(RecordReads):
                 if not link_allowed(conn, exists, value, scope, model, name, record_id):
                     problems.add(f"{prefix}{name}", f"{target.name} {value} does not exist", "reference")
             elif definition.type == "attachment":
-                found = conn.execute(select(attachments.c.id).where(attachments.c.id == value)).first()
-                if found is None:
+                if not attachment_allowed(conn, value, actor, model, name, record_id):
                     problems.add(f"{prefix}{name}", f"attachment {value} does not exist", "reference")
             if definition.unique:
                 clash = select(model.table.c.id).where(equals(model, name, value))

@@ -1,4 +1,5 @@
-"""Which records a link may point at: ones that exist and that the acting user may read."""
+"""Which records a link may point at (ones that exist and that the acting user may read), and which files
+an attachment field may hold."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.model import EntityModel
 from metamodel.records.batch import batch_cache
+from metamodel.records.hooks import Actor
+from metamodel.systables import attachments
 
 
 def link_allowed(
@@ -69,3 +72,21 @@ def prime_link_targets(
         chunk = wanted[start : start + 500]
         statement = select(target.c.id).where(target.c.id.in_(chunk), *scope)
         seen.update((holder.name, field_name, int(found)) for found in conn.execute(statement).scalars())
+
+
+def attachment_allowed(
+    conn: Connection, value: Any, actor: Actor, holder: EntityModel, field_name: str, record_id: int | None
+) -> bool:
+    """Whether an attachment field may hold file ``value``: one the actor uploaded (any file for the system
+    and administrators), or the one the record already holds. Another user's file id would otherwise
+    let a record of hers carry it, and her read of that record would hand her the file."""
+    uploader = conn.execute(select(attachments.c.created_by).where(attachments.c.id == value)).first()
+    if uploader is None:
+        return False
+    if actor.user_id is None or actor.is_admin or uploader.created_by == actor.user_id:
+        return True
+    if record_id is None:
+        return False
+    table = holder.table
+    stored = conn.execute(select(table.c[field_name]).where(table.c.id == record_id)).scalar()
+    return bool(stored == value)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from flask import request, send_file, url_for
+from flask import request, url_for
 from flask_login import current_user
 
 from crm_platform.api import bp
-from crm_platform.api.common import BadRequest, PayloadTooLarge, created, path_id
+from crm_platform.api.common import BadRequest, PayloadTooLarge, actor, created, path_id
 from crm_platform.api.records import entity_model
+from crm_platform.attachmentfiles import send_attachment
 from crm_platform.services import services
+from metamodel.access import AccessDenied, require
 from metamodel.attachments import TooLarge
-from metamodel.errors import NotFound, Problem, RecordInvalid
+from metamodel.errors import Problem, RecordInvalid
 from metamodel.fieldtypes.misc import AttachmentType
 
 
@@ -30,6 +32,7 @@ def attachments_upload(entity: str) -> Any:
             f"'{name[:80]}' is not an attachment field of {entity}",
             [Problem("field", "not an attachment field", "field")],
         )
+    _may_write(svc, entity)
     if not request.mimetype.startswith("multipart/form-data"):
         raise BadRequest("upload the file as multipart/form-data in the part 'file'")
     upload = request.files.get("file")
@@ -53,6 +56,17 @@ def attachments_upload(entity: str) -> Any:
     return created(stored.as_dict(), url_for("api.attachments_download", attachment_id=str(stored.id)))
 
 
+def _may_write(svc: Any, entity: str) -> None:
+    # Files are stored only for those who may put them into a record: create or update on the entity.
+    runtime = svc.runtime()
+    with runtime.transaction() as conn:
+        resolved = runtime.resolve(actor(), conn)
+        try:
+            require(conn, resolved, entity, "create")
+        except AccessDenied:
+            require(conn, resolved, entity, "update")
+
+
 def svc_user_id() -> int | None:
     """Return the signed-in user's id."""
     return int(current_user.id) if current_user.is_authenticated else None
@@ -60,13 +74,5 @@ def svc_user_id() -> int | None:
 
 @bp.get("/attachments/<attachment_id>")
 def attachments_download(attachment_id: str) -> Any:
-    """Download an attachment; always as a file, never rendered by the browser."""
-    stored, path = services().attachments.get(path_id(attachment_id))
-    if not path.is_file():
-        raise NotFound(f"the file of attachment {stored.id} is missing")
-    response = send_file(
-        path, mimetype=stored.content_type, as_attachment=True, download_name=stored.filename
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    """Download an attachment the caller may read (through a record she may read, or her own upload)."""
+    return send_attachment(path_id(attachment_id), actor())

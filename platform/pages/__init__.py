@@ -38,8 +38,10 @@ from crm_platform.pages.searchpage import bp as search_bp
 from crm_platform.pages.studio import bp as studio_bp
 from crm_platform.pages.studioaccess import bp as studio_access_bp
 from crm_platform.pages.studioexpr import bp as studio_expr_bp
+from crm_platform.pages.studiofield import bp as studio_field_bp
 from crm_platform.pages.studioform import bp as studio_form_bp
 from crm_platform.pages.studioops import bp as studio_ops_bp
+from crm_platform.pages.studiopool import bp as studio_pool_bp
 from crm_platform.pages.studiorules import bp as studio_rules_bp
 from crm_platform.pages.studiounits import bp as studio_units_bp
 from crm_platform.pages.studiousers import bp as studio_users_bp
@@ -72,6 +74,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(studio_form_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_expr_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_rules_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_field_bp, url_prefix="/studio", name_prefix="studio")
+    app.register_blueprint(studio_pool_bp, url_prefix="/studio", name_prefix="studio")
     app.register_blueprint(studio_workflow_bp, url_prefix="/studio", name_prefix="studio")
     for admin_bp in (
         studio_access_bp,

@@ -13,6 +13,7 @@ from crm_platform.pages.boardmoves import drop_targets, move_card, refusal_text
 from crm_platform.pages.boardsetup import BoardSetup, board_setup
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.views import bp
+from crm_platform.problemwords import worded
 from crm_platform.services import services
 from crm_platform.timezones import local_list_args
 from metamodel.access import require
@@ -67,7 +68,7 @@ def record_board(entity: str) -> Any:
             filters = list_filters(model, BOARD_KEYS)
             found = totals(model, setup, filters, actor)
         except BadQuery as exc:
-            error = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or exc.message
+            error = "; ".join(f"{p.path}: {worded(p.message)}" for p in exc.problems) or exc.message
             filters, found = [], {}
         values = column_values(model, setup)
         if found.get(NONE_VALUE):

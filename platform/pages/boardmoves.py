@@ -9,6 +9,7 @@ from typing import Any
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.boarddata import NONE_VALUE
 from crm_platform.pages.boardsetup import BoardSetup
+from crm_platform.problemwords import worded
 from crm_platform.services import services
 from metamodel.errors import Conflict, CrmError
 from metamodel.model import EntityModel
@@ -99,5 +100,5 @@ def refusal_text(model: EntityModel, exc: CrmError) -> str:
             return t(f"board.refused_{exc.reason}")
     if isinstance(exc, MoveRefused):
         return exc.message
-    details = "; ".join(p.message for p in exc.problems)
+    details = "; ".join(worded(p.message) for p in exc.problems)
     return t("board.refused", reason=exc.message + (f" ({details})" if details else ""))

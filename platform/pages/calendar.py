@@ -16,6 +16,7 @@ from crm_platform.pages.boardsetup import date_fields
 from crm_platform.pages.calendardata import MODES, Day, load_days, moved_value, parse_day, period_of
 from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.views import bp
+from crm_platform.problemwords import worded
 from crm_platform.services import services
 from crm_platform.timezones import user_zone
 from metamodel.definitions import FieldDef
@@ -55,7 +56,7 @@ def record_calendar(entity: str) -> Any:
                 model, definition, period, filters, current_user.actor(), today, user_zone()
             )
         except BadQuery as exc:
-            error = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or exc.message
+            error = "; ".join(f"{p.path}: {worded(p.message)}" for p in exc.problems) or exc.message
     restricted = reader_access()(model)
     return render_template(
         "pages/calendar.html",

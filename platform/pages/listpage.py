@@ -15,6 +15,7 @@ from crm_platform.pages.fieldaccess import reader_access
 from crm_platform.pages.helpers import display_context, field_text
 from crm_platform.pages.listoptions import assignees, transitions_of
 from crm_platform.pages.views import OPERATOR_NAMES, _entity, _may, bp
+from crm_platform.problemwords import worded
 from crm_platform.services import services
 from crm_platform.timezones import local_list_args
 from form_renderer.listview import cell, choosable_columns, filter_controls, list_columns
@@ -78,7 +79,7 @@ def record_list(entity: str) -> Any:
         query = parse_list_args(model, svc.field_types, local_list_args(model, args))
         page = svc.runtime().list(entity, query, current_user.actor())
     except BadQuery as exc:
-        error = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or exc.message
+        error = "; ".join(f"{p.path}: {worded(p.message)}" for p in exc.problems) or exc.message
         query, page = None, None
     except AccessDenied as exc:
         if exc.operation != "read" or "hidden or masked" not in exc.message:

@@ -145,6 +145,7 @@ def _field_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 "required": bool(field.get("required")),
                 "title": field["name"] == doc.get("title_field"),
                 "options": len(field.get("options") or []),
+                "validations": len((field.get("rules") or {}).get("validations") or []),
             }
         )
     return rows

@@ -87,19 +87,23 @@ def completions(site: SiteModel, entity: str) -> list[dict[str, Any]]:
 
 
 def check_expression(site: SiteModel, entity: str, text: str, want: str) -> dict[str, Any]:
-    """Compile ``text`` with the rule engine: ``{ok, message, position}``; a condition must be true/false."""
+    """Compile ``text`` with the rule engine: ``{ok, message, position}``; a condition must be true/false,
+    and an ``sql_condition`` (the pool's exception, judged by the database) must also have an SQL form."""
+    expressions = shared_expressions(services().rules.functions)
     try:
-        compiled = shared_expressions(services().rules.functions).compile(site, entity, text)
+        compiled = expressions.compile(site, entity, text)
     except Exception as exc:  # the engine's own message and position, whatever went wrong
         position = getattr(exc, "position", None)
         message = str(getattr(exc, "message", "") or exc)
         return {"ok": False, "message": message, "position": position if isinstance(position, int) else None}
-    if want == "condition" and not compatible(compiled.result_type, BOOLEAN):
+    if want in ("condition", "sql_condition") and not compatible(compiled.result_type, BOOLEAN):
         return {
             "ok": False,
             "message": t("studio.err.not_condition", kind=compiled.result_type),
             "position": None,
         }
+    if want == "sql_condition" and expressions.to_sql(site, entity, text, services().rules.clock()) is None:
+        return {"ok": False, "message": t("studio.err.no_sql"), "position": None}
     return {"ok": True, "message": "", "position": None}
 
 
@@ -121,7 +125,8 @@ def check(name: str) -> Any:
     text = (request.form.get("expression") or "").strip()[:MAX_TEXT]
     if not text:
         return jsonify({"ok": True, "message": "", "position": None})
-    want = "condition" if request.form.get("want") == "condition" else "value"
+    asked = request.form.get("want")
+    want = asked if asked in ("condition", "sql_condition") else "value"
     return jsonify(check_expression(site, name, text, want))
 
 

@@ -17,8 +17,9 @@ from flask_login import login_required
 from crm_platform.api.common import configure_required, username
 from crm_platform.i18n import t
 from crm_platform.pages.studio import studio_page
-from crm_platform.pages.studiodryrun import test_formula, test_validation
+from crm_platform.pages.studiodryrun import test_formula
 from crm_platform.pages.studioexpr import check_expression, draft_site
+from crm_platform.pages.studiovalidations import problems_by_path, refused, validation_page
 from crm_platform.pages.studiowords import label_of
 from crm_platform.pages.triggerform import schedule_kind, text
 from crm_platform.services import services
@@ -27,7 +28,6 @@ from metamodel.versions import StaleDraft, fingerprint
 
 # Nested under the studio blueprint at start-up: endpoints read "studio.rules.<view>".
 bp = Blueprint("rules", __name__)
-MAX_VALIDATIONS = 50
 
 
 def entity_doc(name: str) -> dict[str, Any]:
@@ -108,6 +108,11 @@ def rules_home(name: str) -> Any:
         current=name,
         validations=(doc.get("rules") or {}).get("validations") or [],
         formulas=_formula_rows(doc),
+        field_validations=[
+            (f["name"], label_of(f, f["name"]), len((f.get("rules") or {}).get("validations") or []))
+            for f in doc.get("fields") or []
+            if (f.get("rules") or {}).get("validations")
+        ],
         triggers=trigger_rows(doc),
     )
 
@@ -120,96 +125,12 @@ def _save_entity(name: str, doc: dict[str, Any], base: str) -> None:
     services().metadata.put_document("entity", name, doc, username(), base=base[:64])
 
 
-def _refused(exc: CrmError) -> CrmError:
-    if isinstance(exc, StaleDraft):
-        return CrmError(t("studio.err.stale", who=exc.extra.get("changed_by") or t("studio.someone")))
-    return exc
-
-
-def _validation_of(form: Mapping[str, str], name: str) -> tuple[dict[str, Any], list[Problem]]:
-    rule: dict[str, Any] = {"condition": text(form, "condition", 2000)}
-    message = {"en": text(form, "message_en", 500), "zh-CN": text(form, "message_zh", 500)}
-    rule["message"] = {k: v for k, v in message.items() if v}
-    if text(form, "field", 63):
-        rule["field"] = text(form, "field", 63)
-    problems = []
-    if not rule["condition"]:
-        problems.append(Problem("condition", t("studio.rules.err.condition"), "required"))
-    else:
-        found = _problem("condition", check_expression(draft_site(), name, rule["condition"], "condition"))
-        problems += [found] if found else []
-    if not rule["message"]:
-        problems.append(Problem("message_en", t("studio.rules.err.message"), "required"))
-    return rule, problems
-
-
 @bp.route("/entities/<name>/rules/validations/<key>", methods=["GET", "POST"])
 @login_required
 @configure_required
 def validation(name: str, key: str) -> Any:
-    """Add or edit one validation of the entity; test it on live data; remove it."""
-    doc = entity_doc(name)
-    rules = doc.setdefault("rules", {})
-    found = rules.setdefault("validations", [])
-    index = int(key) if key.isdigit() and int(key) < len(found) else None
-    if key != "new" and index is None:
-        raise NotFound(t("studio.rules.err.no_rule"))
-    rule = found[index] if index is not None else {"condition": "", "message": {}}
-    base = fingerprint(services().metadata.draft().documents["entity"][name])
-    report, error, status = None, None, 200
-    if request.method == "POST":
-        op = request.form.get("op")
-        rule, problems = _validation_of(request.form, name)
-        try:
-            if op == "test" and rule["condition"]:
-                report = test_validation(name, rule["condition"])
-            elif op == "delete" and index is not None:
-                del found[index]
-                _save_entity(name, _tidy(doc), text(request.form, "base", 64))
-                flash(t("studio.rules.removed"))
-                return redirect(url_for("studio.rules.rules_home", name=name))
-            elif op == "save":
-                if problems:
-                    raise MetadataInvalid(t("studio.rules.err.invalid"), problems)
-                if index is None and len(found) >= MAX_VALIDATIONS:
-                    raise CrmError(t("studio.rules.err.too_many"))
-                if index is None:
-                    found.append(rule)
-                else:
-                    found[index] = rule
-                _save_entity(name, doc, text(request.form, "base", 64))
-                flash(t("studio.rules.saved"))
-                return redirect(url_for("studio.rules.rules_home", name=name))
-        except CrmError as exc:
-            error, status = _refused(exc), 409 if isinstance(exc, StaleDraft) else 422
-    return studio_page(
-        "studio/rules_validation.html",
-        status,
-        doc=doc,
-        current=name,
-        rule=rule,
-        key=key,
-        base=base,
-        report=report,
-        error=error,
-        problems=problems_by_path(error),
-        fields=[(f["name"], label_of(f, f["name"])) for f in doc.get("fields") or []],
-    )
-
-
-def problems_by_path(error: CrmError | None) -> dict[str, Problem]:
-    """The problems of a refused save by form field, to show each next to its input."""
-    return {p.path: p for p in (error.problems if error is not None else [])}
-
-
-def _tidy(doc: dict[str, Any]) -> dict[str, Any]:
-    """Drop an emptied validations list (the schema wants none rather than an empty one)."""
-    rules = doc.get("rules") or {}
-    if not rules.get("validations"):
-        rules.pop("validations", None)
-    if not rules:
-        doc.pop("rules", None)
-    return doc
+    """Add or edit one record-wide validation of the entity; test it on live data; remove it."""
+    return validation_page(name, entity_doc(name), None, key)
 
 
 @bp.route("/entities/<name>/rules/formulas", methods=["GET", "POST"])
@@ -249,7 +170,7 @@ def formula(name: str) -> Any:
                 flash(t("studio.rules.saved"))
                 return redirect(url_for("studio.rules.rules_home", name=name))
         except CrmError as exc:
-            error, status = _refused(exc), 409 if isinstance(exc, StaleDraft) else 422
+            error, status = refused(exc), 409 if isinstance(exc, StaleDraft) else 422
     return studio_page(
         "studio/rules_formula.html",
         status,

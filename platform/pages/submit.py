@@ -10,6 +10,7 @@ from flask_login import current_user
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.fieldaccess import reader_access, writable_only
 from crm_platform.pages.formstate import states_for
+from crm_platform.problemwords import worded
 from crm_platform.services import services
 from crm_platform.timezones import form_reader
 from form_renderer.formdata import parse_form, problems_by_path
@@ -71,10 +72,6 @@ def save_from_form(model: EntityModel, record_id: int | None) -> Any:
     return render_template("pages/form.html", model=model, form=form, record=record, message=message), status
 
 
-# The engine's fixed messages without parameters, worded in the reader's language.
-_WORDED = {"is required": "error.required", "is read-only": "error.readonly"}
-
-
 def _field_of(path: str) -> str:
     """Return the field a problem's path points into (``lines[0].qty`` -> ``lines``)."""
     return path.split("[", 1)[0].split(".", 1)[0].split("-", 1)[0]
@@ -83,8 +80,7 @@ def _field_of(path: str) -> str:
 def _worded(problem: Problem) -> str:
     if problem.code == "derive_depth":  # a loop of derived writes: the engine's message names internals
         return t("error.derive_depth", n=MAX_DERIVE_DEPTH)
-    key = _WORDED.get(problem.message)
-    return t(key) if key else problem.message
+    return worded(problem.message)
 
 
 def _titles(model: EntityModel, data: dict[str, Any]) -> dict[str, str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from crm_platform.attachmentfiles import send_attachment
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.dashboards import assigned_home
 from crm_platform.pages.fieldaccess import reader_access
@@ -180,13 +181,8 @@ def record_lookup(entity: str) -> Any:
 @bp.route("/files/<int:attachment_id>")
 @login_required
 def attachment_file(attachment_id: int) -> Any:
-    """Download an attachment."""
+    """Download an attachment the user may read."""
     try:
-        stored, path = services().attachments.get(attachment_id)
+        return send_attachment(attachment_id, current_user.actor())
     except NotFound:
         abort(404)
-    response = send_file(
-        path, mimetype=stored.content_type, as_attachment=True, download_name=stored.filename
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -1,5 +1,5 @@
 // The studio's forms: show only the chosen field type's options, and suggest a technical name from the
-// English label until the admin types one herself.
+// English label until the admin types one herself; settings behind a switch show while it is on.
 (function () {
   "use strict";
 
@@ -33,6 +33,15 @@
     if (source.value) { follow(); }
   }
 
+  // Settings that only matter while a switch is on (the lead pool's) hide while it is off.
+  function initShownBy(panel) {
+    var toggle = document.getElementById(panel.dataset.crmShownBy);
+    if (!toggle) { return; }
+    function apply() { panel.hidden = !toggle.checked; }
+    toggle.addEventListener("change", apply);
+    apply();
+  }
+
   // Forms that throw work away ask first (no inline onclick: the page may run under a strict CSP).
   function initConfirm(form) {
     form.addEventListener("submit", function (event) {
@@ -44,5 +53,6 @@
     document.querySelectorAll("form[data-crm-confirm]").forEach(initConfirm);
     document.querySelectorAll("[data-crm-type-select]").forEach(initTypePanels);
     document.querySelectorAll("[data-crm-slug-from]").forEach(initSlug);
+    document.querySelectorAll("[data-crm-shown-by]").forEach(initShownBy);
   });
 }());

@@ -170,6 +170,15 @@ def test_filters_sort_and_top_n(sales: Any) -> None:
     assert [(row["stage"], row["sum__qty"]) for row in rows] == best
 
 
+def test_a_select_dimension_sorts_in_the_order_of_its_options(sales: Any) -> None:
+    # Before: by code, so a funnel read lost, new, won; empty values came first on SQLite, last on PostgreSQL.
+    runtime, _ = sales
+    rows = run(runtime, {"dimensions": ["stage"], "measures": [{"function": "count"}]})
+    assert [row["stage"] for row in rows] == ["new", "won", "lost", None]
+    rows = run(runtime, {"dimensions": ["stage"], "measures": [{"function": "count"}], "sort": ["-stage"]})
+    assert [row["stage"] for row in rows] == [None, "lost", "won", "new"]
+
+
 def test_no_dimension_gives_one_total_row(sales: Any) -> None:
     runtime, records = sales
     rows = run(runtime, {"measures": [{"function": "count"}, {"function": "max", "field": "day"}]})

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from metamodel.errors import BadQuery
 from metamodel.records.aggregate import parse_aggregate
@@ -250,3 +251,34 @@ def test_bad_duration_measures_are_refused(jobs: RecordRuntime, measure: dict[st
         parse_aggregate(jobs.model.entity("job"), jobs.registry, {"measures": [measure]})
     assert [p.path for p in caught.value.problems] == ["report.measures[0]"]
     assert words in caught.value.problems[0].message
+
+
+def test_sqlite_reads_the_whole_table_without_an_index_only_for_unfiltered_reports_of_a_column(
+    jobs: RecordRuntime, db_kind: str
+) -> None:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(jobs.engine, "before_cursor_execute", seen)
+    try:
+        summed = report(jobs, {"dimensions": ["stage"], "measures": [{"function": "sum", "field": "qty"}]})
+        counted = report(jobs, {"dimensions": ["stage"], "measures": [{"function": "count"}]})
+        filtered = report(
+            jobs,
+            {
+                "dimensions": ["stage"],
+                "measures": [{"function": "sum", "field": "qty"}],
+                "filters": [{"field": "qty", "op": "gt", "value": 2}],
+            },
+        )
+    finally:
+        event.remove(jobs.engine, "before_cursor_execute", seen)
+    grouped = [s for s in statements if "GROUP BY" in s]
+    scans = ["NOT INDEXED" in s for s in grouped]
+    # A sum over every record: a scan in table order (no row fetched by id through the stage index).
+    assert scans == ([True, False, False] if db_kind == "sqlite" else [False, False, False])
+    close({r["stage"]: r["sum__qty"] for r in summed}, hand_sql(jobs, "stage, sum(qty)"))
+    close({r["stage"]: r["count"] for r in counted}, hand_sql(jobs, "stage, count(*)"))
+    assert filtered and all(r["sum__qty"] > 2 for r in filtered if r["sum__qty"] is not None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ from flask import Flask
 from crm_platform.auth.users import create_token, create_user
 from crm_platform.services import CrmServices
 from metamodel.systables import users
-from tests.platform.api.apisupport import Api, define_crm, error_of, paths_of
+from tests.platform.api.apisupport import CUSTOMER_LINE, Api, define_crm, error_of, paths_of
 from tests.platform.api.importsupport import upload
 
 PASSWORD = "a-long-enough-password-1"
@@ -268,3 +269,77 @@ def test_links_only_point_at_records_the_user_may_read(stores: dict[str, Any], a
     refused = user.patch(f"/records/customer/{kim['id']}", {"company": b1})
     assert refused.status_code == 422 and "B1" not in refused.get_data(as_text=True)
     assert user.ok("GET", f"/records/customer/{kim['id']}")["company"] == a1
+
+
+def _attach(api: Api, text: bytes) -> int:
+    response = api.call(
+        "POST", "/records/customer/attachments?field=contract", data={"file": (io.BytesIO(text), "terms.txt")}
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return int(response.get_json()["id"])
+
+
+def test_an_attachment_is_read_only_through_a_record_the_reader_may_read(
+    stores: dict[str, Any], admin: Api, user: Api, bob: Api
+) -> None:
+    """Ids are sequential: before, any signed-in user downloaded any file by counting up (pages and API)."""
+    # Files are stored only for those who may create or update records of the entity.
+    refused = user.call(
+        "POST", "/records/customer/attachments?field=contract", data={"file": (io.BytesIO(b"x"), "x.txt")}
+    )
+    assert refused.status_code == 403 and error_of(refused)["code"] == "permission_denied"
+    rules = [
+        {"entity": entity, "operation": op, "scope": "org_unit"}
+        for entity in ("company", "customer")
+        for op in ("read", "create", "update", "delete")
+    ]
+    admin.ok("PUT", "/access/roles/store_manager/permissions", {"permissions": rules})
+    secret = _attach(bob, b"store b terms")
+    assert bob.get(f"/attachments/{secret}").data == b"store b terms"  # her own upload, not saved yet
+    assert user.get(f"/attachments/{secret}").status_code == 404
+    # Alice cannot borrow Bob's file into a record of hers to read it there.
+    borrowed = user.post("/records/customer", {"name": "Alice's", "contract": secret})
+    assert borrowed.status_code == 422 and paths_of(borrowed) == {"contract"}
+    record = bob.ok("POST", "/records/customer", {"name": "Bob's", "contract": secret}, status=201)
+    for reader, status in ((bob, 200), (admin, 200), (user, 404)):
+        assert reader.get(f"/attachments/{secret}").status_code == status
+    # Shared with Alice: she may read the record, so its file too.
+    admin.ok(
+        "POST",
+        "/access/shares",
+        {"entity": "customer", "record_id": record["id"], "user_id": stores["alice"]},
+        status=201,
+    )
+    assert user.get(f"/attachments/{secret}").data == b"store b terms"
+    mine = _attach(user, b"alice terms")
+    assert user.ok("POST", "/records/customer", {"name": "Alice's", "contract": mine}, status=201)
+    assert bob.get(f"/attachments/{mine}").status_code == 404
+    # Editing other fields of a record keeps the file it holds.
+    assert (
+        bob.ok("PATCH", f"/records/customer/{record['id']}", {"name": "Bob's renamed"})["contract"] == secret
+    )
+
+
+def test_a_file_on_a_child_line_is_read_through_its_parent_record(
+    stores: dict[str, Any], admin: Api, user: Api, bob: Api
+) -> None:
+    fields: list[dict[str, Any]] = list(CUSTOMER_LINE["fields"])  # type: ignore[call-overload]
+    line = {**CUSTOMER_LINE, "fields": [*fields, {"name": "scan", "type": "attachment"}]}
+    admin.define("entity", "customer_line", line)
+    admin.publish("scans on lines")
+    rules = [{"entity": "customer", "operation": "read", "scope": "org_unit"}]
+    admin.ok("PUT", "/access/roles/store_manager/permissions", {"permissions": rules})
+    scan = _attach(admin, b"scan")
+    record = admin.ok(
+        "POST", "/records/customer", {"name": "HQ's", "lines": [{"product": "p", "scan": scan}]}, status=201
+    )
+    assert record["lines"][0]["scan"] == scan
+    assert user.get(f"/attachments/{scan}").status_code == 404
+    admin.ok(
+        "POST",
+        "/access/shares",
+        {"entity": "customer", "record_id": record["id"], "user_id": stores["alice"]},
+        status=201,
+    )
+    assert user.get(f"/attachments/{scan}").data == b"scan"
+    assert bob.get(f"/attachments/{scan}").status_code == 404

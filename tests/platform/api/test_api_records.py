@@ -132,3 +132,21 @@ def test_attachments_upload_and_download(admin: Api) -> None:
     assert traversal.status_code == 201 and traversal.get_json()["filename"] == "passwd.txt"
     record = admin.ok("POST", "/records/customer", {"name": "Ada", "contract": info["id"]}, status=201)
     assert record["contract"] == info["id"]
+
+
+def test_problems_follow_the_callers_language_and_keep_their_codes(admin: Api) -> None:
+    define_crm(admin)
+    body = {"name": "Ada", "email": "not-an-email", "age": 1000, "score": "1.234", "birthday": "1990-13-45"}
+    english = error_of(admin.post("/records/customer", body))
+    chinese = error_of(admin.post("/records/customer?lang=zh-CN", body))
+    said = {d["path"]: d["message"] for d in english["details"]}
+    assert said["email"] == "is not a valid e-mail address"
+    worded = {d["path"]: (d["message"], d["code"]) for d in chinese["details"]}
+    assert worded["email"] == (
+        "不是有效的电子邮件地址",
+        {d["path"]: d["code"] for d in english["details"]}["email"],
+    )
+    assert worded["birthday"][0] == "必须是日期，例如 2026-01-31"
+    assert worded["age"][0].startswith("不能大于 ")
+    assert "位小数" in worded["score"][0]
+    assert chinese["code"] == english["code"] == "validation_failed"

@@ -115,6 +115,17 @@ def test_real_post_of_the_rendered_create_form(client: FlaskClient, svc: CrmServ
     assert "Zhang Wei" in detail and "ACME Ltd" in detail and "Widget" in detail
 
 
+def inline_error(html: str, field: str) -> str:
+    """Return the inline error of a field: its box (marked has-error) up to the next field's box."""
+    block = re.search(
+        rf'<div class="[^"]*\bhas-error\b[^"]*" data-field="{field}"(.*?)(?:data-field=|$)', html, re.S
+    )
+    assert block, f"no inline error block for {field}"
+    found = re.search(r'\bfield-error"[^>]*>([^<]+)<', block.group(1))
+    assert found
+    return found.group(1)
+
+
 def test_invalid_submission_shows_errors_inline_and_keeps_input(
     client: FlaskClient, svc: CrmServices
 ) -> None:
@@ -136,14 +147,7 @@ def test_invalid_submission_shows_errors_inline_and_keeps_input(
     html = response.text
 
     def error_of(field: str) -> str:
-        # The field's box (marked has-error) up to the next field's box.
-        block = re.search(
-            rf'<div class="[^"]*\bhas-error\b[^"]*" data-field="{field}"(.*?)(?:data-field=|$)', html, re.S
-        )
-        assert block, f"no inline error block for {field}"
-        found = re.search(r'\bfield-error"[^>]*>([^<]+)<', block.group(1))
-        assert found
-        return found.group(1)
+        return inline_error(html, field)
 
     assert error_of("name") == "is required"
     assert "decimal places" in error_of("credit")
@@ -160,6 +164,30 @@ def test_invalid_submission_shows_errors_inline_and_keeps_input(
         .items
         == []
     )
+
+
+def test_field_problems_are_worded_in_the_readers_language(client: FlaskClient) -> None:
+    client.set_cookie("lang", "zh-CN")
+    token = csrf_of(client.get("/e/customer/new").text)
+    response = client.post(
+        "/e/customer/new",
+        data={
+            "csrf_token": token,
+            "name": "",
+            "credit": "12.345",
+            "email": "not-an-email",
+            "born": "31/12/2020",
+        },
+    )
+    assert response.status_code == 422
+    errors = {name: inline_error(response.text, name) for name in ("name", "credit", "email", "born")}
+    # Before: only "is required" was translated; the engine's other messages showed in English.
+    assert (errors["name"], errors["credit"], errors["email"]) == (
+        "必填",
+        "最多 2 位小数",
+        "不是有效的电子邮件地址",
+    )
+    assert errors["born"] == "必须是日期，例如 2026-01-31"
 
 
 def test_stale_edit_is_refused_and_nothing_overwritten(client: FlaskClient, svc: CrmServices) -> None:
