@@ -95,11 +95,11 @@ def _site(ctx: Context, name: str) -> CrmServices:
     return svc
 
 
-def _through_runtime(svc: CrmServices, data: bytes) -> float:
-    """Plan and run the import as the worker does; returns the seconds taken."""
+def _through_runtime(svc: CrmServices, data: bytes) -> tuple[float, float]:
+    """Plan and run the import as the worker does; returns the seconds taken (wall clock, CPU)."""
     runtime = svc.runtime()
     model = runtime.model.entity(ENTITY)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     table = read_table(data, "deals.csv")
     available = targets(runtime.model, model)
     options = parse_options({"mapping": auto_map(table.headers, available)}, model, available, table.headers)
@@ -109,11 +109,11 @@ def _through_runtime(svc: CrmServices, data: bytes) -> float:
         queue_job(conn, job_id, svc.clock())
         assert claim_job(conn, "bench", svc.clock(), job_id) == job_id
     run_job(svc.runtime, job_id, "bench", size=500)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     with svc.engine.connect() as conn:
         job = job_row(conn, job_id)
     assert job["status"] == "done" and job["counts"]["created"] == job["total"], job["counts"]
-    return seconds
+    return seconds, cpu
 
 
 def _bulk(site: Site, data: bytes, accounts: list[int]) -> float:
@@ -167,7 +167,7 @@ def run(ctx: Context) -> list[Figure]:
     with quiet_gc():
         bulk_seconds = _bulk(bare_site, data, bare_accounts)
     with quiet_gc():
-        our_seconds = _through_runtime(ours, data)
+        our_seconds, our_cpu = _through_runtime(ours, data)
     ours.engine.dispose()
     bare.engine.dispose()
     return [
@@ -178,6 +178,8 @@ def run(ctx: Context) -> list[Figure]:
             TARGET_ROWS_PER_SECOND,
             ">=",
         ),
+        # SQLite runs in-process: on a busy machine the CPU figure is what the wall figure would be idle.
+        Figure(f"imports: {rows:,} rows through the runtime per CPU second", rows / our_cpu, "rows/s"),
         Figure(f"imports: {rows:,} rows by bulk INSERT", rows / bulk_seconds, "rows/s"),
         Figure("imports: bulk INSERT / runtime time ratio", our_seconds / bulk_seconds, "x"),
     ]

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from metamodel.records.batch import batch_cache
@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 DEFAULT_LIMIT = 5
 LIMIT_SERVICE = "rule_disable_after"  # the rule engine service holding the site's setting
 _HEALTH_CACHE = "rule_health"
+_RESET_CACHE = "rule_health_reset"  # rules whose failures a batch has already reset
+_RESET = (
+    rule_health.update()
+    .where(rule_health.c.rule == bindparam("r_rule"), rule_health.c.consecutive > 0)
+    .values(consecutive=0)
+)
 
 
 def failure_limit(services: Mapping[str, Any]) -> int:
@@ -58,6 +64,7 @@ def note_failure(
     cache = batch_cache(conn)
     if cache is not None:
         cache.pop(_HEALTH_CACHE, None)  # this failure may switch the rule off
+        cache.pop(_RESET_CACHE, None)  # and the next success must reset its count again
     key = int(record_id or 0)
     values = {"entity": entity, "action": action[:40], "message": message[:2000], "last_at": now}
     where = (rule_errors.c.rule == rule) & (rule_errors.c.record_id == key)
@@ -75,11 +82,15 @@ def note_failure(
 
 def note_success(conn: Connection, rule: str) -> None:
     """Reset the rule's consecutive failures after a firing that worked (no write when there were none)."""
-    conn.execute(
-        rule_health.update()
-        .where(rule_health.c.rule == rule, rule_health.c.consecutive > 0)
-        .values(consecutive=0)
-    )
+    # In a batch, once per rule: after the first reset the count stays 0 until a failure, which
+    # drops the mark (and a rollback drops the whole cache).
+    cache = batch_cache(conn)
+    done = cache.setdefault(_RESET_CACHE, set()) if cache is not None else None
+    if done is not None and rule in done:
+        return
+    conn.execute(_RESET, {"r_rule": rule})
+    if done is not None:
+        done.add(rule)
 
 
 def disabled_rules(conn: Connection, names: Iterable[str]) -> set[str]:

@@ -87,17 +87,25 @@ def claim(
         "attempts": 1,
         "next_attempt_at": next_attempt_at,
     }
-    statement = _insert_ignoring_conflict(conn.dialect.name, values)
-    key_row = conn.execute(statement.returning(firings.c.id)).first()
+    statement = _CLAIMS.get(conn.dialect.name)
+    if statement is None:
+        # Built once per dialect: an import claims a firing per record, no statement built per claim.
+        statement = _CLAIMS[conn.dialect.name] = _insert_ignoring_conflict(conn.dialect.name).returning(
+            firings.c.id
+        )
+    key_row = conn.execute(statement, values).first()
     return int(key_row[0]) if key_row else None
 
 
-def _insert_ignoring_conflict(dialect: str, values: dict[str, Any]) -> Insert:
+_CLAIMS: dict[str, Insert] = {}
+
+
+def _insert_ignoring_conflict(dialect: str) -> Insert:
     keys = ["rule", "record_id", "due_key"]
     if dialect == "postgresql":
-        return postgresql.insert(firings).values(**values).on_conflict_do_nothing(index_elements=keys)
+        return postgresql.insert(firings).on_conflict_do_nothing(index_elements=keys)
     if dialect == "sqlite":
-        return sqlite.insert(firings).values(**values).on_conflict_do_nothing(index_elements=keys)
+        return sqlite.insert(firings).on_conflict_do_nothing(index_elements=keys)
     raise NotImplementedError(f"the firing ledger does not support the {dialect} database")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from metamodel.audit.masking import redact_secrets
+from metamodel.records.batch import defer_insert, flush_deferred
 from metamodel.records.hooks import Actor
 from metamodel.systables import audit_log
 
@@ -50,27 +51,42 @@ def write_entry(
     changes: Any = None,
 ) -> int:
     """Append one entry in the caller's transaction and return its id."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown audit action '{action}'")
-    name = actor_name or (SYSTEM_NAME if actor_id is None else None)
-    # One prepared INSERT with parameters: no statement built and keyed per entry (hot in imports).
+    # Entries a batch deferred go first, so ids keep the order of events.
+    flush_deferred(conn)
     result = conn.execute(
-        _INSERT,
-        {
-            "at": at or dt.datetime.now(dt.UTC),
-            "actor_id": actor_id,
-            "actor_name": name[:80] if name else None,
-            "origin": origin[:64] if origin else None,
-            "action": action,
-            "entity": entity,
-            "record_id": record_id,
-            "summary": summary[:_MAX_SUMMARY],
-            "changes": changes,
-        },
+        _INSERT, _row(action, actor_id, actor_name, origin, at, entity, record_id, summary, changes)
     )
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def _row(
+    action: str,
+    actor_id: int | None,
+    actor_name: str | None,
+    origin: str | None,
+    at: dt.datetime | None,
+    entity: str | None,
+    record_id: int | None,
+    summary: str,
+    changes: Any,
+) -> dict[str, Any]:
+    # The parameters of the one prepared INSERT: no statement built and keyed per entry (hot in imports).
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action '{action}'")
+    name = actor_name or (SYSTEM_NAME if actor_id is None else None)
+    return {
+        "at": at or dt.datetime.now(dt.UTC),
+        "actor_id": actor_id,
+        "actor_name": name[:80] if name else None,
+        "origin": origin[:64] if origin else None,
+        "action": action,
+        "entity": entity,
+        "record_id": record_id,
+        "summary": summary[:_MAX_SUMMARY],
+        "changes": changes,
+    }
 
 
 def write_system_entries(
@@ -80,6 +96,7 @@ def write_system_entries(
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action '{action}'")
     if entries:
+        flush_deferred(conn)
         conn.execute(
             audit_log.insert(),
             [
@@ -112,6 +129,32 @@ def write_for_actor(
         at=actor.now,
         **entry,
     )
+
+
+def log_record_change(
+    conn: Connection,
+    action: str,
+    actor: Actor,
+    origin: str | None,
+    *,
+    entity: str,
+    record_id: int,
+    summary: str,
+    changes: Any,
+) -> None:
+    """Append a record change's entry; an optimistic batch (an import) inserts its entries together at its end."""
+    row = _row(
+        action,
+        actor.user_id,
+        actor.username,
+        actor.origin or origin,
+        actor.now,
+        entity,
+        record_id,
+        summary,
+        changes,
+    )
+    defer_insert(conn, _INSERT, row)
 
 
 def record_access_change(conn: Connection, actor: Actor, summary: str, details: Any = None) -> int:

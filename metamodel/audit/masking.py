@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from metamodel.definitions import FieldDef
@@ -13,6 +14,7 @@ REDACTED = "[redacted]"
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "totp")
 
 
+@lru_cache(maxsize=4096)  # asked per field of every audited record: a handful of names, over and over
 def is_secret(name: str) -> bool:
     """Whether a field or key name looks like a credential."""
     lowered = name.lower()

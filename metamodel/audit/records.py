@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from metamodel.audit.log import write_for_actor
+from metamodel.audit.log import log_record_change
 from metamodel.audit.masking import mask_value
 from metamodel.model import EntityModel
 from metamodel.records.hooks import DeleteEvent, RecordHooks, SaveEvent
@@ -59,7 +59,7 @@ class RecordAudit:
                 if _plain(before.get(name)) != value
             }
             summary = f"updated {model.name} {event.record_id}: " + (", ".join(changes) or "no field changed")
-        write_for_actor(
+        log_record_change(
             event.conn,
             action,
             event.actor,
@@ -79,7 +79,7 @@ class RecordAudit:
         names = [d.name for d in model.entity.fields if d.name in record] + [_OWNER]
         changes = {name: [_plain(record.get(name)), None] for name in names}
         site = getattr(event.runtime, "model", None)
-        write_for_actor(
+        log_record_change(
             event.conn,
             "record.delete",
             event.actor,

@@ -41,6 +41,7 @@ class Converter:
         self.registry = registry
         self.links = links
         self.columns = [(h, t) for h, t in options.mapping.items() if t]
+        self._choices: dict[int, dict[str, str]] = {}  # id of a field -> option name (casefolded) -> value
 
     def convert(self, unit: Unit) -> Converted:
         """Return the payload of ``unit``: parent values picked across its rows, one line per row with line cells."""
@@ -80,9 +81,9 @@ class Converter:
             by = self.options.link_keys.get(f.name)
             return self.links.resolve(str(f.get("target")), by, text)
         if f.type == "select":
-            return _option(f, text)
+            return self._option(f, text)
         if f.type == "multi_select":
-            return [_option(f, part) for part in _LIST_SPLIT.split(text) if part]
+            return [self._option(f, part) for part in _LIST_SPLIT.split(text) if part]
         if f.type == "boolean":
             if text in _TRUE:
                 return True
@@ -91,14 +92,21 @@ class Converter:
             return text
         return self.registry.of(f).from_form(f, [text])
 
+    def _option(self, f: FieldDef, text: str) -> str:
+        # An option is given by its value or by its label in any language, case and spaces ignored;
+        # the names are read from the field once per batch, not per cell.
+        names = self._choices.get(id(f))
+        if names is None:
+            names = self._choices[id(f)] = _option_names(f)
+        return names.get(text.strip().casefold(), text)  # unknown: the runtime names the allowed values
 
-def _option(f: FieldDef, text: str) -> str:
-    # An option is given by its value or by its label in any language, case and spaces ignored.
-    wanted = text.strip().casefold()
+
+def _option_names(f: FieldDef) -> dict[str, str]:
+    # The first option naming a text wins, as when the options were searched in order.
+    names: dict[str, str] = {}
     for choice in f.choices:
         value = str(choice.get("value"))
         labels = choice.get("label") or {}
-        names = [value, *(labels.values() if isinstance(labels, dict) else [labels])]
-        if any(str(name).strip().casefold() == wanted for name in names):
-            return value
-    return text  # the runtime names the allowed values
+        for name in [value, *(labels.values() if isinstance(labels, dict) else [labels])]:
+            names.setdefault(str(name).strip().casefold(), value)
+    return names

@@ -17,6 +17,9 @@ from metamodel.records.hooks import Actor
 from metamodel.systables import users
 
 COUNTS = ("created", "updated", "skipped", "failed")
+# Statuses a job may be (re)planned in: before it runs, with or without a dry run (a background one
+# still running is refused by the caller unless its worker went silent, see checks.check_running).
+PLANNABLE = ("draft", "checking", "checked")
 LEASE = dt.timedelta(seconds=60)  # a running job whose worker was silent this long is taken over
 _INSERT_CHUNK = 1000
 
@@ -53,7 +56,7 @@ def create_job(
 
 
 def _cells(line: list[str]) -> dict[str, str]:
-    return {str(i): cell.strip() for i, cell in enumerate(line) if cell.strip()}
+    return {str(i): text for i, cell in enumerate(line) if (text := cell.strip())}
 
 
 def job_row(conn: Connection, job_id: int, *, lock: bool = False) -> dict[str, Any]:
@@ -70,7 +73,7 @@ def job_row(conn: Connection, job_id: int, *, lock: bool = False) -> dict[str, A
 def plan_job(conn: Connection, job_id: int, options: ImportOptions, model: EntityModel) -> list[Unit]:
     """Plan a draft job with ``options``: its units replace the previous plan; returns them."""
     job = job_row(conn, job_id, lock=True)
-    if job["status"] != "draft":
+    if job["status"] not in PLANNABLE:
         raise Conflict(f"import {job_id} has already started")
     headers = list(job["headers"])
     table = _file_table(conn, job)
@@ -92,7 +95,15 @@ def plan_job(conn: Connection, job_id: int, options: ImportOptions, model: Entit
     conn.execute(
         update(import_jobs)
         .where(import_jobs.c.id == job_id)
-        .values(options=options.as_dict(), total=len(units), done=0, counts=dict.fromkeys(COUNTS, 0))
+        .values(
+            options=options.as_dict(),
+            total=len(units),
+            done=0,
+            counts=dict.fromkeys(COUNTS, 0),
+            status="draft",
+            worker=None,  # a dry run of the previous plan still running drops its outcome
+            message=None,
+        )
     )
     return units
 
@@ -124,7 +135,7 @@ def unit_cells(headers: list[str], data: dict[str, Any]) -> Unit:
 def queue_job(conn: Connection, job_id: int, now: dt.datetime) -> None:
     """Hand a planned draft job to the workers."""
     job = job_row(conn, job_id, lock=True)
-    if job["status"] != "draft" or not job["options"]:
+    if job["status"] not in ("draft", "checked") or not job["options"]:
         raise Conflict(f"import {job_id} cannot start: it is {job['status']} (run a dry run first)")
     conn.execute(
         update(import_units)
@@ -140,7 +151,15 @@ def queue_job(conn: Connection, job_id: int, now: dt.datetime) -> None:
     conn.execute(
         update(import_jobs)
         .where(import_jobs.c.id == job_id)
-        .values(status="queued", message=None, done=int(skipped), counts=counts)
+        .values(
+            status="queued",
+            message=None,
+            done=int(skipped),
+            counts=counts,
+            started_at=None,  # the rate shown is the run's, not its dry run's
+            finished_at=None,
+            heartbeat_at=None,
+        )
     )
 
 
@@ -190,7 +209,8 @@ def progress(job: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         end = job["finished_at"] or job["heartbeat_at"] or now
         seconds = max((end - started).total_seconds(), 0.001)
         rate = round(done / seconds, 1)
-        eta = round((total - done) / rate, 1) if job["status"] == "running" and rate else 0.0
+        busy = job["status"] in ("running", "checking")
+        eta = round((total - done) / rate, 1) if busy and rate else 0.0
     return {
         "id": job["id"],
         "entity": job["entity"],

@@ -50,10 +50,29 @@ def _rolled_back(runtime: RecordRuntime) -> Iterator[Connection]:
             transaction.rollback()
 
 
-def dry_run(runtime: RecordRuntime, job_id: int, actor: Actor) -> dict[str, Any]:
+Progress = Callable[[int], None]  # told the number of units checked after every batch
+
+
+def dry_run(
+    runtime: RecordRuntime, job_id: int, actor: Actor, on_batch: Progress | None = None
+) -> dict[str, Any]:
     """Write every unit of a planned draft job as the real run would, then roll it all back; returns the report."""
+    counts, by_seq, total = check_units(runtime, job_id, actor, on_batch)
+    return report_of(total, counts, [e for errors in by_seq.values() for e in errors])
+
+
+def report_of(total: int, counts: dict[str, int], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return a dry run's report: the counts and the first errors in file order."""
+    errors = sorted(errors, key=lambda e: (int(e["row"]), str(e["column"])))
+    return {"total": total, "counts": counts, "error_count": len(errors), "errors": errors[:MAX_REPORTED]}
+
+
+def check_units(
+    runtime: RecordRuntime, job_id: int, actor: Actor, on_batch: Progress | None = None
+) -> tuple[dict[str, int], dict[int, list[dict[str, Any]]], int]:
+    """Dry-run the job's units in one transaction rolled back; returns the counts, each unit's errors and the total."""
     counts = dict.fromkeys(COUNTS, 0)
-    errors: list[dict[str, Any]] = []
+    by_seq: dict[int, list[dict[str, Any]]] = {}
     with _rolled_back(runtime) as conn:
         job = job_row(conn, job_id)
         who = require(conn, runtime.resolve(actor, conn), job["entity"], "import")
@@ -61,27 +80,27 @@ def dry_run(runtime: RecordRuntime, job_id: int, actor: Actor) -> dict[str, Any]
         writer = UnitWriter(runtime, job["entity"], options, who, conn)
         with triggers_skipped(conn) if options.skip_triggers else nullcontext():
             units = []
-            for status, data, stored_errors in conn.execute(
-                select(import_units.c.status, import_units.c.rows, import_units.c.errors)
+            for seq, status, data, stored_errors in conn.execute(
+                select(import_units.c.seq, import_units.c.status, import_units.c.rows, import_units.c.errors)
                 .where(import_units.c.job_id == job_id)
                 .order_by(import_units.c.seq)
             ):
                 if status == "skipped":
                     counts["skipped"] += 1
-                    errors += stored_errors or []
+                    by_seq[seq] = stored_errors or []
                 else:
-                    units.append(unit_cells(job["headers"], data))
+                    units.append((seq, unit_cells(job["headers"], data)))
+            checked = counts["skipped"]
             for start in range(0, len(units), BATCH):
-                for outcome in writer.write_all(units[start : start + BATCH]):
+                batch = units[start : start + BATCH]
+                for (seq, _), outcome in zip(batch, writer.write_all([u for _, u in batch]), strict=True):
                     counts[outcome.status] += 1
-                    errors += outcome.errors
-    errors.sort(key=lambda e: (e["row"], e["column"]))
-    return {
-        "total": job["total"],
-        "counts": counts,
-        "error_count": len(errors),
-        "errors": errors[:MAX_REPORTED],
-    }
+                    if outcome.errors:
+                        by_seq[seq] = outcome.errors
+                checked += len(batch)
+                if on_batch is not None:
+                    on_batch(checked)
+    return counts, by_seq, int(job["total"])
 
 
 def start(runtime: RecordRuntime, job_id: int, actor: Actor) -> None:

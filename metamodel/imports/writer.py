@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError
 
 from metamodel.errors import CrmError
@@ -64,36 +64,43 @@ class UnitWriter:
         it are written again as a run, and the failing row is written alone with every savepoint,
         so it fails (or not) exactly as it would on its own and takes nothing else with it.
         """
+        # Converted once (a redone run does not convert again); the link lookups are cached anyway.
+        converted = [self.converter.convert(unit) for unit in units]
         outcomes: list[Outcome] = []
         start, end = 0, len(units)
         while start < len(units):
-            failed = self._run(units, start, end, outcomes)
+            failed = self._run(units, converted, start, end, outcomes)
             if failed is None:
                 start, end = end, len(units)
             elif failed == start:
-                outcomes.append(self.write(units[start]))
+                outcomes.append(self.write(units[start], converted[start]))
                 start, end = start + 1, len(units)
             else:
                 end = failed  # the rows before the failing one again, then the failing one alone
         return outcomes
 
-    def _run(self, units: list[Unit], start: int, end: int, outcomes: list[Outcome]) -> int | None:
+    def _run(
+        self, units: list[Unit], converted: list[Converted], start: int, end: int, outcomes: list[Outcome]
+    ) -> int | None:
         # Write units[start:end] in one savepoint; the index of the row that failed (all rolled back), or None.
         mark = self.index.mark()
         done: list[Outcome] = []
         savepoint = self.conn.begin_nested()
         try:
             with batch_scope(self.conn, optimistic=True):
-                for unit in units[start:end]:
-                    converted = self.converter.convert(unit)
-                    if converted.errors:
-                        done.append(Outcome("failed", errors=converted.errors))
+                good = [c.payload for c in converted[start:end] if not c.errors]
+                self.runtime.prime_links(self.conn, self.entity, good, self.actor)
+                for unit, unit_converted in zip(units[start:end], converted[start:end], strict=True):
+                    if unit_converted.errors:
+                        done.append(Outcome("failed", errors=unit_converted.errors))
                     else:
-                        done.append(self._apply(unit, converted, self._key(unit)))
+                        done.append(self._apply(unit, unit_converted, self._key(unit), read_back=False))
+                self._versions(done)
         except (CrmError, SavepointNeeded, DBAPIError):
             savepoint.rollback()
             self.index.rollback_to(mark)
-            return start + len(done)
+            # A failure after the last row (writing the batch's deferred log rows) is redone shorter.
+            return min(start + len(done), end - 1)
         except BaseException:
             savepoint.rollback()
             raise
@@ -101,9 +108,26 @@ class UnitWriter:
         outcomes += done
         return None
 
-    def write(self, unit: Unit) -> Outcome:
+    def _versions(self, done: list[Outcome]) -> None:
+        # The lock_version of every record the run wrote, read once at its end (undo compares it).
+        written = {o.record_id for o in done if o.record_id is not None}
+        if not written:
+            return
+        table = self.model.table
+        found: dict[int, int] = {}
+        ids = sorted(written)
+        for start in range(0, len(ids), 500):
+            statement = select(table.c.id, table.c.lock_version).where(
+                table.c.id.in_(ids[start : start + 500])
+            )
+            found.update((int(i), int(v)) for i, v in self.conn.execute(statement))
+        for outcome in done:
+            if outcome.record_id is not None:
+                outcome.version = found.get(outcome.record_id)
+
+    def write(self, unit: Unit, converted: Converted | None = None) -> Outcome:
         """Write ``unit``; a failure rolls back its savepoint only and is returned as errors."""
-        converted = self.converter.convert(unit)
+        converted = converted or self.converter.convert(unit)
         if converted.errors:
             return Outcome("failed", errors=converted.errors)
         try:
@@ -115,7 +139,9 @@ class UnitWriter:
     def _key(self, unit: Unit) -> tuple[str, ...] | None:
         return unit_key(unit, self.options, self.model, self.header_of) if self.options.key_fields else None
 
-    def _apply(self, unit: Unit, converted: Converted, key: tuple[str, ...] | None) -> Outcome:
+    def _apply(
+        self, unit: Unit, converted: Converted, key: tuple[str, ...] | None, *, read_back: bool = True
+    ) -> Outcome:
         matches = self.index.find(key) if key else []
         first_row = unit.rows[0][0]
         if len(matches) > 1:
@@ -123,10 +149,12 @@ class UnitWriter:
         if not matches:
             if self.options.mode == "update":
                 return self._failed(first_row, "no stored record has this key")
-            record = self.runtime.create(self.entity, converted.payload, self.actor, conn=self.conn)
+            record = self.runtime.create(
+                self.entity, converted.payload, self.actor, conn=self.conn, read_back=read_back
+            )
             if key:
                 self.index.add(key, int(record["id"]))
-            return Outcome("created", int(record["id"]), version=int(record["lock_version"]))
+            return Outcome("created", int(record["id"]), version=record.get("lock_version"))
         existing = matches[0]
         if self.options.mode == "insert" and self.options.duplicates == "skip":
             message = f"already stored as {self.entity} #{existing} (skipped)"
@@ -138,8 +166,10 @@ class UnitWriter:
         if not payload:
             return Outcome("skipped", errors=[self._row_error(first_row, "nothing new to fill in (skipped)")])
         before = {name: self._restorable(name, stored.get(name)) for name in payload}
-        record = self.runtime.update(self.entity, existing, payload, self.actor, conn=self.conn)
-        return Outcome("updated", existing, before, int(record["lock_version"]))
+        record = self.runtime.update(
+            self.entity, existing, payload, self.actor, conn=self.conn, read_back=read_back
+        )
+        return Outcome("updated", existing, before, record.get("lock_version"))
 
     def _restorable(self, name: str, value: Any) -> Any:
         # Lines come back without their ids: undo replaces the import's lines with copies of the old.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, true
@@ -13,7 +13,7 @@ from metamodel.errors import ProblemList
 from metamodel.model import EntityModel
 from metamodel.records.base import SYSTEM
 from metamodel.records.hooks import Actor
-from metamodel.records.links import attachment_allowed, link_allowed
+from metamodel.records.links import attachment_allowed, link_allowed, prime_link_targets
 from metamodel.records.reads import RecordReads
 from metamodel.records.values import prepare_values
 
@@ -53,6 +53,19 @@ class RecordLines(RecordReads):
                 for line in lines
             ]
         return kept
+
+    def prime_links(
+        self, conn: Connection, entity: str, payloads: Sequence[Mapping[str, Any]], actor: Actor
+    ) -> None:
+        """Check the link targets of a batch's payloads in one query per link field (a batch's cache; see links.py)."""
+        model = self.model.entity(entity)
+        for definition in model.column_fields():
+            if definition.type != "link":
+                continue
+            target = self.model.entity(str(definition.get("target")))
+            scope = [] if target.entity.is_child else self._scope(target, actor)
+            values = [payload.get(definition.name) for payload in payloads]
+            prime_link_targets(conn, target.table, values, scope, model, definition.name)
 
     def _check_values(
         self,

@@ -3,10 +3,10 @@ an attachment field may hold."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, Table, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.model import EntityModel
@@ -47,6 +47,31 @@ def link_allowed(
     table = holder.table
     stored = conn.execute(select(table.c[field_name]).where(table.c.id == record_id)).scalar()
     return bool(stored == value)
+
+
+def prime_link_targets(
+    conn: Connection,
+    target: Table,
+    values: Iterable[Any],
+    scope: Sequence[ColumnElement[bool]],
+    holder: EntityModel,
+    field_name: str,
+) -> None:
+    """Ask once which of ``values`` a batch's links of ``holder.field_name`` may point at (outside a batch: nothing).
+
+    The same question ``link_allowed`` asks per value, for a whole batch in one statement; the
+    answers it finds go to the batch's cache, so ``link_allowed`` still decides every link and asks
+    the database again about any value this did not find.
+    """
+    cache = batch_cache(conn)
+    if cache is None:
+        return
+    seen = cache.setdefault("link_targets", set())
+    wanted = sorted({v for v in values if isinstance(v, int) and (holder.name, field_name, v) not in seen})
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        statement = select(target.c.id).where(target.c.id.in_(chunk), *scope)
+        seen.update((holder.name, field_name, int(found)) for found in conn.execute(statement).scalars())
 
 
 def attachment_allowed(

@@ -43,6 +43,9 @@ class SaveRequest:
     operation: str = "update"  # the permission checked: create, update, claim, release
     replace: bool = False  # fields left out become empty (PUT), except those the actor may not write
     prepared: dict[str, Any] | None = None  # values already typed (owner changes): no guards, no prepare
+    read_back: bool = (
+        True  # False: return only the id (a batch reads what it needs for all its records at once)
+    )
 
 
 @dataclass
@@ -56,14 +59,20 @@ class RecordSaves(RecordLines):
     """Create, update and owner change, all through ``_save``."""
 
     def create(
-        self, entity: str, raw: Mapping[str, Any], actor: Actor = SYSTEM, conn: Connection | None = None
+        self,
+        entity: str,
+        raw: Mapping[str, Any],
+        actor: Actor = SYSTEM,
+        conn: Connection | None = None,
+        *,
+        read_back: bool = True,
     ) -> dict[str, Any]:
-        """Validate and insert a record (with its child lines); returns the stored record."""
+        """Validate and insert a record (with its child lines); returns the stored record (only its id without ``read_back``)."""
         model = self.model.entity(entity)
         if model.entity.is_child:
             raise NotFound(f"'{entity}' records only exist as lines of their parent")
         _require_object(raw)
-        return self._save(SaveRequest(model, raw, actor, operation="create"), conn)
+        return self._save(SaveRequest(model, raw, actor, operation="create", read_back=read_back), conn)
 
     def update(
         self,
@@ -75,11 +84,14 @@ class RecordSaves(RecordLines):
         conn: Connection | None = None,
         *,
         replace: bool = False,
+        read_back: bool = True,
     ) -> dict[str, Any]:
         """Change the given fields (all writable ones with ``replace``); Conflict when ``expected_version`` is stale."""
         model = self.model.entity(entity)
         _require_object(raw)
-        request = SaveRequest(model, raw, actor, record_id, expected_version, replace=replace)
+        request = SaveRequest(
+            model, raw, actor, record_id, expected_version, replace=replace, read_back=read_back
+        )
         return self._save(request, conn)
 
     def set_owner(
@@ -171,6 +183,8 @@ class RecordSaves(RecordLines):
             self._write_lines(c, model, record_id, prepared.lines, actor)
             for hook in self.hooks.after_save:
                 hook(prepared.event)
+            if not request.read_back:
+                return {"id": record_id}
             return self._present(model, actor, self._read(c, model, record_id, actor, scoped=False))
 
     def _before(self, conn: Connection, request: SaveRequest, actor: Actor) -> dict[str, Any] | None:

@@ -10,11 +10,12 @@ from crm_platform.api import bp
 from crm_platform.api.common import actor, json_body, path_id
 from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
-from crm_platform.imports_worker import kick
+from crm_platform.imports_worker import kick, live_progress
 from crm_platform.services import services
 from metamodel.access import require
 from metamodel.access.errors import AccessDenied
-from metamodel.errors import NotFound, Problem, RecordInvalid
+from metamodel.errors import Conflict, NotFound, Problem, RecordInvalid
+from metamodel.imports import checks
 from metamodel.imports.files import read_table
 from metamodel.imports.jobs import create_job, job_row, plan_job, progress
 from metamodel.imports.mapping import auto_map, targets
@@ -58,20 +59,43 @@ def imports_get(entity: str, job_id: str) -> Any:
     """The import's state and progress: rows done, rows per second, estimated time left."""
     runtime = services().runtime()
     job = _own_job(entity, path_id(job_id))
-    return jsonify(progress(job, runtime.clock()))
+    return jsonify(_state(runtime, job))
+
+
+def _state(runtime: Any, job: dict[str, Any]) -> dict[str, Any]:
+    # A dry run running in this process tells its progress in memory (it writes nothing until it ends).
+    live = live_progress(int(job["id"])) if job["status"] == "checking" else None
+    state = progress({**job, **live} if live else job, runtime.clock())
+    if job["status"] == "checked":
+        with runtime.transaction() as conn:
+            state["report"] = checks.stored_report(conn, job)
+    return state
 
 
 @bp.post("/records/<entity>/imports/<job_id>/dry-run")
 def imports_dry_run(entity: str, job_id: str) -> Any:
-    """Plan the import with the given options and write it all in a transaction rolled back: per-row errors."""
+    """Plan the import with the given options and write it all in a transaction rolled back: per-row errors.
+
+    Up to ``checks.INLINE_UNITS`` records the report is the answer; a larger file is checked by the
+    import worker in the background (202 and the job: follow it until it is ``checked``).
+    """
     runtime = services().runtime()
     model = entity_model(runtime, entity)
     job = _own_job(entity, path_id(job_id))
+    if checks.check_running(job, runtime.clock()):
+        raise Conflict(f"the dry run of import {job['id']} is still running")
     options = parse_options(json_body(), model, targets(runtime.model, model), list(job["headers"]))
     with runtime.transaction(write=True) as conn:
         require(conn, runtime.resolve(actor(), conn), entity, "import")
-        plan_job(conn, job["id"], options, model)
-    return jsonify(dry_run(runtime, job["id"], actor()))
+        units = plan_job(conn, job["id"], options, model)
+        background = len(units) > checks.INLINE_UNITS
+        if background:
+            checks.queue_check(conn, job["id"])
+    if not background:
+        return jsonify(dry_run(runtime, job["id"], actor()))
+    kick(current_app)
+    with runtime.transaction() as conn:
+        return jsonify(_state(runtime, job_row(conn, job["id"]))), 202
 
 
 @bp.post("/records/<entity>/imports/<job_id>/start")
@@ -138,15 +162,19 @@ ENDPOINTS.update(
             "responses": {"201": ("draft import", _JOB, "application/json")},
         },
         "imports_get": {
-            "summary": "An import's status and progress (rows done, rows/s, time left)",
+            "summary": "An import's status and progress (rows done, rows/s, time left); a finished background dry run's report",
             "errors": ("403", "404"),
             "responses": {"200": ("import", _JOB, "application/json")},
         },
         "imports_dry_run": {
-            "summary": "Set the mapping and options and validate every row without writing anything",
+            "summary": "Set the mapping and options and validate every row without writing anything "
+            "(a large file: checked in the background, follow the import)",
             "errors": ("403", "404", "409", "422"),
             "request": {"type": "object"},
-            "responses": {"200": ("dry-run report", {"type": "object"}, "application/json")},
+            "responses": {
+                "200": ("dry-run report", {"type": "object"}, "application/json"),
+                "202": ("checking in the background", _JOB, "application/json"),
+            },
         },
         "imports_start": {
             "summary": "Run the import in the background",

@@ -43,6 +43,7 @@
         parentKey: "",
         skipTriggers: false,
         report: null,
+        checking: null,
         undone: "",
         timer: null,
 
@@ -95,10 +96,35 @@
           send(self.api + "/" + self.job.id + "/dry-run", {
             method: "POST", body: JSON.stringify(options), headers: {"Content-Type": "application/json"}
           }).then(function (report) {
+            self.step = "check";
+            if (report.status === "checking") {
+              // A large file is checked by the import worker: follow it.
+              self.report = null;
+              self.checking = report;
+              self.followCheck();
+              return;
+            }
             self.report = report;
             self.busy = false;
-            self.step = "check";
           }).catch(function (error) { self.fail(error); });
+        },
+        followCheck: function () {
+          var self = this;
+          send(self.api + "/" + self.job.id, {method: "GET"}).then(function (job) {
+            if (job.status === "checking") {
+              self.checking = job;
+              self.timer = window.setTimeout(function () { self.followCheck(); }, 700);
+              return;
+            }
+            self.checking = null;
+            self.busy = false;
+            if (job.status === "checked") {
+              self.report = job.report;
+            } else {
+              self.step = "map";
+              self.fail({message: job.message || job.status});
+            }
+          }).catch(function (error) { self.checking = null; self.fail(error); });
         },
         run: function () {
           var self = this;

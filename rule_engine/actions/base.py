@@ -12,12 +12,13 @@ from sqlalchemy import Connection
 
 from metamodel.errors import CrmError
 from metamodel.model import SiteModel
-from metamodel.records.batch import protected
+from metamodel.records.batch import defer_insert, flush_deferred, protected
 from metamodel.records.hooks import Actor
 from rule_engine.errorlog import DEFAULT_LIMIT, note_failure
 from rule_engine.tables import action_log
 
 log = logging.getLogger(__name__)
+_LOG_INSERT = action_log.insert()  # one prepared statement; an import batch inserts its rows together
 
 
 class ActionFailed(Exception):
@@ -110,17 +111,16 @@ def run_actions(registry: ActionRegistry, configs: Iterable[Mapping[str, Any]], 
 
 
 def _log(ctx: ActionContext, action: str, status: str, message: str) -> None:
-    ctx.conn.execute(
-        action_log.insert().values(
-            rule=ctx.rule,
-            action=action,
-            entity=ctx.entity,
-            record_id=ctx.record.get("id"),
-            status=status,
-            message=message[:2000],
-            at=ctx.now,
-        )
-    )
+    row = {
+        "rule": ctx.rule,
+        "action": action,
+        "entity": ctx.entity,
+        "record_id": ctx.record.get("id"),
+        "status": status,
+        "message": message[:2000],
+        "at": ctx.now,
+    }
+    defer_insert(ctx.conn, _LOG_INSERT, row)
 
 
 def log_failure(
@@ -137,6 +137,7 @@ def log_failure(
 
     ``limit``: after this many consecutive failures the rule is switched off and admins are told.
     """
+    flush_deferred(conn)  # the log's rows keep the order of events
     conn.execute(
         action_log.insert().values(
             rule=rule,

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from crm_platform.imports_worker import ImportWorker
 from crm_platform.services import CrmServices
 from metamodel.imports.jobs import job_row
-from metamodel.imports.tables import import_jobs
-from metamodel.systables import users
+from metamodel.imports.tables import import_jobs, import_units
+from metamodel.systables import audit_log, users
 from rule_engine.tables import action_log, rule_errors
 from tests.platform.api.apisupport import Api, define_crm, error_of
 from tests.platform.api.importsupport import EXPECTED_ERRORS, OPTIONS, gbk_file, seed, upload
@@ -172,3 +172,52 @@ def test_rows_in_one_batch_fare_exactly_as_if_written_alone(admin: Api, api_svc:
         ).scalar_one()
     assert fired == 1
     assert admin.ok("GET", f"/records/customer/imports/{job}")["counts"]["failed"] == 1
+
+
+BIG = {
+    "name": "big",
+    "entity": "customer",
+    "event": "create",
+    "condition": "age >= 50",
+    "actions": [{"type": "set_fields", "values": {"notes": "big"}}],
+}
+
+
+def test_a_batch_logs_each_write_once_in_the_order_written(admin: Api, api_svc: CrmServices) -> None:
+    """The audit and action-log rows a batch inserts together at its end: one per write, in the order
+    each record written alone logs them (its trigger's update, logged inside the create's after-save
+    hooks, first), none for the refused row; the ledger keeps each lock_version after the trigger."""
+    admin.define("trigger", "big", BIG)
+    ages = [50, 20, 60, 30]
+    rows = [f"P{i},p{i}@x.com,,{age},Acme,R{i},x,1" for i, age in enumerate(ages)]
+    rows.insert(2, "Bad,bad@x.com,,55,Acme,RB,x,-1")  # refused: its create, update and firing vanish
+    job, _ = prepared(admin, gbk_file(rows))
+    admin.ok("POST", f"/records/customer/imports/{job}/start", status=202)
+    assert ImportWorker(api_svc).run_pending() == 1
+    stored = {c["email"]: c for c in customers(admin) if c["email"] != "old@x.com"}
+    ids = [stored[f"p{i}@x.com"]["id"] for i in range(4)]
+    with api_svc.engine.connect() as conn:
+        logged = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.record_id)
+            .where(audit_log.c.entity == "customer", audit_log.c.record_id.in_(ids))
+            .order_by(audit_log.c.id)
+        ).all()
+        fired = conn.execute(sa.select(action_log.c.record_id).order_by(action_log.c.id)).scalars().all()
+        versions = dict(
+            conn.execute(
+                sa.select(import_units.c.record_id, import_units.c.version).where(
+                    import_units.c.job_id == job, import_units.c.status == "created"
+                )
+            ).all()
+        )
+    create, update = "record.create", "record.update"
+    assert [tuple(r) for r in logged] == [
+        (update, ids[0]),
+        (create, ids[0]),
+        (create, ids[1]),
+        (update, ids[2]),
+        (create, ids[2]),
+        (create, ids[3]),
+    ]
+    assert fired == [ids[0], ids[2]]
+    assert versions == {ids[0]: 2, ids[1]: 1, ids[2]: 2, ids[3]: 1}

@@ -99,7 +99,7 @@ def test_import_with_dry_run_progress_and_error_report(
     views(page, "import-check-zh-CN")
     assert names(site[1]) == {}  # the dry run wrote nothing
     page.click("button.run")
-    expect(page.locator(".progress-bar")).to_be_visible()
+    expect(page.locator(".run-progress .progress-bar")).to_be_visible()
     expect(page.locator("button.undo")).to_be_visible(timeout=20_000)
     expect(page.locator(".result-count[data-kind=created]")).to_have_text("2")
     expect(page.locator(".result-count[data-kind=failed]")).to_have_text("1")
