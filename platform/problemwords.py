@@ -56,6 +56,13 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"the combination of (?P<fields>.+) must be unique; (?P<entity>\w+) (?P<id>\d+) already has these values",
             "problem.unique_set",
         ),
+        # Imports: a row's fate in the dry run and the error report.
+        (r"no (?P<entity>\w+) record '(?P<value>.*)'", "problem.import_no_link"),
+        (r"duplicate of row (?P<row>\d+) in the file \(skipped\)", "problem.import_duplicate_row"),
+        (r"already stored as (?P<entity>\w+) #(?P<id>\d+) \(skipped\)", "problem.import_stored"),
+        ("nothing new to fill in \\(skipped\\)", "problem.import_nothing_new"),
+        ("no stored record has this key", "problem.import_no_key_match"),
+        (r"the key matches (?P<n>\d+) stored records", "problem.import_many_matches"),
     )
 )
 _COMPUTED = re.compile(r"^the computed value (?P<rest>.+)$", re.DOTALL)

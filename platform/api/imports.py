@@ -11,6 +11,7 @@ from crm_platform.api.common import actor, json_body, path_id
 from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.imports_worker import kick, live_progress
+from crm_platform.problemwords import worded
 from crm_platform.services import services
 from metamodel.access import require
 from metamodel.access.errors import AccessDenied
@@ -68,8 +69,16 @@ def _state(runtime: Any, job: dict[str, Any]) -> dict[str, Any]:
     state = progress({**job, **live} if live else job, runtime.clock())
     if job["status"] == "checked":
         with runtime.transaction() as conn:
-            state["report"] = checks.stored_report(conn, job)
+            state["report"] = _worded(checks.stored_report(conn, job))
     return state
+
+
+def _worded(report: dict[str, Any]) -> dict[str, Any]:
+    """Return a dry-run report with each row's message in the reader's language."""
+    errors = [
+        {**error, "message": worded(str(error.get("message", "")))} for error in report.get("errors") or []
+    ]
+    return {**report, "errors": errors}
 
 
 @bp.post("/records/<entity>/imports/<job_id>/dry-run")
@@ -92,7 +101,7 @@ def imports_dry_run(entity: str, job_id: str) -> Any:
         if background:
             checks.queue_check(conn, job["id"])
     if not background:
-        return jsonify(dry_run(runtime, job["id"], actor()))
+        return jsonify(_worded(dry_run(runtime, job["id"], actor())))
     kick(current_app)
     with runtime.transaction() as conn:
         return jsonify(_state(runtime, job_row(conn, job["id"]))), 202
@@ -115,7 +124,7 @@ def imports_errors(entity: str, job_id: str) -> Any:
     runtime = services().runtime()
     job = _own_job(entity, path_id(job_id))
     with runtime.transaction() as conn:
-        errors = error_rows(conn, job["id"])
+        errors = [{**e, "message": worded(str(e.get("message") or ""))} for e in error_rows(conn, job["id"])]
     text = "".join(error_csv(errors, ("row", "column", "status", "message")))
     response = Response(text, mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"

@@ -71,6 +71,8 @@ def test_every_field_type_problem_is_worded_in_chinese_and_kept_in_english(
 def test_computed_values_and_record_headlines_are_worded_too() -> None:
     assert worded("the computed value must be at most 50", "zh-CN") == "计算结果不能大于 50"
     assert worded("the customer record is not valid", "zh-CN") == "customer 记录有误，请检查"
+    assert worded("nothing new to fill in (skipped)", "zh-CN") == "没有需要补充的新内容（已跳过）"
+    assert worded("the key matches 3 stored records", "zh-CN") == "此键值匹配了 3 条已存记录"
     assert worded("a rule the admin wrote: in any words", "zh-CN") == "a rule the admin wrote: in any words"
 
 

@@ -221,3 +221,21 @@ def test_a_batch_logs_each_write_once_in_the_order_written(admin: Api, api_svc: 
     ]
     assert fired == [ids[0], ids[2]]
     assert versions == {ids[0]: 2, ids[1]: 1, ids[2]: 2, ids[3]: 1}
+
+
+def test_the_dry_run_report_speaks_the_readers_language(admin: Api) -> None:
+    define_crm(admin)
+    seed(admin)
+    body = upload(admin, gbk_file()).get_json()
+    report = admin.ok(
+        "POST",
+        f"/records/customer/imports/{body['id']}/dry-run?lang=zh-CN",
+        {"mapping": body["mapping"], **OPTIONS},
+    )
+    assert [(e["row"], e["column"], e["message"]) for e in report["errors"]] == [
+        (4, "age", "必须是数字"),
+        (5, "company", "找不到 company 记录“NoSuchCo”"),
+        (6, "lines.qty", "不能小于 0"),
+        (7, "email", "与文件第 2 行重复（已跳过）"),
+        (8, "email", "已存在为 customer #1（已跳过）"),
+    ]
