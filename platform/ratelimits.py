@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -86,16 +86,47 @@ def is_expensive(rule: str, prefix: str) -> bool:
 
 
 class RouteLimiter(Limiter):
-    """Flask-Limiter for the per-route limits only (decorated views), without its per-request middleware.
+    """Flask-Limiter for the per-route limits only (decorated views), without its per-request hooks.
 
-    The middleware resolves default and application limits, of which this app configures none (the
-    per-client budget is counted in ``_check_client_budget``), yet it cost 5 % of a one-record GET.
-    A decorated view checks its limits itself when it runs.
+    Its before-request hook resolves default and application limits, of which this app configures
+    none (the per-client budget is counted in ``_check_client_budget``), yet it cost 5 % of a
+    one-record GET. A decorated view checks its limits itself when it runs. Its after-request hook
+    writes rate-limit headers, which are off, and deducts ``deduct_when`` limits, which ``limit``
+    refuses here; its teardown resets state kept on the request context, which ends with the request.
+    So none of the three is installed (together 6 % of a one-record GET, bench/api_edge.py).
     """
+
+    def init_app(self, app: Flask) -> None:
+        """Install as Flask-Limiter does, then take out its per-request hooks (see the class docstring)."""
+        super().init_app(app)
+        if self._headers_enabled:
+            raise ValueError("RouteLimiter sends no rate-limit headers (its after-request hook is not installed)")
+        hooks = (self._check_request_limit, partial(Limiter._Limiter__inject_headers, self))  # type: ignore[attr-defined]
+        for funcs in (app.before_request_funcs, app.after_request_funcs):
+            funcs[None] = [f for f in funcs.get(None, []) if not _same_hook(f, hooks)]
+        release = self._Limiter__release_context  # type: ignore[attr-defined]
+        app.teardown_request_funcs[None] = [f for f in app.teardown_request_funcs.get(None, []) if f != release]
+
+    def limit(self, limit_value: Any, **kwargs: Any) -> Any:
+        """Flask-Limiter's decorator, without ``deduct_when`` (its after-request hook is not installed)."""
+        if kwargs.get("deduct_when") is not None:
+            raise ValueError("RouteLimiter does not deduct on the response (deduct_when)")
+        return super().limit(limit_value, **kwargs)
 
     def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
         if not in_middleware:
             super()._check_request_limit(callable_name, in_middleware)
+
+
+def _same_hook(func: Any, hooks: tuple[Any, ...]) -> bool:
+    # Bound methods and partials are made anew on each access: equal, not identical.
+    for hook in hooks:
+        if isinstance(hook, partial):
+            if isinstance(func, partial) and func.func is hook.func and func.args == hook.args:
+                return True
+        elif func == hook:
+            return True
+    return False
 
 
 def init_app(app: Flask, bp: Blueprint) -> Limiter:
