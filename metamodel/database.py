@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -59,7 +59,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
     dialect = engine.dialect
     default_options = dialect.set_connection_execution_options
 
-    def _set_options(connection: Connection, options: dict[str, Any]) -> None:
+    def _set_options(connection: Connection, options: Mapping[str, Any]) -> None:
         default_options(connection, options)
         if "sqlite_immediate" in options:
             wanted = bool(options["sqlite_immediate"])
@@ -67,7 +67,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
                 (event.listen if wanted else event.remove)(connection, "begin", _begin_immediate)
 
     dialect.do_begin = _begin_deferred  # type: ignore[method-assign]
-    dialect.set_connection_execution_options = _set_options  # type: ignore[method-assign]
+    dialect.set_connection_execution_options = _set_options  # type: ignore[method-assign,assignment]
 
 
 def _begin_immediate(connection: Connection) -> None:

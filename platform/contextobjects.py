@@ -26,4 +26,4 @@ def real_app() -> Flask:
 
 def request_globals() -> Any:
     """Return the current app context's ``g`` itself (not its proxy)."""
-    return g._get_current_object()  # type: ignore[attr-defined]
+    return g._get_current_object()

@@ -117,8 +117,9 @@ class RouteLimiter(Limiter):
                 "RouteLimiter sends no rate-limit headers (its after-request hook is not installed)"
             )
         hooks = (self._check_request_limit, partial(Limiter._Limiter__inject_headers, self))  # type: ignore[attr-defined]
-        for funcs in (app.before_request_funcs, app.after_request_funcs):
-            funcs[None] = [f for f in funcs.get(None, []) if not _same_hook(f, hooks)]
+        before, after = app.before_request_funcs, app.after_request_funcs
+        before[None] = [f for f in before.get(None, []) if not _same_hook(f, hooks)]
+        after[None] = [f for f in after.get(None, []) if not _same_hook(f, hooks)]
         release = self._Limiter__release_context  # type: ignore[attr-defined]
         app.teardown_request_funcs[None] = [
             f for f in app.teardown_request_funcs.get(None, []) if f != release

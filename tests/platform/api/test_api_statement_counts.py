@@ -130,7 +130,9 @@ def test_create_is_one_connection_without_redundant_statements(api_svc: CrmServi
     assert len([s for s in work.statements if "sys_meta_state" in s]) == 1
 
 
-def test_no_engine_event_switches_on_dispatch_for_every_statement(api_app: Flask, api_svc: CrmServices) -> None:
+def test_no_engine_event_switches_on_dispatch_for_every_statement(
+    api_app: Flask, api_svc: CrmServices
+) -> None:
     """SQLite's BEGIN and the auth cache's write watch are dialect hooks: the engine has no connection events.
 
     One engine-level listener makes SQLAlchemy dispatch events on every statement, begin and commit of
