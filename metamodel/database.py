@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -53,16 +53,35 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor.close()
         register_sqlite_functions(dbapi_connection)
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A deferred transaction that reads and then writes fails at once with "database is locked" when
-        # another writer got there first; IMMEDIATE takes the write lock up front and waits its turn.
-        if connection.get_execution_options().get("sqlite_immediate", False):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # may time out busy: SQLAlchemy wraps the error
-        else:
-            # A deferred BEGIN takes no lock and cannot be busy: straight to the driver, as psycopg
-            # begins, since SQLAlchemy's statement path cost as much as a read by primary key.
-            connection.connection.driver_connection.execute("BEGIN")
+    # BEGIN is the dialect's, not a "begin" event's: any event listened for on the engine switches on
+    # SQLAlchemy's event dispatch for every statement, begin and commit of every connection (6 % of a
+    # one-record GET, bench/api_edge.py). Only a connection opened for writing listens for its own begin.
+    dialect = engine.dialect
+    default_options = dialect.set_connection_execution_options
+
+    def _set_options(connection: Connection, options: Mapping[str, Any]) -> None:
+        default_options(connection, options)
+        if "sqlite_immediate" in options:
+            wanted = bool(options["sqlite_immediate"])
+            if wanted != event.contains(connection, "begin", _begin_immediate):
+                (event.listen if wanted else event.remove)(connection, "begin", _begin_immediate)
+
+    dialect.do_begin = _begin_deferred  # type: ignore[method-assign]
+    dialect.set_connection_execution_options = _set_options  # type: ignore[method-assign,assignment]
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes fails at once with "database is locked" when
+    # another writer got there first; IMMEDIATE takes the write lock up front and waits its turn.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")  # may time out busy: SQLAlchemy wraps the error
+
+
+def _begin_deferred(dbapi_connection: Any) -> None:
+    # A deferred BEGIN takes no lock and cannot be busy: straight to the driver, as psycopg begins.
+    # A connection opened for writing has begun IMMEDIATE already (its begin event runs first).
+    driver = dbapi_connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN")
 
 
 def alembic_config(extra_version_locations: Sequence[str] = ()) -> Config:

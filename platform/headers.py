@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g
+
+from crm_platform.contextobjects import real_request
 
 _FIXED = {
     "X-Content-Type-Options": "nosniff",
@@ -45,7 +47,12 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def init_app(app: Flask) -> None:
     """Add the security headers to every response of ``app`` and ``csp_nonce()`` to its templates."""
-    app.after_request(_add_headers)
+    strict = bool(app.config.get("CRM_CSP_STRICT_SCRIPTS"))  # a setting read at start, as all are
+
+    def _headers(response: Response) -> Response:
+        return _add_headers(response, strict)
+
+    app.after_request(_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
 
@@ -72,18 +79,18 @@ _LENIENT = content_security_policy(False, "")
 # Each fixed header with its lower-case name; the policy's own entry is added per response.
 _FIXED_LOWER = [(name.lower(), name, value) for name, value in _FIXED.items()]
 _CSP = "Content-Security-Policy"
+_CSP_LOWER = _CSP.lower()
 
 
-def _add_headers(response: Response) -> Response:
+def _add_headers(response: Response, strict: bool) -> Response:
     # One pass over the response's headers: a "name in headers" test per header scans them all each time.
     headers = response.headers
     present = {name.lower() for name, _value in headers.to_wsgi_list()}
     missing = [(name, value) for lower, name, value in _FIXED_LOWER if lower not in present]
-    if _CSP.lower() not in present:
+    if _CSP_LOWER not in present:
         # Without strict scripts the policy names no nonce: the same text for every response.
-        strict = bool(current_app.config.get("CRM_CSP_STRICT_SCRIPTS"))
         missing.append((_CSP, content_security_policy(True, csp_nonce()) if strict else _LENIENT))
-    if request.is_secure and "strict-transport-security" not in present:
+    if real_request().is_secure and "strict-transport-security" not in present:
         missing.append(("Strict-Transport-Security", HSTS))
     headers.extend(missing)
     return response

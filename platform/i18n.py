@@ -10,6 +10,8 @@ from typing import Any
 from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 
+from crm_platform.contextobjects import real_request
+
 LOCALES = ("en", "zh-CN")
 DEFAULT_LOCALE = "en"
 _CATALOG_DIR = Path(__file__).parent / "translations"
@@ -81,7 +83,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _remember_lang(response: Any) -> Any:
         # Most requests name no language: skip parsing their query string.
-        chosen = _match(request.args.get("lang")) if b"lang=" in request.query_string else None
+        req = real_request()
+        chosen = _match(req.args.get("lang")) if b"lang=" in req.query_string else None
         if chosen:
             response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
         return response

@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, has_request_context
 from sqlalchemy import Engine
 
+from crm_platform.contextobjects import real_app, request_globals
 from form_renderer.presentation import PresentationRegistry, register_builtin_presentations
 from metamodel.attachments import AttachmentStore
 from metamodel.fieldtypes.base import FieldTypeRegistry
@@ -50,7 +51,7 @@ class CrmServices:
         checks it against the version that transaction sees; on a change the request runs again
         (crm_platform.consistency).
         """
-        if not has_request_context() or g.get(FRESH_MODEL):
+        if not has_request_context() or getattr(request_globals(), FRESH_MODEL, None):
             return RecordRuntime(self.metadata.model(), self.engine, self.hooks, self.clock)
         model = self.metadata.latest()
         held = self._held
@@ -67,7 +68,7 @@ class CrmServices:
 
 def services() -> CrmServices:
     """Return the services of the current app."""
-    found: CrmServices = current_app.extensions["crm"]
+    found: CrmServices = real_app().extensions["crm"]
     return found
 
 

@@ -14,6 +14,7 @@ from crm_platform.api.common import BadRequest, Forbidden, actor, int_value, pat
 from crm_platform.api.records import entity_model
 from crm_platform.api.schemas import ENDPOINTS
 from crm_platform.auditing import current_origin
+from crm_platform.contextobjects import real_request
 from crm_platform.services import services
 from metamodel.audit import AuditQuery, browse, csv_lines, iterate, may_audit, record_access_change
 from metamodel.audit.query import MAX_LIMIT
@@ -161,12 +162,11 @@ def _visible_summary(entity: str, record_id: int, changes: dict[str, Any]) -> st
 def _log_access_change(response: Response) -> Response:
     # Access-control administration commits in its own transactions; log each successful change
     # right after it (the access service may call record_access_change in-transaction instead).
-    path = request.path.removeprefix(bp.url_prefix or "")
-    if (
-        request.method in ("GET", "HEAD", "OPTIONS")
-        or not path.startswith("/access/")
-        or response.status_code >= 400
-    ):
+    req = real_request()
+    if req.method in ("GET", "HEAD", "OPTIONS") or response.status_code >= 400:
+        return response
+    path = req.path.removeprefix(bp.url_prefix or "")
+    if not path.startswith("/access/"):
         return response
     body = request.get_json(silent=True, cache=True)
     who = Actor(

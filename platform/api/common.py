@@ -7,9 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 
+from crm_platform import contextobjects
+from crm_platform.auth import current
 from crm_platform.auth.scopes import required_scope
 from crm_platform.services import services
 from metamodel.access.enforcement import require_configure
@@ -77,17 +79,18 @@ def init_blueprint(bp: Blueprint) -> None:
 
     @bp.before_request
     def _require_login() -> Response | None:
-        authenticated = current_user.is_authenticated  # runs the token loader, which sets g.api_token
-        token = g.get("api_token")
-        if request.endpoint in PUBLIC_ENDPOINTS:
+        authenticated = current.user().is_authenticated  # runs the token loader, which sets the token
+        token = current.api_token()
+        req = contextobjects.real_request()
+        if req.endpoint in PUBLIC_ENDPOINTS:
             return None
         if token is not None and token.expired:
             raise TokenExpired("the API token has expired; create a new one")
         if not authenticated:
             raise Unauthorized("sign in or send an API token (Authorization: Bearer ...)")
         if token is not None:
-            path = request.path.removeprefix(bp.url_prefix or "")
-            needed = required_scope(request.method, path)
+            path = req.path.removeprefix(bp.url_prefix or "")
+            needed = required_scope(req.method, path)
             if needed is not None and needed not in token.scopes:
                 raise InsufficientScope(f"this token lacks the scope '{needed}'", required_scope=needed)
         return None
@@ -123,7 +126,7 @@ def configure_required(view: F) -> F:
 
 def actor() -> Actor:
     """Return the record-runtime actor of the signed-in user."""
-    return cast(Actor, current_user.actor())
+    return cast(Actor, current.user().actor())
 
 
 def username() -> str:

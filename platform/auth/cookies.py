@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import URLSafeTimedSerializer
 
@@ -23,6 +23,10 @@ def claims_bearer(environ: dict[str, Any]) -> bool:
     """Whether a request's Authorization header names the Bearer scheme (even with an empty or bogus token)."""
     header = environ.get(_AUTHORIZATION)
     return bool(header) and str(header).strip().lower().partition(" ")[0] == "bearer"
+
+
+class TokenRequestSession(SecureCookieSession):
+    """The session of a request that claims a bearer token: empty, and never saved."""
 
 
 class TokenAwareSessionInterface(SecureCookieSessionInterface):
@@ -47,13 +51,15 @@ class TokenAwareSessionInterface(SecureCookieSessionInterface):
         """Return an empty session for token requests and cookie-less ones, else the cookie's."""
         if not app.secret_key:
             return None
-        if claims_bearer(request.environ) or not request.cookies.get(self.get_cookie_name(app)):
+        if claims_bearer(request.environ):
+            return TokenRequestSession()
+        if not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         """Save as Flask does, except that a token request never sets or clears the cookie."""
-        if claims_bearer(request.environ):
+        if isinstance(session, TokenRequestSession):
             return
         if not session and not session.modified and not session.accessed:
             return  # nothing read, nothing to write: no cookie and no Vary

@@ -6,9 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask import has_request_context, request
+from flask import has_request_context
 from flask_login import UserMixin
 
+from crm_platform.contextobjects import real_request
 from metamodel.records.hooks import Actor
 
 
@@ -39,7 +40,7 @@ class User(UserMixin):
 
     def actor(self) -> Actor:
         """Return the record-runtime actor for this user (with the client address, for the audit log)."""
-        origin = (request.remote_addr or "unknown") if has_request_context() else None
+        origin = (real_request().remote_addr or "unknown") if has_request_context() else None
         return Actor(self.id, self.username, self.is_admin, origin=origin)
 
 

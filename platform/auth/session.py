@@ -9,9 +9,10 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Request,
+    Response,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -22,7 +23,8 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from crm_platform.auth import authcache, clock, sessions, signin, twofactor
+from crm_platform import contextobjects
+from crm_platform.auth import authcache, clock, current, sessions, signin, twofactor
 from crm_platform.auth.cookies import TokenAwareSessionInterface, claims_bearer
 from crm_platform.auth.model import User
 from crm_platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
@@ -40,14 +42,25 @@ class TokenFirstLoginManager(LoginManager):
     """
 
     def _load_user(self) -> None:
-        if claims_bearer(request.environ):
-            self._update_request_context_with_user(_load_user_from_token(request))
+        req = contextobjects.real_request()
+        if claims_bearer(req.environ):
+            user = _load_user_from_token(req)
+            found = user if user is not None else self.anonymous_user()
+            setattr(contextobjects.request_globals(), current.LOGIN_USER, found)
             return
         _SESSION_LOADING(self)
+
+    def _update_remember_cookie(self, response: Response) -> Response:
+        # A token request has a session of its own that is never saved (crm_platform.auth.cookies):
+        # there is no remember-me cookie to renew or clear.
+        if claims_bearer(contextobjects.real_request().environ):
+            return response
+        return _REMEMBER_COOKIE(self, response)
 
 
 # flask-login's own loading (sessions, remember cookie), which its type stubs do not list.
 _SESSION_LOADING: Callable[[LoginManager], None] = vars(LoginManager)["_load_user"]
+_REMEMBER_COOKIE: Callable[[LoginManager, Response], Response] = vars(LoginManager)["_update_remember_cookie"]
 
 
 login_manager = TokenFirstLoginManager()
@@ -76,9 +89,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def bearer_token() -> str | None:
-    """Return the API token of the request, if it carries one."""
-    header = request.headers.get("Authorization", "")
+def bearer_token(req: Request | None = None) -> str | None:
+    """Return the API token of the request (``req``, else the current one), if it carries one."""
+    header = (req or contextobjects.real_request()).headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return None
@@ -99,13 +112,14 @@ def _protect_from_csrf() -> Any:
     # _load_user): a token that does not authenticate is a 401 before anything else, so a bogus
     # "Authorization: Bearer x" can neither skip the CSRF check nor ride on a session cookie. A valid
     # token cannot be sent by a foreign page, so only cookie sessions need the CSRF token.
-    if sends_bearer():
-        if current_user.is_authenticated or request.path.startswith("/api/"):
+    req = contextobjects.real_request()
+    if claims_bearer(req.environ):
+        if req.path.startswith("/api/") or current.user().is_authenticated:
             return None  # the API refuses bad tokens itself: 401, counted against the address's limit
         return _token_refused()
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if req.method in ("GET", "HEAD", "OPTIONS"):
         return None
-    if request.path.startswith("/api/") and not current_user.is_authenticated:
+    if req.path.startswith("/api/") and not current_user.is_authenticated:
         return None  # no session to ride on: the API answers 401, which a CSRF 400 would hide
     csrf.protect()
     return None
@@ -127,12 +141,14 @@ def _load_user(session_id: str) -> User | None:
 
 
 @login_manager.request_loader
-def _load_user_from_token(_request: Any) -> User | None:
-    token = bearer_token()
+def _load_user_from_token(req: Request) -> User | None:
+    token = bearer_token(req)
     if not token:
         return None
-    use = authcache.token_use(services().engine, token)
-    g.api_token = use  # the API's checks read the token's scopes and expiry from here
+    app = contextobjects.real_app()
+    use = authcache.token_use(app.extensions["crm"].engine, token)
+    # The API's checks read the token's scopes and expiry from here (crm_platform.auth.current).
+    setattr(contextobjects.request_globals(), current.API_TOKEN, use)
     return use.user if use is not None and not use.expired else None
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, session
 from flask_login import current_user
 
+from crm_platform.contextobjects import real_request
 from crm_platform.pages.finder import Hit, record_title
 from crm_platform.pages.nav import navigation
 from crm_platform.services import services, site_model
@@ -51,12 +52,13 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _remember_record(response: Any) -> Any:
-        args = request.view_args or {}
+        req = real_request()
         if (
-            request.endpoint == "pages.record_detail"
-            and request.method == "GET"
+            req.endpoint == "pages.record_detail"
+            and req.method == "GET"
             and response.status_code == 200
             and getattr(current_user, "is_authenticated", False)
         ):
+            args = req.view_args or {}
             remember(str(args.get("entity")), int(args.get("record_id") or 0))
         return response

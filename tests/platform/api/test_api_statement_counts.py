@@ -130,3 +130,26 @@ def test_create_is_one_connection_without_redundant_statements(api_svc: CrmServi
     assert len(reads) == 1  # the stored record and its link titles, read back in one statement
     assert not any("rec_store.name" in s for s in work.statements), work.statements
     assert len([s for s in work.statements if "sys_meta_state" in s]) == 1
+
+
+def test_no_engine_event_switches_on_dispatch_for_every_statement(
+    api_app: Flask, api_svc: CrmServices
+) -> None:
+    """SQLite's BEGIN and the auth cache's write watch are dialect hooks: the engine has no connection events.
+
+    One engine-level listener makes SQLAlchemy dispatch events on every statement, begin and commit of
+    every connection (6 % of a one-record GET); a write connection listens for its own BEGIN IMMEDIATE.
+    """
+    assert not api_svc.engine._has_events
+    with api_svc.engine.connect() as conn:
+        assert not conn._has_events
+    with api_svc.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        assert conn._has_events == (conn.dialect.name == "sqlite")
+
+
+def test_the_route_limiter_adds_no_hook_to_every_request(api_app: Flask) -> None:
+    """Flask-Limiter's before, after and teardown hooks are not installed (the budget is counted apart)."""
+    hooks = [*api_app.before_request_funcs.get(None, []), *api_app.after_request_funcs.get(None, [])]
+    hooks += api_app.teardown_request_funcs.get(None, [])
+    names = [repr(getattr(hook, "func", hook)) for hook in hooks]
+    assert not [name for name in names if "Limiter" in name], names
