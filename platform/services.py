@@ -81,10 +81,11 @@ def site_model() -> SiteModel:
     """
     if not has_request_context():
         return services().metadata.model()
-    fresh = bool(g.get(FRESH_MODEL))
-    held = g.get(_SITE_MODEL)
+    globals_ = request_globals()
+    fresh = bool(globals_.get(FRESH_MODEL))
+    held = globals_.get(_SITE_MODEL)
     if held is not None and held[0] == fresh:
         return held[1]  # type: ignore[no-any-return]
     model = services().metadata.model()
-    setattr(g, _SITE_MODEL, (fresh, model))
+    setattr(globals_, _SITE_MODEL, (fresh, model))
     return model
