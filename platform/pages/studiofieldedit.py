@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm_platform.api.common import username
 from crm_platform.api.datafindings import finding_dict
-from crm_platform.i18n import t
+from crm_platform.i18n import current_locale, t
 from crm_platform.pages.triggerform import text
 from crm_platform.services import services
 from metamodel.definitions import FieldDef
@@ -206,6 +206,39 @@ def field_findings(name: str, index: int) -> list[dict[str, Any]]:
     return [finding_dict(f) for f in findings if f.path == prefix or f.path.startswith(prefix + ".")]
 
 
+def option_mappings() -> list[dict[str, Any]]:
+    """The removed options records still use, each with the remaining options it may be mapped to."""
+    _problems, findings = services().metadata.check_draft_data()
+    draft = services().metadata.draft()
+    rows = []
+    for finding in findings:
+        if finding.code != "option_in_use":
+            continue
+        entity = draft.entity(str(finding.values["entity"]))
+        field = entity.field(str(finding.values["field"])) if entity is not None else None
+        if field is None:
+            continue
+        remaining = [(str(c.get("value")), _option_label(c)) for c in field.choices]
+        key = f"remap:{finding.values['entity']}:{finding.values['field']}:{finding.values['option']}"
+        rows.append({"key": key, "message": finding_dict(finding)["message"], "remaining": remaining})
+    return rows
+
+
+def _option_label(choice: Mapping[str, Any]) -> str:
+    labels = choice.get("label") or {}
+    return str(labels.get(current_locale()) or labels.get("en") or choice.get("value"))
+
+
+def option_map(form: Mapping[str, str]) -> dict[str, dict[str, dict[str, str]]]:
+    """The option map a publish form chose (``remap:<entity>:<field>:<option>`` = remaining option)."""
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for key, value in form.items():
+        parts = key.split(":", 3)
+        if parts[0] == "remap" and len(parts) == 4 and value:
+            found.setdefault(parts[1][:100], {}).setdefault(parts[2][:63], {})[parts[3][:100]] = value[:100]
+    return found
+
+
 __all__ = [
     "CHOICES",
     "FLAGS",
@@ -213,6 +246,8 @@ __all__ = [
     "RETYPES",
     "engine_problems",
     "field_findings",
+    "option_map",
+    "option_mappings",
     "read_options",
     "read_rename",
     "read_retype",

@@ -155,8 +155,28 @@ def test_removing_an_option_in_use_shows_the_data_check(boss: FlaskClient, svc: 
     assert "What publishing would do to the records" in shown
     assert "1 record(s) of customer still use the removed option &#39;gold&#39; of tier" in shown
     assert "Blocks publishing" in shown and ">Ann</a>" in shown
+    assert "you choose a remaining option for these records" in shown
     zh = boss.get(TIER + "?lang=zh-CN").text
     assert "仍在使用 tier 中被删除的选项“gold”" in zh
+
+
+def test_publish_asks_where_records_of_a_removed_option_go(boss: FlaskClient, svc: CrmServices) -> None:
+    ann = svc.runtime().create("customer", {"name": "Ann", "tier": "gold"})
+    page = boss.get(TIER).text
+    assert boss.post(TIER, data=_options(page, [("silver", "Silver", "", "gray")])).status_code == 302
+    review = boss.get("/studio/review?lang=zh-CN").text
+    assert 'name="remap:customer:tier:gold"' in review and "改为 Silver" in review
+    token = csrf_of(review)
+    refused = boss.post("/studio/publish?lang=zh-CN", data={"csrf_token": token, "comment": "x"})
+    assert refused.status_code == 422 and "仍在使用 tier 中被删除的选项“gold”" in refused.text
+    assert svc.metadata.active_version() == 1
+    wrong = boss.post(
+        "/studio/publish?lang=en", data={"csrf_token": token, "remap:customer:tier:gold": "platinum"}
+    )
+    assert wrong.status_code == 422 and svc.metadata.active_version() == 1
+    done = boss.post("/studio/publish", data={"csrf_token": token, "remap:customer:tier:gold": "silver"})
+    assert done.status_code == 302 and svc.metadata.active_version() == 2
+    assert svc.runtime().get("customer", ann["id"])["tier"] == "silver"
 
 
 def test_rename_keeps_the_id_and_the_data(boss: FlaskClient, svc: CrmServices) -> None:

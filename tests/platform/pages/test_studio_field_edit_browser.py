@@ -95,6 +95,19 @@ def test_label_options_and_retype_report(admin: tuple[Page, Watch], site: tuple[
         "label": {"en": "Bronze", "zh-CN": "铜卡"},
     }
     tour(page, TIER, "studio-field-options")
+    # Remove gold, which Ann still holds: the engine's data check names her before publishing.
+    page.goto(TIER + "?lang=en")
+    page.click(".crm-option:nth-child(2) .crm-opt-remove")
+    assert _values(page) == ["silver", "bronze"]
+    page.click(".crm-save-options")
+    page.wait_for_url("**" + TIER)
+    findings = page.locator(".crm-field-findings")
+    expect(findings).to_contain_text("1 record(s) of customer still use the removed option 'gold' of tier")
+    expect(findings.locator(".crm-finding-records a")).to_have_text(["Ann <a>"])
+    tour(page, TIER, "studio-field-option-in-use")
+    page.goto("/studio/review?lang=zh-CN")
+    expect(page.locator(".crm-option-map option").nth(1)).to_have_text("改为 silver")
+    tour(page, "/studio/review", "studio-review-option-map")
     # Retype e-mail to integer: the conversion report names both records, before publishing.
     page.goto(EMAIL + "?lang=en")
     page.select_option("#fa-type", "integer")
