@@ -12,14 +12,16 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import login_required
 
 from crm_platform.api.common import configure_required, username
+from crm_platform.api.datafindings import localised_refusal
 from crm_platform.i18n import t
 from crm_platform.pages.helpers import moment_text
 from crm_platform.pages.studio import active_bundle, studio_page
+from crm_platform.pages.studiofieldedit import option_map, option_mappings
 from crm_platform.pages.studiowords import describe_all, problem_place
 from crm_platform.services import services
 from metamodel.definitions import Bundle
 from metamodel.diff import diff_bundles
-from metamodel.errors import CrmError, NotFound
+from metamodel.errors import CrmError, NotFound, SchemaChangeRefused
 from metamodel.versions import VersionInfo
 
 # Nested under the studio blueprint at start-up, so endpoints read "studio.versions.<view>".
@@ -32,7 +34,10 @@ def _pending() -> list[dict[str, Any]]:
 
 
 def _review(status: int = 200, **extra: Any) -> Any:
-    return studio_page("studio/review.html", status, described=_pending(), **extra)
+    # Removed select options still in use: the publish form asks where their records go.
+    return studio_page(
+        "studio/review.html", status, described=_pending(), mappings=option_mappings(), **extra
+    )
 
 
 @bp.get("/review")
@@ -60,8 +65,10 @@ def publish() -> Any:
     """Validate and publish the draft, with a comment."""
     comment = (request.form.get("comment") or "").strip()[:500]
     try:
-        info = services().metadata.publish(username(), comment)
+        info = services().metadata.publish(username(), comment, option_map(request.form) or None)
     except CrmError as exc:
+        if isinstance(exc, SchemaChangeRefused):
+            exc = localised_refusal(exc)
         draft = services().metadata.draft()
         problems = [problem_place(p, draft) for p in exc.problems]
         return _review(422, error=exc, validated=bool(problems), problems=problems)
