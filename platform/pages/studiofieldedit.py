@@ -21,27 +21,13 @@ from crm_platform.api.datafindings import finding_dict
 from crm_platform.i18n import current_locale, t
 from crm_platform.pages.triggerform import text
 from crm_platform.services import services
+from form_renderer.presentation.palette import PALETTE
 from metamodel.definitions import FieldDef
 from metamodel.errors import MetadataInvalid, Problem
 from metamodel.fieldtypes.base import ValueProblem
 from metamodel.validation import validate_bundle
 
 FLAGS = ("required", "unique", "indexed", "searchable")
-# The design system's palette (Tabler's colours; badges read "bg-<colour>-lt").
-PALETTE = (
-    "gray",
-    "blue",
-    "azure",
-    "indigo",
-    "purple",
-    "pink",
-    "red",
-    "orange",
-    "yellow",
-    "lime",
-    "green",
-    "teal",
-)
 CHOICES = ("select", "multi_select")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_OPTIONS = 500

@@ -11,22 +11,10 @@ from werkzeug.datastructures import MultiDict
 
 from crm_platform.i18n import t
 from crm_platform.pages.triggerform import NAME, text
+from form_renderer.presentation.palette import PALETTE
 from metamodel.errors import Problem
 
-COLOURS = (
-    "gray",
-    "blue",
-    "azure",
-    "indigo",
-    "purple",
-    "pink",
-    "red",
-    "orange",
-    "yellow",
-    "lime",
-    "green",
-    "teal",
-)
+COLOURS = PALETTE
 STATE_NAME_LIMIT = 100
 
 

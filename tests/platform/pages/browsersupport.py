@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -86,6 +87,27 @@ def module_app(folder: Path) -> Iterator[Flask]:
             yield app
         finally:
             app.extensions["crm"].engine.dispose()
+
+
+# The administrator of published_site: signed in with signed_in(browser, base_url, BOSS, BOSS_PASSWORD).
+BOSS, BOSS_PASSWORD = "boss", "Tq8#vLm2-Rainforest"
+
+
+@contextmanager
+def published_site(folder: Path) -> Iterator[tuple[Flask, Any]]:
+    """A module's app with the page tests' entities published and an administrator (Zhang Wei)."""
+    import copy
+
+    from crm_platform.auth.users import create_user
+    from tests.platform.pages.conftest import ENTITIES
+
+    with module_app(folder) as app:
+        svc = app.extensions["crm"]
+        for name, doc in ENTITIES.items():
+            svc.metadata.put_document("entity", name, copy.deepcopy(doc), "test")
+        svc.metadata.publish("test", "customers")
+        create_user(svc.engine, BOSS, BOSS_PASSWORD, display_name="Zhang Wei", is_admin=True)
+        yield app, svc
 
 
 @contextmanager

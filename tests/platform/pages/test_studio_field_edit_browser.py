@@ -4,20 +4,25 @@ both languages, axe-core."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from crm_platform.auth.users import create_user
 from crm_platform.services import CrmServices
-from tests.platform.pages.browsersupport import Watch, audit, drag, module_app, sign_in, tour, watched_page
-from tests.platform.pages.conftest import ENTITIES
+from tests.platform.pages.browsersupport import (
+    BOSS,
+    BOSS_PASSWORD,
+    Watch,
+    audit,
+    drag,
+    published_site,
+    signed_in,
+    tour,
+)
 
 pytestmark = pytest.mark.browser
-PASSWORD = "Tq8#vLm2-Rainforest"
 TIER = "/studio/entities/customer/fields/tier"
 EMAIL = "/studio/entities/customer/fields/email"
 
@@ -25,22 +30,16 @@ EMAIL = "/studio/entities/customer/fields/email"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmServices]]:
     """Customers published, two with e-mail addresses, an administrator."""
-    with module_app(tmp_path_factory.mktemp("fieldedit")) as app:
-        svc: CrmServices = app.extensions["crm"]
-        for name, doc in ENTITIES.items():
-            svc.metadata.put_document("entity", name, copy.deepcopy(doc), "test")
-        svc.metadata.publish("test", "customers")
+    with published_site(tmp_path_factory.mktemp("fieldedit")) as (app, svc):
         svc.runtime().create("customer", {"name": "Ann <a>", "email": "ann@example.com", "tier": "gold"})
         svc.runtime().create("customer", {"name": "Bo", "email": "bo@example.com"})
-        create_user(svc.engine, "boss", PASSWORD, display_name="Zhang Wei", is_admin=True)
         yield app, svc
 
 
 @pytest.fixture
 def admin(browser: Browser, base_url: str) -> Iterator[tuple[Page, Watch]]:
     """A page signed in as the administrator."""
-    with watched_page(browser, base_url) as found:
-        sign_in(found[0], "boss", PASSWORD)
+    with signed_in(browser, base_url, BOSS, BOSS_PASSWORD) as found:
         yield found
 
 

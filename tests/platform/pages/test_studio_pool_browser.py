@@ -5,7 +5,6 @@ published; who may claim ticked per role. Both widths, both languages, axe-core.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -17,22 +16,24 @@ from playwright.sync_api import Browser, Page, expect
 from crm_platform.auth.users import create_user
 from crm_platform.services import CrmServices
 from metamodel.access import AccessAdmin
-from tests.platform.pages.browsersupport import Watch, audit, module_app, sign_in, tour, watched_page
-from tests.platform.pages.conftest import ENTITIES
+from tests.platform.pages.browsersupport import (
+    BOSS,
+    BOSS_PASSWORD,
+    Watch,
+    audit,
+    published_site,
+    signed_in,
+    tour,
+)
 
 pytestmark = pytest.mark.browser
-PASSWORD = "Tq8#vLm2-Rainforest"
+PASSWORD = BOSS_PASSWORD  # the seller's too
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmServices]]:
     """Customers published, two held by a seller who has not followed them up for 40 days, a sales role."""
-    with module_app(tmp_path_factory.mktemp("pool")) as app:
-        svc: CrmServices = app.extensions["crm"]
-        for name, doc in ENTITIES.items():
-            svc.metadata.put_document("entity", name, copy.deepcopy(doc), "test")
-        svc.metadata.publish("test", "customers")
-        create_user(svc.engine, "boss", PASSWORD, display_name="Zhang Wei", is_admin=True)
+    with published_site(tmp_path_factory.mktemp("pool")) as (app, svc):
         seller = create_user(svc.engine, "seller", PASSWORD, display_name="Li Na").id
         runtime = svc.runtime()
         runtime.create("customer", {"name": "Quiet <co>", "tier": "silver", "owner_id": seller})
@@ -46,8 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, CrmS
 @pytest.fixture
 def admin(browser: Browser, base_url: str) -> Iterator[tuple[Page, Watch]]:
     """A page signed in as the administrator."""
-    with watched_page(browser, base_url) as found:
-        sign_in(found[0], "boss", PASSWORD)
+    with signed_in(browser, base_url, BOSS, BOSS_PASSWORD) as found:
         yield found
 
 
