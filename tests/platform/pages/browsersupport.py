@@ -219,10 +219,9 @@ def tour(page: Page, path: str, name: str, *, status: int = 200, watch: Watch | 
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
 
-def drag(page: Page, source: str, target: str, *, landed: str, at: float = 0.5) -> None:
+def drag(page: Page, source: str, target: str, *, landed: str) -> None:
     """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer); release once the
-    dragged item sits where `landed` finds it (under load SortableJS may still be catching up). `at` is
-    the height on the target, from its top, where the pointer rests."""
+    dragged item sits where `landed` finds it (under load SortableJS may still be catching up)."""
     # Mouse coordinates are the viewport's: bring the item on screen first (a long page may hide it).
     page.locator(source).scroll_into_view_if_needed()
     start = page.locator(source).bounding_box()
@@ -233,7 +232,7 @@ def drag(page: Page, source: str, target: str, *, landed: str, at: float = 0.5) 
     page.mouse.move(start["x"] + 20, start["y"] + 20, steps=5)
     # Where the target is once the drag has begun (a page may open drop zones when it starts).
     end = page.locator(target).bounding_box() or end
-    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] * at
+    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
     page.mouse.move(x, y, steps=20)
     # Hover a moment over the target chip, as a hand does, so SortableJS settles there.
     for dy in (-3, 3, 0, -3, 3, 0, -3, 3, 0, -3, 3, 0):
@@ -241,6 +240,21 @@ def drag(page: Page, source: str, target: str, *, landed: str, at: float = 0.5) 
         page.mouse.move(x, y + dy, steps=2)
         if page.locator(landed).count():
             break
+    else:
+        # Not there yet (a slow machine, or the placeholder moved the target): aim again at other heights
+        # of the target, as a hand corrects itself, until the item sits where it should.
+        # A nested list the item fell into keeps it while the pointer stays over that list's owner, so
+        # each new approach starts from where the item came from.
+        for fraction in (0.5, 0.35, 0.65, 0.2, 0.8, 0.45, 0.55, 0.3, 0.7, 0.25):
+            page.mouse.move(start["x"] + 20, start["y"] + start["height"] / 2, steps=6)
+            page.wait_for_timeout(150)
+            box = page.locator(target).bounding_box()
+            if box is None:
+                break
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * fraction, steps=10)
+            page.wait_for_timeout(200)
+            if page.locator(landed).count():
+                break
     page.mouse.up()
 
 

@@ -95,7 +95,8 @@ def test_import_with_dry_run_progress_and_error_report(
     views(page, "import-map-zh-CN")
     page.click("button.dry-run")
     expect(page.locator(".crm-import-errors tbody tr")).to_have_count(1)
-    expect(page.locator(".crm-import-errors tbody tr")).to_contain_text("Nobody Ltd")
+    # The engine's message in the reader's language (it was English on this Chinese page).
+    expect(page.locator(".crm-import-errors tbody tr")).to_contain_text("找不到 company 记录“Nobody Ltd”")
     views(page, "import-check-zh-CN")
     assert names(site[1]) == {}  # the dry run wrote nothing
     page.click("button.run")
@@ -108,5 +109,5 @@ def test_import_with_dry_run_progress_and_error_report(
     with page.expect_download() as download:
         page.click("a.error-report")
     text = open(download.value.path(), encoding="utf-8-sig").read()
-    assert text.splitlines()[1] == "4,company,failed,no company record 'Nobody Ltd'"
+    assert text.splitlines()[1] == "4,company,failed,找不到 company 记录“Nobody Ltd”"
     assert names(site[1]) == {"丙商行": "gold", "甲商行": "gold"}

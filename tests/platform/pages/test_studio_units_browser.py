@@ -67,10 +67,9 @@ def test_drag_a_store_to_another_region_relabel_and_add(
         page,
         f"{store_1} > .crm-unit-row",
         f".crm-unit[data-unit='{ids['store_2']}'] > .crm-unit-row",
-        # A sibling of Store 2, not a child: the row's upper part keeps clear of Store 2's empty child list
-        # (once, under heavy load, the card landed in it and Store 2 became the parent).
+        # A sibling of Store 2, not a child (under load it once fell into Store 2's empty child list):
+        # the drag aims again until the unit sits directly in West's list.
         landed=f"{west} > .crm-unit-list > {store_1}",
-        at=0.25,
     )
     expect(page.locator(".crm-toasts")).to_contain_text("Unit Store 1 moved.")
     assert _parent(svc, "store_1") == "west"
