@@ -6,19 +6,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var list = document.getElementById("option-list");
     if (!list) { return; }
-    if (typeof window.Sortable === "function") {
-      window.Sortable.create(list, {handle: ".crm-grip", animation: 150, forceFallback: true});
-    }
-    list.addEventListener("keydown", function (event) {
-      var grip = event.target.closest(".crm-grip");
-      if (!grip || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) { return; }
-      var row = grip.closest("li");
-      var other = event.key === "ArrowUp" ? row.previousElementSibling : row.nextElementSibling;
-      if (!other) { return; }
-      event.preventDefault();
-      list.insertBefore(row, event.key === "ArrowUp" ? other : other.nextElementSibling);
-      grip.focus();
-    });
+    window.crmSortableRows(list);
     list.addEventListener("click", function (event) {
       var remove = event.target.closest(".crm-opt-remove");
       if (!remove) { return; }
